@@ -1,0 +1,93 @@
+/**
+ * `deno task test`: every check and test of the project, in order, with one summary line at the end.
+ *
+ * 1. `deno fmt --check`, `deno lint`, `deno check` (each counts as one test);
+ * 2. the Deno tests (`test/`, `src/`);
+ * 3. the training package's tests (Node's test runner);
+ * 4. the workerd tests through miniflare (Node), once present.
+ *
+ * The last line is `N passed, N failed`; the exit code is non-zero when anything failed.
+ */
+const root = new URL("../", import.meta.url).pathname;
+const deno = Deno.execPath();
+const env = { ...Deno.env.toObject(), NO_COLOR: "1", FORCE_COLOR: "0" };
+let passed = 0, failed = 0;
+const failures: string[] = [];
+
+async function run(
+  name: string,
+  cmd: string,
+  args: string[],
+  cwd = root,
+): Promise<{ ok: boolean; out: string }> {
+  console.log(`\n=== ${name}: ${[cmd, ...args].join(" ")}`);
+  const child = new Deno.Command(cmd, { args, cwd, env, stdout: "piped", stderr: "piped" }).spawn();
+  const decoder = new TextDecoder();
+  let out = "";
+  const pump = async (stream: ReadableStream<Uint8Array>, sink: typeof Deno.stdout) => {
+    for await (const chunk of stream) {
+      out += decoder.decode(chunk, { stream: true });
+      await sink.write(chunk);
+    }
+  };
+  const [status] = await Promise.all([
+    child.status,
+    pump(child.stdout, Deno.stdout),
+    pump(child.stderr, Deno.stderr),
+  ]);
+  return { ok: status.success, out };
+}
+
+function gate(name: string, ok: boolean) {
+  if (ok) passed++;
+  else failed++, failures.push(name);
+}
+
+/** Adds a runner's own counts; a run that failed without reporting a failed test counts as one failure. */
+function count(name: string, ok: boolean, p: number, f: number) {
+  passed += p;
+  failed += f;
+  if (!ok && f === 0) failed++, failures.push(`${name} (did not complete)`);
+  else if (f > 0) failures.push(`${name} (${f} failed)`);
+}
+
+function lastNumber(out: string, re: RegExp): number {
+  let n = 0;
+  for (const m of out.matchAll(re)) n = Number(m[1]);
+  return n;
+}
+
+const fmt = await run("format", deno, ["fmt", "--check"]);
+gate("deno fmt --check", fmt.ok);
+const lint = await run("lint", deno, ["lint"]);
+gate("deno lint", lint.ok);
+const check = await run("type check", deno, ["task", "check"]);
+gate("deno check", check.ok);
+
+const denoTests = await run("Deno tests", deno, ["test", "-A", "--unstable-kv", "test/", "src/"]);
+count(
+  "Deno tests",
+  denoTests.ok,
+  lastNumber(denoTests.out, /(\d+) passed/g),
+  lastNumber(denoTests.out, /(\d+) failed/g),
+);
+
+const node = (out: string) => [lastNumber(out, /ℹ pass (\d+)/g), lastNumber(out, /ℹ fail (\d+)/g)] as const;
+const train = await run("training package tests (Node)", "npm", ["test", "--silent"], root + "train");
+count("training tests", train.ok, ...node(train.out));
+
+try {
+  const workerd = [...Deno.readDirSync(root + "test/workerd")].filter((e) => e.name.endsWith(".test.mjs"));
+  if (workerd.length > 0) {
+    const files = workerd.map((e) => "test/workerd/" + e.name).sort();
+    const w = await run("workerd tests (miniflare)", "node", ["--test", "--test-reporter=spec", ...files]);
+    count("workerd tests", w.ok, ...node(w.out));
+  }
+} catch (e) {
+  if (!(e instanceof Deno.errors.NotFound)) throw e;
+}
+
+console.log("");
+if (failures.length) console.log(`failed: ${failures.join("; ")}`);
+console.log(`${passed} passed, ${failed} failed`);
+Deno.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,1321 @@
+/**
+ * The feature extractor: a `RequestView` becomes a sparse vector in a hashed space of D buckets plus a
+ * dense block of structural numbers. Training and the worker call exactly this code.
+ *
+ * Three phases, each linear in what was read:
+ * 1. split the request into fields (path, query keys and values, headers, cookies, body parts), cut each
+ *    to its cap, decode it (only when it holds something to decode) and fold it into one code-unit buffer;
+ * 2. walk every field once: character n-grams, word and symbol tokens, keyword classes, statistics;
+ * 3. weight every group of features to unit scale and accumulate them into the sorted sparse output.
+ */
+import { type DecodeEvidence, decodeField, newEvidence } from "./decode.ts";
+import { fmix, FNV_OFFSET, fnvStep, fnvString, seedFor } from "./hash.ts";
+import { KW_HTML, KW_PATH, KW_SHELL, KW_SQL, KW_TEMPLATE, lexiconClasses } from "./lexicon.ts";
+import { DENSE_DIM, FEATURE_SPEC, type FeatureSpec, TEXT_FIELDS, validateSpec } from "./spec.ts";
+import type { RequestView } from "./view.ts";
+
+/** A request's features. Indices are sorted, unique and in `[0, D)`; every value is finite. */
+export interface FeatureVector {
+  indices: Int32Array;
+  values: Float32Array;
+  dense: Float32Array;
+}
+
+/** Bucket → human-readable names of what was hashed into it (filled only when asked, for explanations). */
+export type FeatureTrace = Map<number, string[]>;
+
+// Namespaces of text fields: the same n-gram in two of them is two different features.
+const NS_PATH = 0, NS_QKEY = 1, NS_QVAL = 2, NS_BKEY = 3, NS_BVAL = 4, NS_BTEXT = 5, NS_CKEY = 6, NS_CVAL = 7;
+const NS_UA = 8, NS_REFERER = 9, NS_CTYPE = 10, NS_ACCEPT = 11, NS_HOTHER = 12;
+const TEXT_NAMESPACES = 13; // = TEXT_FIELDS.length
+// Namespaces of whole-token (meta) features.
+const NS_METHOD = 20, NS_HNAME = 21, NS_PSHAPE = 22, NS_KEY = 23, NS_KVSHAPE = 24, NS_EXT = 25, NS_BKIND = 26;
+
+const NS_NAMES: Record<number, string> = {
+  ...Object.fromEntries(TEXT_FIELDS.map((name, ns) => [ns, name])),
+  [NS_METHOD]: "method",
+  [NS_HNAME]: "hname",
+  [NS_PSHAPE]: "pshape",
+  [NS_KEY]: "key",
+  [NS_KVSHAPE]: "kvshape",
+  [NS_EXT]: "ext",
+  [NS_BKIND]: "bodykind",
+};
+
+// Groups: each is scaled to unit L2 norm (if its features were distinct), so a long body does not drown the
+// URL and a request with many headers does not drown its parameters.
+const G_URL = 0, G_HDR = 2, G_BODY = 4, G_HNAMES = 6, G_SHAPES = 7, G_SINGLE = 8;
+const GROUPS = 9;
+const GROUP_OF_NS = [
+  G_URL,
+  G_URL,
+  G_URL,
+  G_BODY,
+  G_BODY,
+  G_BODY,
+  G_HDR,
+  G_HDR,
+  G_HDR,
+  G_HDR,
+  G_HDR,
+  G_HDR,
+  G_HDR,
+];
+const KIND_TOKEN = 100, KIND_SYMBOL = 101;
+
+const MAX_FIELDS = 2048;
+const CANON_CAPACITY = 1 << 18;
+
+const MARK_START = 2, MARK_END = 3;
+
+// Character classes of folded text. Classes up to C_NONASCII are word characters.
+const C_DIGIT = 0,
+  C_HEXALPHA = 1,
+  C_ALPHA = 2,
+  C_WORD_UNDERSCORE = 3,
+  C_NONASCII = 4,
+  C_SPACE = 5,
+  C_QUOTE = 6,
+  C_ANGLE = 7,
+  C_PARENSEMI = 8,
+  C_SHELL = 9,
+  C_PATHURL = 10,
+  C_WORDP = 11,
+  C_OTHER = 12;
+const CLASSES = 13;
+const CHAR_CLASS = new Uint8Array(128).fill(C_OTHER);
+for (let c = 48; c <= 57; c++) CHAR_CLASS[c] = C_DIGIT;
+for (let c = 97; c <= 102; c++) CHAR_CLASS[c] = C_HEXALPHA;
+for (let c = 103; c <= 122; c++) CHAR_CLASS[c] = C_ALPHA;
+CHAR_CLASS[95] = C_WORD_UNDERSCORE;
+for (let c = 0; c <= 32; c++) CHAR_CLASS[c] = C_SPACE;
+for (const c of [39, 34, 96]) CHAR_CLASS[c] = C_QUOTE;
+for (const c of [60, 62]) CHAR_CLASS[c] = C_ANGLE;
+for (const c of [40, 41, 59]) CHAR_CLASS[c] = C_PARENSEMI;
+for (const c of [124, 38, 36, 123, 125]) CHAR_CLASS[c] = C_SHELL;
+for (const c of [47, 58]) CHAR_CLASS[c] = C_PATHURL;
+for (const c of [45, 46]) CHAR_CLASS[c] = C_WORDP;
+CHAR_CLASS[MARK_START] = C_OTHER;
+
+// Shape bits of a value, from the classes it contains.
+const CH_DIGIT = 1,
+  CH_HEXALPHA = 2,
+  CH_ALPHA = 4,
+  CH_NONASCII = 8,
+  CH_SPACE = 16,
+  CH_SPECIAL = 32,
+  CH_PATHURL = 64,
+  CH_WORDP = 128,
+  CH_OTHER = 256;
+const CLASS_SHAPE_BIT = [
+  CH_DIGIT,
+  CH_HEXALPHA,
+  CH_ALPHA,
+  CH_WORDP,
+  CH_NONASCII,
+  CH_SPACE,
+  CH_SPECIAL,
+  CH_SPECIAL,
+  CH_SPECIAL,
+  CH_SPECIAL,
+  CH_PATHURL,
+  CH_WORDP,
+  CH_OTHER,
+];
+const SHAPE_NAMES = [
+  "empty",
+  "special",
+  "text",
+  "path-url",
+  "other",
+  "non-ascii",
+  "digits",
+  "hex",
+  "alpha",
+  "alnum",
+  "word",
+];
+
+/** c·log2(c) for every count a value can reach, so entropy costs no logarithm per character. */
+const C_LOG2_C = new Float64Array(1 << 14);
+for (let c = 2; c < C_LOG2_C.length; c++) C_LOG2_C[c] = c * Math.log2(c);
+
+/**
+ * Headers left out entirely: transport (hop-by-hop, framing, host) and what a platform adds on its own
+ * (Cloudflare's `cf-*`, `cdn-loop`). They differ between Deno, workerd and records for the same request.
+ */
+const SKIP_HEADERS = new Set([
+  "host",
+  "content-length",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "te",
+  "upgrade",
+  "cdn-loop",
+]);
+
+// Dense slots (see DENSE_NAMES).
+const D_GET = 0,
+  D_POST = 1,
+  D_HEADOPT = 2,
+  D_PUTDEL = 3,
+  D_OTHERM = 4,
+  D_PATHLEN = 5,
+  D_QUERYLEN = 6,
+  D_BODYLEN = 7,
+  D_QPARAMS = 8,
+  D_PATHSEGS = 9,
+  D_BPARAMS = 10,
+  D_HEADERS = 11,
+  D_COOKIES = 12,
+  D_DEPTH = 13,
+  D_INVALID = 14,
+  D_UNIESC = 15,
+  D_ENTITIES = 16,
+  D_CONTROL = 17,
+  D_QUOTE = 18,
+  D_ANGLE = 19,
+  D_PARENSEMI = 20,
+  D_SHELLCH = 21,
+  D_NONALNUM = 22,
+  D_ENTROPY = 23,
+  D_DIGIT = 24,
+  D_UPPER = 25,
+  D_JSONDEPTH = 26,
+  D_TRUNC = 27,
+  D_KWSQL = 28,
+  D_KWSHELL = 29,
+  D_KWHTML = 30,
+  D_KWPATH = 31,
+  D_TMPL = 32,
+  D_NOUA = 33,
+  D_NOACCEPT = 34,
+  D_NONASCII = 35,
+  D_COMMENTS = 36,
+  D_DOTDOT = 37,
+  D_MAXVAL = 38,
+  D_BADUTF8 = 39;
+
+const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
+const LOG1P_CACHE = new Map<number, number>();
+
+/** log1p(n) / log1p(max), at most 1: counts and lengths on a common [0, 1] scale. */
+function logScale(n: number, max: number): number {
+  if (n <= 0) return 0;
+  let den = LOG1P_CACHE.get(max);
+  if (den === undefined) LOG1P_CACHE.set(max, den = 1 / Math.log1p(max));
+  const v = Math.log1p(n) * den;
+  return v > 1 ? 1 : v;
+}
+
+function lengthBucket(n: number): number {
+  return n === 0 ? 0 : n <= 3 ? 1 : n <= 8 ? 2 : n <= 16 ? 3 : n <= 32 ? 4 : n <= 64 ? 5 : n <= 256 ? 6 : 7;
+}
+
+function shapeOf(mask: number, len: number): number {
+  if (len === 0) return 0;
+  if (mask & CH_SPECIAL) return 1;
+  if (mask & CH_SPACE) return 2;
+  if (mask & CH_PATHURL) return 3;
+  if (mask & CH_OTHER) return 4;
+  if (mask & CH_NONASCII) return 5;
+  if (mask === CH_DIGIT) return 6;
+  if ((mask & ~(CH_DIGIT | CH_HEXALPHA)) === 0 && len >= 8) return 7;
+  if ((mask & ~(CH_HEXALPHA | CH_ALPHA)) === 0) return 8;
+  if ((mask & ~(CH_DIGIT | CH_HEXALPHA | CH_ALPHA)) === 0) return 9;
+  return 10;
+}
+
+/** Reusable scratch state for one spec. Extraction is synchronous, so one instance serves an isolate. */
+class Extractor {
+  readonly spec: Readonly<FeatureSpec>;
+  readonly mask: number;
+  readonly ngramSeeds: Int32Array;
+  readonly tokenSeeds: Int32Array;
+  readonly symbolSeeds: Int32Array;
+  readonly metaSeeds: Int32Array;
+  /** 1 for the text namespaces whose n-grams are hashed. */
+  readonly ngramNs = new Uint8Array(TEXT_NAMESPACES);
+
+  readonly buf = new Uint16Array(CANON_CAPACITY);
+  len = 0;
+  nFields = 0;
+  readonly fNs = new Uint8Array(MAX_FIELDS);
+  readonly fStart = new Int32Array(MAX_FIELDS);
+  readonly fEnd = new Int32Array(MAX_FIELDS);
+  readonly fKey = new Int32Array(MAX_FIELDS);
+
+  events: Int32Array;
+  nEvents = 0;
+  nnz = 0;
+  readonly groupCount = new Int32Array(GROUPS);
+  readonly acc: Float32Array;
+  readonly touched: Int32Array;
+  readonly hist = new Int32Array(256);
+  readonly classCount = new Int32Array(CLASSES);
+  readonly ngramCount = new Int32Array(GROUPS);
+  readonly weights = new Float64Array(GROUPS);
+
+  trace: FeatureTrace | null = null;
+  eventLabels: string[] = [];
+
+  ev: DecodeEvidence = newEvidence();
+  // Per-request statistics.
+  truncated = false;
+  upper = 0;
+  control = 0;
+  comments = 0;
+  valueChars = 0;
+  quote = 0;
+  angle = 0;
+  parenSemi = 0;
+  shellCh = 0;
+  nonAlnum = 0;
+  digits = 0;
+  nonAscii = 0;
+  maxEntropy = 0;
+  maxValueLen = 0;
+  dotdot = 0;
+  template = 0;
+  kwSql = 0;
+  kwShell = 0;
+  kwHtml = 0;
+  kwPath = 0;
+  jsonDepth = 0;
+  bodyParams = 0;
+  badUtf8 = 0;
+
+  constructor(spec: Readonly<FeatureSpec>) {
+    validateSpec(spec);
+    this.spec = spec;
+    this.mask = spec.dim - 1;
+    this.acc = new Float32Array(spec.dim);
+    this.touched = new Int32Array(spec.dim >>> 5);
+    this.events = new Int32Array(1 << 16);
+    for (const name of spec.ngramFields) this.ngramNs[TEXT_FIELDS.indexOf(name)] = 1;
+    const ns = 32;
+    this.ngramSeeds = new Int32Array(ns * spec.ngrams.length);
+    this.tokenSeeds = new Int32Array(ns);
+    this.symbolSeeds = new Int32Array(ns);
+    this.metaSeeds = new Int32Array(ns);
+    for (let i = 0; i < ns; i++) {
+      for (let k = 0; k < spec.ngrams.length; k++) {
+        this.ngramSeeds[i * spec.ngrams.length + k] = seedFor(spec.seed, i, spec.ngrams[k]);
+      }
+      this.tokenSeeds[i] = seedFor(spec.seed, i, KIND_TOKEN);
+      this.symbolSeeds[i] = seedFor(spec.seed, i, KIND_SYMBOL);
+      this.metaSeeds[i] = seedFor(spec.seed, i, 0);
+    }
+  }
+
+  reset(): void {
+    this.len = 0;
+    this.nFields = 0;
+    this.nEvents = 0;
+    this.groupCount.fill(0);
+    this.ngramCount.fill(0);
+    this.eventLabels.length = 0;
+    this.ev = newEvidence();
+    this.truncated = false;
+    this.upper =
+      this.control =
+      this.comments =
+      this.valueChars =
+        0;
+    this.quote =
+      this.angle =
+      this.parenSemi =
+      this.shellCh =
+      this.nonAlnum =
+      this.digits =
+      this.nonAscii =
+        0;
+    this.maxEntropy =
+      this.maxValueLen =
+      this.dotdot =
+      this.template =
+        0;
+    this.kwSql =
+      this.kwShell =
+      this.kwHtml =
+      this.kwPath =
+        0;
+    this.jsonDepth = this.bodyParams = this.badUtf8 = 0;
+  }
+
+  // ---- events -------------------------------------------------------------------------------------------
+
+  emit(hash: number, group: number): void {
+    if (this.nEvents === this.events.length) {
+      const grown = new Int32Array(this.events.length * 2);
+      grown.set(this.events);
+      this.events = grown;
+    }
+    this.events[this.nEvents++] = (fmix(hash) & this.mask) | (group << 24);
+    this.groupCount[group]++;
+  }
+
+  /** A whole-token (meta) feature: hash of `text` in namespace `ns`. */
+  emitMeta(ns: number, text: string, group: number, mix = 0): void {
+    const h = fnvString(text, this.metaSeeds[ns] ^ mix);
+    this.emit(h, group);
+    if (this.trace) this.eventLabels[this.nEvents - 1] = `${NS_NAMES[ns]}:${text}`;
+  }
+
+  // ---- phase 1: fields ----------------------------------------------------------------------------------
+
+  /**
+   * Cuts, decodes and folds one text field into the buffer. Returns the field's index, or -1 when the
+   * buffer or field table is full (which counts as truncation).
+   */
+  field(ns: number, raw: string, cap: number, plusAsSpace: boolean, isValue: boolean, key: number): number {
+    if (this.nFields === MAX_FIELDS) {
+      this.truncated = true;
+      return -1;
+    }
+    let s = raw;
+    if (s.length > cap) {
+      s = s.slice(0, cap);
+      this.truncated = true;
+    }
+    if (this.len + s.length + 2 > CANON_CAPACITY) {
+      this.truncated = true;
+      return -1;
+    }
+    const start = this.len;
+    const group = GROUP_OF_NS[ns];
+    // Most fields hold nothing to decode: fold and tokenise them in one pass, and start again after decoding
+    // when the pass meets a character that may begin an encoding.
+    this.saveTokenState(group + 1);
+    let end = this.fold(s, start, ns, plusAsSpace, isValue, true);
+    if (end < 0) {
+      this.restoreTokenState(group + 1);
+      if (isValue) this.countUpper(s);
+      s = decodeField(s, plusAsSpace, this.spec.decodeRounds, cap, this.ev);
+      if (this.len + s.length + 2 > CANON_CAPACITY) {
+        this.truncated = true;
+        return -1;
+      }
+      end = this.fold(s, start, ns, false, isValue, false);
+    }
+    this.len = end + 1;
+    const f = this.nFields++;
+    this.fNs[f] = ns;
+    this.fStart[f] = start;
+    this.fEnd[f] = end;
+    this.fKey[f] = key;
+    if (this.ngramNs[ns] === 1) {
+      const ngrams = this.spec.ngrams;
+      for (let k = 0; k < ngrams.length; k++) {
+        const c = end + 2 - start - ngrams[k];
+        if (c > 0) this.ngramCount[group] += c;
+      }
+    }
+    if (isValue) this.finishValue(start, end, key);
+    else this.classCount.fill(0);
+    return f;
+  }
+
+  private saved = new Int32Array(9);
+
+  saveTokenState(group: number): void {
+    const v = this.saved;
+    v[0] = this.nEvents, v[1] = this.groupCount[group], v[2] = this.kwSql, v[3] = this.kwShell;
+    v[4] = this.kwHtml, v[5] = this.kwPath, v[6] = this.template, v[7] = this.dotdot;
+  }
+
+  restoreTokenState(group: number): void {
+    const v = this.saved;
+    this.nEvents = v[0], this.groupCount[group] = v[1], this.kwSql = v[2], this.kwShell = v[3];
+    this.kwHtml = v[4], this.kwPath = v[5], this.template = v[6], this.dotdot = v[7];
+    this.classCount.fill(0);
+  }
+
+  /**
+   * One pass over a field: writes it folded (ASCII lower case, whitespace and control runs to one space,
+   * inline comments to a space) between start and end marks at `start`, and emits its word and symbol
+   * tokens and character-class counts on the way. Returns the end mark's position; with `bail`, -1 at the
+   * first character that may begin an encoding (`%`, `&`, `\`, non-ASCII, `+` as space).
+   */
+  fold(s: string, start: number, ns: number, plusAsSpace: boolean, isValue: boolean, bail: boolean): number {
+    const buf = this.buf;
+    const cc = this.classCount;
+    const group = GROUP_OF_NS[ns] + 1;
+    const tracing = this.trace !== null;
+    const tokenSeed = this.tokenSeeds[ns], symbolSeed = this.symbolSeeds[ns];
+    let p = start;
+    buf[p++] = MARK_START;
+    let space = true; // drops leading whitespace
+    let lastClose = -2; // position of the last "*/", computed at the first "/*"
+    let upper = 0, control = 0, comments = 0;
+    let wordH = FNV_OFFSET, wordLen = 0;
+    let symH = FNV_OFFSET, symLen = 0;
+    let prev = 0, prev2 = 0;
+    const n = s.length;
+    for (let i = 0; i <= n; i++) {
+      let c: number;
+      if (i === n) {
+        c = 32; // the end closes the last token like a space
+      } else {
+        c = s.charCodeAt(i);
+        if (bail && (c === 37 || c === 38 || c === 92 || c >= 128 || (plusAsSpace && c === 43))) return -1;
+        if (c <= 32 || c === 127) {
+          if (c !== 32 && (c < 9 || c > 13)) control++;
+          c = 32;
+        } else if (c >= 65 && c <= 90) {
+          c += 32;
+          upper++;
+        } else if (c === 47 && s.charCodeAt(i + 1) === 42) {
+          if (lastClose === -2) lastClose = s.lastIndexOf("*/");
+          if (lastClose > i + 1) {
+            // The close exists, so skipping to it keeps the loop linear.
+            comments++;
+            i = s.indexOf("*/", i + 2) + 1;
+            c = 32;
+          }
+        } else if (c === 45 && s.charCodeAt(i + 1) === 45) comments++;
+      }
+      if (c === 32) {
+        if (space) continue;
+        space = true;
+      } else space = false;
+      if (i < n) buf[p++] = c;
+      const cls = c < 128 ? CHAR_CLASS[c] : c === 0xfffd ? C_OTHER : C_NONASCII;
+      if (isValue) cc[cls]++;
+      if (cls <= C_NONASCII) {
+        if (symLen > 0) {
+          this.emit(symbolSeed ^ symH, group);
+          if (tracing) {
+            this.eventLabels[this.nEvents - 1] = `sym:${label(buf, p - 1 - symLen, symLen > 4 ? 4 : symLen)}`;
+          }
+          symLen = 0;
+        }
+        if (wordLen === 0) wordH = FNV_OFFSET;
+        if (wordLen < 32) wordH = Math.imul(wordH ^ c, 0x01000193);
+        wordLen++;
+        continue;
+      }
+      if (wordLen > 0) {
+        const kw = lexiconClasses(wordH);
+        if (kw !== 0) {
+          if (kw & KW_SQL) this.kwSql++;
+          if (kw & KW_SHELL) this.kwShell++;
+          if (kw & KW_HTML) this.kwHtml++;
+          if (kw & KW_PATH) this.kwPath++;
+          if (kw & KW_TEMPLATE) this.template++;
+        }
+        this.emit(tokenSeed ^ wordH, group);
+        if (tracing) {
+          const at = p - 1 - wordLen - (i < n ? 0 : -1);
+          this.eventLabels[this.nEvents - 1] = `tok:${label(buf, at, wordLen > 32 ? 32 : wordLen)}`;
+        }
+        wordLen = 0;
+      }
+      if (cls === C_SPACE) {
+        if (symLen > 0) {
+          this.emit(symbolSeed ^ symH, group);
+          if (tracing) {
+            const at = p - 1 - symLen - (i < n ? 0 : -1);
+            this.eventLabels[this.nEvents - 1] = `sym:${label(buf, at, symLen > 4 ? 4 : symLen)}`;
+          }
+          symLen = 0;
+        }
+      } else {
+        if (symLen === 0) symH = FNV_OFFSET;
+        if (symLen < 4) symH = Math.imul(symH ^ c, 0x01000193);
+        symLen++;
+        // Template markers {{ ${ #{ *{ <% and traversal ../ ..\
+        if (
+          (c === 123 && (prev === 123 || prev === 36 || prev === 35 || prev === 42)) ||
+          (c === 37 && prev === 60)
+        ) {
+          this.template++;
+        } else if ((c === 47 || c === 92) && prev === 46 && prev2 === 46) this.dotdot++;
+      }
+      prev2 = prev;
+      prev = c;
+    }
+    // A non-empty field either ends in a space (trimmed here) or had the end counted as one: uncount it.
+    const nonEmpty = p > start + 1;
+    if (nonEmpty && buf[p - 1] === 32) p--;
+    buf[p] = MARK_END;
+    if (isValue) {
+      this.upper += upper;
+      if (nonEmpty) cc[C_SPACE]--;
+    }
+    this.control += control;
+    this.comments += comments;
+    return p;
+  }
+
+  /** Statistics, entropy and parameter shape of a value field, from the class counts its fold left. */
+  finishValue(start: number, end: number, key: number): void {
+    const cc = this.classCount;
+    const len = end - start - 1;
+    let mask = 0;
+    for (let k = 0; k < CLASSES; k++) if (cc[k] > 0) mask |= CLASS_SHAPE_BIT[k];
+    this.valueChars += len;
+    this.quote += cc[C_QUOTE];
+    this.angle += cc[C_ANGLE];
+    this.parenSemi += cc[C_PARENSEMI];
+    this.shellCh += cc[C_SHELL];
+    this.nonAlnum += cc[C_QUOTE] + cc[C_ANGLE] + cc[C_PARENSEMI] + cc[C_SHELL] + cc[C_PATHURL] + cc[C_WORDP] +
+      cc[C_OTHER];
+    this.digits += cc[C_DIGIT];
+    this.nonAscii += cc[C_NONASCII];
+    cc.fill(0);
+    if (len > this.maxValueLen) this.maxValueLen = len;
+    if (len >= 8) {
+      const e = this.entropy(start + 1, end);
+      if (e > this.maxEntropy) this.maxEntropy = e;
+    }
+    if (key !== 0) {
+      const shape = shapeOf(mask, len);
+      let h = fnvStep(this.metaSeeds[NS_KVSHAPE], key);
+      h = fnvStep(fnvStep(h, shape), lengthBucket(len));
+      this.emit(h, G_SHAPES);
+      if (this.trace) {
+        this.eventLabels[this.nEvents - 1] = `kvshape:${SHAPE_NAMES[shape]}/${lengthBucket(len)}`;
+      }
+    }
+  }
+
+  countUpper(s: string): void {
+    let u = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 65 && c <= 90) u++;
+    }
+    this.upper += u;
+  }
+
+  /** FNV hash of a field's folded text (the identity of a parameter name). */
+  fieldHash(f: number): number {
+    let h = FNV_OFFSET;
+    for (let p = this.fStart[f] + 1; p < this.fEnd[f]; p++) h = fnvStep(h, this.buf[p]);
+    return h === 0 ? 1 : h;
+  }
+
+  /** A key and its value (query, form, JSON, multipart, cookie). `value === null`: the key had no `=`. */
+  pair(kns: number, vns: number, key: string, value: string | null, plus: boolean, cookie: boolean): void {
+    const kh = this.key(kns, key, plus, cookie);
+    if (kh === 0) return;
+    if (value === null) {
+      this.emit(fnvStep(fnvStep(this.metaSeeds[NS_KVSHAPE], kh), 0xffff), G_SHAPES);
+      if (this.trace) this.eventLabels[this.nEvents - 1] = `kvshape:<none>`;
+      return;
+    }
+    this.field(vns, value, this.spec.caps.value, plus, true, kh);
+  }
+
+  /** A parameter name: its text field and its identity feature. Returns its hash (0 when not read). */
+  key(kns: number, key: string, plus: boolean, cookie: boolean): number {
+    const kf = this.field(kns, key, this.spec.caps.key, plus, false, 0);
+    if (kf < 0) return 0;
+    const kh = this.fieldHash(kf) ^ (cookie ? 0x5bd1e995 : 0);
+    this.emit(fnvStep(this.metaSeeds[NS_KEY], kh), G_SHAPES);
+    if (this.trace) this.eventLabels[this.nEvents - 1] = `key:${this.fieldText(kf)}`;
+    return kh;
+  }
+
+  fieldText(f: number): string {
+    return String.fromCharCode(...this.buf.subarray(this.fStart[f] + 1, this.fEnd[f]));
+  }
+
+  /** `a=1&b=2` (query strings and form bodies). Returns the number of parameters read. */
+  params(kns: number, vns: number, s: string, plus: boolean): number {
+    const max = this.spec.caps.params;
+    let n = 0;
+    let at = 0;
+    while (at <= s.length) {
+      let amp = s.indexOf("&", at);
+      if (amp < 0) amp = s.length;
+      if (amp > at) {
+        if (n === max) {
+          this.truncated = true;
+          break;
+        }
+        const eq = s.indexOf("=", at);
+        if (eq >= 0 && eq < amp) this.pair(kns, vns, s.slice(at, eq), s.slice(eq + 1, amp), plus, false);
+        else this.pair(kns, vns, s.slice(at, amp), null, plus, false);
+        n++;
+      }
+      at = amp + 1;
+    }
+    return n;
+  }
+
+  cookies(s: string): number {
+    const max = this.spec.caps.cookies;
+    let n = 0;
+    let at = 0;
+    while (at <= s.length) {
+      let semi = s.indexOf(";", at);
+      if (semi < 0) semi = s.length;
+      let a = at, b = semi;
+      while (a < b && s.charCodeAt(a) === 32) a++;
+      while (b > a && s.charCodeAt(b - 1) === 32) b--;
+      if (b > a) {
+        if (n === max) {
+          this.truncated = true;
+          break;
+        }
+        const eq = s.indexOf("=", a);
+        if (eq >= 0 && eq < b) this.pair(NS_CKEY, NS_CVAL, s.slice(a, eq), s.slice(eq + 1, b), false, true);
+        else this.pair(NS_CKEY, NS_CVAL, s.slice(a, b), null, false, true);
+        n++;
+      }
+      at = semi + 1;
+    }
+    return n;
+  }
+
+  /** Path segment shapes (first six) and the file extension, from the folded path. */
+  pathShapes(f: number): number {
+    const buf = this.buf;
+    const end = this.fEnd[f];
+    let segs = 0;
+    let p = this.fStart[f] + 1;
+    let lastSegStart = p, lastSegEnd = p;
+    while (p < end) {
+      while (p < end && buf[p] === 47) p++;
+      if (p >= end) break;
+      const s0 = p;
+      let allDigit = true, allHex = true;
+      while (p < end && buf[p] !== 47) {
+        const c = buf[p];
+        if (c < 48 || c > 57) {
+          allDigit = false;
+          if (c < 97 || c > 102) allHex = false;
+        }
+        p++;
+      }
+      lastSegStart = s0, lastSegEnd = p;
+      if (segs < 6) {
+        const len = p - s0;
+        let h = fnvStep(this.metaSeeds[NS_PSHAPE], segs);
+        let label = "";
+        if (allDigit) h = fnvStep(h, 0x10001), label = "#digits";
+        else if (allHex && len >= 8) h = fnvStep(h, 0x10002), label = "#hex";
+        else if (len > 40) h = fnvStep(h, 0x10003), label = "#long";
+        else for (let k = s0; k < p; k++) h = fnvStep(h, buf[k]);
+        this.emit(h, G_SHAPES);
+        if (this.trace) {
+          this.eventLabels[this.nEvents - 1] = `pshape:${segs}:${
+            label || String.fromCharCode(...buf.subarray(s0, p))
+          }`;
+        }
+      }
+      segs++;
+    }
+    // Extension of the last segment (".php", ".bak", "~" backups).
+    if (lastSegEnd > lastSegStart) {
+      if (buf[lastSegEnd - 1] === 126) this.emitMeta(NS_EXT, "~", G_SINGLE);
+      else {
+        let dot = lastSegEnd - 1;
+        while (dot > lastSegStart && buf[dot] !== 46 && lastSegEnd - dot <= 9) dot--;
+        if (buf[dot] === 46 && dot < lastSegEnd - 1 && lastSegEnd - dot <= 9) {
+          this.emitMeta(NS_EXT, String.fromCharCode(...buf.subarray(dot + 1, lastSegEnd)), G_SINGLE);
+        }
+      }
+    }
+    return segs;
+  }
+
+  // ---- body ---------------------------------------------------------------------------------------------
+
+  body(bytes: Uint8Array, contentType: string): void {
+    const ct = contentType.toLowerCase();
+    let kind: string;
+    if (ct.startsWith("multipart/form-data")) kind = "multipart";
+    else if (ct.startsWith("application/x-www-form-urlencoded")) kind = "form";
+    else if (ct.includes("json")) kind = "json";
+    else if (ct.includes("xml")) kind = "xml";
+    else if (
+      ct.startsWith("image/") || ct.startsWith("audio/") || ct.startsWith("video/") ||
+      ct.startsWith("font/") ||
+      ct.startsWith("application/octet-stream") || ct.startsWith("application/pdf") ||
+      ct.startsWith("application/zip") || ct.startsWith("application/gzip")
+    ) kind = "binary";
+    else if (ct.startsWith("text/")) kind = "text";
+    else kind = "";
+    if (kind === "binary") {
+      this.emitMeta(NS_BKIND, kind, G_SINGLE);
+      return;
+    }
+    const text = utf8.decode(bytes);
+    let bad = 0;
+    for (let i = text.indexOf("\ufffd"); i >= 0; i = text.indexOf("\ufffd", i + 1)) bad++;
+    this.badUtf8 += bad;
+    if (kind === "") kind = sniff(text);
+    this.emitMeta(NS_BKIND, kind, G_SINGLE);
+    if (kind === "form") this.bodyParams += this.params(NS_BKEY, NS_BVAL, text, true);
+    else if (kind === "json") this.json(text);
+    else if (kind === "multipart") this.multipart(text, contentType);
+    else this.field(NS_BTEXT, text, this.spec.caps.body, false, true, 0);
+  }
+
+  /**
+   * A tolerant, linear JSON scanner: every key is a field, every string or number value a field tied to
+   * the nearest key (for its shape); depth is tracked up to the cap; truncated JSON simply ends.
+   */
+  json(s: string): void {
+    const maxDepth = this.spec.caps.jsonDepth;
+    const maxParams = this.spec.caps.params;
+    const keyAt = new Int32Array(maxDepth + 2); // key hash that opened each container level
+    let depth = 0;
+    let pending = 0; // hash of a key whose value comes next
+    let i = 0;
+    const n = s.length;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c === 123 || c === 91) {
+        depth++;
+        if (depth > this.jsonDepth) this.jsonDepth = depth;
+        if (depth <= maxDepth) keyAt[depth] = pending;
+        pending = 0;
+        i++;
+      } else if (c === 125 || c === 93) {
+        if (depth > 0) depth--;
+        pending = 0;
+        i++;
+      } else if (c === 34) {
+        // String: one-letter escapes are undone here; \uXXXX is left to the field decoder.
+        let j = i + 1;
+        let out = "";
+        let from = j;
+        while (j < n) {
+          const d = s.charCodeAt(j);
+          if (d === 34) break;
+          if (d === 92 && j + 1 < n) {
+            const rep = jsonEscape(s.charCodeAt(j + 1));
+            if (rep !== null) {
+              out += s.slice(from, j) + rep;
+              j += 2;
+              from = j;
+              continue;
+            }
+          }
+          j++;
+        }
+        out += s.slice(from, j);
+        i = j + 1;
+        let k = i;
+        while (k < n && s.charCodeAt(k) <= 32) k++;
+        if (this.bodyParams >= maxParams) {
+          this.truncated = true;
+          return;
+        }
+        this.bodyParams++;
+        if (s.charCodeAt(k) === 58 /* : */) {
+          pending = this.key(NS_BKEY, out, false, false);
+          i = k + 1;
+        } else {
+          this.field(
+            NS_BVAL,
+            out,
+            this.spec.caps.value,
+            false,
+            true,
+            pending || (depth <= maxDepth ? keyAt[depth] : 0),
+          );
+          pending = 0;
+        }
+      } else if ((c >= 48 && c <= 57) || c === 45) {
+        let j = i + 1;
+        while (j < n) {
+          const d = s.charCodeAt(j);
+          if (!((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45)) break;
+          j++;
+        }
+        if (this.bodyParams >= maxParams) {
+          this.truncated = true;
+          return;
+        }
+        this.bodyParams++;
+        const number = s.slice(i, j);
+        this.field(
+          NS_BVAL,
+          number,
+          this.spec.caps.value,
+          false,
+          true,
+          pending || (depth <= maxDepth ? keyAt[depth] : 0),
+        );
+        pending = 0;
+        i = j;
+      } else {
+        if (c === 44 /* , */) pending = 0;
+        i++;
+      }
+    }
+  }
+
+  multipart(s: string, contentType: string): void {
+    const boundary = boundaryOf(contentType);
+    if (boundary === "") {
+      this.field(NS_BTEXT, s, this.spec.caps.body, false, true, 0);
+      return;
+    }
+    const delim = "--" + boundary;
+    let at = s.indexOf(delim);
+    let parts = 0;
+    while (at >= 0) {
+      const lineEnd = s.indexOf("\n", at + delim.length);
+      if (lineEnd < 0) break;
+      if (s.startsWith("--", at + delim.length)) break; // closing delimiter
+      if (parts === this.spec.caps.parts) {
+        this.truncated = true;
+        break;
+      }
+      parts++;
+      const headStart = lineEnd + 1;
+      let headEnd = s.indexOf("\r\n\r\n", headStart);
+      let bodyStart = headEnd + 4;
+      const lf = s.indexOf("\n\n", headStart);
+      if (headEnd < 0 || (lf >= 0 && lf < headEnd)) headEnd = lf, bodyStart = lf + 2;
+      const next = s.indexOf(delim, headStart);
+      if (headEnd < 0 || (next >= 0 && headEnd > next)) {
+        at = next;
+        continue;
+      }
+      let bodyEnd = next < 0 ? s.length : next;
+      if (s.charCodeAt(bodyEnd - 1) === 10) bodyEnd--;
+      if (s.charCodeAt(bodyEnd - 1) === 13) bodyEnd--;
+      const head = s.slice(headStart, Math.min(headEnd, headStart + 2048));
+      const name = dispositionParam(head, "name");
+      const filename = dispositionParam(head, "filename");
+      const partType = headerValueOf(head, "content-type").toLowerCase();
+      const content = bodyEnd > bodyStart
+        ? s.slice(bodyStart, Math.min(bodyEnd, bodyStart + this.spec.caps.partContent))
+        : "";
+      if (bodyEnd - bodyStart > this.spec.caps.partContent) this.truncated = true;
+      this.bodyParams++;
+      const binary = partType.startsWith("image/") || partType.startsWith("application/octet-stream") ||
+        partType.startsWith("video/") || partType.startsWith("audio/");
+      this.pair(NS_BKEY, NS_BVAL, name ?? "", binary ? "" : content, false, false);
+      if (filename !== null) this.pair(NS_BKEY, NS_BVAL, "filename", filename, false, false);
+      if (partType) this.emitMeta(NS_BKIND, "part:" + partType.slice(0, 40), G_SINGLE);
+      at = next;
+    }
+  }
+
+  // ---- phase 2 and 3: tokens, n-grams, weights, output --------------------------------------------------
+
+  /**
+   * Tokens and statistics of every field go to the event list first (their count per group is known only
+   * afterwards); then every group's weight is fixed, and the n-grams, whose count follows from the field
+   * lengths, accumulate straight into the output without an event each.
+   */
+  /** Phase 3 up to the accumulator; `collect` then writes the output. Returns the non-zero count. */
+  featurise(): number {
+    const weights = this.weights;
+    for (let g = 0; g < GROUPS; g++) {
+      const n = this.groupCount[g] + this.ngramCount[g];
+      weights[g] = n > 0 ? 1 / Math.sqrt(n) : 0;
+    }
+    this.nnz = 0;
+    this.accumulateNgrams();
+    this.accumulateEvents();
+    return this.nnz;
+  }
+
+  accumulateNgrams(): void {
+    const acc = this.acc, touched = this.touched, buf = this.buf, mask = this.mask, weights = this.weights;
+    const ngrams = this.spec.ngrams;
+    const nn = ngrams.length;
+    const tracing = this.trace !== null;
+    let nnz = this.nnz;
+    for (let f = 0; f < this.nFields; f++) {
+      const ns = this.fNs[f];
+      if (this.ngramNs[ns] === 0) continue;
+      const start = this.fStart[f], last = this.fEnd[f] + 1;
+      const w = weights[GROUP_OF_NS[ns]];
+      for (let k = 0; k < nn; k++) {
+        const n = ngrams[k];
+        const seed = this.ngramSeeds[ns * nn + k];
+        for (let p = start; p + n <= last; p++) {
+          let h = seed;
+          for (let q = 0; q < n; q++) h = Math.imul(h ^ buf[p + q], 0x01000193);
+          const b = (h ^ (h >>> 15)) & mask;
+          if (acc[b] === 0) {
+            nnz++;
+            touched[b >>> 5] |= 1 << (b & 31);
+          }
+          acc[b] += w;
+          if (tracing) this.traceAdd(b, `${NS_NAMES[ns]}:${label(buf, p, n)}`);
+        }
+      }
+    }
+    this.nnz = nnz;
+  }
+
+  accumulateEvents(): void {
+    const acc = this.acc, touched = this.touched, mask = this.mask, weights = this.weights, ev = this.events;
+    const tracing = this.trace !== null;
+    const count = this.nEvents;
+    let nnz = this.nnz;
+    for (let i = 0; i < count; i++) {
+      const e = ev[i];
+      const b = e & mask;
+      if (acc[b] === 0) {
+        nnz++;
+        touched[b >>> 5] |= 1 << (b & 31);
+      }
+      acc[b] += weights[e >>> 24];
+      if (tracing && this.eventLabels[i] !== undefined) this.traceAdd(b, this.eventLabels[i]);
+    }
+    this.nnz = nnz;
+  }
+
+  /** Writes the sorted output from the touched bit set and clears the accumulator for the next request. */
+  collect(indices: Int32Array, values: Float32Array): void {
+    const acc = this.acc, touched = this.touched;
+    let k = 0;
+    for (let word = 0; word < touched.length; word++) {
+      let bits = touched[word];
+      if (bits === 0) continue;
+      touched[word] = 0;
+      while (bits !== 0) {
+        const t = 31 - Math.clz32(bits & -bits);
+        bits &= bits - 1;
+        const b = (word << 5) | t;
+        indices[k] = b;
+        values[k] = acc[b];
+        acc[b] = 0;
+        k++;
+      }
+    }
+  }
+
+  traceAdd(bucket: number, name: string): void {
+    const list = this.trace!.get(bucket);
+    if (list === undefined) this.trace!.set(bucket, [name]);
+    else if (!list.includes(name) && list.length < 8) list.push(name);
+  }
+
+  /** Shannon entropy (bits per character) of buf[a, b), characters folded to 8 bits: log2 n - Σ c log2 c / n. */
+  entropy(a: number, b: number): number {
+    const hist = this.hist;
+    const buf = this.buf;
+    for (let p = a; p < b; p++) hist[buf[p] & 255]++;
+    let sum = 0;
+    for (let p = a; p < b; p++) {
+      const k = buf[p] & 255;
+      const c = hist[k];
+      if (c > 0) {
+        sum += C_LOG2_C[c];
+        hist[k] = 0;
+      }
+    }
+    const n = b - a;
+    return Math.log2(n) - sum / n;
+  }
+}
+
+function label(buf: Uint16Array, at: number, len: number): string {
+  let s = "";
+  for (let i = 0; i < len; i++) {
+    const c = buf[at + i];
+    s += c === MARK_START ? "^" : c === MARK_END ? "$" : String.fromCharCode(c);
+  }
+  return s;
+}
+
+function jsonEscape(e: number): string | null {
+  switch (e) {
+    case 34:
+      return '"';
+    case 92:
+      return "\\";
+    case 47:
+      return "/";
+    case 110:
+      return "\n";
+    case 116:
+      return "\t";
+    case 114:
+      return "\r";
+    case 98:
+      return "\b";
+    case 102:
+      return "\f";
+    default:
+      return null;
+  }
+}
+
+function sniff(text: string): string {
+  let i = 0;
+  while (i < text.length && text.charCodeAt(i) <= 32) i++;
+  const c = text.charCodeAt(i);
+  if (c === 123 || c === 91) return "json";
+  if (c === 60) return "xml";
+  const head = text.slice(i, i + 256);
+  if (head.indexOf("=") > 0 && head.indexOf(" ") < 0 && head.indexOf("\n") < 0) return "form";
+  return "text";
+}
+
+function boundaryOf(contentType: string): string {
+  const lower = contentType.toLowerCase();
+  const at = lower.indexOf("boundary=");
+  if (at < 0) return "";
+  let v = contentType.slice(at + 9);
+  const semi = v.indexOf(";");
+  if (semi >= 0) v = v.slice(0, semi);
+  v = v.trim();
+  if (v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34) v = v.slice(1, -1);
+  return v.length > 0 && v.length <= 70 ? v : "";
+}
+
+function headerValueOf(head: string, name: string): string {
+  const lower = head.toLowerCase();
+  let at = lower.indexOf(name + ":");
+  while (at > 0 && lower.charCodeAt(at - 1) !== 10) at = lower.indexOf(name + ":", at + 1);
+  if (at < 0) return "";
+  let end = head.indexOf("\n", at);
+  if (end < 0) end = head.length;
+  return head.slice(at + name.length + 1, end).trim();
+}
+
+/** A parameter of the part's Content-Disposition (`name`, `filename`), unquoted; null when absent. */
+function dispositionParam(head: string, param: string): string | null {
+  const cd = headerValueOf(head, "content-disposition");
+  if (!cd) return null;
+  let at = 0;
+  while (at < cd.length) {
+    let semi = cd.indexOf(";", at);
+    if (semi < 0) semi = cd.length;
+    const piece = cd.slice(at, semi).trim();
+    const eq = piece.indexOf("=");
+    if (eq > 0 && piece.slice(0, eq).trim().toLowerCase() === param) {
+      let v = piece.slice(eq + 1).trim();
+      if (v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34) v = v.slice(1, -1);
+      return v;
+    }
+    at = semi + 1;
+  }
+  return null;
+}
+
+const extractors = new WeakMap<object, Extractor>();
+
+function extractorFor(spec: Readonly<FeatureSpec>): Extractor {
+  let x = extractors.get(spec);
+  if (x === undefined) {
+    x = new Extractor(spec);
+    extractors.set(spec, x);
+  }
+  return x;
+}
+
+/** What the last extraction did, for tests that bound the work per request by counting it. */
+export interface ExtractionWork {
+  /** Text fields read. */
+  fields: number;
+  /** Code units written to the canonical buffer (every n-gram and token pass is linear in these). */
+  chars: number;
+  /** Token and meta features emitted. */
+  events: number;
+  /** Non-zero buckets. */
+  nnz: number;
+}
+
+/** The work counters of the last extraction under `spec`. */
+export function lastExtractionWork(spec: Readonly<FeatureSpec> = FEATURE_SPEC): ExtractionWork {
+  const x = extractorFor(spec);
+  return { fields: x.nFields, chars: x.len, events: x.nEvents, nnz: x.nnz };
+}
+
+/** A reusable output buffer for the hot path: capacity D, `nnz` entries valid after each extraction. */
+export interface FeatureBuffer {
+  indices: Int32Array;
+  values: Float32Array;
+  dense: Float32Array;
+  nnz: number;
+}
+
+/** A buffer that can hold the features of any request under `spec`. */
+export function newFeatureBuffer(spec: Readonly<FeatureSpec> = FEATURE_SPEC): FeatureBuffer {
+  return {
+    indices: new Int32Array(spec.dim),
+    values: new Float32Array(spec.dim),
+    dense: new Float32Array(DENSE_DIM),
+    nnz: 0,
+  };
+}
+
+/** Phase 1 and the dense block; leaves the sparse part in the extractor's accumulator. */
+function run(x: Extractor, view: RequestView, dense: Float32Array, trace: FeatureTrace | undefined): void {
+  const spec = x.spec;
+  x.reset();
+  x.trace = trace ?? null;
+  const caps = spec.caps;
+
+  // Method.
+  const method = view.method.length > caps.method ? view.method.slice(0, caps.method) : view.method;
+  const m = method.toUpperCase();
+  x.emitMeta(NS_METHOD, m, G_SINGLE);
+  if (m === "GET") dense[D_GET] = 1;
+  else if (m === "POST") dense[D_POST] = 1;
+  else if (m === "HEAD" || m === "OPTIONS") dense[D_HEADOPT] = 1;
+  else if (m === "PUT" || m === "PATCH" || m === "DELETE") dense[D_PUTDEL] = 1;
+  else dense[D_OTHERM] = 1;
+
+  // Path and query.
+  const target = view.target;
+  const q = target.indexOf("?");
+  const path = q < 0 ? target : target.slice(0, q);
+  let query = q < 0 ? "" : target.slice(q + 1);
+  if (query.length > caps.query) {
+    query = query.slice(0, caps.query);
+    x.truncated = true;
+  }
+  const pf = x.field(NS_PATH, path, caps.path, false, true, 0);
+  const segments = pf >= 0 ? x.pathShapes(pf) : 0;
+  const qparams = x.params(NS_QKEY, NS_QVAL, query, true);
+
+  // Headers, in sorted order.
+  let contentType = "";
+  let nHeaders = 0, nCookies = 0;
+  let hasUa = false, hasAccept = false;
+  for (let i = 0; i < view.headers.length; i++) {
+    const [name, value] = view.headers[i];
+    if (SKIP_HEADERS.has(name) || name.startsWith("cf-")) continue;
+    if (nHeaders === caps.headers) {
+      x.truncated = true;
+      break;
+    }
+    nHeaders++;
+    x.emitMeta(NS_HNAME, name.length > 64 ? name.slice(0, 64) : name, G_HNAMES);
+    switch (name) {
+      case "user-agent":
+        hasUa = true;
+        x.field(NS_UA, value, caps.headerValue, false, false, 0);
+        break;
+      case "referer":
+        x.field(NS_REFERER, value, caps.headerValue, false, false, 0);
+        break;
+      case "cookie":
+        nCookies = x.cookies(
+          value.length > caps.headerValue * 4 ? value.slice(0, caps.headerValue * 4) : value,
+        );
+        break;
+      case "content-type":
+        contentType = value.length > 256 ? value.slice(0, 256) : value;
+        x.field(NS_CTYPE, value, caps.headerValue, false, false, 0);
+        break;
+      case "accept":
+        hasAccept = true;
+        x.field(NS_ACCEPT, value, caps.headerValue, false, false, 0);
+        break;
+      case "accept-language":
+      case "accept-encoding":
+        x.field(NS_ACCEPT, value, caps.headerValue, false, false, 0);
+        break;
+      default:
+        x.field(NS_HOTHER, value, caps.headerValue, false, false, 0);
+    }
+  }
+
+  // Body.
+  if (view.body !== null && view.body.length > 0) x.body(view.body, contentType);
+  if (view.bodyTruncated) x.truncated = true;
+
+  x.featurise();
+  x.trace = null;
+  const ev = x.ev;
+  const vc = x.valueChars;
+  dense[D_PATHLEN] = logScale(path.length, caps.path);
+  dense[D_QUERYLEN] = logScale(query.length, caps.query);
+  dense[D_BODYLEN] = logScale(view.body === null ? 0 : view.body.length, caps.body);
+  dense[D_QPARAMS] = logScale(qparams, caps.params);
+  dense[D_PATHSEGS] = logScale(segments, 64);
+  dense[D_BPARAMS] = logScale(x.bodyParams, caps.params);
+  dense[D_HEADERS] = logScale(nHeaders, caps.headers);
+  dense[D_COOKIES] = logScale(nCookies, caps.cookies);
+  dense[D_DEPTH] = Math.min(ev.depth, spec.decodeRounds) / spec.decodeRounds;
+  dense[D_INVALID] = logScale(ev.invalidEscapes, 64);
+  dense[D_UNIESC] = logScale(ev.unicodeEscapes, 64);
+  dense[D_ENTITIES] = logScale(ev.htmlEntities, 64);
+  dense[D_CONTROL] = logScale(x.control, 64);
+  dense[D_QUOTE] = vc > 0 ? x.quote / vc : 0;
+  dense[D_ANGLE] = vc > 0 ? x.angle / vc : 0;
+  dense[D_PARENSEMI] = vc > 0 ? x.parenSemi / vc : 0;
+  dense[D_SHELLCH] = vc > 0 ? x.shellCh / vc : 0;
+  dense[D_NONALNUM] = vc > 0 ? x.nonAlnum / vc : 0;
+  dense[D_ENTROPY] = Math.min(1, x.maxEntropy / 8);
+  dense[D_DIGIT] = vc > 0 ? x.digits / vc : 0;
+  dense[D_UPPER] = vc > 0 ? Math.min(1, x.upper / vc) : 0;
+  dense[D_JSONDEPTH] = Math.min(1, x.jsonDepth / caps.jsonDepth);
+  dense[D_TRUNC] = x.truncated ? 1 : 0;
+  dense[D_KWSQL] = logScale(x.kwSql, 32);
+  dense[D_KWSHELL] = logScale(x.kwShell, 32);
+  dense[D_KWHTML] = logScale(x.kwHtml, 32);
+  dense[D_KWPATH] = logScale(x.kwPath, 32);
+  dense[D_TMPL] = logScale(x.template, 32);
+  dense[D_NOUA] = hasUa ? 0 : 1;
+  dense[D_NOACCEPT] = hasAccept ? 0 : 1;
+  dense[D_NONASCII] = vc > 0 ? x.nonAscii / vc : 0;
+  dense[D_COMMENTS] = logScale(x.comments, 32);
+  dense[D_DOTDOT] = logScale(x.dotdot, 32);
+  dense[D_MAXVAL] = logScale(x.maxValueLen, caps.value);
+  dense[D_BADUTF8] = logScale(ev.invalidUtf8 + x.badUtf8, 64);
+}
+
+/**
+ * Computes the features of a request.
+ *
+ * @param view The request, from `viewFromRequest` (worker) or `viewFromRecord` (training).
+ * @param spec The feature spec (default: the shipped one).
+ * @param trace When given, filled with bucket → names of what was hashed there (for explanations).
+ * @returns Sorted unique indices in `[0, D)`, their values, and the dense block, in arrays of their own.
+ * @example
+ * ```ts
+ * import { extractFeatures, viewFromRecord, FEATURE_SPEC } from "./mod.ts";
+ * const fv = extractFeatures(viewFromRecord({ method: "GET", url: "/?q=1" }, FEATURE_SPEC.caps.body));
+ * ```
+ */
+export function extractFeatures(
+  view: RequestView,
+  spec: Readonly<FeatureSpec> = FEATURE_SPEC,
+  trace?: FeatureTrace,
+): FeatureVector {
+  const x = extractorFor(spec);
+  const dense = new Float32Array(DENSE_DIM);
+  run(x, view, dense, trace);
+  const indices = new Int32Array(x.nnz);
+  const values = new Float32Array(x.nnz);
+  x.collect(indices, values);
+  return { indices, values, dense };
+}
+
+/**
+ * Computes the features of a request into a reusable buffer (the worker's hot path: no allocation for
+ * the output). The same numbers as `extractFeatures`.
+ *
+ * @param view The request.
+ * @param out A buffer from `newFeatureBuffer(spec)`; `out.nnz` is set.
+ * @param spec The feature spec.
+ * @returns `out`.
+ */
+export function extractFeaturesInto(
+  view: RequestView,
+  out: FeatureBuffer,
+  spec: Readonly<FeatureSpec> = FEATURE_SPEC,
+): FeatureBuffer {
+  const x = extractorFor(spec);
+  if (out.indices.length < spec.dim || out.dense.length !== DENSE_DIM) {
+    throw new RangeError("extractFeaturesInto: buffer too small for this spec");
+  }
+  out.dense.fill(0);
+  run(x, view, out.dense, undefined);
+  out.nnz = x.nnz;
+  x.collect(out.indices, out.values);
+  return out;
+}
+
+/** Number of text namespaces (for documentation and tests). */
+export const TEXT_NAMESPACE_COUNT = TEXT_NAMESPACES;

@@ -1,0 +1,80 @@
+/**
+ * The request feature extractor shared by the worker and training.
+ *
+ * A request, as a Web `Request` or as a canonical record, becomes a `RequestView`, and the view becomes a
+ * `FeatureVector`: sorted indices and values in a hashed space of D buckets plus a dense block. Every
+ * constant lives in the versioned `FEATURE_SPEC`.
+ *
+ * @example
+ * ```ts
+ * import { featuresOfRecord } from "./mod.ts";
+ * const fv = featuresOfRecord({ method: "GET", url: "/search?q=%27%20or%201%3D1--" });
+ * console.log(fv.indices.length, fv.dense.length);
+ * ```
+ * @module
+ */
+import type { RequestRecord } from "../record/record.ts";
+import { extractFeatures, type FeatureTrace, type FeatureVector } from "./extract.ts";
+import { FEATURE_SPEC, type FeatureSpec } from "./spec.ts";
+import { viewFromRecord, viewFromRequest } from "./view.ts";
+
+export {
+  extractFeatures,
+  extractFeaturesInto,
+  type ExtractionWork,
+  type FeatureBuffer,
+  type FeatureTrace,
+  type FeatureVector,
+  lastExtractionWork,
+  newFeatureBuffer,
+} from "./extract.ts";
+export {
+  DENSE_DIM,
+  DENSE_NAMES,
+  FEATURE_SPEC,
+  type FeatureCaps,
+  type FeatureSpec,
+  specId,
+  TEXT_FIELDS,
+  validateSpec,
+} from "./spec.ts";
+export {
+  normaliseHeaders,
+  normaliseMethod,
+  normaliseTarget,
+  readPrefix,
+  type RequestView,
+  targetOfSerialisedUrl,
+  viewFromRecord,
+  viewFromRequest,
+} from "./view.ts";
+
+/**
+ * Features of a canonical record.
+ *
+ * @param rec The record.
+ * @param spec The feature spec (default: the shipped one).
+ * @param trace Optional bucket → names map to fill (explanations).
+ */
+export function featuresOfRecord(
+  rec: RequestRecord,
+  spec: Readonly<FeatureSpec> = FEATURE_SPEC,
+  trace?: FeatureTrace,
+): FeatureVector {
+  return extractFeatures(viewFromRecord(rec, spec.caps.body), spec, trace);
+}
+
+/**
+ * Features of a Web `Request`; the body is read from a clone, at most `bodyCap` bytes.
+ *
+ * @param req The request (left unread).
+ * @param spec The feature spec.
+ * @param bodyCap Bytes of the body to read (default: the spec's cap).
+ */
+export async function featuresOfRequest(
+  req: Request,
+  spec: Readonly<FeatureSpec> = FEATURE_SPEC,
+  bodyCap: number = spec.caps.body,
+): Promise<FeatureVector> {
+  return extractFeatures(await viewFromRequest(req, Math.min(bodyCap, spec.caps.body)), spec);
+}

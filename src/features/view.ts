@@ -1,0 +1,163 @@
+/**
+ * One shape for a request, whichever way it arrives: a Web `Request` (the worker) or a canonical record
+ * (training). Both roads end in the same `RequestView`, so both give the same features.
+ */
+import type { RequestRecord } from "../record/record.ts";
+
+/** The parts of a request that features are computed from, already normalised as the runtime would. */
+export interface RequestView {
+  /** Method as `Request` normalises it (standard methods upper-cased, others as sent). */
+  method: string;
+  /** Origin-form target: path and `?query`, serialised by the WHATWG URL parser. */
+  target: string;
+  /** Lower-cased names, sorted, duplicates combined with `, ` (the iteration order of `Headers`). */
+  headers: [string, string][];
+  /** At most the body cap's bytes of the body; `null` when there is none. */
+  body: Uint8Array | null;
+  /** More body existed than was read. */
+  bodyTruncated: boolean;
+}
+
+const NORMALISED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"]);
+const PLACEHOLDER_BASE = "http://taugate.invalid";
+const encoder = new TextEncoder();
+
+/** `Request`'s method normalisation: standard methods are upper-cased, others kept as sent. */
+export function normaliseMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return NORMALISED_METHODS.has(upper) ? upper : method;
+}
+
+/** Path and query of an absolute URL string that the WHATWG parser produced (`Request.url`). */
+export function targetOfSerialisedUrl(url: string): string {
+  const scheme = url.indexOf("://");
+  const slash = url.indexOf("/", scheme < 0 ? 0 : scheme + 3);
+  if (slash < 0) {
+    const q = url.indexOf("?");
+    return q < 0 ? "/" : "/" + url.slice(q);
+  }
+  const hash = url.indexOf("#", slash);
+  return hash < 0 ? url.slice(slash) : url.slice(slash, hash);
+}
+
+/**
+ * Normalises a record's URL (origin-form or absolute) the way a runtime builds `Request.url`, and returns
+ * its origin-form target. A URL the parser rejects is kept as given.
+ */
+export function normaliseTarget(url: string): string {
+  try {
+    const u = new URL(url, PLACEHOLDER_BASE);
+    return u.pathname + u.search;
+  } catch {
+    return url;
+  }
+}
+
+/** Headers of a record as `Headers` would iterate them: names lower-cased and sorted, values trimmed. */
+export function normaliseHeaders(headers: Record<string, string> | undefined): [string, string][] {
+  if (!headers) return [];
+  const merged = new Map<string, string>();
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (typeof value !== "string") continue;
+    const key = name.toLowerCase();
+    const v = trimHttpWhitespace(value);
+    const prev = merged.get(key);
+    merged.set(key, prev === undefined ? v : `${prev}, ${v}`);
+  }
+  return [...merged.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+function trimHttpWhitespace(s: string): string {
+  let a = 0, b = s.length;
+  while (a < b && isHttpWs(s.charCodeAt(a))) a++;
+  while (b > a && isHttpWs(s.charCodeAt(b - 1))) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+function isHttpWs(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/**
+ * The view of a canonical record.
+ *
+ * @param rec The record.
+ * @param bodyCap Bytes of the body to keep.
+ * @returns The view; its body is the UTF-8 encoding of `rec.body`, cut to `bodyCap` bytes.
+ */
+export function viewFromRecord(rec: RequestRecord, bodyCap: number): RequestView {
+  let body: Uint8Array | null = null;
+  let bodyTruncated = false;
+  if (typeof rec.body === "string" && rec.body.length > 0) {
+    // Every UTF-16 unit is at least one byte, so the first bodyCap units cover the first bodyCap bytes.
+    const head = rec.body.length > bodyCap ? rec.body.slice(0, bodyCap + 1) : rec.body;
+    const encoded = encoder.encode(head);
+    bodyTruncated = encoded.length > bodyCap || rec.body.length > bodyCap + 1;
+    body = encoded.length > bodyCap ? encoded.subarray(0, bodyCap) : encoded;
+  }
+  return {
+    method: normaliseMethod(rec.method),
+    target: normaliseTarget(rec.url),
+    headers: normaliseHeaders(rec.headers),
+    body,
+    bodyTruncated,
+  };
+}
+
+/**
+ * Reads at most `cap` bytes of a stream and cancels the rest. Used on a clone or a tee branch, so the
+ * other branch still delivers every byte.
+ *
+ * @returns The bytes read and whether more were available.
+ */
+export async function readPrefix(
+  stream: ReadableStream<Uint8Array>,
+  cap: number,
+): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let truncated = false;
+  try {
+    while (total <= cap) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.length;
+    }
+    truncated = total > cap;
+  } finally {
+    if (truncated) reader.cancel().catch(() => {});
+    else reader.releaseLock();
+  }
+  if (chunks.length === 1 && !truncated) return { bytes: chunks[0], truncated };
+  const out = new Uint8Array(Math.min(total, cap));
+  let at = 0;
+  for (const c of chunks) {
+    if (at >= out.length) break;
+    const take = Math.min(c.length, out.length - at);
+    out.set(take === c.length ? c : c.subarray(0, take), at);
+    at += take;
+  }
+  return { bytes: out, truncated };
+}
+
+/**
+ * The view of a Web `Request`. The body is read from a clone, so the request itself stays unread.
+ *
+ * @param req The request.
+ * @param bodyCap Bytes of the body to read.
+ */
+export async function viewFromRequest(req: Request, bodyCap: number): Promise<RequestView> {
+  const headers: [string, string][] = [];
+  for (const entry of req.headers) headers.push(entry);
+  let body: Uint8Array | null = null;
+  let bodyTruncated = false;
+  if (req.body !== null) {
+    const read = await readPrefix(req.clone().body!, bodyCap);
+    if (read.bytes.length > 0) body = read.bytes;
+    bodyTruncated = read.truncated;
+  }
+  return { method: req.method, target: targetOfSerialisedUrl(req.url), headers, body, bodyTruncated };
+}

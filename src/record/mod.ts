@@ -1,0 +1,6 @@
+/**
+ * The canonical request record and its validation.
+ *
+ * @module
+ */
+export type { RequestRecord } from "./record.ts";

@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import {
+  DENSE_NAMES,
+  FEATURE_SPEC,
+  featuresOfRecord,
+  type FeatureTrace,
+  lastExtractionWork,
+} from "../../src/features/mod.ts";
+import type { RequestRecord } from "../../src/record/record.ts";
+
+/** Names of everything hashed for a record, and its dense block by name. */
+function inspect(rec: RequestRecord) {
+  const trace: FeatureTrace = new Map();
+  const fv = featuresOfRecord(rec, FEATURE_SPEC, trace);
+  const names = new Set([...trace.values()].flat());
+  const dense = Object.fromEntries(DENSE_NAMES.map((n, i) => [n, fv.dense[i]]));
+  return { fv, names, dense };
+}
+
+const get = (url: string, headers: Record<string, string> = {}): RequestRecord => ({
+  method: "GET",
+  url,
+  headers,
+});
+
+Deno.test("percent-decoding: single and double encoding give the same tokens, depth tells them apart", () => {
+  const once = inspect(get("/a?q=%27%20union%20select"));
+  const twice = inspect(get("/a?q=%2527%2520union%2520select"));
+  for (const t of ["tok:union", "tok:select", "sym:'"]) {
+    assert.ok(once.names.has(t), `once: ${t}`);
+    assert.ok(twice.names.has(t), `twice: ${t}`);
+  }
+  assert.equal(once.dense.decode_depth, Math.fround(1 / 3));
+  assert.equal(twice.dense.decode_depth, Math.fround(2 / 3));
+});
+
+Deno.test("plus is a space in query values but not in the path", () => {
+  const q = inspect(get("/a+b?q=union+select"));
+  assert.ok(q.names.has("tok:union") && q.names.has("tok:select"));
+  assert.ok(q.names.has("path:a+b"), "path keeps +");
+});
+
+Deno.test("%uXXXX, \\uXXXX, \\xXX and HTML entities are decoded and counted", () => {
+  const u = inspect(get("/a?x=%u003Cscript%u003E"));
+  assert.ok(u.names.has("tok:script") && u.names.has("sym:<"));
+  assert.ok(u.dense.unicode_escapes > 0);
+  const js = inspect({
+    method: "POST",
+    url: "/a",
+    headers: { "content-type": "application/json" },
+    body: '{"b":"\\u003cimg\\x20src=x\\u003e"}',
+  });
+  assert.ok(js.names.has("tok:img") && js.names.has("sym:<"));
+  const ent = inspect(get("/a?x=%26lt%3Bsvg%26%2362%3B%26%23x3c%3B"));
+  assert.ok(ent.names.has("tok:svg") && ent.names.has("sym:<"));
+  assert.ok(ent.dense.html_entities > 0);
+});
+
+Deno.test("NFKC folds full-width evasions to ASCII, and case folds", () => {
+  const fw = inspect(get("/a?x=%EF%BC%9CSCRIPT%EF%BC%9E"));
+  assert.ok(fw.names.has("tok:script"), [...fw.names].join(" "));
+  assert.ok(fw.names.has("sym:<"));
+});
+
+Deno.test("inline comments and whitespace runs fold to one space; NUL and controls are counted", () => {
+  const c = inspect(get("/a?x=1/**/union/*x*/select%09%09from%00users"));
+  for (const t of ["tok:union", "tok:select", "tok:from", "tok:users"]) assert.ok(c.names.has(t), t);
+  assert.ok(c.names.has("qval:on "), "comment became a space");
+  assert.ok(c.dense.comments > 0 && c.dense.control_chars > 0);
+});
+
+Deno.test("an unclosed comment is text, and a long run of openers stays linear", () => {
+  const r = inspect(get("/a?x=" + "/*x".repeat(2000)));
+  assert.ok(r.names.has("sym:/*") && r.dense.comments === 0);
+  assert.ok(lastExtractionWork().chars < 2 * FEATURE_SPEC.caps.value + 64);
+});
+
+Deno.test("invalid escapes and invalid UTF-8 are evidence, not errors", () => {
+  const r = inspect(get("/a?x=%zz%4%%C3%28"));
+  assert.ok(r.dense.invalid_escapes > 0);
+  assert.ok(r.dense.invalid_utf8 > 0);
+});
+
+Deno.test("namespaces: the same text in a query value, path, header and cookie are different features", () => {
+  const q = inspect(get("/x?v=select")).names;
+  const p = inspect(get("/select")).names;
+  const h = inspect(get("/x", { "x-v": "select" })).names;
+  const c = inspect(get("/x", { cookie: "v=select" })).names;
+  assert.ok(q.has("qval:sel") && p.has("path:sel") && h.has("header:sel") && c.has("cval:sel"));
+  const vq = featuresOfRecord(get("/x?v=select"));
+  const vc = featuresOfRecord(get("/x", { cookie: "v=select" }));
+  assert.notDeepEqual(Array.from(vq.indices), Array.from(vc.indices));
+});
+
+Deno.test("headers: user-agent, referer, cookie, content-type, accept family and the set of names", () => {
+  const r = inspect(get("/x", {
+    "User-Agent": "sqlmap/1.7",
+    Referer: "https://a.example/?q=1",
+    Cookie: "sid=1",
+    Accept: "text/html",
+    "Accept-Language": "de",
+    "X-Custom": "v",
+  }));
+  for (const t of ["hname:user-agent", "hname:referer", "hname:cookie", "hname:accept", "hname:x-custom"]) {
+    assert.ok(r.names.has(t), t);
+  }
+  assert.ok(r.names.has("tok:sqlmap") && r.names.has("referer:a.e") && r.names.has("key:sid"));
+  assert.equal(r.dense.no_user_agent, 0);
+  assert.equal(inspect(get("/x")).dense.no_user_agent, 1);
+});
+
+Deno.test("bodies: form, JSON keys and values with bounded depth, multipart names and filenames, text", () => {
+  const form = inspect({
+    method: "POST",
+    url: "/f",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "user=bob+smith&age=42",
+  });
+  assert.ok(form.names.has("key:user") && form.names.has("tok:smith") && form.names.has("bodykind:form"));
+  const deep = "[".repeat(100) + '"x"' + "]".repeat(100);
+  const json = inspect({
+    method: "POST",
+    url: "/j",
+    headers: { "content-type": "application/json" },
+    body: `{"a":{"b":${deep}}}`,
+  });
+  assert.equal(json.dense.json_depth, 1, "depth saturates at the cap");
+  assert.ok(json.names.has("key:a") && json.names.has("key:b"));
+  const mp = inspect({
+    method: "POST",
+    url: "/u",
+    headers: { "content-type": 'multipart/form-data; boundary="b1"' },
+    body: '--b1\r\nContent-Disposition: form-data; name="doc"; filename="x.php"\r\n\r\nhello\r\n--b1--\r\n',
+  });
+  assert.ok(mp.names.has("key:doc") && mp.names.has("key:filename") && mp.names.has("tok:php"));
+  assert.ok(mp.names.has("tok:hello"));
+  const text = inspect({
+    method: "POST",
+    url: "/t",
+    headers: { "content-type": "text/plain" },
+    body: "just words",
+  });
+  assert.ok(text.names.has("body:wor") && text.names.has("bodykind:text"));
+});
+
+Deno.test("parameter shapes: the same key with a number or with an injection differs", () => {
+  const a = inspect(get("/p?id=12")).names;
+  const b = inspect(get("/p?id=12'--")).names;
+  assert.ok(a.has("kvshape:digits/1"));
+  assert.ok(b.has("kvshape:special/2"));
+});
+
+Deno.test("path shapes and extensions: backup and VCS probes", () => {
+  const r = inspect(get("/config/web.xml.bak")).names;
+  assert.ok(r.has("ext:bak") && r.has("pshape:0:config"));
+  assert.ok(inspect(get("/index.php~")).names.has("ext:~"));
+  assert.ok(inspect(get("/users/123456/orders")).names.has("pshape:1:#digits"));
+});
+
+Deno.test("caps: a cut field, too many parameters or a long body set the truncation feature", () => {
+  assert.equal(inspect(get("/p?x=1")).dense.truncated, 0);
+  assert.equal(inspect(get("/p?x=" + "a".repeat(5000))).dense.truncated, 1);
+  assert.equal(inspect(get("/p?" + "a=1&".repeat(500))).dense.truncated, 1);
+  const body = {
+    method: "POST",
+    url: "/b",
+    headers: { "content-type": "text/plain" },
+    body: "x".repeat(100_000),
+  };
+  assert.equal(inspect(body).dense.truncated, 1);
+});
+
+Deno.test("bounded work: 20,000 parameters, a 64 KB header and a 20 MB body read only up to the caps", () => {
+  const caps = FEATURE_SPEC.caps;
+  const rec: RequestRecord = {
+    method: "POST",
+    url: "/p?" + Array.from({ length: 20_000 }, (_, i) => `k${i}=v${i}`).join("&"),
+    headers: { "x-big": "A".repeat(65_536), "content-type": "application/x-www-form-urlencoded" },
+    body: "a=b&".repeat(5_000_000),
+  };
+  featuresOfRecord(rec);
+  const work = lastExtractionWork();
+  const bound = caps.path + caps.query + caps.headers * caps.headerValue + caps.body +
+    4 * (2 * caps.params + 64);
+  assert.ok(work.chars <= bound, `${work.chars} <= ${bound}`);
+  assert.ok(
+    work.fields <= 2 * caps.params * 2 + caps.headers + 2 * caps.cookies + 8,
+    `${work.fields} fields`,
+  );
+});
