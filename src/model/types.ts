@@ -1,0 +1,91 @@
+/**
+ * The model contract shared by training (which writes models), the engines (which run them) and the worker.
+ *
+ * A model is a backbone that maps a request's features to an embedding z, plus a global head on z:
+ *
+ * ```
+ * h1 = relu(Σ_k values[k]·W1[indices[k], :] + dense·Wd + b1)        sparse first layer, [D, H1] and [Dd, H1]
+ * h  = act_l(h·W_l + b_l)  for each further layer l                   the last layer's output is z, [Z]
+ * score = σ(w·z + b)                                                  the global head (the meta-learned init)
+ * ```
+ *
+ * The ONNX form (opset 13) has inputs `indices` (int32 [N], N ≥ 1), `values` (float32 [1, N]) and `dense`
+ * (float32 [1, Dd]), and outputs `z` (float32 [1, Z]) and `score` (float32 [1, 1]). Weight matrices are
+ * int8, symmetric, per output channel, stored as QDQ (`DequantizeLinear` of an int8 initializer, folded at
+ * session creation). `ModelMeta` travels in the ONNX `metadata_props` under the key `taugate`.
+ *
+ * @module
+ */
+
+/** Activation of a dense layer. */
+export type Activation = "relu" | "tanh" | "none";
+
+/** A dense layer: `out = act(in · W + b)`, W row-major `[inDim][outDim]`. */
+export interface DenseLayer {
+  inDim: number;
+  outDim: number;
+  W: Float32Array;
+  b: Float32Array;
+  activation: Activation;
+}
+
+/** The backbone's weights, float32 (training's form, and what an engine holds after dequantisation). */
+export interface BackboneWeights {
+  /** D: sparse input dimension (the feature spec's `dim`). */
+  dim: number;
+  /** Dd: dense input dimension. */
+  denseDim: number;
+  /** H1: width of the first layer. */
+  hidden: number;
+  /** `[dim][hidden]`, row-major: row i is bucket i's contribution. */
+  W1: Float32Array;
+  /** `[denseDim][hidden]`, row-major. */
+  Wd: Float32Array;
+  /** `[hidden]`. */
+  b1: Float32Array;
+  /** The first layer's activation is relu; these follow it. The last layer's output is z. */
+  layers: DenseLayer[];
+}
+
+/** A logistic head on z: `score = σ(w·z + b)`. */
+export interface HeadParams {
+  w: Float32Array;
+  b: number;
+}
+
+/** What a model carries besides weights (ONNX `metadata_props["taugate"]`, JSON). */
+export interface ModelMeta {
+  /** e.g. `taugate-2026-11-29-3f9a`; shown in the `x-taugate-model` header. */
+  modelId: string;
+  /** The feature spec id the model was trained with; the worker refuses a model whose id differs. */
+  specId: string;
+  dim: number;
+  denseDim: number;
+  /** Z. */
+  embedDim: number;
+  /** Default decision threshold on the score. */
+  tau: number;
+  /** The global head (the meta-learned head init), as plain numbers. */
+  head: { w: number[]; b: number };
+  /** Anything else training ships with the model (adaptation settings, canary set, ...). */
+  [key: string]: unknown;
+}
+
+/** A request's features as an engine consumes them: the first `nnz` (default: all) entries are used. */
+export interface SparseFeatures {
+  indices: Int32Array;
+  values: Float32Array;
+  dense: Float32Array;
+  nnz?: number;
+}
+
+/** Runs a model's backbone. One per isolate; it serves every tenant. */
+export interface Engine {
+  /** `ort` (onnxruntime-web, WASM) or `ts` (TypeScript forward pass over the same weights). */
+  readonly kind: "ort" | "ts";
+  readonly meta: ModelMeta;
+  /**
+   * The embedding z of one request. The array may be reused by the engine's next call: copy it to keep it.
+   */
+  embed(features: SparseFeatures): Promise<Float32Array>;
+}
