@@ -89,3 +89,23 @@ export interface Engine {
    */
   embed(features: SparseFeatures): Promise<Float32Array>;
 }
+
+/** A whole model in memory: what training exports and what `readModelOnnx` and `randomModel` return. */
+export interface ModelParts {
+  weights: BackboneWeights;
+  /** The global head (the meta-learned head init); `meta.head` holds the same numbers. */
+  head: HeadParams;
+  meta: ModelMeta;
+}
+
+/** An engine that also scores with the model's global head (tests, canaries, the default tenant). */
+export interface ScoringEngine extends Engine {
+  /** The global head, as float32. */
+  readonly head: HeadParams;
+  /**
+   * The embedding z and the global head's score `σ(w·z + b)`. `z` may be reused by the next call.
+   *
+   * @throws {RangeError} on malformed features (see `checkFeatures`).
+   */
+  embedAndScore(features: SparseFeatures): Promise<{ z: Float32Array; score: number }>;
+}

@@ -1,3 +1,112 @@
-// Placeholder until the edge worker lands (issue 4): says so and exits.
-console.error("taugate: the worker is not built yet (see issue 4); `npm test` runs the test suite.");
-Deno.exit(1);
+/**
+ * `deno task start`: the standalone worker on Deno, with the bundled model and local Deno KV.
+ *
+ * Environment: `PORT` (8000), `HOST` (127.0.0.1), `TAUGATE_MODEL` (`models/taugate.onnx`),
+ * `TAUGATE_KV_PATH` (`.taugate/kv.sqlite3`), plus the worker's settings (`config.ts`: `TAUGATE_MODE`,
+ * `TAUGATE_TAU`, `TAUGATE_ENGINE`, `TAUGATE_FAIL_MODE`, `TAUGATE_LOG_SAMPLE`, `TAUGATE_BODY_CAP`,
+ * `TAUGATE_EXCLUDE_PATHS`, `ORIGIN`). Relative paths are relative to the repository. A missing model or a bad
+ * setting stops it at once with one line saying what to do.
+ *
+ * @module
+ */
+import { dirname, isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadEngine, type ScoringEngine } from "../model/mod.ts";
+import { denoOrtWasm } from "../model/ort_deno.ts";
+import { HeadCache } from "../store/cached.ts";
+import { DenoKvHeadStore } from "../store/deno_kv.ts";
+import { createWorkerApp } from "./app.ts";
+import { workerConfigFromEnv } from "./config.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const started = performance.now();
+
+function fail(line: string): never {
+  console.error(line);
+  Deno.exit(1);
+}
+
+function fromRoot(p: string): string {
+  return isAbsolute(p) ? p : join(ROOT, p);
+}
+
+const env = Deno.env.toObject();
+let config;
+try {
+  config = workerConfigFromEnv(env);
+} catch (err) {
+  fail((err as Error).message);
+}
+const port = Number(env.PORT ?? "8000");
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`taugate: invalid PORT: ${env.PORT}`);
+const hostname = env.HOST || "127.0.0.1";
+
+const modelPath = fromRoot(env.TAUGATE_MODEL || "models/taugate.onnx");
+let modelBytes: Uint8Array;
+try {
+  modelBytes = await Deno.readFile(modelPath);
+} catch (err) {
+  if (err instanceof Deno.errors.NotFound) {
+    fail(
+      `taugate: no model at ${modelPath}: build it with \`deno task train\` (or set TAUGATE_MODEL to a model file)`,
+    );
+  }
+  fail(`taugate: cannot read the model at ${modelPath}: ${(err as Error).message}`);
+}
+
+const kvPath = fromRoot(env.TAUGATE_KV_PATH || ".taugate/kv.sqlite3");
+let kv: Deno.Kv;
+try {
+  await Deno.mkdir(dirname(kvPath), { recursive: true });
+  kv = await Deno.openKv(kvPath);
+} catch (err) {
+  fail(`taugate: cannot open Deno KV at ${kvPath}: ${(err as Error).message} (run with --unstable-kv)`);
+}
+
+// One engine per process, shared by every request; a failed load is retried by the next caller.
+let pending: Promise<ScoringEngine> | undefined;
+const engineKind = config.engine;
+const load = (): Promise<ScoringEngine> =>
+  pending ??= (async () => {
+    const wasm = engineKind === "ort" ? await denoOrtWasm() : undefined;
+    return await loadEngine(engineKind, modelBytes, wasm);
+  })().catch((err) => {
+    pending = undefined;
+    throw err;
+  });
+
+const app = createWorkerApp({ config, engine: load, store: new HeadCache(new DenoKvHeadStore(kv)) });
+
+const server = Deno.serve({
+  hostname,
+  port,
+  onListen({ hostname, port }) {
+    const target = config.origin ? `origin ${config.origin}` : "echo app";
+    console.log(
+      `taugate listening on http://${hostname}:${port} (mode ${config.mode}, engine ${engineKind}, ` +
+        `${target}, model ${modelPath}, kv ${kvPath}) after ${Math.round(performance.now() - started)} ms`,
+    );
+    // Loading starts now, off the request path; the first request waits for it if it comes sooner.
+    load().then(
+      (e) =>
+        console.log(
+          `taugate: model ${e.meta.modelId} ready (${e.kind}) after ${
+            Math.round(performance.now() - started)
+          } ms`,
+        ),
+      (err) =>
+        console.error(
+          `taugate: the model failed to load (fail mode ${config.failMode} applies): ${err.message}`,
+        ),
+    );
+  },
+}, app.fetch);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    server.shutdown().finally(() => {
+      kv.close();
+      Deno.exit(0);
+    });
+  });
+}
