@@ -8,7 +8,7 @@
  * 2. walk every field once: character n-grams, word and symbol tokens, keyword classes, statistics;
  * 3. weight every group of features to unit scale and accumulate them into the sorted sparse output.
  */
-import { type DecodeEvidence, decodeField, newEvidence } from "./decode.ts";
+import { decodeField, type DecodeEvidence, needsDecoding, newEvidence } from "./decode.ts";
 import { fmix, FNV_OFFSET, fnvStep, fnvString, seedFor } from "./hash.ts";
 import { KW_HTML, KW_PATH, KW_SHELL, KW_SQL, KW_TEMPLATE, lexiconClasses } from "./lexicon.ts";
 import { DENSE_DIM, FEATURE_SPEC, type FeatureSpec, TEXT_FIELDS, validateSpec } from "./spec.ts";
@@ -249,17 +249,19 @@ class Extractor {
 
   events: Int32Array;
   nEvents = 0;
+  /** Per group, a bit set of the buckets already in it (presence); cleared after each request. */
+  readonly seen: Int32Array;
+  readonly words: number;
+  lastBucket = 0;
   nnz = 0;
   readonly groupCount = new Int32Array(GROUPS);
   readonly acc: Float32Array;
   readonly touched: Int32Array;
   readonly hist = new Int32Array(256);
   readonly classCount = new Int32Array(CLASSES);
-  readonly ngramCount = new Int32Array(GROUPS);
   readonly weights = new Float64Array(GROUPS);
 
   trace: FeatureTrace | null = null;
-  eventLabels: string[] = [];
 
   ev: DecodeEvidence = newEvidence();
   // Per-request statistics.
@@ -293,6 +295,8 @@ class Extractor {
     this.mask = spec.dim - 1;
     this.acc = new Float32Array(spec.dim);
     this.touched = new Int32Array(spec.dim >>> 5);
+    this.words = spec.dim >>> 5;
+    this.seen = new Int32Array(GROUPS * this.words);
     this.events = new Int32Array(1 << 16);
     for (const name of spec.ngramFields) this.ngramNs[TEXT_FIELDS.indexOf(name)] = 1;
     const ns = 32;
@@ -315,8 +319,6 @@ class Extractor {
     this.nFields = 0;
     this.nEvents = 0;
     this.groupCount.fill(0);
-    this.ngramCount.fill(0);
-    this.eventLabels.length = 0;
     this.ev = newEvidence();
     this.truncated = false;
     this.upper =
@@ -347,13 +349,25 @@ class Extractor {
 
   // ---- events -------------------------------------------------------------------------------------------
 
+  /**
+   * Adds feature `hash` to `group` once: a group is a set (presence, not counts), so repeating a token or
+   * an n-gram neither inflates the vector nor dilutes the rest. The bucket is left in `lastBucket`.
+   */
   emit(hash: number, group: number): void {
+    this.add(fmix(hash) & this.mask, group);
+  }
+
+  add(b: number, group: number): void {
+    this.lastBucket = b;
+    const at = group * this.words + (b >>> 5), bit = 1 << (b & 31);
+    if ((this.seen[at] & bit) !== 0) return;
+    this.seen[at] |= bit;
     if (this.nEvents === this.events.length) {
       const grown = new Int32Array(this.events.length * 2);
       grown.set(this.events);
       this.events = grown;
     }
-    this.events[this.nEvents++] = (fmix(hash) & this.mask) | (group << 24);
+    this.events[this.nEvents++] = b | (group << 24);
     this.groupCount[group]++;
   }
 
@@ -361,7 +375,7 @@ class Extractor {
   emitMeta(ns: number, text: string, group: number, mix = 0): void {
     const h = fnvString(text, this.metaSeeds[ns] ^ mix);
     this.emit(h, group);
-    if (this.trace) this.eventLabels[this.nEvents - 1] = `${NS_NAMES[ns]}:${text}`;
+    if (this.trace) this.traceAdd(this.lastBucket, `${NS_NAMES[ns]}:${text}`);
   }
 
   // ---- phase 1: fields ----------------------------------------------------------------------------------
@@ -389,7 +403,10 @@ class Extractor {
     // Most fields hold nothing to decode: fold and tokenise them in one pass, and start again after decoding
     // when the pass meets a character that may begin an encoding.
     this.saveTokenState(group + 1);
-    let end = this.fold(s, start, ns, plusAsSpace, isValue, true);
+    // Tracing names what was hashed, so it must not see the tokens of an abandoned first pass.
+    let end = this.trace !== null && needsDecoding(s, plusAsSpace)
+      ? -1
+      : this.fold(s, start, ns, plusAsSpace, isValue, true);
     if (end < 0) {
       this.restoreTokenState(group + 1);
       if (isValue) this.countUpper(s);
@@ -406,13 +423,6 @@ class Extractor {
     this.fStart[f] = start;
     this.fEnd[f] = end;
     this.fKey[f] = key;
-    if (this.ngramNs[ns] === 1) {
-      const ngrams = this.spec.ngrams;
-      for (let k = 0; k < ngrams.length; k++) {
-        const c = end + 2 - start - ngrams[k];
-        if (c > 0) this.ngramCount[group] += c;
-      }
-    }
     if (isValue) this.finishValue(start, end, key);
     else this.classCount.fill(0);
     return f;
@@ -428,6 +438,7 @@ class Extractor {
 
   restoreTokenState(group: number): void {
     const v = this.saved;
+    this.unsee(v[0], this.nEvents);
     this.nEvents = v[0], this.groupCount[group] = v[1], this.kwSql = v[2], this.kwShell = v[3];
     this.kwHtml = v[4], this.kwPath = v[5], this.template = v[6], this.dotdot = v[7];
     this.classCount.fill(0);
@@ -488,7 +499,7 @@ class Extractor {
         if (symLen > 0) {
           this.emit(symbolSeed ^ symH, group);
           if (tracing) {
-            this.eventLabels[this.nEvents - 1] = `sym:${label(buf, p - 1 - symLen, symLen > 4 ? 4 : symLen)}`;
+            this.traceAdd(this.lastBucket, `sym:${label(buf, p - 1 - symLen, symLen > 4 ? 4 : symLen)}`);
           }
           symLen = 0;
         }
@@ -509,7 +520,7 @@ class Extractor {
         this.emit(tokenSeed ^ wordH, group);
         if (tracing) {
           const at = p - 1 - wordLen - (i < n ? 0 : -1);
-          this.eventLabels[this.nEvents - 1] = `tok:${label(buf, at, wordLen > 32 ? 32 : wordLen)}`;
+          this.traceAdd(this.lastBucket, `tok:${label(buf, at, wordLen > 32 ? 32 : wordLen)}`);
         }
         wordLen = 0;
       }
@@ -518,7 +529,7 @@ class Extractor {
           this.emit(symbolSeed ^ symH, group);
           if (tracing) {
             const at = p - 1 - symLen - (i < n ? 0 : -1);
-            this.eventLabels[this.nEvents - 1] = `sym:${label(buf, at, symLen > 4 ? 4 : symLen)}`;
+            this.traceAdd(this.lastBucket, `sym:${label(buf, at, symLen > 4 ? 4 : symLen)}`);
           }
           symLen = 0;
         }
@@ -577,7 +588,7 @@ class Extractor {
       h = fnvStep(fnvStep(h, shape), lengthBucket(len));
       this.emit(h, G_SHAPES);
       if (this.trace) {
-        this.eventLabels[this.nEvents - 1] = `kvshape:${SHAPE_NAMES[shape]}/${lengthBucket(len)}`;
+        this.traceAdd(this.lastBucket, `kvshape:${SHAPE_NAMES[shape]}/${lengthBucket(len)}`);
       }
     }
   }
@@ -604,7 +615,7 @@ class Extractor {
     if (kh === 0) return;
     if (value === null) {
       this.emit(fnvStep(fnvStep(this.metaSeeds[NS_KVSHAPE], kh), 0xffff), G_SHAPES);
-      if (this.trace) this.eventLabels[this.nEvents - 1] = `kvshape:<none>`;
+      if (this.trace) this.traceAdd(this.lastBucket, `kvshape:<none>`);
       return;
     }
     this.field(vns, value, this.spec.caps.value, plus, true, kh);
@@ -616,7 +627,7 @@ class Extractor {
     if (kf < 0) return 0;
     const kh = this.fieldHash(kf) ^ (cookie ? 0x5bd1e995 : 0);
     this.emit(fnvStep(this.metaSeeds[NS_KEY], kh), G_SHAPES);
-    if (this.trace) this.eventLabels[this.nEvents - 1] = `key:${this.fieldText(kf)}`;
+    if (this.trace) this.traceAdd(this.lastBucket, `key:${this.fieldText(kf)}`);
     return kh;
   }
 
@@ -703,9 +714,10 @@ class Extractor {
         else for (let k = s0; k < p; k++) h = fnvStep(h, buf[k]);
         this.emit(h, G_SHAPES);
         if (this.trace) {
-          this.eventLabels[this.nEvents - 1] = `pshape:${segs}:${
-            label || String.fromCharCode(...buf.subarray(s0, p))
-          }`;
+          this.traceAdd(
+            this.lastBucket,
+            `pshape:${segs}:${label || String.fromCharCode(...buf.subarray(s0, p))}`,
+          );
         }
       }
       segs++;
@@ -902,37 +914,35 @@ class Extractor {
     }
   }
 
-  // ---- phase 2 and 3: tokens, n-grams, weights, output --------------------------------------------------
+  // ---- phase 2 and 3: n-grams, weights, output ---------------------------------------------------------
 
   /**
-   * Tokens and statistics of every field go to the event list first (their count per group is known only
-   * afterwards); then every group's weight is fixed, and the n-grams, whose count follows from the field
-   * lengths, accumulate straight into the output without an event each.
+   * Phase 2 adds the n-grams of every field to their groups; phase 3 weighs every group to unit L2 norm
+   * (up to `normCap` features, so a payload in a large body keeps a share of its weight) and accumulates
+   * the groups into the output. Returns the non-zero count; `collect` then writes the output.
    */
-  /** Phase 3 up to the accumulator; `collect` then writes the output. Returns the non-zero count. */
   featurise(): number {
-    const weights = this.weights;
+    this.addNgrams();
+    const weights = this.weights, cap = this.spec.normCap;
     for (let g = 0; g < GROUPS; g++) {
-      const n = this.groupCount[g] + this.ngramCount[g];
-      weights[g] = n > 0 ? 1 / Math.sqrt(n) : 0;
+      const n = this.groupCount[g];
+      weights[g] = n > 0 ? 1 / Math.sqrt(n < cap ? n : cap) : 0;
     }
-    this.nnz = 0;
-    this.accumulateNgrams();
-    this.accumulateEvents();
+    this.accumulate();
+    this.unsee(0, this.nEvents);
     return this.nnz;
   }
 
-  accumulateNgrams(): void {
-    const acc = this.acc, touched = this.touched, buf = this.buf, mask = this.mask, weights = this.weights;
+  addNgrams(): void {
+    const buf = this.buf, mask = this.mask;
     const ngrams = this.spec.ngrams;
     const nn = ngrams.length;
     const tracing = this.trace !== null;
-    let nnz = this.nnz;
     for (let f = 0; f < this.nFields; f++) {
       const ns = this.fNs[f];
       if (this.ngramNs[ns] === 0) continue;
       const start = this.fStart[f], last = this.fEnd[f] + 1;
-      const w = weights[GROUP_OF_NS[ns]];
+      const group = GROUP_OF_NS[ns];
       for (let k = 0; k < nn; k++) {
         const n = ngrams[k];
         const seed = this.ngramSeeds[ns * nn + k];
@@ -940,23 +950,17 @@ class Extractor {
           let h = seed;
           for (let q = 0; q < n; q++) h = Math.imul(h ^ buf[p + q], 0x01000193);
           const b = (h ^ (h >>> 15)) & mask;
-          if (acc[b] === 0) {
-            nnz++;
-            touched[b >>> 5] |= 1 << (b & 31);
-          }
-          acc[b] += w;
+          this.add(b, group);
           if (tracing) this.traceAdd(b, `${NS_NAMES[ns]}:${label(buf, p, n)}`);
         }
       }
     }
-    this.nnz = nnz;
   }
 
-  accumulateEvents(): void {
+  accumulate(): void {
     const acc = this.acc, touched = this.touched, mask = this.mask, weights = this.weights, ev = this.events;
-    const tracing = this.trace !== null;
     const count = this.nEvents;
-    let nnz = this.nnz;
+    let nnz = 0;
     for (let i = 0; i < count; i++) {
       const e = ev[i];
       const b = e & mask;
@@ -965,9 +969,18 @@ class Extractor {
         touched[b >>> 5] |= 1 << (b & 31);
       }
       acc[b] += weights[e >>> 24];
-      if (tracing && this.eventLabels[i] !== undefined) this.traceAdd(b, this.eventLabels[i]);
     }
     this.nnz = nnz;
+  }
+
+  /** Clears the presence bits of events [from, to). */
+  unsee(from: number, to: number): void {
+    const ev = this.events, seen = this.seen, mask = this.mask, words = this.words;
+    for (let i = from; i < to; i++) {
+      const e = ev[i];
+      const b = e & mask;
+      seen[(e >>> 24) * words + (b >>> 5)] &= ~(1 << (b & 31));
+    }
   }
 
   /** Writes the sorted output from the touched bit set and clears the accumulator for the next request. */

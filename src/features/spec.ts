@@ -46,6 +46,12 @@ export interface FeatureSpec {
    * path, qkey, qval, bkey, bval, body, ckey, cval, ua, referer, ctype, accept, header.
    */
   ngramFields: string[];
+  /**
+   * Every group of features (URL, headers, body n-grams; their tokens; header names; shapes) is a set
+   * scaled to unit L2 norm; a group with more than `normCap` features is scaled as if it had `normCap`, so
+   * a payload hidden in a large body keeps at least 1/sqrt(normCap) weight per feature.
+   */
+  normCap: number;
   /** Rounds of repeated decoding (percent, `%u`, `\u`, `\x`, HTML entities, NFKC) per field. */
   decodeRounds: number;
   /** Seed mixed into every hash; a new seed is a new feature space. */
@@ -55,10 +61,11 @@ export interface FeatureSpec {
 
 /** The spec the shipped model was trained with. */
 export const FEATURE_SPEC: Readonly<FeatureSpec> = Object.freeze({
-  version: 1,
+  version: 2,
   dim: 4096,
   ngrams: [3],
   ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval", "referer", "header"],
+  normCap: 256,
   decodeRounds: 3,
   seed: 0x7a9a7e,
   caps: Object.freeze({
@@ -155,6 +162,7 @@ export function specId(spec: Readonly<FeatureSpec> = FEATURE_SPEC): string {
     spec.dim,
     spec.ngrams,
     [...spec.ngramFields].sort(),
+    spec.normCap,
     spec.decodeRounds,
     spec.seed,
     Object.entries(spec.caps).sort(([a], [b]) => (a < b ? -1 : 1)),
@@ -185,5 +193,6 @@ export function validateSpec(spec: Readonly<FeatureSpec>): void {
     if (!TEXT_FIELDS.includes(f)) throw new RangeError(`feature spec: unknown ngramFields entry "${f}"`);
   }
   intIn("decodeRounds", spec.decodeRounds, 1, 8);
+  intIn("normCap", spec.normCap, 1, 1 << 20);
   for (const [k, v] of Object.entries(spec.caps)) intIn(`caps.${k}`, v, 1, 1 << 24);
 }

@@ -188,3 +188,17 @@ Deno.test("bounded work: 20,000 parameters, a 64 KB header and a 20 MB body read
     `${work.fields} fields`,
   );
 });
+
+Deno.test("presence: repeating content neither inflates nor dilutes the sparse vector", () => {
+  const body = (n: number): RequestRecord => ({
+    method: "POST",
+    url: "/notes",
+    headers: { "content-type": "text/plain" },
+    body: "select * from users where 1 ".repeat(n),
+  });
+  const twice = featuresOfRecord(body(2)), many = featuresOfRecord(body(250));
+  assert.deepEqual(Array.from(many.indices), Array.from(twice.indices));
+  assert.deepEqual(Array.from(many.values), Array.from(twice.values));
+  const norm = Math.hypot(...many.values);
+  assert.ok(norm < 3, `norm ${norm}`);
+});
