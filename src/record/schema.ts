@@ -98,7 +98,11 @@ export function utf8Length(s: string): number {
   return n;
 }
 
-/** Finds a forbidden key anywhere in a JSON-like value; iterative, so deep nesting cannot overflow the stack. */
+/**
+ * Finds a forbidden key anywhere in a JSON-like value; iterative, so deep nesting cannot overflow the
+ * stack, and each object is visited once, so shared or cyclic references (which JSON cannot produce, but
+ * a caller's object can) cost one visit each instead of a walk without end.
+ */
 function findForbiddenKey(value: unknown): { path: string; key: string } | null {
   interface Step {
     v: unknown;
@@ -106,17 +110,19 @@ function findForbiddenKey(value: unknown): { path: string; key: string } | null 
     parent: Step | null;
   }
   const stack: Step[] = [{ v: value, key: "", parent: null }];
+  const visited = new WeakSet<object>();
   while (stack.length > 0) {
     const step = stack.pop()!;
     const v = step.v;
-    if (typeof v !== "object" || v === null) continue;
+    if (typeof v !== "object" || v === null || visited.has(v)) continue;
+    visited.add(v);
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) stack.push({ v: v[i], key: i, parent: step });
       continue;
     }
     for (const key of Object.keys(v)) {
       const next = { v: (v as Record<string, unknown>)[key], key, parent: step };
-      if (FORBIDDEN_KEYS.has(key)) return { path: pathOf(next), key };
+      if (FORBIDDEN_KEYS.has(key.toLowerCase())) return { path: pathOf(next), key };
       stack.push(next);
     }
   }

@@ -155,3 +155,19 @@ Deno.test("schema: deeply nested unknown values do not overflow the stack", () =
   const deep = "[".repeat(100_000) + "]".repeat(100_000);
   assert.deepEqual(ok(JSON.parse(`{"method":"GET","url":"/","x":${deep}}`)), { method: "GET", url: "/" });
 });
+
+Deno.test("a value with shared or cyclic references is checked once per object, not walked forever", () => {
+  const cyclic: Record<string, unknown> = { method: "GET", url: "/" };
+  cyclic.self = cyclic;
+  assert.deepEqual(ok(cyclic), { method: "GET", url: "/" });
+  let shared: unknown = { a: 1 };
+  for (let i = 0; i < 40; i++) shared = [shared, shared]; // 2^40 paths, 41 distinct objects
+  assert.deepEqual(ok({ method: "GET", url: "/", x: shared }), { method: "GET", url: "/" });
+  const hidden: Record<string, unknown> = JSON.parse('{"y":{"__proto__":1}}');
+  assert.equal(parseRecord({ method: "GET", url: "/", x: [hidden, hidden] }).ok, false);
+});
+
+Deno.test("forbidden keys are matched without regard to case", () => {
+  const r = parseRecord(JSON.parse('{"method":"GET","url":"/","headers":{"__PROTO__":"x"}}'));
+  assert.equal(r.ok, false);
+});
