@@ -47,10 +47,20 @@ export interface BackboneWeights {
   layers: DenseLayer[];
 }
 
-/** A logistic head on z: `score = σ(w·z + b)`. */
+/**
+ * A logistic head on z: `score = σ(w·z + b)`. A tenant head adapted with a site profile (see
+ * `src/heads/profile.ts`) also scores how far z lies from the site's normal traffic:
+ * `score = σ(w·z + b + Σ_j a_j·log(1 + prec_j·(z_j − mu_j)²)/4)`; the three arrays come together or not at all.
+ */
 export interface HeadParams {
   w: Float32Array;
   b: number;
+  /** Mean of z over the site's normal requests. */
+  mu?: Float32Array;
+  /** Precision (1 / variance) of z over the site's normal requests. */
+  prec?: Float32Array;
+  /** Weights of the per-dimension deviations from the profile. */
+  a?: Float32Array;
 }
 
 /** What a model carries besides weights (ONNX `metadata_props["taugate"]`, JSON). */

@@ -1,0 +1,71 @@
+/**
+ * A scoring decision, and how it travels: response headers, forwarded-request headers, the log line.
+ *
+ * @module
+ */
+import type { DecisionHeaderNames } from "./options.ts";
+
+/** What the middleware did: `allow`, `tag` (let through, flagged), `block` (403) or `error` (could not score). */
+export type DecisionKind = "allow" | "tag" | "block" | "error";
+
+/**
+ * Which head scored the request: the tenant's own, the global head (no tenant or no head), the global head
+ * because the tenant's head was fitted on another model (`stale`), or because the store failed.
+ */
+export type HeadSource = "tenant" | "global" | "stale" | "store-error";
+
+/** A decision, available to handlers as `c.get("taugate")`. */
+export interface Decision {
+  decision: DecisionKind;
+  /** σ(w·z + b) in [0, 1]; `null` when scoring failed. */
+  score: number | null;
+  /** The threshold applied; `null` when the model did not load. */
+  tau: number | null;
+  /** Score at or above τ (whatever the mode did with it). */
+  flagged: boolean;
+  /** The tenant id, or `null`. */
+  tenant: string | null;
+  head: HeadSource;
+  /** The tenant head's version when `head` is `tenant`. */
+  headVersion: number | null;
+  /** The model id, or `null` when the model did not load. */
+  model: string | null;
+  /** `cf-ray` or a generated id. */
+  requestId: string;
+  /** Why scoring failed (for the log; never sent to the client). */
+  error?: string;
+  /** Why the global head replaced the tenant's (for the log). */
+  headReason?: string;
+}
+
+/** The decision headers as `[name, value]` pairs (no score header when there is no score). */
+export function decisionHeaderPairs(d: Decision, names: DecisionHeaderNames): [string, string][] {
+  const pairs: [string, string][] = [
+    [names.decision, d.decision],
+    [names.model, d.model ?? "-"],
+    [names.tenant, d.tenant ?? "-"],
+    [names.head, d.head],
+  ];
+  if (d.score !== null) pairs.push([names.score, String(d.score)]);
+  return pairs;
+}
+
+/**
+ * Sets the decision headers on a response's headers.
+ *
+ * @param h The headers.
+ * @param d The decision.
+ * @param names The header names.
+ * @returns `false`, with nothing changed, when the headers are immutable (a `fetch` response from an origin).
+ */
+export function stampHeaders(h: Headers, d: Decision, names: DecisionHeaderNames): boolean {
+  const pairs = decisionHeaderPairs(d, names);
+  try {
+    h.set(pairs[0][0], pairs[0][1]);
+  } catch {
+    return false;
+  }
+  for (let i = 1; i < pairs.length; i++) h.set(pairs[i][0], pairs[i][1]);
+  if (d.score === null) h.delete(names.score);
+  return true;
+}

@@ -1,0 +1,95 @@
+/**
+ * One engine per isolate, created lazily on first use and shared by every request and tenant. A failed
+ * load is remembered for a while (requests fail fast under the fail mode) and then retried.
+ *
+ * @module
+ */
+import { DENSE_DIM, FEATURE_SPEC, specId } from "../features/mod.ts";
+import type { Engine, HeadParams } from "../model/types.ts";
+import { headFromJson } from "../store/head_doc.ts";
+import type { EngineSource } from "./options.ts";
+
+/** A checked engine and its global head in scoring form. */
+export interface ReadyEngine {
+  engine: Engine;
+  /** `engine.meta.head` as `HeadParams` (float32). */
+  globalHead: HeadParams;
+}
+
+/**
+ * Checks that an engine can score this build's features: its model was trained for this feature spec and
+ * its dimensions and global head are consistent.
+ *
+ * @param engine The engine.
+ * @returns The engine with its global head.
+ * @throws {Error} naming the mismatch (the fail mode then applies).
+ */
+export function checkEngine(engine: Engine): ReadyEngine {
+  const meta = engine?.meta;
+  if (typeof meta !== "object" || meta === null || typeof engine.embed !== "function") {
+    throw new TypeError("engine: not an Engine (no meta or embed)");
+  }
+  const want = specId(FEATURE_SPEC);
+  if (meta.specId !== want) {
+    throw new Error(
+      `model ${meta.modelId} was trained for feature spec ${meta.specId}, this build extracts ${want}`,
+    );
+  }
+  if (meta.dim !== FEATURE_SPEC.dim || meta.denseDim !== DENSE_DIM) {
+    throw new Error(
+      `model ${meta.modelId} expects D=${meta.dim}, Dd=${meta.denseDim}; features give ${FEATURE_SPEC.dim}, ${DENSE_DIM}`,
+    );
+  }
+  const head = meta.head;
+  if (!head || !Array.isArray(head.w) || head.w.length !== meta.embedDim || !Number.isFinite(head.b)) {
+    throw new Error(
+      `model ${meta.modelId}: meta.head must have embedDim (${meta.embedDim}) weights and a bias`,
+    );
+  }
+  if (!(typeof meta.tau === "number" && meta.tau >= 0 && meta.tau <= 1)) {
+    throw new Error(`model ${meta.modelId}: meta.tau must be in [0, 1]`);
+  }
+  return { engine, globalHead: headFromJson(head) };
+}
+
+/** Gets the engine: synchronously once loaded; rejects (or throws) while the load fails. */
+export type EngineGetter = () => ReadyEngine | Promise<ReadyEngine>;
+
+/**
+ * Wraps an engine source in a lazy, shared, checked loader.
+ *
+ * @param source An engine, or a function that creates one.
+ * @param retryMs How long a failure is served before the next attempt.
+ * @param now Clock (tests).
+ * @returns A getter; call it on each request.
+ * @example
+ * ```ts ignore
+ * const get = lazyEngine(() => loadEngine("ort", bytes), 10_000);
+ * const { engine, globalHead } = await get();
+ * ```
+ */
+export function lazyEngine(
+  source: EngineSource,
+  retryMs: number,
+  now: () => number = Date.now,
+): EngineGetter {
+  let ready: ReadyEngine | undefined;
+  let pending: Promise<ReadyEngine> | undefined;
+  let failure: { error: unknown; until: number } | undefined;
+  const load = async (): Promise<ReadyEngine> => {
+    try {
+      const engine = typeof source === "function" ? await source() : source;
+      ready = checkEngine(engine);
+      return ready;
+    } catch (error) {
+      failure = { error, until: now() + retryMs };
+      throw error;
+    }
+  };
+  return () => {
+    if (ready !== undefined) return ready;
+    if (failure !== undefined && now() < failure.until) throw failure.error;
+    // Cleared asynchronously, so even a synchronous failure leaves room for the retry.
+    return pending ??= load().finally(() => pending = undefined);
+  };
+}

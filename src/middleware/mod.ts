@@ -1,0 +1,255 @@
+/**
+ * `taugate()`: the Hono middleware that scores every request inline and blocks, tags or logs it.
+ *
+ * The hot path of one request: exclusions → tenant → head lookup (started, usually a synchronous cache
+ * hit) → features from at most `bodyCap` bytes of a clone of the body → backbone embedding (the only
+ * await) → `σ(w·z + b)` with the tenant's head or the global one → decision → headers and log line.
+ *
+ * @example
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { taugate } from "./src/middleware/mod.ts";
+ * import { loadEngine } from "./src/model/mod.ts";
+ *
+ * const model = await Deno.readFile("models/taugate.onnx");
+ * const app = new Hono();
+ * app.use("*", taugate({ engine: () => loadEngine("ort", model), mode: "block" }));
+ * app.get("/", (c) => c.text(`score ${c.get("taugate").score}`));
+ * Deno.serve(app.fetch);
+ * ```
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import {
+  extractFeaturesInto,
+  type FeatureBuffer,
+  newFeatureBuffer,
+  viewFromRequest,
+} from "../features/mod.ts";
+import { scoreWithHead } from "../heads/score.ts";
+import type { HeadLookup } from "../store/cached.ts";
+import { isTenantId } from "../store/tenant_id.ts";
+import { type Decision, decisionHeaderPairs, type HeadSource, stampHeaders } from "./decision.ts";
+import { lazyEngine, type ReadyEngine } from "./engine.ts";
+import { compileExclusions } from "./exclude.ts";
+import { decisionLogLine } from "./log.ts";
+import { resolveOptions, type TaugateOptions } from "./options.ts";
+import { requestIdOf } from "./request_id.ts";
+import { hostTenant } from "./tenant.ts";
+
+export {
+  type Decision,
+  decisionHeaderPairs,
+  type DecisionKind,
+  type HeadSource,
+  stampHeaders,
+} from "./decision.ts";
+export { checkEngine, type EngineGetter, lazyEngine, type ReadyEngine } from "./engine.ts";
+export { compileExclusions, type ExclusionTest } from "./exclude.ts";
+export { decisionLogLine, type LogContext } from "./log.ts";
+export {
+  type DecisionHeaderNames,
+  DEFAULT_HEADER_NAMES,
+  type EngineSource,
+  type Exclusions,
+  type FailMode,
+  type LogOptions,
+  type Mode,
+  type ResolvedOptions,
+  resolveOptions,
+  type TaugateOptions,
+  type TenantResolver,
+} from "./options.ts";
+export { requestIdOf } from "./request_id.ts";
+export { hostTenant } from "./tenant.ts";
+
+/** The Hono environment the middleware adds to: handlers read the decision with `c.get("taugate")`. */
+export type TaugateEnv = { Variables: { taugate: Decision } };
+
+const NO_HEAD: HeadLookup = Object.freeze({ status: "none" });
+const POOL_MAX = 16;
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+
+/**
+ * Creates the taugate middleware.
+ *
+ * @param options `engine` (required), `mode`, `tau`, `tenant`, `store`, `cache`, `failMode`, `bodyCap`,
+ *   `exclude`, `headers`, `log`, `engineRetryMs` (see `TaugateOptions`).
+ * @returns A Hono middleware. In `block` mode a request scoring at or above τ gets a 403 JSON
+ *   `{"error": "blocked", "score", "tau", "request_id"}`; in `tag` mode it goes on with the decision headers
+ *   added to the request; `log` only logs; `off` does nothing at all. Scored responses carry the decision
+ *   headers.
+ * @throws {TypeError} at once, naming the option, when an option is invalid.
+ * @example
+ * ```ts ignore
+ * app.use("*", taugate({ engine, mode: "tag", exclude: { paths: ["/static/*"], methods: ["OPTIONS"] } }));
+ * ```
+ */
+export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> {
+  const o = resolveOptions(options);
+  const { mode, failMode, bodyCap, headers: names, cache, log } = o;
+  const excluded = compileExclusions(o.exclude);
+  const getEngine = lazyEngine(o.engine, o.engineRetryMs);
+  const resolveTenant = o.tenant;
+  const ownNames = Object.values(names);
+  const pool: FeatureBuffer[] = [];
+
+  /** Scores a request; throws when the engine is missing or scoring fails. */
+  const score = async (
+    req: Request,
+    d: Decision,
+    lookup: HeadLookup | Promise<HeadLookup>,
+    keep: (p: Promise<unknown>) => void,
+  ) => {
+    const got = getEngine();
+    if (got instanceof Promise) keep(got);
+    const ready: ReadyEngine = got instanceof Promise ? await got : got;
+    const meta = ready.engine.meta;
+    d.model = meta.modelId;
+    const view = await viewFromRequest(req, bodyCap);
+    const buf = pool.pop() ?? newFeatureBuffer();
+    let z: Float32Array;
+    try {
+      extractFeaturesInto(view, buf);
+      z = await ready.engine.embed(buf);
+    } finally {
+      if (pool.length < POOL_MAX) pool.push(buf);
+    }
+    if (lookup instanceof Promise) {
+      z = z.slice(); // The engine may reuse z on its next call, which can run while the store answers.
+      lookup = await lookup;
+    }
+    let head = ready.globalHead;
+    let tau = o.tau ?? meta.tau;
+    let source: HeadSource = "global";
+    if (lookup.status === "tenant") {
+      const t = lookup.head;
+      if ((t.modelId !== undefined && t.modelId !== meta.modelId) || t.head.w.length !== meta.embedDim) {
+        source = "stale";
+        d.headReason = `head v${t.version} was fitted for ${t.modelId ?? `Z=${t.head.w.length}`}`;
+      } else {
+        head = t.head;
+        source = "tenant";
+        d.headVersion = t.version;
+        if (t.tau !== undefined) tau = t.tau;
+      }
+    } else if (lookup.status === "error") {
+      source = "store-error";
+      d.headReason = lookup.reason;
+    }
+    let s = scoreWithHead(head, z);
+    if (!(s >= 0 && s <= 1) && source === "tenant") {
+      // A malformed tenant head (e.g. profile arrays of the wrong length) must not fail the request.
+      d.headReason = `head v${d.headVersion} gave the score ${s}`;
+      d.headVersion = null;
+      source = "store-error";
+      head = ready.globalHead;
+      tau = o.tau ?? meta.tau;
+      s = scoreWithHead(head, z);
+    }
+    if (!(s >= 0 && s <= 1)) throw new Error(`score ${s} is not in [0, 1]`);
+    d.score = s;
+    d.tau = tau;
+    d.head = source;
+    d.flagged = s >= tau;
+    d.decision = !d.flagged || mode === "log" ? "allow" : mode === "block" ? "block" : "tag";
+    return ready.engine.kind;
+  };
+
+  return async function taugate(c, next) {
+    if (mode === "off") return next();
+    let req = c.req.raw;
+    if (excluded !== null && excluded(req.method, c.req.path, req.headers.get("content-type"))) return next();
+    const t0 = log === false ? 0 : performance.now();
+
+    let tenant = resolveTenant === undefined ? hostTenant(req.url) : resolveTenant(c) ?? null;
+    if (tenant !== null && resolveTenant !== undefined && !isTenantId(tenant)) tenant = null;
+    // On workerd, work shared with later requests must outlive the request that started it.
+    const keep = (p: Promise<unknown>) => {
+      try {
+        c.executionCtx.waitUntil(p.catch(() => {}));
+      } catch { /* no ExecutionContext (Deno, tests): nothing is cancelled there */ }
+    };
+    const lookup = tenant !== null && cache !== undefined ? cache.lookup(tenant, keep) : NO_HEAD;
+    const d: Decision = {
+      decision: "error",
+      score: null,
+      tau: null,
+      flagged: false,
+      tenant,
+      head: "global",
+      headVersion: null,
+      model: null,
+      requestId: requestIdOf(req),
+    };
+    let engineKind: string | null = null;
+    try {
+      engineKind = await score(req, d, lookup, keep);
+    } catch (err) {
+      d.decision = "error";
+      d.score = null;
+      d.flagged = false;
+      d.error = err instanceof Error
+        ? `${err.name}: ${err.message}`.slice(0, 300)
+        : String(err).slice(0, 300);
+    }
+    c.set("taugate", d);
+
+    if (log !== false) {
+      const rate = d.flagged || d.decision === "error" ? log.flaggedSample : log.sample;
+      if (rate >= 1 || (rate > 0 && Math.random() < rate)) {
+        log.sink(decisionLogLine(d, {
+          mode,
+          method: req.method,
+          path: c.req.path,
+          engine: engineKind,
+          us: performance.now() - t0,
+        }));
+      }
+    }
+
+    if (d.decision === "block") {
+      return c.json(
+        { error: "blocked", score: d.score, tau: d.tau, request_id: d.requestId },
+        403,
+        headerRecord(d),
+      );
+    }
+    if (d.decision === "error" && failMode === "closed") {
+      return c.json(
+        { error: "unavailable", reason: "the request could not be scored", request_id: d.requestId },
+        503,
+        headerRecord(d),
+      );
+    }
+
+    // Downstream sees taugate's decision headers only when taugate set them: a client's own are dropped.
+    const tag = mode === "tag";
+    let spoofed = false;
+    if (!tag) { for (const n of ownNames) if (req.headers.has(n)) spoofed = true; }
+    if (tag || spoofed) {
+      const h = new Headers(req.headers);
+      for (const n of ownNames) h.delete(n);
+      if (tag) { for (const [n, v] of decisionHeaderPairs(d, names)) h.set(n, v); }
+      req = new Request(req, { headers: h });
+      c.req.raw = req;
+    }
+
+    await next();
+    if (!stampHeaders(c.res.headers, d, names)) {
+      try {
+        const res = c.res;
+        c.res = new Response(res.body, res); // Hono's setter keeps the headers; the copy's are mutable.
+      } catch {
+        return; // A status the Response constructor refuses (101): left as it is.
+      }
+      stampHeaders(c.res.headers, d, names);
+    }
+  };
+
+  function headerRecord(d: Decision): Record<string, string> {
+    const h: Record<string, string> = { ...JSON_HEADERS };
+    for (const [n, v] of decisionHeaderPairs(d, names)) h[n] = v;
+    return h;
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The options of `taugate()`, checked with zod once, when the factory runs.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { z } from "zod";
+import { FEATURE_SPEC } from "../features/mod.ts";
+import type { Engine } from "../model/types.ts";
+import { HeadCache, type HeadCacheOptions } from "../store/cached.ts";
+import type { HeadStore } from "../store/types.ts";
+
+/** What the middleware does with a score: `block` (403 at or above τ), `tag` (headers), `log` only, `off`. */
+export type Mode = "block" | "tag" | "log" | "off";
+/** What happens when the model cannot load or scoring throws: `open` lets the request through, `closed` 503s. */
+export type FailMode = "open" | "closed";
+/** An engine, or a function that makes one (called lazily, once per isolate; again after a failure). */
+export type EngineSource = Engine | (() => Engine | Promise<Engine>);
+/** Maps a request to its tenant id; `null` or `undefined` means no tenant (the global head scores it). */
+export type TenantResolver = (c: Context) => string | null | undefined;
+
+/** Names of the decision headers (lower case). */
+export interface DecisionHeaderNames {
+  /** The score in [0, 1] (default `x-taugate-score`). */
+  score: string;
+  /** `allow`, `tag`, `block` or `error` (default `x-taugate-decision`). */
+  decision: string;
+  /** The model id (default `x-taugate-model`). */
+  model: string;
+  /** The tenant id, or `-` (default `x-taugate-tenant`). */
+  tenant: string;
+  /** Which head scored: `tenant`, `global`, `stale` or `store-error` (default `x-taugate-head`). */
+  head: string;
+}
+
+/** Requests that are not scored at all (no headers, no log line): static assets, health checks, preflights. */
+export interface Exclusions {
+  /** `/exact`, `/prefix/*` or `*.suffix` patterns on the URL path (not decoded, without the query). */
+  paths?: string[];
+  /** Methods, e.g. `["OPTIONS"]`. */
+  methods?: string[];
+  /** Media types of the request's `content-type`, e.g. `image/png` or `image/*`. */
+  contentTypes?: string[];
+}
+
+/** The decision log. */
+export interface LogOptions {
+  /** Fraction of `allow` decisions logged (default 0.01). */
+  sample?: number;
+  /** Fraction of flagged (score ≥ τ) and `error` decisions logged (default 1). */
+  flaggedSample?: number;
+  /** Where lines go (default `console.log`). */
+  sink?: (line: string) => void;
+}
+
+/** Options of `taugate()`. Only `engine` is required. */
+export interface TaugateOptions {
+  /** The backbone engine, or a function that creates it lazily (see `src/model/`). */
+  engine: EngineSource;
+  /** Default `block`. */
+  mode?: Mode;
+  /** Decision threshold in [0, 1]; default: the model's `meta.tau`. A tenant head's own τ wins over both. */
+  tau?: number;
+  /** Default: the request's host name (`null` for an IP literal in brackets or an invalid name). */
+  tenant?: TenantResolver;
+  /** Tenant heads: a store (wrapped in a `HeadCache` with `cache` options) or a cache; default none. */
+  store?: HeadStore | HeadCache;
+  /** Options of the `HeadCache` wrapped around `store`. */
+  cache?: HeadCacheOptions;
+  /** Default `open`. */
+  failMode?: FailMode;
+  /** Bytes of the body read for features, at most the feature spec's cap (default: that cap). */
+  bodyCap?: number;
+  /** Requests not scored. */
+  exclude?: Exclusions;
+  /** Names of the decision headers. */
+  headers?: Partial<DecisionHeaderNames>;
+  /** Decision log options, or `false` for none. */
+  log?: LogOptions | false;
+  /** After a failed engine load, requests fail fast (fail mode) for this long before a retry (default 10 000 ms). */
+  engineRetryMs?: number;
+}
+
+/** Options after checking, with every default filled in. */
+export interface ResolvedOptions {
+  engine: EngineSource;
+  mode: Mode;
+  tau: number | undefined;
+  tenant: TenantResolver | undefined;
+  cache: HeadCache | undefined;
+  failMode: FailMode;
+  bodyCap: number;
+  exclude: Required<Exclusions>;
+  headers: DecisionHeaderNames;
+  log: Required<LogOptions> | false;
+  engineRetryMs: number;
+}
+
+/** The default decision header names. */
+export const DEFAULT_HEADER_NAMES: Readonly<DecisionHeaderNames> = Object.freeze({
+  score: "x-taugate-score",
+  decision: "x-taugate-decision",
+  model: "x-taugate-model",
+  tenant: "x-taugate-tenant",
+  head: "x-taugate-head",
+});
+
+const isFunction = (v: unknown) => typeof v === "function";
+const isEngine = (v: unknown) =>
+  isFunction(v) ||
+  (typeof v === "object" && v !== null && typeof (v as Engine).embed === "function" &&
+    typeof (v as Engine).meta === "object");
+const isStore = (v: unknown) =>
+  v instanceof HeadCache ||
+  (typeof v === "object" && v !== null && typeof (v as HeadStore).get === "function");
+
+// RFC 9110 token characters, lower case (header names are compared lower case everywhere).
+const headerName = z.string().min(1).max(64).refine(
+  (s) => {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || "!#$%&'*+-.^_`|~".includes(s[i]);
+      if (!ok) return false;
+    }
+    return true;
+  },
+  { message: "must be a lower-case HTTP header name" },
+);
+
+const pathPattern = z.string().min(1).max(1024).refine((p) => {
+  if (p.startsWith("*")) return p.length > 1 && !p.slice(1).includes("*");
+  return p.startsWith("/") && !p.slice(0, -1).includes("*");
+}, { message: "must be /exact, /prefix/* or *.suffix (one * at the start or the end)" });
+
+const sampleRate = z.number().min(0).max(1);
+
+const optionsSchema = z.strictObject({
+  engine: z.custom<EngineSource>(isEngine, { message: "must be an Engine or a function returning one" }),
+  mode: z.enum(["block", "tag", "log", "off"]).default("block"),
+  tau: z.number().min(0).max(1).optional(),
+  tenant: z.custom<TenantResolver>(isFunction, { message: "must be a function (c) => string | null" })
+    .optional(),
+  store: z.custom<HeadStore | HeadCache>(isStore, { message: "must be a HeadStore or a HeadCache" })
+    .optional(),
+  cache: z.strictObject({
+    ttlMs: z.number().min(0).optional(),
+    negativeTtlMs: z.number().min(0).optional(),
+    errorTtlMs: z.number().min(0).optional(),
+    timeoutMs: z.number().min(0).optional(),
+    maxEntries: z.number().int().min(1).optional(),
+    now: z.custom<() => number>(isFunction, { message: "must be a function" }).optional(),
+  }).optional(),
+  failMode: z.enum(["open", "closed"]).default("open"),
+  bodyCap: z.number().int().min(0).max(FEATURE_SPEC.caps.body).default(FEATURE_SPEC.caps.body),
+  exclude: z.strictObject({
+    paths: z.array(pathPattern).max(1000).default([]),
+    methods: z.array(z.string().min(1).max(24)).max(100).default([]),
+    contentTypes: z.array(z.string().min(1).max(128)).max(100).default([]),
+  }).default({ paths: [], methods: [], contentTypes: [] }),
+  headers: z.strictObject({
+    score: headerName.optional(),
+    decision: headerName.optional(),
+    model: headerName.optional(),
+    tenant: headerName.optional(),
+    head: headerName.optional(),
+  }).default({}),
+  log: z.union([
+    z.literal(false),
+    z.strictObject({
+      sample: sampleRate.default(0.01),
+      flaggedSample: sampleRate.default(1),
+      sink: z.custom<(line: string) => void>(isFunction, { message: "must be a function" }).optional(),
+    }),
+  ]).default({ sample: 0.01, flaggedSample: 1 }),
+  engineRetryMs: z.number().min(0).default(10_000),
+});
+
+/**
+ * Checks `taugate()` options and fills in defaults.
+ *
+ * @param options The options as given.
+ * @returns The resolved options.
+ * @throws {TypeError} `taugate: invalid option "<path>": <what is wrong>` for the first bad option.
+ * @example
+ * ```ts ignore
+ * resolveOptions({ engine, tau: 2 }); // TypeError: taugate: invalid option "tau": Too big: ...
+ * ```
+ */
+export function resolveOptions(options: TaugateOptions): ResolvedOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("taugate: options must be an object with at least `engine`");
+  }
+  const r = optionsSchema.safeParse(options);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const path = issue.path.length ? issue.path.join(".") : "(options)";
+    const msg = issue.code === "unrecognized_keys"
+      ? `unknown option(s) ${issue.keys.join(", ")}`
+      : issue.message;
+    throw new TypeError(`taugate: invalid option "${path}": ${msg}`);
+  }
+  const o = r.data;
+  const headers = { ...DEFAULT_HEADER_NAMES, ...stripUndefined(o.headers) } as DecisionHeaderNames;
+  const names = Object.values(headers);
+  if (new Set(names).size !== names.length) {
+    throw new TypeError(`taugate: invalid option "headers": names must be distinct, got ${names.join(", ")}`);
+  }
+  let cache: HeadCache | undefined;
+  if (o.store instanceof HeadCache) {
+    if (o.cache) throw new TypeError(`taugate: invalid option "cache": the store is already a HeadCache`);
+    cache = o.store;
+  } else if (o.store) {
+    cache = new HeadCache(o.store, o.cache);
+  }
+  return {
+    engine: o.engine,
+    mode: o.mode,
+    tau: o.tau,
+    tenant: o.tenant,
+    cache,
+    failMode: o.failMode,
+    bodyCap: o.bodyCap,
+    exclude: {
+      paths: o.exclude.paths,
+      methods: o.exclude.methods.map((m) => m.toUpperCase()),
+      contentTypes: o.exclude.contentTypes.map((t) => t.toLowerCase()),
+    },
+    headers,
+    log: o.log === false
+      ? false
+      : { sample: o.log.sample, flaggedSample: o.log.flaggedSample, sink: o.log.sink ?? console.log },
+    engineRetryMs: o.engineRetryMs,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

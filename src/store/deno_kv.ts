@@ -1,0 +1,60 @@
+/**
+ * A `HeadStore` on Deno KV (a local SQLite-backed file, or Deno Deploy's KV). Needs `--unstable-kv`.
+ *
+ * Keys: `["taugate", "head", <tenant>]` holds the active head document (the only key the hot path reads);
+ * `["taugate", "history", <tenant>, <version>]` is reserved for the tenant API's history.
+ *
+ * @module
+ */
+import { parseStoredHead, type StoredHead } from "./head_doc.ts";
+import { assertTenantId } from "./tenant_id.ts";
+import type { HeadStore } from "./types.ts";
+
+/** The Deno KV key of a tenant's active head. */
+export function denoActiveHeadKey(tenant: string): Deno.KvKey {
+  return ["taugate", "head", tenant];
+}
+
+/** The Deno KV key of one version of a tenant's head (reserved for the tenant API). */
+export function denoHistoryHeadKey(tenant: string, version: number): Deno.KvKey {
+  return ["taugate", "history", tenant, version];
+}
+
+/**
+ * A `HeadStore` over an open `Deno.Kv`. The caller owns the handle (and closes it).
+ *
+ * @example
+ * ```ts
+ * import { DenoKvHeadStore } from "./deno_kv.ts";
+ * const kv = await Deno.openKv(".taugate/kv.sqlite3");
+ * const store = new DenoKvHeadStore(kv);
+ * console.log(await store.get("shop.example.com"));
+ * kv.close();
+ * ```
+ */
+export class DenoKvHeadStore implements HeadStore {
+  readonly kind = "deno-kv";
+  #kv: Deno.Kv;
+
+  /** @param kv An open Deno KV handle. */
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** @inheritdoc */
+  async get(tenant: string): Promise<StoredHead | null> {
+    const entry = await this.#kv.get(denoActiveHeadKey(assertTenantId(tenant)));
+    return entry.value === null ? null : parseStoredHead(entry.value);
+  }
+
+  /** @inheritdoc */
+  async put(tenant: string, doc: StoredHead): Promise<void> {
+    // Stored as a plain object: Deno KV's structured values keep it as is.
+    await this.#kv.set(denoActiveHeadKey(assertTenantId(tenant)), parseStoredHead(doc));
+  }
+
+  /** @inheritdoc */
+  async delete(tenant: string): Promise<void> {
+    await this.#kv.delete(denoActiveHeadKey(assertTenantId(tenant)));
+  }
+}

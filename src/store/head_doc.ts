@@ -1,0 +1,122 @@
+/**
+ * The stored form of a tenant head: a small JSON document, the same in every store.
+ *
+ * ```json
+ * {"version": 3, "head": {"w": [0.12, -0.5, ...], "b": -1.2}, "tau": 0.7,
+ *  "createdAt": "2026-11-29T13:40:00.000Z", "modelId": "taugate-...", "counts": {"benign": 20, "attack": 8}}
+ * ```
+ *
+ * Unknown fields are kept (the tenant API adds its own), and so are unknown fields of `head`: any numeric
+ * array in it becomes a `Float32Array` in `HeadParams` and back, so optional head fields round-trip.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { HeadParams } from "../model/types.ts";
+
+/** A tenant head as stored (JSON). */
+export interface StoredHead {
+  /** Positive integer, increasing with every fit of this tenant's head. */
+  version: number;
+  /** `HeadParams` as JSON: `w` and every other numeric array as `number[]`. */
+  head: { w: number[]; b: number; [field: string]: unknown };
+  /** The tenant's own threshold; the worker's τ applies when absent. */
+  tau?: number;
+  /** ISO 8601 time of the fit. */
+  createdAt: string;
+  /** The model the head was fitted on; a head for another model is not used. */
+  modelId?: string;
+  /** Examples the head was fitted on. */
+  counts?: { benign?: number; attack?: number; [k: string]: unknown };
+  [field: string]: unknown;
+}
+
+/** A tenant head ready for scoring (what the cache holds). */
+export interface TenantHead {
+  tenant: string;
+  version: number;
+  head: HeadParams;
+  tau?: number;
+  modelId?: string;
+}
+
+// Bounds keep a hostile or corrupt document from costing more than a few kB per tenant in the cache.
+const MAX_EMBED = 4096;
+const finite = z.number();
+
+const storedHeadSchema = z.looseObject({
+  version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  head: z.looseObject({ w: z.array(finite).min(1).max(MAX_EMBED), b: finite }),
+  tau: z.number().min(0).max(1).optional(),
+  createdAt: z.string().min(1).max(64),
+  modelId: z.string().min(1).max(200).optional(),
+  counts: z.looseObject({
+    benign: z.number().int().min(0).optional(),
+    attack: z.number().int().min(0).optional(),
+  }).optional(),
+});
+
+/**
+ * Checks a stored head document.
+ *
+ * @param doc A parsed JSON value (from KV, or from the tenant API).
+ * @returns The document, typed.
+ * @throws {TypeError} listing what is wrong with it.
+ * @example
+ * ```ts
+ * import { parseStoredHead } from "./head_doc.ts";
+ * const doc = parseStoredHead({ version: 1, head: { w: [0.5], b: 0 }, createdAt: new Date().toISOString() });
+ * ```
+ */
+export function parseStoredHead(doc: unknown): StoredHead {
+  const r = storedHeadSchema.safeParse(doc);
+  if (!r.success) throw new TypeError(`invalid stored head: ${z.prettifyError(r.error).replace(/\n/g, " ")}`);
+  return r.data as StoredHead;
+}
+
+function isNumberArray(v: unknown): v is number[] {
+  if (!Array.isArray(v) || v.length === 0) return false;
+  for (const x of v) if (typeof x !== "number") return false;
+  return true;
+}
+
+/**
+ * `HeadParams` of a stored document's `head`: `w` and every other numeric array become `Float32Array`s.
+ *
+ * @param json The document's `head`.
+ * @returns Head parameters for `scoreWithHead`.
+ */
+export function headFromJson(json: StoredHead["head"]): HeadParams {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(json)) out[k] = isNumberArray(v) ? Float32Array.from(v) : v;
+  return out as unknown as HeadParams;
+}
+
+/**
+ * The JSON form of head parameters: every typed array becomes a `number[]` (float32 values are exact as
+ * JSON numbers, so `headFromJson(headToJson(h))` equals `h`).
+ *
+ * @param head Head parameters (for example from adaptation).
+ * @returns The `head` field of a stored document.
+ */
+export function headToJson(head: HeadParams): StoredHead["head"] {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(head)) {
+    out[k] = ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float32Array) : v;
+  }
+  return out as StoredHead["head"];
+}
+
+/**
+ * The scoring form of a stored document.
+ *
+ * @param tenant The tenant it belongs to.
+ * @param doc A checked document (`parseStoredHead`).
+ * @returns The tenant head.
+ */
+export function tenantHeadOf(tenant: string, doc: StoredHead): TenantHead {
+  const t: TenantHead = { tenant, version: doc.version, head: headFromJson(doc.head) };
+  if (doc.tau !== undefined) t.tau = doc.tau;
+  if (doc.modelId !== undefined) t.modelId = doc.modelId;
+  return t;
+}

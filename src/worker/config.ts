@@ -1,0 +1,105 @@
+/**
+ * The standalone worker's configuration, from environment variables (Deno) or wrangler `vars` (workerd).
+ *
+ * | variable | default | meaning |
+ * | --- | --- | --- |
+ * | `TAUGATE_MODE` | `block` | `block`, `tag`, `log` or `off` |
+ * | `TAUGATE_TAU` | the model's τ | decision threshold in [0, 1] |
+ * | `TAUGATE_ENGINE` | `ort` | `ort` (onnxruntime-web, WASM) or `ts` (TypeScript forward pass) |
+ * | `TAUGATE_FAIL_MODE` | `open` | `open` or `closed` |
+ * | `TAUGATE_LOG_SAMPLE` | `0.01` | fraction of `allow` decisions logged |
+ * | `TAUGATE_LOG_FLAGGED_SAMPLE` | `1` | fraction of flagged (score ≥ τ) and `error` decisions logged |
+ * | `TAUGATE_BODY_CAP` | the spec's cap | body bytes read for features |
+ * | `TAUGATE_EXCLUDE_PATHS` | none | comma-separated `/exact`, `/prefix/*`, `*.suffix` |
+ * | `ORIGIN` | none | forward allowed requests there; without it, the echo app answers |
+ *
+ * @module
+ */
+import { z } from "zod";
+import { FEATURE_SPEC } from "../features/mod.ts";
+import type { FailMode, Mode } from "../middleware/options.ts";
+import { checkOrigin } from "./forward.ts";
+
+/** The worker's settings. */
+export interface WorkerConfig {
+  mode: Mode;
+  tau: number | undefined;
+  engine: "ort" | "ts";
+  failMode: FailMode;
+  logSample: number;
+  logFlaggedSample: number;
+  bodyCap: number;
+  excludePaths: string[];
+  origin: string | undefined;
+}
+
+const num = (lo: number, hi: number) =>
+  z.string().trim().refine((s) => s !== "" && Number.isFinite(Number(s)), { message: "must be a number" })
+    .transform(Number).pipe(z.number().min(lo).max(hi));
+
+const schema = z.object({
+  TAUGATE_MODE: z.enum(["block", "tag", "log", "off"]).default("block"),
+  TAUGATE_TAU: num(0, 1).optional(),
+  TAUGATE_ENGINE: z.enum(["ort", "ts"]).default("ort"),
+  TAUGATE_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
+  TAUGATE_LOG_SAMPLE: num(0, 1).default(0.01),
+  TAUGATE_LOG_FLAGGED_SAMPLE: num(0, 1).default(1),
+  TAUGATE_BODY_CAP: num(0, FEATURE_SPEC.caps.body).pipe(z.number().int()).default(FEATURE_SPEC.caps.body),
+  TAUGATE_EXCLUDE_PATHS: z.string().default(""),
+  ORIGIN: z.string().optional(),
+});
+
+/** The names `workerConfigFromEnv` reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(schema.shape));
+
+/**
+ * Reads the worker's configuration. Empty values count as unset.
+ *
+ * @param env Environment variables (`Deno.env.toObject()`) or a Worker's `env` (bindings are ignored).
+ * @param defaults Defaults that differ by runtime (e.g. `{ TAUGATE_ENGINE: "ts" }`).
+ * @returns The configuration.
+ * @throws {TypeError} `taugate: invalid TAUGATE_TAU: ...`, naming the first bad variable.
+ * @example
+ * ```ts
+ * import { workerConfigFromEnv } from "./config.ts";
+ * const config = workerConfigFromEnv({ TAUGATE_MODE: "tag", TAUGATE_TAU: "0.8" });
+ * console.log(config.mode, config.tau); // "tag" 0.8
+ * ```
+ */
+export function workerConfigFromEnv(
+  env: Record<string, unknown>,
+  defaults: Record<string, string> = {},
+): WorkerConfig {
+  const vars: Record<string, unknown> = {};
+  for (const k of CONFIG_VARIABLES) {
+    const given = env[k];
+    const v = given === undefined || given === null || given === "" ? defaults[k] : given;
+    if (v === undefined || v === "") continue;
+    vars[k] = typeof v === "string" ? v : String(v);
+  }
+  const r = schema.safeParse(vars);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new TypeError(`taugate: invalid ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const c = r.data;
+  let origin: string | undefined;
+  if (c.ORIGIN !== undefined) {
+    try {
+      origin = checkOrigin(c.ORIGIN);
+    } catch (err) {
+      throw new TypeError(`taugate: invalid ${(err as Error).message}`);
+    }
+  }
+  return {
+    mode: c.TAUGATE_MODE,
+    tau: c.TAUGATE_TAU,
+    engine: c.TAUGATE_ENGINE,
+    failMode: c.TAUGATE_FAIL_MODE,
+    logSample: c.TAUGATE_LOG_SAMPLE,
+    logFlaggedSample: c.TAUGATE_LOG_FLAGGED_SAMPLE,
+    bodyCap: c.TAUGATE_BODY_CAP,
+    excludePaths: c.TAUGATE_EXCLUDE_PATHS.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    origin,
+  };
+}

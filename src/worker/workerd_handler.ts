@@ -1,0 +1,95 @@
+/**
+ * The Worker (workerd) side of the standalone worker: one app per isolate, built on the first request from
+ * the Worker's `env` (vars and the `TENANT_KV` binding) and the modules the entry imported.
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import type { TaugateEnv } from "../middleware/mod.ts";
+import type { Engine } from "../model/types.ts";
+import { HeadCache } from "../store/cached.ts";
+import { type KVNamespace, WorkersKvHeadStore } from "../store/workers_kv.ts";
+import { createWorkerApp } from "./app.ts";
+import { workerConfigFromEnv } from "./config.ts";
+
+/** The Worker's bindings (`wrangler.toml`): the tenant KV namespace and the configuration vars. */
+export interface Env {
+  TENANT_KV?: KVNamespace;
+  TAUGATE_MODE?: string;
+  TAUGATE_TAU?: string;
+  TAUGATE_ENGINE?: string;
+  TAUGATE_FAIL_MODE?: string;
+  TAUGATE_LOG_SAMPLE?: string;
+  TAUGATE_LOG_FLAGGED_SAMPLE?: string;
+  TAUGATE_BODY_CAP?: string;
+  TAUGATE_EXCLUDE_PATHS?: string;
+  ORIGIN?: string;
+  [name: string]: unknown;
+}
+
+/** Creates an engine from the model's bytes. */
+export type EngineFactory = (modelBytes: Uint8Array) => Promise<Engine>;
+
+/** What the entry brings: the model it imported and the engines its bundle carries. */
+export interface WorkerdModules {
+  /** `models/taugate.onnx`, imported as a `Data` module. */
+  model: ArrayBuffer;
+  /** The engines this build can run (the free-plan build has no `ort`). */
+  engines: { ort?: EngineFactory; ts?: EngineFactory };
+  /** The engine when `TAUGATE_ENGINE` is unset. */
+  defaultEngine: "ort" | "ts";
+}
+
+/** The `fetch` handler a Worker module exports. */
+export interface WorkerdHandler {
+  fetch(req: Request, env: Env, ctx?: unknown): Promise<Response>;
+}
+
+/**
+ * Creates the Worker's handler.
+ *
+ * @param modules The model, the engines, the default engine.
+ * @returns `{ fetch }`, to `export default` from the entry.
+ * @example
+ * ```ts ignore
+ * import { model } from "./workerd_model.js";
+ * export default workerdHandler({ model, engines: { ts: async (b) => createTsEngine(b) }, defaultEngine: "ts" });
+ * ```
+ */
+export function workerdHandler(modules: WorkerdModules): WorkerdHandler {
+  let app: Hono<TaugateEnv> | undefined;
+  let broken: Response | undefined;
+
+  const build = (env: Env): Hono<TaugateEnv> => {
+    const config = workerConfigFromEnv(env, { TAUGATE_ENGINE: modules.defaultEngine });
+    const factory = modules.engines[config.engine];
+    if (factory === undefined) {
+      throw new TypeError(
+        `taugate: TAUGATE_ENGINE=${config.engine} is not in this build (it has ${
+          Object.keys(modules.engines).join(", ")
+        })`,
+      );
+    }
+    const bytes = new Uint8Array(modules.model);
+    const store = env.TENANT_KV ? new HeadCache(new WorkersKvHeadStore(env.TENANT_KV)) : undefined;
+    return createWorkerApp({ config, engine: () => factory(bytes), store });
+  };
+
+  return {
+    fetch(req, env, ctx) {
+      // Built once per isolate, on the first request: env only exists there, and workerd's global scope
+      // must stay cheap (the engine itself loads on the first scored request).
+      if (app === undefined && broken === undefined) {
+        try {
+          app = build(env);
+        } catch (err) {
+          const reason = err instanceof Error ? err.message : String(err);
+          console.error(JSON.stringify({ msg: "taugate: bad configuration", error: reason }));
+          broken = Response.json({ error: "misconfigured", reason }, { status: 500 });
+        }
+      }
+      if (app === undefined) return Promise.resolve(broken!.clone());
+      return Promise.resolve(app.fetch(req, env, ctx as never));
+    },
+  };
+}

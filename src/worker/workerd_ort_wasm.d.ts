@@ -1,0 +1,2 @@
+/** onnxruntime-web's `ort-wasm-simd-threaded.wasm`, precompiled by workerd. */
+export declare const ortWasm: WebAssembly.Module;
