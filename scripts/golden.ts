@@ -17,6 +17,6 @@ const vectors = lines.map((line) => {
 const out = { specId: specId(FEATURE_SPEC), vectors };
 Deno.writeTextFileSync(
   new URL("test/fixtures/features-golden.json", root),
-  JSON.stringify(out, null, 1) + "\n",
+  JSON.stringify(out, null, 2) + "\n",
 );
 console.log(`wrote ${vectors.length} golden vectors for ${out.specId}`);
