@@ -8,7 +8,7 @@
  * 2. walk every field once: character n-grams, word and symbol tokens, keyword classes, statistics;
  * 3. weight every group of features to unit scale and accumulate them into the sorted sparse output.
  */
-import { decodeField, type DecodeEvidence, needsDecoding, newEvidence } from "./decode.ts";
+import { type DecodeEvidence, decodeField, needsDecoding, newEvidence } from "./decode.ts";
 import { fmix, FNV_OFFSET, fnvStep, fnvString, seedFor } from "./hash.ts";
 import { KW_HTML, KW_PATH, KW_SHELL, KW_SQL, KW_TEMPLATE, lexiconClasses } from "./lexicon.ts";
 import { DENSE_DIM, FEATURE_SPEC, type FeatureSpec, TEXT_FIELDS, validateSpec } from "./spec.ts";
