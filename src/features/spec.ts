@@ -63,7 +63,7 @@ export interface FeatureSpec {
 export const FEATURE_SPEC: Readonly<FeatureSpec> = Object.freeze({
   version: 2,
   dim: 4096,
-  ngrams: [3],
+  ngrams: [2, 3],
   ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval", "referer", "header"],
   normCap: 256,
   decodeRounds: 3,

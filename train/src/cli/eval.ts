@@ -1,0 +1,216 @@
+/**
+ * `deno task eval --support S.jsonl --query Q.jsonl [--query Q2.jsonl ...] --shots 0,5,10,50 --episodes N
+ * --seed S --json OUT.json [--unlabeled N] [--contamination C] [--model M.onnx] [--baseline B.onnx]`
+ *
+ * For each K and episode: draws K benign + K attack records from the support file (and N unlabelled ones, at
+ * most a fraction C attacks), adapts each method as the worker would (`taugate`: the model and its
+ * `meta.adapt`; `erm-finetune`: the baseline backbone, same head fit; `scratch-logreg`: logistic regression
+ * on the raw features of the shots), scores every query record and reports AUC, TPR at 1e-2 and 1e-3 FPR,
+ * precision and recall at τ. `shots: 0` rows are the unadapted models.
+ *
+ * @module
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { specId } from "../../../src/features/mod.ts";
+import { checkModelSpec } from "../../../src/model/spec_check.ts";
+import type { RequestRecord } from "../../../src/record/record.ts";
+import {
+  type EvalMethod,
+  type EvalResults,
+  evaluate,
+  headMethod,
+  scratchLogRegMethod,
+} from "../eval/fewshot.ts";
+import { PROFILE_TEMPLATE } from "../config.ts";
+import { embedWithEngine, loadModel } from "../eval/model_io.ts";
+import { formatResults } from "../eval/table.ts";
+import { featurise } from "../nn/features.ts";
+import { Args } from "./args.ts";
+import { readJsonl } from "./records.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+/** The shipped model and the baseline, relative to the repository root. */
+export const DEFAULT_MODEL = resolve(ROOT, "models/taugate.onnx");
+export const DEFAULT_BASELINE = resolve(
+  ROOT,
+  "models/baselines/erm-finetune.onnx",
+);
+
+/** Options of one evaluation. */
+export interface EvalRun {
+  support: RequestRecord[];
+  query: RequestRecord[];
+  shots: number[];
+  episodes: number;
+  seed: number;
+  unlabeled: number;
+  contamination: number;
+  model: string;
+  baseline: string | null;
+  /**
+   * Also run the same model adapted the other way round, for the K × N table: `taugate-noprofile` when it
+   * ships a site profile, `taugate+profile` when it does not.
+   */
+  profileAblation?: boolean;
+}
+
+/** What the JSON output holds. */
+export interface EvalOutput extends EvalResults {
+  model: Record<string, unknown>;
+  options: Record<string, unknown>;
+}
+
+/** Runs an evaluation (the CLI's work, callable from training and tests). */
+export function runEval(o: EvalRun): EvalOutput {
+  const m = loadModel(o.model);
+  checkModelSpec(m.model.meta);
+  const embed = (set: Parameters<typeof embedWithEngine>[1]) => embedWithEngine(m.engine, set);
+  const methods: EvalMethod[] = [
+    headMethod("taugate", embed, m.head, m.adapt, m.tau),
+  ];
+  if (o.profileAblation && m.adapt.profile) {
+    methods.push(
+      headMethod("taugate-noprofile", embed, m.head, {
+        ...m.adapt,
+        profile: undefined,
+      }, m.tau),
+    );
+  } else if (o.profileAblation) {
+    // A model trained without a profile, adapted with one: deviation weights start at 0 and are fitted.
+    const Z = m.model.meta.embedDim;
+    const profile = {
+      ...PROFILE_TEMPLATE,
+      priorMean: new Array(Z).fill(0),
+      priorVar: new Array(Z).fill(0.1),
+      a0: new Array(Z).fill(0),
+    };
+    methods.push(
+      headMethod(
+        "taugate+profile",
+        embed,
+        m.head,
+        { ...m.adapt, profile },
+        m.tau,
+      ),
+    );
+  }
+  let baselineId: string | null = null;
+  if (o.baseline) {
+    const b = loadModel(o.baseline);
+    baselineId = b.model.meta.modelId;
+    methods.push(
+      headMethod(
+        "erm-finetune",
+        (set) => embedWithEngine(b.engine, set),
+        b.head,
+        b.adapt,
+        b.tau,
+      ),
+    );
+  }
+  methods.push(scratchLogRegMethod());
+  const data = {
+    support: featurise(o.support),
+    query: featurise(o.query),
+    queryFamily: o.query.map((r) => r.family ?? ""),
+  };
+  const results = evaluate(data, methods, o);
+  const meta = m.model.meta;
+  return {
+    model: {
+      modelId: meta.modelId,
+      specId: meta.specId,
+      featureSpec: specId(),
+      embedDim: meta.embedDim,
+      tau: meta.tau,
+      quantized: m.model.quantized,
+      adapt: {
+        ...m.adapt,
+        profile: m.adapt.profile ? "site profile (see model card)" : undefined,
+      },
+      baseline: baselineId,
+    },
+    options: {
+      shots: o.shots,
+      episodes: o.episodes,
+      seed: o.seed,
+      unlabeled: o.unlabeled,
+      contamination: o.contamination,
+    },
+    ...results,
+  };
+}
+
+/** The CLI entry: returns the exit code. */
+export function main(argv: string[]): Promise<number> {
+  return Promise.resolve(run(argv));
+}
+
+function run(argv: string[]): number {
+  let args: Args;
+  try {
+    args = new Args(argv, [
+      "support",
+      "query",
+      "shots",
+      "episodes",
+      "seed",
+      "json",
+      "unlabeled",
+      "contamination",
+      "model",
+      "baseline",
+    ], ["no-baseline"]);
+  } catch (e) {
+    console.error(`eval: ${(e as Error).message}`);
+    return 2;
+  }
+  const supportPath = args.str("support");
+  const queryPaths = args.all("query");
+  if (!supportPath || queryPaths.length === 0) {
+    console.error(
+      "usage: deno task eval --support S.jsonl --query Q.jsonl [--query ...] [--shots 0,5,10,50]" +
+        " [--episodes N] [--seed S] [--json OUT.json] [--unlabeled N] [--contamination C] [--model M] [--baseline B]",
+    );
+    return 2;
+  }
+  const support = readJsonl(supportPath, true);
+  const query: RequestRecord[] = [];
+  for (const q of queryPaths) {
+    const r = readJsonl(q, true);
+    query.push(...r.records);
+    for (const s of r.skipped) {
+      console.error(`eval: ${q}:${s.line} skipped: ${s.reason}`);
+    }
+  }
+  for (const s of support.skipped) {
+    console.error(`eval: ${supportPath}:${s.line} skipped: ${s.reason}`);
+  }
+  const baseline = args.flag("no-baseline") ? null : args.str("baseline", DEFAULT_BASELINE);
+  if (baseline && !existsSync(baseline)) {
+    console.error(
+      `eval: baseline ${baseline} not found (run deno task train, or pass --no-baseline)`,
+    );
+    return 1;
+  }
+  const out = runEval({
+    support: support.records,
+    query,
+    shots: args.ints("shots", [0, 5, 10, 50]),
+    episodes: args.num("episodes", 20),
+    seed: args.num("seed", 1),
+    unlabeled: args.num("unlabeled", 0),
+    contamination: args.num("contamination", 0.02),
+    model: args.str("model", DEFAULT_MODEL),
+    baseline,
+  });
+  console.log(formatResults(out));
+  const json = args.str("json");
+  if (json) {
+    mkdirSync(dirname(resolve(json)), { recursive: true });
+    writeFileSync(json, JSON.stringify(out, null, 1) + "\n");
+  }
+  return 0;
+}

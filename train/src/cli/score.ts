@@ -1,0 +1,113 @@
+/**
+ * `deno task score [--in records.jsonl] [--model M.onnx] [--head head.json] [--tau T]`: one JSON line per
+ * input record (stdin when no `--in`): `{"score": 0.93, "decision": "block", "tau": 0.8}`, or
+ * `{"line": 7, "error": "..."}` for a line that is not a valid record. With `--head` (a tenant head, as
+ * `HeadParams` JSON or a stored head document with `head` and optional `tau`) the tenant head scores instead of
+ * the model's global head.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { featuresOfRecord } from "../../../src/features/mod.ts";
+import { scoreWithHead } from "../../../src/heads/score.ts";
+import { checkModelSpec } from "../../../src/model/spec_check.ts";
+import type { HeadParams } from "../../../src/model/types.ts";
+import { parseRecord } from "../../../src/record/mod.ts";
+import { loadModel } from "../eval/model_io.ts";
+import { Args } from "./args.ts";
+import { DEFAULT_MODEL } from "./eval.ts";
+
+/** A head from JSON: `{w, b, mu?, prec?, a?}` or a stored document `{head: {...}, tau?}`. */
+export function headFromJson(
+  value: unknown,
+  embedDim: number,
+): { head: HeadParams; tau?: number } {
+  const doc = value as { head?: unknown; tau?: unknown };
+  const h = (doc && typeof doc === "object" && "head" in doc ? doc.head : value) as Record<string, unknown>;
+  const arr = (k: string) => {
+    const v = h[k];
+    if (v === undefined) return undefined;
+    if (
+      !Array.isArray(v) || v.length !== embedDim ||
+      v.some((x) => typeof x !== "number")
+    ) {
+      throw new Error(`head.${k} must be ${embedDim} numbers`);
+    }
+    return Float32Array.from(v as number[]);
+  };
+  if (!h || typeof h.b !== "number") throw new Error("head.b must be a number");
+  const head: HeadParams = { w: arr("w")!, b: h.b };
+  if (!head.w) throw new Error("head.w is missing");
+  const mu = arr("mu"), prec = arr("prec"), a = arr("a");
+  if (mu && prec && a) Object.assign(head, { mu, prec, a });
+  else if (mu || prec || a) {
+    throw new Error("head: mu, prec and a come together");
+  }
+  const tau = typeof doc.tau === "number" ? doc.tau : undefined;
+  return { head, tau };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The CLI entry: returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let args: Args;
+  try {
+    args = new Args(argv, ["in", "model", "head", "tau"]);
+  } catch (e) {
+    console.error(`score: ${(e as Error).message}`);
+    return 2;
+  }
+  const m = loadModel(args.str("model", DEFAULT_MODEL));
+  checkModelSpec(m.model.meta);
+  let head = m.head, tau = m.tau;
+  const headPath = args.str("head");
+  if (headPath) {
+    const h = headFromJson(
+      JSON.parse(readFileSync(headPath, "utf8")),
+      m.model.meta.embedDim,
+    );
+    head = h.head;
+    tau = h.tau ?? tau;
+  }
+  tau = args.num("tau", tau);
+  const inPath = args.str("in");
+  const text = inPath ? readFileSync(inPath, "utf8") : await readStdin();
+  const out: string[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(lines[i]);
+    } catch (e) {
+      out.push(
+        JSON.stringify({
+          line: i + 1,
+          error: `not JSON: ${(e as Error).message}`,
+        }),
+      );
+      continue;
+    }
+    const r = parseRecord(value);
+    if (!r.ok) {
+      out.push(JSON.stringify({ line: i + 1, error: r.error }));
+      continue;
+    }
+    const z = m.engine.embedSync(featuresOfRecord(r.record));
+    const score = scoreWithHead(head, z);
+    out.push(
+      JSON.stringify({
+        score: Number(score.toFixed(6)),
+        decision: score >= tau ? "block" : "allow",
+        tau,
+      }),
+    );
+  }
+  if (out.length > 0) process.stdout.write(out.join("\n") + "\n");
+  return 0;
+}

@@ -1,0 +1,271 @@
+/**
+ * Few-shot evaluation: for each K and episode, draw K benign + K attack records from a tenant's support pool
+ * (and, if asked, N unlabelled records with at most a fraction C of attacks), adapt each method exactly as
+ * the worker would, and score every query record. Results per method and K, overall and per subset
+ * (injections, anomalies, unseen families).
+ *
+ * @module
+ */
+import { type AdaptConfig, adaptHead, type HeadExample } from "../../../src/heads/adapt.ts";
+import { scoreWithHead } from "../../../src/heads/score.ts";
+import type { HeadParams } from "../../../src/model/types.ts";
+import { categoryOf, HELD_OUT_FAMILIES } from "../data/families.ts";
+import type { FeatureSet } from "../nn/features.ts";
+import { Rng } from "../util/rng.ts";
+import { fitLogReg, logRegLogit } from "./logreg.ts";
+import { auc, meanStd, precisionRecall, tprAtFpr } from "./metrics.ts";
+
+/** A support pool and a query set, featurised. */
+export interface EvalData {
+  support: FeatureSet;
+  query: FeatureSet;
+  queryFamily: string[];
+}
+
+/** A method ready to run episodes on one `EvalData`. */
+export interface Prepared {
+  /** Fills `out` with a score for every query row, after adapting on the shots (and unlabelled rows). */
+  run(
+    shots: number[],
+    labels: number[],
+    unlabeled: number[],
+    out: Float64Array,
+  ): void;
+}
+
+/** A method under evaluation. */
+export interface EvalMethod {
+  name: string;
+  /** Its decision threshold. */
+  tau: number;
+  prepare(data: EvalData): Prepared;
+}
+
+/** One row of results. */
+export interface ResultRow {
+  method: string;
+  shots: number;
+  episodes: number;
+  auc: number;
+  auc_std: number;
+  "tpr_at_fpr_1e-2": number;
+  "tpr_at_fpr_1e-3": number;
+  precision_at_tau: number;
+  recall_at_tau: number;
+}
+
+/** Results overall and per subset. */
+export interface EvalResults {
+  results: ResultRow[];
+  subsets: Record<string, ResultRow[]>;
+  counts: {
+    support: { benign: number; attack: number };
+    query: Record<string, number>;
+  };
+}
+
+/** Episode settings. */
+export interface EvalOptions {
+  shots: number[];
+  episodes: number;
+  seed: number;
+  /** N unlabelled support records per episode (0: none). */
+  unlabeled: number;
+  /** At most this fraction of them are attacks. */
+  contamination: number;
+}
+
+/** An embedding method (`taugate`, `erm-finetune`): embed once, adapt the head per episode. */
+export function headMethod(
+  name: string,
+  embed: (set: FeatureSet) => Float32Array,
+  init: HeadParams,
+  config: AdaptConfig,
+  tau: number,
+): EvalMethod {
+  return {
+    name,
+    tau,
+    prepare(data) {
+      const Z = init.w.length;
+      const zs = embed(data.support), zq = embed(data.query);
+      return {
+        run(shots, labels, unlabeled, out) {
+          const examples: HeadExample[] = shots.map((r, i) => ({
+            z: zs.subarray(r * Z, (r + 1) * Z),
+            label: labels[i] as 0 | 1,
+          }));
+          const unl = unlabeled.map((r) => zs.subarray(r * Z, (r + 1) * Z));
+          const { head } = adaptHead(init, examples, config, {
+            unlabeled: unl,
+          });
+          for (let i = 0; i < data.query.n; i++) {
+            out[i] = scoreWithHead(head, zq.subarray(i * Z, (i + 1) * Z));
+          }
+        },
+      };
+    },
+  };
+}
+
+/** The `scratch-logreg` baseline: logistic regression on the raw features of the shots alone. */
+export function scratchLogRegMethod(): EvalMethod {
+  return {
+    name: "scratch-logreg",
+    tau: 0.5,
+    prepare(data) {
+      return {
+        run(shots, labels, _unlabeled, out) {
+          const m = fitLogReg(data.support, shots, labels);
+          for (let i = 0; i < data.query.n; i++) {
+            out[i] = 1 / (1 + Math.exp(-logRegLogit(m, data.query, i)));
+          }
+        },
+      };
+    },
+  };
+}
+
+/** The subsets results are broken down into: rows of benign records plus the attacks of the subset. */
+export function subsetsOf(
+  families: string[],
+): Record<string, (i: number) => boolean> {
+  return {
+    injections: (i) => categoryOf(families[i]) === "injection",
+    anomalies: (i) => categoryOf(families[i]) === "anomaly",
+    "unseen-families": (i) => HELD_OUT_FAMILIES.includes(families[i]),
+    "seen-injections": (i) =>
+      categoryOf(families[i]) === "injection" &&
+      !HELD_OUT_FAMILIES.includes(families[i]),
+  };
+}
+
+/**
+ * Runs the episodes.
+ *
+ * @param data The support pool and query set.
+ * @param methods The methods.
+ * @param options Shots, episodes, seed, unlabelled records.
+ */
+export function evaluate(
+  data: EvalData,
+  methods: EvalMethod[],
+  options: EvalOptions,
+): EvalResults {
+  const benignS: number[] = [], attackS: number[] = [];
+  for (let i = 0; i < data.support.n; i++) {
+    (data.support.label[i] === 1 ? attackS : benignS).push(i);
+  }
+  const subsets = subsetsOf(data.queryFamily);
+  const subsetRows: Record<string, number[]> = {};
+  for (const [name, member] of Object.entries(subsets)) {
+    subsetRows[name] = [];
+    for (let i = 0; i < data.query.n; i++) {
+      if (data.query.label[i] === 0 || member(i)) subsetRows[name].push(i);
+    }
+  }
+  const out: EvalResults = {
+    results: [],
+    subsets: {},
+    counts: {
+      support: { benign: benignS.length, attack: attackS.length },
+      query: {},
+    },
+  };
+  out.counts.query.benign = data.query.n -
+    data.query.label.reduce((a, b) => a + b, 0);
+  for (const [name, rows] of Object.entries(subsetRows)) {
+    out.counts.query[name] = rows.filter((r) => data.query.label[r] === 1).length;
+    out.subsets[name] = [];
+  }
+  const scores = new Float64Array(data.query.n);
+  for (const method of methods) {
+    const prepared = method.prepare(data);
+    for (const K of options.shots) {
+      if (K > benignS.length || K > attackS.length) continue;
+      const rng = new Rng(options.seed, `episodes-${K}`);
+      const per: Record<
+        string,
+        { auc: number[]; t2: number[]; t3: number[]; p: number[]; r: number[] }
+      > = {};
+      for (const name of ["all", ...Object.keys(subsetRows)]) {
+        per[name] = { auc: [], t2: [], t3: [], p: [], r: [] };
+      }
+      for (let e = 0; e < options.episodes; e++) {
+        const b = rng.sample(benignS, K), a = rng.sample(attackS, K);
+        const shots = [...b, ...a],
+          labels = [...b.map(() => 0), ...a.map(() => 1)];
+        const unlabeled = drawUnlabeled(
+          rng,
+          benignS,
+          attackS,
+          new Set(shots),
+          options,
+        );
+        prepared.run(shots, labels, unlabeled, scores);
+        record(per.all, scores, data.query.label, null, method.tau);
+        for (const [name, rows] of Object.entries(subsetRows)) {
+          record(per[name], scores, data.query.label, rows, method.tau);
+        }
+      }
+      const row = (m: typeof per.all): ResultRow => {
+        const a = meanStd(m.auc);
+        return {
+          method: method.name,
+          shots: K,
+          episodes: options.episodes,
+          auc: a.mean,
+          auc_std: a.std,
+          "tpr_at_fpr_1e-2": meanStd(m.t2).mean,
+          "tpr_at_fpr_1e-3": meanStd(m.t3).mean,
+          precision_at_tau: meanStd(m.p).mean,
+          recall_at_tau: meanStd(m.r).mean,
+        };
+      };
+      out.results.push(row(per.all));
+      for (const name of Object.keys(subsetRows)) {
+        out.subsets[name].push(row(per[name]));
+      }
+    }
+  }
+  return out;
+}
+
+function record(
+  into: { auc: number[]; t2: number[]; t3: number[]; p: number[]; r: number[] },
+  scores: Float64Array,
+  labels: Uint8Array,
+  rows: number[] | null,
+  tau: number,
+): void {
+  let s: ArrayLike<number> = scores, y: ArrayLike<number> = labels;
+  if (rows) {
+    s = rows.map((r) => scores[r]);
+    y = rows.map((r) => labels[r]);
+  }
+  into.auc.push(auc(s, y));
+  into.t2.push(tprAtFpr(s, y, 1e-2));
+  into.t3.push(tprAtFpr(s, y, 1e-3));
+  const pr = precisionRecall(s, y, tau);
+  into.p.push(pr.precision);
+  into.r.push(pr.recall);
+}
+
+/** N unlabelled support rows, not among the shots, of which ⌊C·N⌋ are attacks. */
+function drawUnlabeled(
+  rng: Rng,
+  benign: number[],
+  attack: number[],
+  used: Set<number>,
+  o: EvalOptions,
+): number[] {
+  if (o.unlabeled <= 0) return [];
+  const nA = Math.floor(o.contamination * o.unlabeled);
+  const freeB = benign.filter((r) => !used.has(r)),
+    freeA = attack.filter((r) => !used.has(r));
+  const nB = Math.min(freeB.length, o.unlabeled - nA);
+  return [
+    ...rng.sample(freeB, nB),
+    ...rng.sample(freeA, Math.min(nA, freeA.length)),
+  ];
+}

@@ -1,0 +1,57 @@
+/**
+ * Models for evaluation, loaded from their ONNX files and run as the worker runs them: the TypeScript engine
+ * over the (dequantised) weights gives z, `adaptHead` with the model's `meta.adapt` fits tenant heads.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import type { AdaptConfig } from "../../../src/heads/adapt.ts";
+import { createTsEngineFromModel, type TsEngine } from "../../../src/model/ts_engine.ts";
+import { type ReadModel, readModelOnnx } from "../../../src/model/onnx/read.ts";
+import type { HeadParams } from "../../../src/model/types.ts";
+import type { FeatureSet } from "../nn/features.ts";
+import { rowFeatures } from "../nn/features.ts";
+
+/** A loaded model. */
+export interface LoadedModel {
+  path: string;
+  model: ReadModel;
+  engine: TsEngine;
+  head: HeadParams;
+  adapt: AdaptConfig;
+  tau: number;
+}
+
+/** The adaptation settings a model ships, or the plain defaults for a model without them. */
+export function adaptOf(meta: ReadModel["meta"]): AdaptConfig {
+  const a = meta.adapt as AdaptConfig | undefined;
+  return a && typeof a === "object" && typeof a.steps === "number"
+    ? a
+    : { method: "gd", steps: 20, lr: 0.5, prox: 0.02 };
+}
+
+/** Loads an ONNX model file. @throws {ModelFormatError} if it is not a taugate model. */
+export function loadModel(path: string): LoadedModel {
+  const model = readModelOnnx(new Uint8Array(readFileSync(path)));
+  const engine = createTsEngineFromModel(model);
+  return {
+    path,
+    model,
+    engine,
+    head: engine.head,
+    adapt: adaptOf(model.meta),
+    tau: model.meta.tau,
+  };
+}
+
+/** z of every row of a feature set, through the engine (`[n][Z]`). */
+export function embedWithEngine(
+  engine: TsEngine,
+  set: FeatureSet,
+): Float32Array {
+  const Z = engine.meta.embedDim, out = new Float32Array(set.n * Z);
+  for (let r = 0; r < set.n; r++) {
+    out.set(engine.embedSync(rowFeatures(set, r)), r * Z);
+  }
+  return out;
+}

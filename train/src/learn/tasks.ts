@@ -1,0 +1,54 @@
+/**
+ * Tasks for meta-training: every tenant's records featurised once into one shared feature set, with each
+ * tenant's benign and attack row numbers.
+ *
+ * @module
+ */
+import type { FeatureSpec } from "../../../src/features/mod.ts";
+import type { RequestRecord } from "../../../src/record/record.ts";
+import { type FeatureSet, featurise } from "../nn/features.ts";
+
+/** One task: a tenant's rows in the shared set. */
+export interface Task {
+  id: string;
+  benign: Int32Array;
+  attack: Int32Array;
+}
+
+/** All tasks over one feature set. */
+export interface TaskSet {
+  set: FeatureSet;
+  tasks: Task[];
+  /** Family of every row. */
+  family: string[];
+}
+
+/**
+ * Featurises every tenant's records into one set.
+ *
+ * @param tenants Each tenant's id, benign and attack records.
+ * @param spec The feature spec.
+ */
+export function buildTaskSet(
+  tenants: { id: string; benign: RequestRecord[]; attacks: RequestRecord[] }[],
+  spec: Readonly<FeatureSpec>,
+): TaskSet {
+  const records: RequestRecord[] = [];
+  const tasks: Task[] = [];
+  for (const t of tenants) {
+    const b0 = records.length;
+    records.push(...t.benign);
+    const a0 = records.length;
+    records.push(...t.attacks);
+    tasks.push({
+      id: t.id,
+      benign: Int32Array.from({ length: t.benign.length }, (_, i) => b0 + i),
+      attack: Int32Array.from({ length: t.attacks.length }, (_, i) => a0 + i),
+    });
+  }
+  return {
+    set: featurise(records, spec),
+    tasks,
+    family: records.map((r) => r.family ?? ""),
+  };
+}

@@ -1,0 +1,365 @@
+/**
+ * `deno task train` end to end: import the data, build tenants and tasks, meta-train, train the baseline
+ * with the same budget, choose τ, pick canaries, export int8 ONNX models, write the held-out evaluation
+ * files, evaluate every held-out tenant with the exported models exactly as `deno task eval` does, and
+ * write the model card.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { FEATURE_SPEC, specId } from "../../src/features/mod.ts";
+import { scoreWithHead } from "../../src/heads/score.ts";
+import type { ModelMeta } from "../../src/model/types.ts";
+import { type EvalOutput, runEval } from "./cli/eval.ts";
+import { toJsonl } from "./cli/records.ts";
+import type { RunConfig } from "./config.ts";
+import { HELD_OUT_FAMILIES } from "./data/families.ts";
+import { loadSources } from "./data/sources.ts";
+import { auc } from "./eval/metrics.ts";
+import { embedWithEngine, loadModel } from "./eval/model_io.ts";
+import { pickCanaries } from "./export/canary.ts";
+import { writeCard } from "./export/card.ts";
+import { exportModel, round } from "./export/model.ts";
+import { flaggedShare, tauForFpr } from "./export/tau.ts";
+import { buildTaskSet } from "./learn/tasks.ts";
+import { train, type Trained } from "./learn/meta.ts";
+import { selectProx } from "./learn/select.ts";
+import { summarise } from "./importers/mod.ts";
+import { featurise } from "./nn/features.ts";
+import { buildWorld } from "./synth/world.ts";
+import { log } from "./util/progress.ts";
+
+/** Where a run reads and writes. */
+export interface RunPaths {
+  dataDir: string;
+  /** `models/`: the shipped model, baseline and card. */
+  outDir: string;
+  /** `artifacts/`: held-out JSONL, float32 models, raw results (gitignored). */
+  artifactsDir: string;
+}
+
+/** The result of a run, as the card reports it. */
+export interface RunSummary {
+  seconds: Record<string, number>;
+  models: Record<string, unknown>;
+  evals: Record<string, EvalOutput>;
+  [k: string]: unknown;
+}
+
+function mkdirp(p: string): void {
+  mkdirSync(p, { recursive: true });
+}
+
+/** Meta of an exported model (the prior and a₀ of the profile, canaries and τ filled in by the caller). */
+function metaOf(
+  t: Trained,
+  prefix: string,
+  extra: Record<string, unknown>,
+): ModelMeta {
+  const Z = t.backbone.embedDim;
+  const adapt = t.adapt.profile
+    ? {
+      ...t.adapt,
+      profile: {
+        ...t.adapt.profile,
+        priorMean: t.adapt.profile.priorMean.map((x) => round(x, 5)),
+        priorVar: t.adapt.profile.priorVar.map((x) => round(x, 6)),
+        a0: t.adapt.profile.a0.map((x) => round(x, 5)),
+      },
+    }
+    : t.adapt;
+  return {
+    modelId: prefix,
+    specId: specId(FEATURE_SPEC),
+    dim: FEATURE_SPEC.dim,
+    denseDim: t.backbone.shape.denseDim,
+    embedDim: Z,
+    tau: 0.5,
+    head: { w: Array.from(t.head.w), b: t.head.b },
+    adapt,
+    ...extra,
+  };
+}
+
+/**
+ * Runs everything.
+ *
+ * @param paths Data, output and artifacts folders.
+ * @param cfg The configuration.
+ * @param seed The seed of everything random.
+ * @param quiet No progress lines.
+ */
+export function runTraining(
+  paths: RunPaths,
+  cfg: RunConfig,
+  seed: number,
+  quiet = false,
+): RunSummary {
+  const seconds: Record<string, number> = {};
+  let t0 = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    seconds[name] = round((now - t0) / 1000, 1);
+    t0 = now;
+    log(quiet, name, `done in ${seconds[name]} s`);
+  };
+
+  // 1. Import.
+  const sources = loadSources(paths.dataDir);
+  for (const r of sources.reports) {
+    if (r.skipped.length || !r.source.startsWith("payloads/")) {
+      log(quiet, "import", summarise(r));
+    }
+  }
+  const bad = sources.checksums.filter((c) => c.ok === false);
+  if (bad.length) {
+    log(quiet, "import", `WARNING: ${bad.length} files differ from SHA256SUMS`);
+  }
+  phase("import");
+
+  // 2. Tenants and tasks.
+  const world = buildWorld(sources, seed, cfg.world);
+  log(
+    quiet,
+    "tasks",
+    `${world.train.length} meta-training tenants, ${world.eval.length} held-out tenants`,
+  );
+  const tasks = buildTaskSet(
+    world.train.map((t) => ({
+      id: t.tenant.id,
+      benign: t.benign,
+      attacks: t.attacks,
+    })),
+    FEATURE_SPEC,
+  );
+  log(quiet, "tasks", `${tasks.set.n} training records featurised`);
+  phase("tasks");
+
+  // 3. Meta-training and the baseline, same budget.
+  const trainCfg = { ...cfg.train, seed };
+  const taugate = train(tasks, trainCfg, quiet);
+  phase("meta-train");
+  const erm = train(tasks, { ...trainCfg, method: "erm" }, quiet);
+  phase("baseline");
+  // λ of the shipped adaptation, chosen on validation data (see select.ts); the baseline gets the same fit.
+  const validation = world.eval.filter((e) => e.tenant.id !== "urldetect").map((e) => e.support);
+  const prox = selectProx(taugate, validation, seed);
+  taugate.adapt = prox.adapt;
+  erm.adapt = { ...erm.adapt, prox: prox.adapt.prox };
+  log(quiet, "select", `adaptation λ: ${JSON.stringify(prox.table)} → ${prox.adapt.prox}`);
+  phase("select");
+
+  // 4. τ on held-out benign traffic (the evaluation tenants' support pools), canaries, export.
+  const heldOutBenign = world.eval.flatMap((e) => e.support.filter((r) => r.label === 0));
+  const canaryRecords = pickCanaries(
+    world.train.flatMap((t) => t.attacks),
+    cfg.canariesPerFamily,
+    seed,
+  );
+  const models: Record<string, unknown> = {};
+  mkdirp(join(paths.outDir, "baselines"));
+  mkdirp(paths.artifactsDir);
+  const benignSet = featurise(heldOutBenign);
+  const canarySet = featurise(canaryRecords);
+  const exported: Record<string, string> = {};
+  for (
+    const [name, t, prefix] of [["taugate", taugate, "taugate"], [
+      "erm-finetune",
+      erm,
+      "erm-finetune",
+    ]] as const
+  ) {
+    const draft = exportModel(
+      t.backbone.toWeights(),
+      t.head,
+      metaOf(t, prefix, {}),
+      prefix,
+    );
+    const draftPath = join(paths.artifactsDir, `${name}-draft.onnx`);
+    writeFileSync(draftPath, draft.int8);
+    const m = loadModel(draftPath);
+    const zb = embedWithEngine(m.engine, benignSet);
+    const Z = m.model.meta.embedDim;
+    const scores = Array.from(
+      { length: benignSet.n },
+      (_, i) => scoreWithHead(m.head, zb.subarray(i * Z, (i + 1) * Z)),
+    );
+    const tau = tauForFpr(scores, cfg.tauFpr);
+    const zc = embedWithEngine(m.engine, canarySet);
+    const canaryScores = Array.from(
+      { length: canarySet.n },
+      (_, i) => scoreWithHead(m.head, zc.subarray(i * Z, (i + 1) * Z)),
+    );
+    const canary = {
+      source: "training families: training payloads injected into meta-training tenants' requests",
+      families: canaryRecords.map((r) => r.family),
+      z: Array.from(
+        { length: canarySet.n },
+        (_, i) => Array.from(zc.subarray(i * Z, (i + 1) * Z), (x) => round(x, 3)),
+      ),
+      detectionRate: round(flaggedShare(canaryScores, tau), 4),
+      tau,
+    };
+    const meta = metaOf(t, prefix, {
+      tau,
+      tauFpr: cfg.tauFpr,
+      tauChosenOn:
+        `${heldOutBenign.length} held-out benign requests (support pools of ${world.eval.length} evaluation tenants never meta-trained on)`,
+      canary: name === "taugate" ? canary : undefined,
+      training: {
+        method: t.method,
+        seed,
+        updates: cfg.train.updates,
+        rows: t.rows,
+        data: dataChecksums(sources.checksums),
+        heldOut: {
+          tenants: world.stats.evalTenants,
+          families: HELD_OUT_FAMILIES,
+        },
+      },
+    });
+    const final = exportModel(t.backbone.toWeights(), t.head, meta, prefix);
+    const path = name === "taugate"
+      ? join(paths.outDir, "taugate.onnx")
+      : join(paths.outDir, "baselines", "erm-finetune.onnx");
+    writeFileSync(path, final.int8);
+    writeFileSync(join(paths.artifactsDir, `${name}-f32.onnx`), final.float32);
+    exported[name] = path;
+    models[name] = {
+      path: relative(join(paths.outDir, ".."), path),
+      modelId: final.meta.modelId,
+      bytes: final.int8.length,
+      float32Bytes: final.float32.length,
+      tau,
+      adapt: t.adapt,
+      heldOutBenignFlagged: round(flaggedShare(scores, tau), 4),
+      canaryDetection: canary.detectionRate,
+      rows: t.rows,
+      trainSeconds: round(t.seconds, 1),
+      finalQueryLoss: round(t.finalLoss, 4),
+    };
+  }
+  phase("export");
+
+  // 5. The held-out files, and the evaluation of every held-out tenant with the exported models.
+  const evals: Record<string, EvalOutput> = {};
+  const quant = {
+    float32: [] as number[],
+    int8: [] as number[],
+    labels: [] as number[],
+  };
+  for (const e of world.eval) {
+    const dir = join(paths.artifactsDir, "eval", e.tenant.id);
+    mkdirp(dir);
+    writeFileSync(join(dir, "support.jsonl"), toJsonl(e.support));
+    writeFileSync(join(dir, "query.jsonl"), toJsonl(e.query));
+    const ns = e.tenant.id === "urldetect" ? cfg.eval.unlabeled : [0];
+    for (const n of ns) {
+      evals[`${e.tenant.id}${n ? `@unlabeled=${n}` : ""}`] = runEval({
+        support: e.support,
+        query: e.query,
+        shots: cfg.eval.shots,
+        episodes: cfg.eval.episodes,
+        seed,
+        unlabeled: n,
+        contamination: cfg.eval.contamination,
+        model: exported["taugate"],
+        baseline: exported["erm-finetune"],
+        profileAblation: true,
+      });
+    }
+    // Quantisation: the global head's scores of the float32 and int8 models on the query set.
+    const qs = featurise(e.query);
+    for (
+      const [kind, file] of [["float32", "taugate-f32.onnx"], [
+        "int8",
+        "",
+      ]] as const
+    ) {
+      const m = loadModel(
+        kind === "int8" ? exported["taugate"] : join(paths.artifactsDir, file),
+      );
+      const zq = embedWithEngine(m.engine, qs);
+      const Z = m.model.meta.embedDim;
+      for (let i = 0; i < qs.n; i++) {
+        quant[kind].push(
+          scoreWithHead(m.head, zq.subarray(i * Z, (i + 1) * Z)),
+        );
+      }
+    }
+    for (let i = 0; i < qs.n; i++) quant.labels.push(qs.label[i]);
+    log(
+      quiet,
+      "eval",
+      `${e.tenant.id}: ${e.support.length} support, ${e.query.length} query records`,
+    );
+  }
+  const aucF = auc(quant.float32, quant.labels),
+    aucI = auc(quant.int8, quant.labels);
+  let maxDiff = 0;
+  for (let i = 0; i < quant.int8.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(quant.int8[i] - quant.float32[i]));
+  }
+  const quantization = {
+    records: quant.labels.length,
+    aucFloat32: round(aucF, 5),
+    aucInt8: round(aucI, 5),
+    aucCost: round(aucF - aucI, 5),
+    maxScoreDifference: round(maxDiff, 5),
+  };
+  phase("evaluate");
+
+  const summary: RunSummary = {
+    seconds,
+    models,
+    evals,
+    quantization,
+    proxSelection: prox.table,
+    config: cfg,
+    seed,
+    world: world.stats,
+    pools: world.pools.stats,
+    reports: sources.reports.map((r) => ({
+      source: r.source,
+      lines: r.lines,
+      items: r.items,
+      blank: r.blank,
+      comments: r.comments,
+      skipped: r.skipped.length,
+      warnings: r.warnings.length,
+      firstSkipped: r.skipped.slice(0, 3),
+    })),
+    checksums: sources.checksums,
+  };
+  writeFileSync(
+    join(paths.artifactsDir, "run-summary.json"),
+    JSON.stringify(summary, null, 1) + "\n",
+  );
+  const ablationsPath = join(paths.outDir, "ablations.json");
+  const ablations = existsSync(ablationsPath) ? JSON.parse(readFileSync(ablationsPath, "utf8")) : null;
+  writeCard(paths.outDir, summary, ablations);
+  phase("card");
+  return summary;
+}
+
+/** The data checksums the meta carries: the main files, and a digest over all payload lists. */
+function dataChecksums(
+  sums: { path: string; sha256: string; ok: boolean | null }[],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lists: string[] = [];
+  for (const c of sums) {
+    if (c.path.startsWith("payloads/")) lists.push(`${c.sha256}  ${c.path}`);
+    else out[c.path] = c.sha256;
+  }
+  out[
+    `payloads/ (${lists.length} files, sha256 of their sorted SHA256SUMS lines)`
+  ] = sha256Hex(lists.sort().join("\n"));
+  return out;
+}
+
+function sha256Hex(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}

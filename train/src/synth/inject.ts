@@ -1,0 +1,216 @@
+/**
+ * Puts an attack payload into one of a tenant's own requests, at a place attackers use for its family
+ * (query value, path segment, form field, JSON value, multipart field or file name, header, cookie), in an
+ * encoding attackers use; or replaces the request's target with a whole scanner target.
+ *
+ * @module
+ */
+import type { Rng } from "../util/rng.ts";
+import {
+  encodeValue,
+  evade,
+  jsonUnicode,
+  minimalCookie,
+  minimalHeader,
+  minimalSegment,
+  urlEncode,
+} from "./encode.ts";
+import { cloneReq, parseQuery, type Req, splitTarget } from "./request.ts";
+import { formOfPath, type Tenant } from "./tenant.ts";
+
+/** Places a payload can go. */
+export const LOCATIONS = ["query", "path", "body", "header", "cookie"] as const;
+/** One place. */
+export type Location = typeof LOCATIONS[number];
+
+/** How often each family is found at each place (query, path, body, header, cookie). */
+const LOCATION_WEIGHTS: Record<string, number[]> = {
+  sqli: [0.5, 0.05, 0.25, 0.1, 0.1],
+  xss: [0.5, 0.05, 0.3, 0.1, 0.05],
+  cmdi: [0.5, 0.05, 0.25, 0.12, 0.08],
+  traversal: [0.5, 0.3, 0.12, 0.03, 0.05],
+  lfi: [0.6, 0.2, 0.12, 0.03, 0.05],
+  rfi: [0.8, 0, 0.15, 0.05, 0],
+  crlf: [0.5, 0.3, 0.1, 0.1, 0],
+  redirect: [0.8, 0.1, 0.1, 0, 0],
+  xxe: [0.2, 0, 0.8, 0, 0],
+  ssi: [0.5, 0.05, 0.25, 0.15, 0.05],
+  ssti: [0.55, 0.05, 0.3, 0.05, 0.05],
+  ldap: [0.6, 0, 0.35, 0, 0.05],
+  nosqli: [0.5, 0, 0.5, 0, 0],
+  xpath: [0.6, 0, 0.4, 0, 0],
+};
+const DEFAULT_WEIGHTS = [0.5, 0.1, 0.25, 0.1, 0.05];
+
+/** Headers that carry attacks in practice. */
+const ATTACK_HEADERS = [
+  "user-agent",
+  "referer",
+  "x-forwarded-for",
+  "x-api-version",
+  "x-client-ip",
+  "accept-language",
+];
+
+/** What an injection did, for tests and the report. */
+export interface Injection {
+  req: Req;
+  location: Location;
+  encoding: string;
+}
+
+/**
+ * Injects a payload into a copy of `base`.
+ *
+ * @param base A benign request of the tenant (left unchanged).
+ * @param tenant The tenant (its parameter names, for a parameter the request lacks).
+ * @param payload The attack text.
+ * @param family Its family.
+ * @param rng The random stream.
+ */
+export function inject(
+  base: Req,
+  tenant: Tenant,
+  payload: string,
+  family: string,
+  rng: Rng,
+): Injection {
+  const req = cloneReq(base);
+  const { text, how } = evade(payload, family, rng);
+  let location = rng.weighted(
+    LOCATIONS,
+    LOCATION_WEIGHTS[family] ?? DEFAULT_WEIGHTS,
+  );
+  if (location === "body" && req.body === null) {
+    location = family === "xxe" ? "body" : "query";
+  }
+  if (location === "cookie" && req.cookies.length === 0 && rng.chance(0.5)) {
+    location = "query";
+  }
+  let encoding = how;
+  const enc = (e: string) => (encoding = encoding ? `${encoding}+${e}` : e);
+
+  switch (location) {
+    case "query": {
+      const v = encodeValue(text, rng);
+      enc(v.how);
+      const own = req.query.filter((p) => !p.bare);
+      if (own.length > 0 && rng.chance(0.8)) {
+        const p = rng.pick(own);
+        const keep = rng.chance(0.3) ? (p.encoded ? p.value : encodeURIComponent(p.value)) : "";
+        Object.assign(p, { value: keep + v.text, encoded: true });
+      } else {
+        const form = formOfPath(tenant, req.path);
+        const key = form.length > 0 && rng.chance(0.8)
+          ? rng.pick(form).name
+          : rng.pick(["id", "q", "page", "file"]);
+        req.query.push({ key, value: v.text, encoded: true });
+      }
+      break;
+    }
+    case "path": {
+      const seg = rng.chance(0.7) ? minimalSegment(text) : urlEncode(text);
+      enc(seg === minimalSegment(text) ? "minimal" : "url");
+      const parts = req.path.split("/");
+      let last = parts.length - 1;
+      while (last > 0 && parts[last] === "") last--;
+      if (last > 0 && rng.chance(0.6)) parts[last] = seg;
+      else parts.splice(last + 1, 0, seg);
+      req.path = parts.join("/") || "/";
+      if (!req.path.startsWith("/")) req.path = "/" + req.path;
+      break;
+    }
+    case "body": {
+      if (family === "xxe" || req.body === null) {
+        req.method = "POST";
+        req.body = {
+          kind: "raw",
+          contentType: rng.pick(["application/xml", "text/xml"]),
+          text,
+        };
+        enc("raw");
+        break;
+      }
+      const body = req.body;
+      if (body.kind === "form" && body.fields.length > 0) {
+        const v = encodeValue(text, rng);
+        enc(v.how);
+        Object.assign(rng.pick(body.fields), { value: v.text, encoded: true });
+      } else if (body.kind === "json") {
+        const keys = Object.keys(body.value).filter((k) => typeof body.value[k] !== "object");
+        const key = keys.length > 0 ? rng.pick(keys) : "q";
+        if (rng.chance(0.15)) {
+          // Sent with `\u` escapes: JSON.stringify would undo them, so the body is written as raw text.
+          const marker = "\u0000";
+          const raw = JSON.stringify({ ...body.value, [key]: marker }).replace(
+            '"\\u0000"',
+            `"${jsonUnicode(text)}"`,
+          );
+          req.body = {
+            kind: "raw",
+            contentType: "application/json",
+            text: raw,
+          };
+          enc("json-unicode");
+        } else {
+          body.value[key] = text;
+          enc("json");
+        }
+      } else if (body.kind === "multipart" && body.parts.length > 0) {
+        const p = rng.pick(body.parts);
+        if (
+          p.filename !== undefined &&
+          (family === "traversal" || family === "lfi" || rng.chance(0.3))
+        ) {
+          p.filename = text;
+        } else p.value = text;
+        enc("raw");
+      } else {
+        const v = encodeValue(text, rng);
+        enc(v.how);
+        req.query.push({ key: "q", value: v.text, encoded: true });
+        location = "query";
+      }
+      break;
+    }
+    case "header": {
+      const name = family === "cmdi" && rng.chance(0.5) ? "user-agent" : rng.pick(ATTACK_HEADERS);
+      const value = minimalHeader(text);
+      const i = req.headers.findIndex(([k]) => k === name);
+      const v = name === "referer" ? `https://${tenant.host}/?q=${urlEncode(text)}` : value;
+      if (i >= 0) req.headers[i][1] = v;
+      else req.headers.push([name, v]);
+      enc(name === "referer" ? "url" : "raw");
+      break;
+    }
+    case "cookie": {
+      const value = rng.chance(0.6) ? minimalCookie(text) : urlEncode(text);
+      enc(value === minimalCookie(text) ? "minimal" : "url");
+      if (req.cookies.length > 0 && rng.chance(0.8)) {
+        Object.assign(rng.pick(req.cookies), { value, encoded: true });
+      } else {req.cookies.push({
+          key: rng.pick(["id", "user", "lang", "pref"]),
+          value,
+          encoded: true,
+        });}
+      break;
+    }
+  }
+  return { req, location, encoding };
+}
+
+/**
+ * A scanner request: the client's headers and cookies with a whole attack target instead of the site's own.
+ *
+ * @param base A benign request of the tenant (left unchanged).
+ * @param url The attack target (record URL form).
+ */
+export function replaceTarget(base: Req, url: string): Req {
+  const req = cloneReq(base);
+  const { path, query } = splitTarget(url);
+  req.method = "GET";
+  req.path = path;
+  req.query = parseQuery(query);
+  req.body = null;
+  return req;
+}

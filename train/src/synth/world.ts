@@ -1,0 +1,413 @@
+/**
+ * The world training and evaluation live in: meta-training tenants built from groups of the `fwaf` benign
+ * source, evaluation tenants from `fwaf` groups never trained on and from the whole `urldetect` source (an
+ * unseen site), each with its own benign traffic and its own attack mix (injections of every family at
+ * realistic places and encodings, anomalies synthesised from its own requests, scanner targets).
+ *
+ * @module
+ */
+import type { RequestRecord } from "../../../src/record/record.ts";
+import { MAX_BODY_CHARS, MAX_HEADER_VALUE_CHARS, MAX_URL_CHARS } from "../../../src/record/schema.ts";
+import { ANOMALY_FAMILIES, attackLikeReason, HELD_OUT_FAMILIES, SCANNER_FAMILY } from "../data/families.ts";
+import { type AttackTarget, type AttackValue, buildPools, type Pools, type Split } from "../data/pools.ts";
+import { loadSources, type Sources } from "../data/sources.ts";
+import { hashString, Rng } from "../util/rng.ts";
+import { ANOMALIES } from "./anomalies.ts";
+import { inject, replaceTarget } from "./inject.ts";
+import { type Req, toRecord } from "./request.ts";
+import { benignRequest, makeTenant, type Tenant } from "./tenant.ts";
+
+/** Sizes of the world; the defaults are the shipped configuration. */
+export interface WorldConfig {
+  /** Groups the `fwaf` benign source is cut into (by a hash of the first path segment). */
+  fwafGroups: number;
+  /** Of those, how many are evaluation tenants (never meta-trained on). */
+  evalGroups: number;
+  /** Source lines a tenant keeps at most. */
+  maxBases: number;
+  /** Benign and attack records of a meta-training tenant. */
+  trainBenign: number;
+  trainAttacks: number;
+  /** Records of an evaluation tenant's support pool and query set. */
+  supportBenign: number;
+  supportAttacks: number;
+  queryBenign: number;
+  queryAttacks: number;
+  /** Mix of attacks: seen-family injections, unseen-family injections, anomalies, scanner targets. */
+  mix: { injection: number; unseen: number; anomaly: number; target: number };
+}
+
+/** The shipped world configuration. */
+export const DEFAULT_WORLD: WorldConfig = {
+  fwafGroups: 48,
+  evalGroups: 6,
+  maxBases: 3000,
+  trainBenign: 1200,
+  trainAttacks: 900,
+  supportBenign: 1500,
+  supportAttacks: 600,
+  queryBenign: 2000,
+  queryAttacks: 1200,
+  mix: { injection: 0.4, unseen: 0.15, anomaly: 0.35, target: 0.1 },
+};
+
+/** A tenant with its records. */
+export interface TenantRecords {
+  tenant: Tenant;
+  benign: RequestRecord[];
+  attacks: RequestRecord[];
+}
+
+/** An evaluation tenant: a support pool to draw shots (and unlabelled traffic) from, and a query set. */
+export interface EvalTenant {
+  tenant: Tenant;
+  support: RequestRecord[];
+  query: RequestRecord[];
+}
+
+/** Everything built, with the account the model card reports. */
+export interface World {
+  sources: Sources;
+  pools: Pools;
+  train: TenantRecords[];
+  eval: EvalTenant[];
+  stats: {
+    benignDropped: Record<string, number>;
+    benignDuplicates: number;
+    fwafLinesKept: number;
+    urldetectLinesKept: number;
+    trainTenants: string[];
+    evalTenants: string[];
+    heldOutFamilies: readonly string[];
+    guardRetries: number;
+    limitRetries: number;
+  };
+}
+
+/** The first path segment of a record URL (the tenant key of `fwaf` lines). */
+function firstSegment(url: string): string {
+  const path = url.replace(/^[a-z]+:\/\/[^/]*/i, "").split("?")[0];
+  return path.split("/").filter((s) => s !== "")[0] ?? "";
+}
+
+/** Picks families uniformly, each weighted down when it has few strings (so 3 strings are not 1/14 of all). */
+function familyWeights<T extends { family: string }>(
+  items: T[],
+): { families: string[]; weights: number[]; by: Map<string, T[]> } {
+  const by = new Map<string, T[]>();
+  for (const it of items) {
+    if (!by.has(it.family)) by.set(it.family, []);
+    by.get(it.family)!.push(it);
+  }
+  const families = [...by.keys()].sort();
+  return {
+    families,
+    weights: families.map((f) => Math.min(1, by.get(f)!.length / 40)),
+    by,
+  };
+}
+
+/** The view a server would see; an attack whose view equals its base's was lost in normalisation. */
+function viewKey(r: RequestRecord): string {
+  let target: string;
+  try {
+    const u = new URL(r.url, "http://x.invalid");
+    target = u.pathname + u.search;
+  } catch {
+    target = r.url;
+  }
+  return `${r.method} ${target} ${JSON.stringify(r.headers ?? {})} ${r.body ?? ""}`;
+}
+
+/** Whether a record fits the record schema's size limits (what `deno task eval` accepts). */
+function withinLimits(r: RequestRecord): boolean {
+  if (r.url.length > MAX_URL_CHARS || (r.body?.length ?? 0) > MAX_BODY_CHARS) {
+    return false;
+  }
+  for (const v of Object.values(r.headers ?? {})) {
+    if (v.length > MAX_HEADER_VALUE_CHARS) return false;
+  }
+  return true;
+}
+
+/** Generates attack records for a tenant from the pools of one split. */
+class AttackMaker {
+  guardRetries = 0;
+  limitRetries = 0;
+  constructor(
+    private values: AttackValue[],
+    private targets: AttackTarget[],
+  ) {}
+
+  make(
+    tenant: Tenant,
+    n: number,
+    mix: WorldConfig["mix"],
+    split: Split,
+    rng: Rng,
+    trainOnly: boolean,
+  ): RequestRecord[] {
+    const seenValues = this.values.filter((v) => v.split === split && !HELD_OUT_FAMILIES.includes(v.family));
+    const unseenValues = trainOnly
+      ? []
+      : this.values.filter((v) => v.split === split && HELD_OUT_FAMILIES.includes(v.family));
+    const targets = this.targets.filter((t) => t.split === split);
+    const seen = familyWeights(seenValues),
+      unseen = familyWeights(unseenValues),
+      tg = familyWeights(targets);
+    const kinds = ["injection", "unseen", "anomaly", "target"] as const;
+    const weights = [
+      mix.injection,
+      trainOnly ? 0 : mix.unseen,
+      mix.anomaly,
+      mix.target,
+    ];
+    const out: RequestRecord[] = [];
+    while (out.length < n) {
+      const kind = rng.weighted(kinds, weights);
+      const { req: base } = benignRequest(tenant, rng);
+      let req: Req | null = null;
+      let family = "";
+      if (kind === "injection" || kind === "unseen") {
+        const pool = kind === "injection" ? seen : unseen;
+        family = rng.weighted(pool.families, pool.weights);
+        const v = rng.pick(pool.by.get(family)!);
+        req = inject(base, tenant, v.text, family, rng).req;
+      } else if (kind === "anomaly") {
+        family = rng.pick(ANOMALY_FAMILIES);
+        req = ANOMALIES[family](base, tenant, rng);
+      } else {
+        family = rng.weighted(tg.families, tg.weights);
+        req = replaceTarget(base, rng.pick(tg.by.get(family)!).url);
+      }
+      if (req === null) continue;
+      const rec = toRecord(req, 1, family, tenant.id);
+      if (!withinLimits(rec)) {
+        this.limitRetries++;
+        continue;
+      }
+      if (viewKey(rec) === viewKey(toRecord(base, 0, "benign", tenant.id))) {
+        this.guardRetries++;
+        continue;
+      }
+      out.push(rec);
+    }
+    return out;
+  }
+}
+
+function benignRecords(tenant: Tenant, n: number, rng: Rng): RequestRecord[] {
+  return Array.from(
+    { length: n },
+    () => toRecord(benignRequest(tenant, rng).req, 0, "benign", tenant.id),
+  );
+}
+
+/**
+ * Builds the world from the data folder.
+ *
+ * @param sources The imported data (see `loadSources`).
+ * @param seed The run's seed.
+ * @param config Sizes.
+ */
+export function buildWorld(
+  sources: Sources,
+  seed: number,
+  config: WorldConfig = DEFAULT_WORLD,
+): World {
+  const pools = buildPools(sources, seed);
+  const benignDropped: Record<string, number> = {};
+  const seenUrls = new Set<string>();
+  let benignDuplicates = 0;
+  const groups: string[][] = Array.from(
+    { length: config.fwafGroups },
+    () => [],
+  );
+  for (const e of sources.fwafGood) {
+    const why = attackLikeReason(e.raw);
+    if (why) {
+      benignDropped[why] = (benignDropped[why] ?? 0) + 1;
+      continue;
+    }
+    if (seenUrls.has(e.record.url)) {
+      benignDuplicates++;
+      continue;
+    }
+    seenUrls.add(e.record.url);
+    groups[hashString(firstSegment(e.record.url), seed) % config.fwafGroups]
+      .push(e.record.url);
+  }
+  const ud = urldetectUrls(sources, seenUrls);
+  const urldetect = ud.urls;
+  benignDuplicates += ud.duplicates;
+  const maker = new AttackMaker(pools.values, pools.targets);
+  const cap = (
+    urls: string[],
+    r: Rng,
+  ) => (urls.length > config.maxBases ? r.sample(urls, config.maxBases) : urls);
+
+  const train: TenantRecords[] = [];
+  const evalTenants: EvalTenant[] = [];
+  const evalGroupIds = new Set(
+    new Rng(seed, "eval-groups").sampleIndices(
+      config.fwafGroups,
+      config.evalGroups,
+    ),
+  );
+  for (let g = 0; g < config.fwafGroups; g++) {
+    const id = `fwaf-${String(g).padStart(2, "0")}`;
+    // Every tenant has its own stream, so one tenant can be rebuilt alone (`heldOutTenant`).
+    const r = new Rng(seed, id);
+    if (groups[g].length < 50) continue;
+    if (evalGroupIds.has(g)) {
+      evalTenants.push(
+        evalTenant(id, "fwaf", cap(groups[g], r), r, maker, config),
+      );
+    } else {
+      const tenant = makeTenant(id, "fwaf", cap(groups[g], r), r);
+      train.push({
+        tenant,
+        benign: benignRecords(tenant, config.trainBenign, r),
+        attacks: maker.make(
+          tenant,
+          config.trainAttacks,
+          config.mix,
+          "train",
+          r,
+          true,
+        ),
+      });
+    }
+  }
+  evalTenants.push(urldetectTenant(urldetect, seed, maker, config));
+  return {
+    sources,
+    pools,
+    train,
+    eval: evalTenants,
+    stats: {
+      benignDropped,
+      benignDuplicates,
+      fwafLinesKept: groups.reduce((a, g) => a + g.length, 0),
+      urldetectLinesKept: urldetect.length,
+      trainTenants: train.map((t) => t.tenant.id),
+      evalTenants: evalTenants.map((t) => t.tenant.id),
+      heldOutFamilies: HELD_OUT_FAMILIES,
+      guardRetries: maker.guardRetries,
+      limitRetries: maker.limitRetries,
+    },
+  };
+}
+
+/** The unseen site: the whole `urldetect` benign source, with twice the benign records of the others. */
+function urldetectTenant(
+  urls: string[],
+  seed: number,
+  maker: AttackMaker,
+  config: WorldConfig,
+): EvalTenant {
+  return evalTenant(
+    "urldetect",
+    "urldetect",
+    urls,
+    new Rng(seed, "urldetect"),
+    maker,
+    {
+      ...config,
+      supportBenign: config.supportBenign * 2,
+      queryBenign: config.queryBenign * 2,
+    },
+  );
+}
+
+/** The `urldetect` benign lines, deduplicated (first occurrence kept). */
+function urldetectUrls(
+  sources: Sources,
+  seen: Set<string>,
+): { urls: string[]; duplicates: number } {
+  const urls: string[] = [];
+  let duplicates = 0;
+  for (const e of sources.urldetectGood) {
+    if (seen.has(e.record.url)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(e.record.url);
+    urls.push(e.record.url);
+  }
+  return { urls, duplicates };
+}
+
+/**
+ * An evaluation tenant: its source lines are split in two, so that the query's benign requests come from
+ * lines the support pool never used; attacks come from the `support` and `query` payload splits.
+ */
+function evalTenant(
+  id: string,
+  source: string,
+  urls: string[],
+  rng: Rng,
+  maker: AttackMaker,
+  config: WorldConfig,
+): EvalTenant {
+  const shuffled = rng.shuffle([...urls]);
+  const half = Math.floor(shuffled.length / 2);
+  const base = makeTenant(id, source, shuffled, rng);
+  const supportT: Tenant = { ...base, bases: base.bases.slice(0, half) };
+  const queryT: Tenant = { ...base, bases: base.bases.slice(half) };
+  return {
+    tenant: base,
+    support: [
+      ...benignRecords(supportT, config.supportBenign, rng),
+      ...maker.make(
+        supportT,
+        config.supportAttacks,
+        config.mix,
+        "support",
+        rng,
+        false,
+      ),
+    ],
+    query: [
+      ...benignRecords(queryT, config.queryBenign, rng),
+      ...maker.make(
+        queryT,
+        config.queryAttacks,
+        config.mix,
+        "query",
+        rng,
+        false,
+      ),
+    ],
+  };
+}
+
+/**
+ * The records of the unseen evaluation tenant (`urldetect`, a benign source never meta-trained on), for
+ * tests that need "a site the model never saw" without running the CLI.
+ *
+ * @param dataDir The data folder.
+ * @param seed The seed (the shipped model used 1).
+ */
+export function heldOutTenant(
+  dataDir: string,
+  seed = 1,
+  config: WorldConfig = DEFAULT_WORLD,
+): EvalTenant {
+  const sources = loadSources(dataDir);
+  const pools = buildPools(sources, seed);
+  // The fwaf lines come first in the deduplication, as in `buildWorld`.
+  const seen = new Set<string>();
+  for (const e of sources.fwafGood) {
+    if (!attackLikeReason(e.raw)) seen.add(e.record.url);
+  }
+  const { urls } = urldetectUrls(sources, seen);
+  return urldetectTenant(
+    urls,
+    seed,
+    new AttackMaker(pools.values, pools.targets),
+    config,
+  );
+}
+
+export { SCANNER_FAMILY };

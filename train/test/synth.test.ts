@@ -1,0 +1,158 @@
+// Tenant and attack synthesis on the real data: what meta-training sees and what is held out of it.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { test } from "node:test";
+import { parseRecord } from "../../src/record/mod.ts";
+import { categoryOf, familyByKeywords, HELD_OUT_FAMILIES } from "../src/data/families.ts";
+import { isFragment, splitOf } from "../src/data/pools.ts";
+import { DEFAULT_DATA_DIR, loadSources } from "../src/data/sources.ts";
+import { ANOMALIES } from "../src/synth/anomalies.ts";
+import { inject } from "../src/synth/inject.ts";
+import { toRecord } from "../src/synth/request.ts";
+import { benignRequest, makeTenant } from "../src/synth/tenant.ts";
+import { buildWorld, DEFAULT_WORLD, heldOutTenant } from "../src/synth/world.ts";
+import { Rng } from "../src/util/rng.ts";
+
+const tenant = makeTenant("t1", "fwaf", [
+  "/shop/",
+  "/shop/item.php?id=3",
+  "/about/",
+  "/img/logo.png",
+], new Rng(1, "t"));
+
+test("synthesis: benign requests of a tenant are valid records with realistic headers", () => {
+  const rng = new Rng(2);
+  for (let i = 0; i < 200; i++) {
+    const r = toRecord(benignRequest(tenant, rng).req, 0, "benign", tenant.id);
+    const p = parseRecord(r);
+    assert.ok(p.ok, p.ok ? "" : p.error);
+    assert.ok(r.headers?.["user-agent"], "every client sends a user agent");
+  }
+});
+
+test("synthesis: an injection changes the request at one place and keeps the payload's text", () => {
+  const rng = new Rng(3);
+  const places = new Set<string>();
+  for (let i = 0; i < 300; i++) {
+    const { req: base } = benignRequest(tenant, rng);
+    const before = JSON.stringify(toRecord(base, 0, "benign", "t1"));
+    const out = inject(base, tenant, "' or 1=1--", "sqli", rng);
+    places.add(out.location);
+    assert.equal(
+      JSON.stringify(toRecord(base, 0, "benign", "t1")),
+      before,
+      "the base request is not modified",
+    );
+    const rec = toRecord(out.req, 1, "sqli", "t1");
+    assert.notEqual(JSON.stringify(rec), before);
+    assert.ok(parseRecord(rec).ok);
+  }
+  for (const p of ["query", "path", "body", "header", "cookie"]) {
+    assert.ok(places.has(p), `never injected into ${p}`);
+  }
+});
+
+test("synthesis: every anomaly family yields valid records that differ from their base", () => {
+  const rng = new Rng(4);
+  for (const [family, make] of Object.entries(ANOMALIES)) {
+    let made = 0;
+    for (let i = 0; i < 60; i++) {
+      const { req: base } = benignRequest(tenant, rng);
+      const a = make(base, tenant, rng);
+      if (!a) continue;
+      const rec = toRecord(a, 1, family, "t1");
+      assert.ok(
+        parseRecord(rec).ok,
+        `${family}: ${JSON.stringify(rec).slice(0, 200)}`,
+      );
+      assert.notDeepEqual(rec, toRecord(base, 1, family, "t1"), family);
+      made++;
+    }
+    assert.ok(made > 5, `${family} made only ${made}`);
+    assert.equal(categoryOf(family), "anomaly");
+  }
+});
+
+test("families: keyword rules, fragments, and splits that keep near-duplicates together", () => {
+  assert.equal(familyByKeywords("/a.php?id=1+union+select+1,2"), "sqli");
+  assert.equal(
+    familyByKeywords("/x?q=%3Cscript%3Ealert(1)%3C/script%3E"),
+    "xss",
+  );
+  assert.equal(familyByKeywords("{{7*7}}"), "ssti");
+  assert.equal(
+    familyByKeywords("str1=${#str}; echo x"),
+    "cmdi",
+    "the shell's ${#…} is no template",
+  );
+  assert.equal(familyByKeywords("/iconloading/"), null);
+  assert.ok(
+    isFragment("mobile") && isFragment("%2") && !isFragment("' or 1=1"),
+  );
+  assert.equal(
+    splitOf("1' and 1234=1234--", "sqli", 1),
+    splitOf("1' and 9876=9876--", "sqli", 1),
+  );
+  for (let i = 0; i < 50; i++) {
+    assert.notEqual(splitOf(`{{${i}*7}}`, "ssti", 1), "train");
+  }
+});
+
+const hasData = existsSync(DEFAULT_DATA_DIR);
+
+test(
+  "world: held-out families and held-out tenants never reach meta-training",
+  { skip: !hasData },
+  () => {
+    const world = buildWorld(loadSources(DEFAULT_DATA_DIR), 1);
+    assert.ok(
+      world.train.length >= 30,
+      `${world.train.length} training tenants`,
+    );
+    const trainIds = new Set(world.train.map((t) => t.tenant.id));
+    for (const e of world.eval) assert.ok(!trainIds.has(e.tenant.id));
+    assert.ok(world.eval.some((e) => e.tenant.id === "urldetect"));
+    for (const t of world.train) {
+      for (const r of t.attacks) {
+        assert.ok(
+          !HELD_OUT_FAMILIES.includes(r.family!),
+          `${t.tenant.id} trains on ${r.family}`,
+        );
+      }
+    }
+    // No payload string is on two sides of the split.
+    for (const v of world.pools.values) {
+      if (HELD_OUT_FAMILIES.includes(v.family)) {
+        assert.notEqual(v.split, "train");
+      }
+    }
+    // Held-out tenants see unseen families, injections and anomalies in their query sets.
+    const u = world.eval.find((e) => e.tenant.id === "urldetect")!;
+    const fams = new Set(u.query.map((r) => r.family));
+    for (const f of HELD_OUT_FAMILIES) {
+      assert.ok(
+        fams.has(f),
+        `urldetect query lacks ${f}`,
+      );
+    }
+    assert.ok(u.query.some((r) => categoryOf(r.family) === "anomaly"));
+    // The support and query sets of a held-out tenant come from disjoint source lines.
+    const paths = (rs: typeof u.query) =>
+      new Set(
+        rs.filter((r) => r.label === 0 && r.method === "GET").map((r) => r.url),
+      );
+    const sp = paths(u.support), qp = paths(u.query);
+    let shared = 0;
+    for (const p of qp) if (sp.has(p)) shared++;
+    assert.ok(
+      shared / qp.size < 0.05,
+      `${shared} of ${qp.size} query URLs also in support`,
+    );
+    // heldOutTenant rebuilds the same unseen tenant without building the world.
+    const alone = heldOutTenant(DEFAULT_DATA_DIR, 1, DEFAULT_WORLD);
+    assert.deepEqual(alone.query.slice(0, 50), u.query.slice(0, 50));
+    assert.equal(alone.support.length, u.support.length);
+    // Every record is valid for the record schema (what `deno task eval` reads).
+    for (const r of [...u.support, ...u.query]) assert.ok(parseRecord(r).ok);
+  },
+);
