@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DENSE_DIM, FEATURE_SPEC, specId } from "../src/features/mod.ts";
 import { buildModelOnnx, randomModel } from "../src/model/mod.ts";
+import { type ColdRun, denoColdStart, firstScored, freePort, readyWatch, stop } from "./bench/coldstart.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const { values: args } = parseArgs({
@@ -49,97 +50,13 @@ async function modelFile(): Promise<{ path: string; what: string }> {
   return { path: tmp, what: "random model (no models/taugate.onnx)" };
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** Polls `url` until a scored response arrives; returns the ms since `t0`. */
-async function firstScored(
-  url: string,
-  t0: number,
-  child: Deno.ChildProcess,
-  limitMs = 120_000,
-): Promise<number> {
-  let exited = false;
-  let last = "no answer";
-  child.status.then(() => exited = true);
-  while (performance.now() - t0 < limitMs) {
-    if (exited) throw new Error(`the process exited before answering (last: ${last})`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-      last = `${res.status} ${(await res.text()).slice(0, 200)}`;
-      const d = res.headers.get("x-taugate-decision");
-      if (d !== null && d !== "error") return performance.now() - t0;
-    } catch (err) {
-      last = String(err); // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  throw new Error(`no scored response within ${limitMs} ms (last: ${last})`);
-}
-
-async function stop(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 5000);
-  await child.status;
-  clearTimeout(timer);
-}
-
 const quietIo = { stdout: "null", stderr: "null", stdin: "null" } as const;
 const watchIo = { stdout: "piped", stderr: "null", stdin: "null" } as const;
 
-/** Watches a child's stdout for `marker`; `at()` is the time it appeared (ms since `t0`), or NaN. */
-function readyWatch(child: Deno.ChildProcess, marker: string, t0: number): { at: () => number } {
-  let at = NaN, seen = "";
-  (async () => {
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      if (Number.isNaN(at)) {
-        seen += chunk;
-        if (seen.includes(marker)) at = performance.now() - t0;
-      }
-    }
-  })().catch(() => {});
-  return { at: () => at };
-}
+type Run = ColdRun;
 
-/** One run: total ms to the first scored response, and the part after the process said it was ready. */
-interface Run {
-  total: number;
-  afterReady: number;
-}
-
-async function denoRun(model: string, engine: "ort" | "ts"): Promise<Run> {
-  const port = freePort();
-  const task: string = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks.start;
-  const t0 = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: task.split(/\s+/).slice(1),
-    cwd: ROOT,
-    env: {
-      ...env,
-      PORT: String(port),
-      TAUGATE_MODEL: model,
-      TAUGATE_ENGINE: engine,
-      TAUGATE_KV_PATH: join(tmp, "kv.sqlite3"),
-    },
-    ...watchIo,
-  }).spawn();
-  const ready = readyWatch(child, "taugate listening", t0);
-  try {
-    const total = await firstScored(`http://127.0.0.1:${port}/?q=coldstart`, t0, child);
-    return { total, afterReady: total - ready.at() };
-  } finally {
-    await stop(child);
-  }
+function denoRun(model: string, engine: "ort" | "ts"): Promise<Run> {
+  return denoColdStart(model, engine, tmp, env);
 }
 
 /** A copy of the worker's sources with the model in place, for wrangler (which resolves symlinks). */

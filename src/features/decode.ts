@@ -3,6 +3,7 @@
  * (percent, `%uXXXX`, `\uXXXX`, `\xXX`, HTML entities, Unicode compatibility forms), keeping the evidence
  * that decoding was needed. Hand-written scanners, linear in the input, no regular expressions.
  */
+import { codeAt } from "./chars.ts";
 
 /** Evidence of decoding, accumulated over the fields of one request. */
 export interface DecodeEvidence {
@@ -30,7 +31,7 @@ const C_PERCENT = 37, C_AMP = 38, C_BACKSLASH = 92, C_PLUS = 43, C_SPACE = 32;
  */
 export function needsDecoding(s: string, plusAsSpace: boolean): boolean {
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+    const c = codeAt(s, i);
     if (c === C_PERCENT || c === C_AMP || c === C_BACKSLASH || c >= 128 || (plusAsSpace && c === C_PLUS)) {
       return true;
     }
@@ -49,7 +50,7 @@ function hexAt(s: string, i: number, n: number): number {
   if (i + n > s.length) return -1;
   let v = 0;
   for (let k = 0; k < n; k++) {
-    const d = hexVal(s.charCodeAt(i + k));
+    const d = hexVal(codeAt(s, i + k));
     if (d < 0) return -1;
     v = (v << 4) | d;
   }
@@ -153,7 +154,7 @@ function percentPass(
   unitLen = 0;
   let nb = 0;
   for (let i = 0; i < s.length;) {
-    const c = s.charCodeAt(i);
+    const c = codeAt(s, i);
     if (c === C_PERCENT) {
       const v = hexAt(s, i + 1, 2);
       if (v >= 0) {
@@ -166,7 +167,7 @@ function percentPass(
         i += 3;
         continue;
       }
-      const next = i + 1 < s.length ? s.charCodeAt(i + 1) | 0x20 : 0;
+      const next = i + 1 < s.length ? codeAt(s, i + 1) | 0x20 : 0;
       if (next === 117 /* u */) {
         const u = hexAt(s, i + 2, 4);
         if (u >= 0) {
@@ -230,18 +231,18 @@ function escapePass(s: string, ev: DecodeEvidence): string {
   if (s.indexOf("\\") < 0 && s.indexOf("&") < 0) return s;
   unitLen = 0;
   for (let i = 0; i < s.length;) {
-    const c = s.charCodeAt(i);
+    const c = codeAt(s, i);
     if (c === C_BACKSLASH && i + 1 < s.length) {
-      const n = s.charCodeAt(i + 1) | 0x20;
+      const n = codeAt(s, i + 1) | 0x20;
       if (n === 117 /* u */) {
-        if (s.charCodeAt(i + 2) === 123 /* { */) {
+        if (codeAt(s, i + 2) === 123 /* { */) {
           let j = i + 3, v = 0;
           for (; j < s.length && j < i + 10; j++) {
-            const d = hexVal(s.charCodeAt(j));
+            const d = hexVal(codeAt(s, j));
             if (d < 0) break;
             v = v * 16 + d;
           }
-          if (j > i + 3 && s.charCodeAt(j) === 125 && v <= 0x10ffff) {
+          if (j > i + 3 && codeAt(s, j) === 125 && v <= 0x10ffff) {
             pushCodePoint(v);
             ev.unicodeEscapes++;
             i = j + 1;
@@ -286,43 +287,43 @@ let entityValue = 0;
 /** Length of the character reference at `s[i] === '&'` (value in `entityValue`), or 0. */
 function entityAt(s: string, i: number): number {
   let j = i + 1;
-  if (s.charCodeAt(j) === 35 /* # */) {
+  if (codeAt(s, j) === 35 /* # */) {
     j++;
     let v = 0, digits = 0;
-    if ((s.charCodeAt(j) | 0x20) === 120 /* x */) {
+    if ((codeAt(s, j) | 0x20) === 120 /* x */) {
       j++;
       for (; j < s.length && digits < 7; j++, digits++) {
-        const d = hexVal(s.charCodeAt(j));
+        const d = hexVal(codeAt(s, j));
         if (d < 0) break;
         v = v * 16 + d;
       }
     } else {
       for (; j < s.length && digits < 8; j++, digits++) {
-        const d = s.charCodeAt(j) - 48;
+        const d = codeAt(s, j) - 48;
         if (d < 0 || d > 9) break;
         v = v * 10 + d;
       }
     }
     if (digits === 0) return 0;
-    if (s.charCodeAt(j) === 59 /* ; */) j++;
+    if (codeAt(s, j) === 59 /* ; */) j++;
     entityValue = v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) || v === 0 ? 0xfffd : v;
     return j - i;
   }
   const start = j;
   for (; j < s.length && j - start < 8; j++) {
-    const l = s.charCodeAt(j) | 0x20;
+    const l = codeAt(s, j) | 0x20;
     if (l < 97 || l > 122) break;
   }
   if (j === start) return 0;
   const v = ENTITIES.get(s.slice(start, j).toLowerCase());
   if (v === undefined) return 0;
-  if (s.charCodeAt(j) === 59) j++;
+  if (codeAt(s, j) === 59) j++;
   entityValue = v;
   return j - i;
 }
 
 function hasNonAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 128) return true;
+  for (let i = 0; i < s.length; i++) if (codeAt(s, i) >= 128) return true;
   return false;
 }
 

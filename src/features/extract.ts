@@ -8,17 +8,22 @@
  * 2. walk every field once: character n-grams, word and symbol tokens, keyword classes, statistics;
  * 3. weight every group of features to unit scale and accumulate them into the sorted sparse output.
  */
+import { codeAt } from "./chars.ts";
 import { type DecodeEvidence, decodeField, needsDecoding, newEvidence } from "./decode.ts";
 import { fmix, FNV_OFFSET, fnvStep, fnvString, seedFor } from "./hash.ts";
 import { KW_HTML, KW_PATH, KW_SHELL, KW_SQL, KW_TEMPLATE, lexiconClasses } from "./lexicon.ts";
 import { DENSE_DIM, FEATURE_SPEC, type FeatureSpec, TEXT_FIELDS, validateSpec } from "./spec.ts";
 import type { RequestView } from "./view.ts";
 
-/** A request's features. Indices are sorted, unique and in `[0, D)`; every value is finite. */
+/**
+ * A request's features. Indices are sorted, unique and in `[0, D)`; every value is finite. `structure` lists
+ * the request's structure tokens (kind in the top 4 bits, see `ST_*`; a 28-bit hash below), each once.
+ */
 export interface FeatureVector {
   indices: Int32Array;
   values: Float32Array;
   dense: Float32Array;
+  structure: Int32Array;
 }
 
 /** Bucket → human-readable names of what was hashed into it (filled only when asked, for explanations). */
@@ -62,6 +67,32 @@ const GROUP_OF_NS = [
   G_HDR,
 ];
 const KIND_TOKEN = 100, KIND_SYMBOL = 101;
+
+/**
+ * Kinds of structure tokens (the top bits of each entry of `FeatureVector.structure`): what a site's
+ * profile remembers of its normal traffic.
+ */
+export const ST_METHOD = 0,
+  ST_PATH = 1,
+  ST_EXT = 2,
+  ST_KEY = 3,
+  ST_KVSHAPE = 4,
+  ST_HEADER = 5,
+  ST_COOKIE = 6,
+  ST_BODY = 7;
+/** Names of the structure-token kinds, by kind. */
+export const STRUCTURE_KINDS: readonly string[] = Object.freeze([
+  "method",
+  "path",
+  "ext",
+  "key",
+  "kvshape",
+  "header",
+  "cookie",
+  "body",
+]);
+/** At most this many structure tokens are listed per request. */
+export const MAX_STRUCTURE = 128;
 
 const MAX_FIELDS = 2048;
 const CANON_CAPACITY = 1 << 18;
@@ -253,6 +284,8 @@ class Extractor {
   readonly seen: Int32Array;
   readonly words: number;
   lastBucket = 0;
+  readonly structure = new Int32Array(MAX_STRUCTURE);
+  nStructure = 0;
   nnz = 0;
   readonly groupCount = new Int32Array(GROUPS);
   readonly acc: Float32Array;
@@ -318,8 +351,15 @@ class Extractor {
     this.len = 0;
     this.nFields = 0;
     this.nEvents = 0;
+    this.nStructure = 0;
     this.groupCount.fill(0);
-    this.ev = newEvidence();
+    // Cleared in place rather than replaced: one allocation less per request.
+    const ev = this.ev;
+    ev.depth = 0;
+    ev.invalidEscapes = 0;
+    ev.unicodeEscapes = 0;
+    ev.htmlEntities = 0;
+    ev.invalidUtf8 = 0;
     this.truncated = false;
     this.upper =
       this.control =
@@ -357,10 +397,10 @@ class Extractor {
     this.add(fmix(hash) & this.mask, group);
   }
 
-  add(b: number, group: number): void {
+  add(b: number, group: number): boolean {
     this.lastBucket = b;
     const at = group * this.words + (b >>> 5), bit = 1 << (b & 31);
-    if ((this.seen[at] & bit) !== 0) return;
+    if ((this.seen[at] & bit) !== 0) return false;
     this.seen[at] |= bit;
     if (this.nEvents === this.events.length) {
       const grown = new Int32Array(this.events.length * 2);
@@ -369,12 +409,26 @@ class Extractor {
     }
     this.events[this.nEvents++] = b | (group << 24);
     this.groupCount[group]++;
+    return true;
   }
 
-  /** A whole-token (meta) feature: hash of `text` in namespace `ns`. */
-  emitMeta(ns: number, text: string, group: number, mix = 0): void {
-    const h = fnvString(text, this.metaSeeds[ns] ^ mix);
-    this.emit(h, group);
+  /**
+   * A structural feature (method, path shape, extension, parameter name, parameter shape, header name,
+   * cookie name, body kind): added to the sparse vector like any meta feature, and listed once in the
+   * request's structure tokens, which a tenant's site profile compares against what the site normally sees.
+   */
+  structural(kind: number, hash: number, group: number): void {
+    const h = fmix(hash);
+    if (this.add(h & this.mask, group) && this.nStructure < MAX_STRUCTURE) {
+      this.structure[this.nStructure++] = (h >>> 4) | (kind << 28);
+    }
+  }
+
+  /** A whole-token (meta) feature: hash of `text` in namespace `ns`, a structure token when `kind` is given. */
+  emitMeta(ns: number, text: string, group: number, kind = -1): void {
+    const h = fnvString(text, this.metaSeeds[ns]);
+    if (kind >= 0) this.structural(kind, h, group);
+    else this.emit(h, group);
     if (this.trace) this.traceAdd(this.lastBucket, `${NS_NAMES[ns]}:${text}`);
   }
 
@@ -423,8 +477,8 @@ class Extractor {
     this.fStart[f] = start;
     this.fEnd[f] = end;
     this.fKey[f] = key;
+    // Only value fields count classes (and finishValue clears the counts), so nothing to clear otherwise.
     if (isValue) this.finishValue(start, end, key);
-    else this.classCount.fill(0);
     return f;
   }
 
@@ -470,7 +524,7 @@ class Extractor {
       if (i === n) {
         c = 32; // the end closes the last token like a space
       } else {
-        c = s.charCodeAt(i);
+        c = codeAt(s, i);
         if (bail && (c === 37 || c === 38 || c === 92 || c >= 128 || (plusAsSpace && c === 43))) return -1;
         if (c <= 32 || c === 127) {
           if (c !== 32 && (c < 9 || c > 13)) control++;
@@ -478,7 +532,7 @@ class Extractor {
         } else if (c >= 65 && c <= 90) {
           c += 32;
           upper++;
-        } else if (c === 47 && s.charCodeAt(i + 1) === 42) {
+        } else if (c === 47 && codeAt(s, i + 1) === 42) {
           if (lastClose === -2) lastClose = s.lastIndexOf("*/");
           if (lastClose > i + 1) {
             // The close exists, so skipping to it keeps the loop linear.
@@ -486,7 +540,7 @@ class Extractor {
             i = s.indexOf("*/", i + 2) + 1;
             c = 32;
           }
-        } else if (c === 45 && s.charCodeAt(i + 1) === 45) comments++;
+        } else if (c === 45 && codeAt(s, i + 1) === 45) comments++;
       }
       if (c === 32) {
         if (space) continue;
@@ -586,7 +640,7 @@ class Extractor {
       const shape = shapeOf(mask, len);
       let h = fnvStep(this.metaSeeds[NS_KVSHAPE], key);
       h = fnvStep(fnvStep(h, shape), lengthBucket(len));
-      this.emit(h, G_SHAPES);
+      this.structural(ST_KVSHAPE, h, G_SHAPES);
       if (this.trace) {
         this.traceAdd(this.lastBucket, `kvshape:${SHAPE_NAMES[shape]}/${lengthBucket(len)}`);
       }
@@ -596,7 +650,7 @@ class Extractor {
   countUpper(s: string): void {
     let u = 0;
     for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
+      const c = codeAt(s, i);
       if (c >= 65 && c <= 90) u++;
     }
     this.upper += u;
@@ -614,7 +668,7 @@ class Extractor {
     const kh = this.key(kns, key, plus, cookie);
     if (kh === 0) return;
     if (value === null) {
-      this.emit(fnvStep(fnvStep(this.metaSeeds[NS_KVSHAPE], kh), 0xffff), G_SHAPES);
+      this.structural(ST_KVSHAPE, fnvStep(fnvStep(this.metaSeeds[NS_KVSHAPE], kh), 0xffff), G_SHAPES);
       if (this.trace) this.traceAdd(this.lastBucket, `kvshape:<none>`);
       return;
     }
@@ -626,7 +680,7 @@ class Extractor {
     const kf = this.field(kns, key, this.spec.caps.key, plus, false, 0);
     if (kf < 0) return 0;
     const kh = this.fieldHash(kf) ^ (cookie ? 0x5bd1e995 : 0);
-    this.emit(fnvStep(this.metaSeeds[NS_KEY], kh), G_SHAPES);
+    this.structural(cookie ? ST_COOKIE : ST_KEY, fnvStep(this.metaSeeds[NS_KEY], kh), G_SHAPES);
     if (this.trace) this.traceAdd(this.lastBucket, `key:${this.fieldText(kf)}`);
     return kh;
   }
@@ -666,8 +720,8 @@ class Extractor {
       let semi = s.indexOf(";", at);
       if (semi < 0) semi = s.length;
       let a = at, b = semi;
-      while (a < b && s.charCodeAt(a) === 32) a++;
-      while (b > a && s.charCodeAt(b - 1) === 32) b--;
+      while (a < b && codeAt(s, a) === 32) a++;
+      while (b > a && codeAt(s, b - 1) === 32) b--;
       if (b > a) {
         if (n === max) {
           this.truncated = true;
@@ -712,7 +766,7 @@ class Extractor {
         else if (allHex && len >= 8) h = fnvStep(h, 0x10002), label = "#hex";
         else if (len > 40) h = fnvStep(h, 0x10003), label = "#long";
         else for (let k = s0; k < p; k++) h = fnvStep(h, buf[k]);
-        this.emit(h, G_SHAPES);
+        this.structural(ST_PATH, h, G_SHAPES);
         if (this.trace) {
           this.traceAdd(
             this.lastBucket,
@@ -724,12 +778,12 @@ class Extractor {
     }
     // Extension of the last segment (".php", ".bak", "~" backups).
     if (lastSegEnd > lastSegStart) {
-      if (buf[lastSegEnd - 1] === 126) this.emitMeta(NS_EXT, "~", G_SINGLE);
+      if (buf[lastSegEnd - 1] === 126) this.emitMeta(NS_EXT, "~", G_SINGLE, ST_EXT);
       else {
         let dot = lastSegEnd - 1;
         while (dot > lastSegStart && buf[dot] !== 46 && lastSegEnd - dot <= 9) dot--;
         if (buf[dot] === 46 && dot < lastSegEnd - 1 && lastSegEnd - dot <= 9) {
-          this.emitMeta(NS_EXT, String.fromCharCode(...buf.subarray(dot + 1, lastSegEnd)), G_SINGLE);
+          this.emitMeta(NS_EXT, String.fromCharCode(...buf.subarray(dot + 1, lastSegEnd)), G_SINGLE, ST_EXT);
         }
       }
     }
@@ -754,7 +808,7 @@ class Extractor {
     else if (ct.startsWith("text/")) kind = "text";
     else kind = "";
     if (kind === "binary") {
-      this.emitMeta(NS_BKIND, kind, G_SINGLE);
+      this.emitMeta(NS_BKIND, kind, G_SINGLE, ST_BODY);
       return;
     }
     const text = utf8.decode(bytes);
@@ -762,7 +816,7 @@ class Extractor {
     for (let i = text.indexOf("\ufffd"); i >= 0; i = text.indexOf("\ufffd", i + 1)) bad++;
     this.badUtf8 += bad;
     if (kind === "") kind = sniff(text);
-    this.emitMeta(NS_BKIND, kind, G_SINGLE);
+    this.emitMeta(NS_BKIND, kind, G_SINGLE, ST_BODY);
     if (kind === "form") this.bodyParams += this.params(NS_BKEY, NS_BVAL, text, true);
     else if (kind === "json") this.json(text);
     else if (kind === "multipart") this.multipart(text, contentType);
@@ -782,7 +836,7 @@ class Extractor {
     let i = 0;
     const n = s.length;
     while (i < n) {
-      const c = s.charCodeAt(i);
+      const c = codeAt(s, i);
       if (c === 123 || c === 91) {
         depth++;
         if (depth > this.jsonDepth) this.jsonDepth = depth;
@@ -799,10 +853,10 @@ class Extractor {
         let out = "";
         let from = j;
         while (j < n) {
-          const d = s.charCodeAt(j);
+          const d = codeAt(s, j);
           if (d === 34) break;
           if (d === 92 && j + 1 < n) {
-            const rep = jsonEscape(s.charCodeAt(j + 1));
+            const rep = jsonEscape(codeAt(s, j + 1));
             if (rep !== null) {
               out += s.slice(from, j) + rep;
               j += 2;
@@ -815,13 +869,13 @@ class Extractor {
         out += s.slice(from, j);
         i = j + 1;
         let k = i;
-        while (k < n && s.charCodeAt(k) <= 32) k++;
+        while (k < n && codeAt(s, k) <= 32) k++;
         if (this.bodyParams >= maxParams) {
           this.truncated = true;
           return;
         }
         this.bodyParams++;
-        if (s.charCodeAt(k) === 58 /* : */) {
+        if (codeAt(s, k) === 58 /* : */) {
           pending = this.key(NS_BKEY, out, false, false);
           i = k + 1;
         } else {
@@ -838,7 +892,7 @@ class Extractor {
       } else if ((c >= 48 && c <= 57) || c === 45) {
         let j = i + 1;
         while (j < n) {
-          const d = s.charCodeAt(j);
+          const d = codeAt(s, j);
           if (!((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45)) break;
           j++;
         }
@@ -894,8 +948,8 @@ class Extractor {
         continue;
       }
       let bodyEnd = next < 0 ? s.length : next;
-      if (s.charCodeAt(bodyEnd - 1) === 10) bodyEnd--;
-      if (s.charCodeAt(bodyEnd - 1) === 13) bodyEnd--;
+      if (codeAt(s, bodyEnd - 1) === 10) bodyEnd--;
+      if (codeAt(s, bodyEnd - 1) === 13) bodyEnd--;
       const head = s.slice(headStart, Math.min(headEnd, headStart + 2048));
       const name = dispositionParam(head, "name");
       const filename = dispositionParam(head, "filename");
@@ -909,7 +963,7 @@ class Extractor {
         partType.startsWith("video/") || partType.startsWith("audio/");
       this.pair(NS_BKEY, NS_BVAL, name ?? "", binary ? "" : content, false, false);
       if (filename !== null) this.pair(NS_BKEY, NS_BVAL, "filename", filename, false, false);
-      if (partType) this.emitMeta(NS_BKIND, "part:" + partType.slice(0, 40), G_SINGLE);
+      if (partType) this.emitMeta(NS_BKIND, "part:" + partType.slice(0, 40), G_SINGLE, ST_BODY);
       at = next;
     }
   }
@@ -929,7 +983,6 @@ class Extractor {
       weights[g] = n > 0 ? 1 / Math.sqrt(n < cap ? n : cap) : 0;
     }
     this.accumulate();
-    this.unsee(0, this.nEvents);
     return this.nnz;
   }
 
@@ -957,18 +1010,21 @@ class Extractor {
     }
   }
 
+  /** Adds every event's group weight to its bucket, and clears its presence bit for the next request. */
   accumulate(): void {
     const acc = this.acc, touched = this.touched, mask = this.mask, weights = this.weights, ev = this.events;
+    const seen = this.seen, words = this.words;
     const count = this.nEvents;
     let nnz = 0;
     for (let i = 0; i < count; i++) {
       const e = ev[i];
-      const b = e & mask;
+      const b = e & mask, group = e >>> 24;
       if (acc[b] === 0) {
         nnz++;
         touched[b >>> 5] |= 1 << (b & 31);
       }
-      acc[b] += weights[e >>> 24];
+      acc[b] += weights[group];
+      seen[group * words + (b >>> 5)] &= ~(1 << (b & 31));
     }
     this.nnz = nnz;
   }
@@ -1062,8 +1118,8 @@ function jsonEscape(e: number): string | null {
 
 function sniff(text: string): string {
   let i = 0;
-  while (i < text.length && text.charCodeAt(i) <= 32) i++;
-  const c = text.charCodeAt(i);
+  while (i < text.length && codeAt(text, i) <= 32) i++;
+  const c = codeAt(text, i);
   if (c === 123 || c === 91) return "json";
   if (c === 60) return "xml";
   const head = text.slice(i, i + 256);
@@ -1079,14 +1135,14 @@ function boundaryOf(contentType: string): string {
   const semi = v.indexOf(";");
   if (semi >= 0) v = v.slice(0, semi);
   v = v.trim();
-  if (v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34) v = v.slice(1, -1);
+  if (v.length >= 2 && codeAt(v, 0) === 34 && codeAt(v, v.length - 1) === 34) v = v.slice(1, -1);
   return v.length > 0 && v.length <= 70 ? v : "";
 }
 
 function headerValueOf(head: string, name: string): string {
   const lower = head.toLowerCase();
   let at = lower.indexOf(name + ":");
-  while (at > 0 && lower.charCodeAt(at - 1) !== 10) at = lower.indexOf(name + ":", at + 1);
+  while (at > 0 && codeAt(lower, at - 1) !== 10) at = lower.indexOf(name + ":", at + 1);
   if (at < 0) return "";
   let end = head.indexOf("\n", at);
   if (end < 0) end = head.length;
@@ -1105,7 +1161,7 @@ function dispositionParam(head: string, param: string): string | null {
     const eq = piece.indexOf("=");
     if (eq > 0 && piece.slice(0, eq).trim().toLowerCase() === param) {
       let v = piece.slice(eq + 1).trim();
-      if (v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34) v = v.slice(1, -1);
+      if (v.length >= 2 && codeAt(v, 0) === 34 && codeAt(v, v.length - 1) === 34) v = v.slice(1, -1);
       return v;
     }
     at = semi + 1;
@@ -1148,6 +1204,9 @@ export interface FeatureBuffer {
   values: Float32Array;
   dense: Float32Array;
   nnz: number;
+  /** Structure tokens; the first `nStructure` are valid. */
+  structure: Int32Array;
+  nStructure: number;
 }
 
 /** A buffer that can hold the features of any request under `spec`. */
@@ -1157,6 +1216,8 @@ export function newFeatureBuffer(spec: Readonly<FeatureSpec> = FEATURE_SPEC): Fe
     values: new Float32Array(spec.dim),
     dense: new Float32Array(DENSE_DIM),
     nnz: 0,
+    structure: new Int32Array(MAX_STRUCTURE),
+    nStructure: 0,
   };
 }
 
@@ -1170,7 +1231,7 @@ function run(x: Extractor, view: RequestView, dense: Float32Array, trace: Featur
   // Method.
   const method = view.method.length > caps.method ? view.method.slice(0, caps.method) : view.method;
   const m = method.toUpperCase();
-  x.emitMeta(NS_METHOD, m, G_SINGLE);
+  x.emitMeta(NS_METHOD, m, G_SINGLE, ST_METHOD);
   if (m === "GET") dense[D_GET] = 1;
   else if (m === "POST") dense[D_POST] = 1;
   else if (m === "HEAD" || m === "OPTIONS") dense[D_HEADOPT] = 1;
@@ -1202,7 +1263,7 @@ function run(x: Extractor, view: RequestView, dense: Float32Array, trace: Featur
       break;
     }
     nHeaders++;
-    x.emitMeta(NS_HNAME, name.length > 64 ? name.slice(0, 64) : name, G_HNAMES);
+    x.emitMeta(NS_HNAME, name.length > 64 ? name.slice(0, 64) : name, G_HNAMES, ST_HEADER);
     switch (name) {
       case "user-agent":
         hasUa = true;
@@ -1302,7 +1363,7 @@ export function extractFeatures(
   const indices = new Int32Array(x.nnz);
   const values = new Float32Array(x.nnz);
   x.collect(indices, values);
-  return { indices, values, dense };
+  return { indices, values, dense, structure: x.structure.slice(0, x.nStructure) };
 }
 
 /**
@@ -1327,6 +1388,8 @@ export function extractFeaturesInto(
   run(x, view, out.dense, undefined);
   out.nnz = x.nnz;
   x.collect(out.indices, out.values);
+  out.structure.set(x.structure.subarray(0, x.nStructure));
+  out.nStructure = x.nStructure;
   return out;
 }
 

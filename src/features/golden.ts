@@ -1,6 +1,6 @@
 /**
  * A byte-exact text form of a feature vector, for golden-vector tests that compare Deno, Node and workerd:
- * indices as numbers, float32 values and the dense block as little-endian hex.
+ * indices and structure tokens as numbers, float32 values and the dense block as little-endian hex.
  */
 import type { FeatureVector } from "./extract.ts";
 
@@ -9,6 +9,7 @@ export interface EncodedVector {
   indices: number[];
   values: string;
   dense: string;
+  structure: number[];
 }
 
 function hex(a: Float32Array): string {
@@ -27,5 +28,10 @@ function hex(a: Float32Array): string {
  * @returns Indices, and values and dense block as little-endian float32 hex.
  */
 export function encodeVector(fv: FeatureVector): EncodedVector {
-  return { indices: Array.from(fv.indices), values: hex(fv.values), dense: hex(fv.dense) };
+  return {
+    indices: Array.from(fv.indices),
+    values: hex(fv.values),
+    dense: hex(fv.dense),
+    structure: Array.from(fv.structure),
+  };
 }

@@ -1,5 +1,6 @@
 /** 32-bit hashing for the hashed feature space: FNV-1a steps plus murmur3's finaliser. Integer-only, so
  * every engine (V8 in Deno, Node and workerd) gives the same bucket. */
+import { codeAt } from "./chars.ts";
 
 export const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
@@ -21,7 +22,7 @@ export function fmix(h: number): number {
 
 /** FNV-1a of a whole string (code units). */
 export function fnvString(s: string, h: number = FNV_OFFSET): number {
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ codeAt(s, i), FNV_PRIME);
   return h;
 }
 

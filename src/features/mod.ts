@@ -26,7 +26,17 @@ export {
   type FeatureTrace,
   type FeatureVector,
   lastExtractionWork,
+  MAX_STRUCTURE,
   newFeatureBuffer,
+  ST_BODY,
+  ST_COOKIE,
+  ST_EXT,
+  ST_HEADER,
+  ST_KEY,
+  ST_KVSHAPE,
+  ST_METHOD,
+  ST_PATH,
+  STRUCTURE_KINDS,
 } from "./extract.ts";
 export {
   DENSE_DIM,

@@ -107,7 +107,8 @@ export function viewFromRecord(rec: RequestRecord, bodyCap: number): RequestView
 
 /**
  * Reads at most `cap` bytes of a stream and cancels the rest. Used on a clone or a tee branch, so the
- * other branch still delivers every byte.
+ * other branch still delivers every byte. A stream read to its end stays locked to the reader (nothing is
+ * left in it).
  *
  * @returns The bytes read and whether more were available.
  */
@@ -128,8 +129,8 @@ export async function readPrefix(
     }
     truncated = total > cap;
   } finally {
+    // A stream read to its end needs no release (and Deno's releaseLock builds an Error, stack and all).
     if (truncated) reader.cancel().catch(() => {});
-    else reader.releaseLock();
   }
   if (chunks.length === 1 && !truncated) return { bytes: chunks[0], truncated };
   const out = new Uint8Array(Math.min(total, cap));
@@ -151,7 +152,8 @@ export async function readPrefix(
  */
 export async function viewFromRequest(req: Request, bodyCap: number): Promise<RequestView> {
   const headers: [string, string][] = [];
-  for (const entry of req.headers) headers.push(entry);
+  // forEach, not for-of: Deno's Headers iterator sorts and combines the whole list again on every step.
+  req.headers.forEach((value, name) => headers.push([name, value]));
   let body: Uint8Array | null = null;
   let bodyTruncated = false;
   if (req.body !== null) {

@@ -4,9 +4,10 @@
  *
  * @module
  */
+import { headerPairs } from "../middleware/headers.ts";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and `host`, which belongs to the origin's URL. */
-const HOP_BY_HOP = [
+const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -17,7 +18,7 @@ const HOP_BY_HOP = [
   "transfer-encoding",
   "upgrade",
   "host",
-];
+]);
 
 /**
  * Checks an origin URL: `http:` or `https:`, no query or fragment. A path is a prefix for every request.
@@ -62,11 +63,12 @@ export function forwarder(origin: string): (req: Request, requestId?: string) =>
     const scheme = url.indexOf("://");
     const slash = url.indexOf("/", scheme + 3);
     const target = base + (slash < 0 ? "/" : url.slice(slash));
-    const headers = new Headers(req.headers);
-    for (const h of HOP_BY_HOP) headers.delete(h);
+    // Pairs, not a Headers copy: see headerPairs.
+    const headers = headerPairs(req.headers, HOP_BY_HOP);
+    const has = (name: string) => headers.some((h) => h[0] === name);
     const host = req.headers.get("host");
-    if (host !== null && !headers.has("x-forwarded-host")) headers.set("x-forwarded-host", host);
-    if (!headers.has("x-forwarded-proto")) headers.set("x-forwarded-proto", url.slice(0, scheme));
+    if (host !== null && !has("x-forwarded-host")) headers.push(["x-forwarded-host", host]);
+    if (!has("x-forwarded-proto")) headers.push(["x-forwarded-proto", url.slice(0, scheme)]);
     const init: RequestInit & { duplex?: "half" } = {
       method: req.method,
       headers,

@@ -5,6 +5,7 @@ import {
   featuresOfRecord,
   type FeatureTrace,
   lastExtractionWork,
+  STRUCTURE_KINDS,
 } from "../../src/features/mod.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
 
@@ -201,4 +202,39 @@ Deno.test("presence: repeating content neither inflates nor dilutes the sparse v
   assert.deepEqual(Array.from(many.values), Array.from(twice.values));
   const norm = Math.hypot(...many.values);
   assert.ok(norm < 3, `norm ${norm}`);
+});
+
+Deno.test("structure tokens: method, path shapes, extension, keys, shapes, headers, cookies, body kind", () => {
+  const kinds = (rec: RequestRecord) => {
+    const fv = featuresOfRecord(rec);
+    const byKind = new Map<string, number[]>();
+    for (const t of fv.structure) {
+      const k = STRUCTURE_KINDS[t >>> 28];
+      byKind.set(k, [...(byKind.get(k) ?? []), t & 0x0fffffff]);
+    }
+    return { byKind, all: Array.from(fv.structure) };
+  };
+  const a = kinds({
+    method: "POST",
+    url: "/shop/item.php?id=12&sort=asc",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie: "sid=abc", accept: "*/*" },
+    body: "qty=2",
+  });
+  assert.deepEqual(
+    [...a.byKind.keys()].sort(),
+    ["body", "cookie", "ext", "header", "key", "kvshape", "method", "path"],
+  );
+  assert.equal(a.byKind.get("key")!.length, 3, "id, sort, qty");
+  assert.equal(new Set(a.all).size, a.all.length, "each token once");
+  // The same parameter with a value of another shape changes exactly the shape token.
+  const b = kinds({
+    method: "POST",
+    url: "/shop/item.php?id=x'--&sort=asc",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie: "sid=abc", accept: "*/*" },
+    body: "qty=2",
+  });
+  const onlyA = a.all.filter((t) => !b.all.includes(t)), onlyB = b.all.filter((t) => !a.all.includes(t));
+  assert.equal(onlyA.length, 1);
+  assert.equal(onlyB.length, 1);
+  assert.equal(STRUCTURE_KINDS[onlyB[0] >>> 28], "kvshape");
 });

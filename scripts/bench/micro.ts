@@ -1,0 +1,322 @@
+/**
+ * In-process measurements: feature extraction, one forward pass per engine, the middleware's overhead in a
+ * Hono app, and head adaptation. Compared variants take turns in short blocks (`BLOCK` requests each, in a
+ * rotating order), so a change of machine load during the run hits them alike while each variant runs with
+ * its own code and data warm in the caches (one variant per call would let, say, onnxruntime's memory evict
+ * the TypeScript engine's weights, which no deployment does); every figure is a quantile over many calls
+ * after a warm-up.
+ *
+ * @module
+ */
+import process from "node:process";
+import { Hono } from "hono";
+import {
+  extractFeatures,
+  extractFeaturesInto,
+  FEATURE_SPEC,
+  type FeatureVector,
+  newFeatureBuffer,
+  type RequestView,
+  viewFromRequest,
+} from "../../src/features/mod.ts";
+import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
+import { taugate, type TaugateEnv } from "../../src/middleware/mod.ts";
+import type { HeadParams, ScoringEngine } from "../../src/model/types.ts";
+import { HeadCache, headToJson, MemoryHeadStore } from "../../src/store/mod.ts";
+import { type BenchRequest, HEAD_TENANT, oneMegabyte, toRequest } from "./mix.ts";
+import { median, Samples } from "./stats.ts";
+
+const now = () => performance.now();
+/** Consecutive calls of one variant before the next variant's turn. */
+export const BLOCK = 64;
+const CAP = FEATURE_SPEC.caps.body;
+
+/** Views of the mix as the worker builds them (from a `Request`). */
+export function viewsOf(mix: BenchRequest[]): Promise<RequestView[]> {
+  return Promise.all(mix.map((r) => viewFromRequest(toRequest(r), CAP)));
+}
+
+/** Feature extraction: from a prepared view (the extractor) and from a `Request` (the worker's path). */
+export interface FeatureResult {
+  view: Samples;
+  request: Samples;
+  mbView: Samples;
+  mbRequest: Samples;
+  nnzP50: number;
+}
+
+/**
+ * Times feature extraction of the mix, view and `Request` paths interleaved, then of a 1 MB request.
+ *
+ * @param mix The requests.
+ * @param iterations Timed extractions per path.
+ */
+export async function benchFeatures(mix: BenchRequest[], iterations: number): Promise<FeatureResult> {
+  const views = await viewsOf(mix);
+  const buf = newFeatureBuffer();
+  const n = mix.length;
+  const fromRequest = async (req: Request) => extractFeaturesInto(await viewFromRequest(req, CAP), buf);
+  for (let i = 0; i < Math.min(5000, iterations); i++) {
+    extractFeaturesInto(views[i % n], buf);
+    await fromRequest(toRequest(mix[i % n]));
+  }
+  const view = new Samples(), request = new Samples();
+  for (let b = 0; b * BLOCK < iterations; b++) {
+    for (let side = 0; side < 2; side++) {
+      for (let i = b * BLOCK; i < (b + 1) * BLOCK; i++) {
+        const k = i % n;
+        if ((side ^ (b & 1)) === 0) {
+          const t = now();
+          extractFeaturesInto(views[k], buf);
+          view.add((now() - t) * 1000);
+        } else {
+          const req = toRequest(mix[k]);
+          const t = now();
+          await fromRequest(req);
+          request.add((now() - t) * 1000);
+        }
+      }
+    }
+  }
+  const nnz = views.map((v) => extractFeaturesInto(v, buf).nnz);
+
+  const big = oneMegabyte();
+  const bigView = await viewFromRequest(toRequest(big), CAP);
+  const mbView = new Samples(), mbRequest = new Samples();
+  const bigRuns = Math.max(50, Math.floor(iterations / 50));
+  for (let i = 0; i < bigRuns + 20; i++) {
+    const req = toRequest(big);
+    let t = now();
+    extractFeaturesInto(bigView, buf);
+    const a = (now() - t) * 1000;
+    t = now();
+    await fromRequest(req);
+    const b = (now() - t) * 1000;
+    if (i >= 20) mbView.add(a), mbRequest.add(b);
+  }
+  return { view, request, mbView, mbRequest, nnzP50: median(nnz) };
+}
+
+/**
+ * Times one forward pass (batch 1) per engine on the mix's features, engines interleaved call by call.
+ *
+ * @param engines The engines by name.
+ * @param features The mix's features.
+ * @param iterations Timed calls per engine.
+ */
+export async function benchModel(
+  engines: Record<string, ScoringEngine>,
+  features: FeatureVector[],
+  iterations: number,
+): Promise<Record<string, Samples>> {
+  const names = Object.keys(engines);
+  const out: Record<string, Samples> = {};
+  for (const name of names) out[name] = new Samples();
+  for (let i = 0; i < Math.min(3000, iterations); i++) {
+    for (const name of names) await engines[name].embed(features[i % features.length]);
+  }
+  for (let b = 0; b * BLOCK < iterations; b++) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(b + j) % names.length], engine = engines[name], samples = out[name];
+      for (let i = b * BLOCK; i < (b + 1) * BLOCK; i++) {
+        const f = features[i % features.length];
+        const t = now();
+        await engine.embed(f);
+        samples.add((now() - t) * 1000);
+      }
+    }
+  }
+  return out;
+}
+
+/** Features of the mix (own arrays per request). */
+export async function featuresOf(mix: BenchRequest[]): Promise<FeatureVector[]> {
+  return (await viewsOf(mix)).map((v) => extractFeatures(v));
+}
+
+/**
+ * A head for the tenant that has one: adapted from 20 of its requests of the mix (15 benign, 5 attacks)
+ * with the model's adaptation settings, stored in a memory store behind the default cache.
+ */
+export async function tenantStore(
+  engine: ScoringEngine,
+  mix: BenchRequest[],
+  adapt: AdaptConfig,
+): Promise<MemoryHeadStore> {
+  const examples = await labelledExamples(engine, mix, 15, 5);
+  const { head } = adaptHead(engine.head, examples, adapt);
+  const store = new MemoryHeadStore();
+  await store.put(HEAD_TENANT, {
+    version: 1,
+    head: headToJson(head),
+    createdAt: new Date().toISOString(),
+    modelId: engine.meta.modelId,
+    counts: { benign: 15, attack: 5 },
+  });
+  return store;
+}
+
+/** `benign + attack` labelled embeddings of the head tenant's requests (z copied). */
+export async function labelledExamples(
+  engine: ScoringEngine,
+  mix: BenchRequest[],
+  benign: number,
+  attack: number,
+): Promise<HeadExample[]> {
+  const want = { 0: benign, 1: attack };
+  const picked = mix.filter((r) => r.host === HEAD_TENANT).filter((r) => want[r.label]-- > 0);
+  if (picked.length < benign + attack) throw new Error("the mix has too few requests of the head tenant");
+  const out: HeadExample[] = [];
+  for (const f of await featuresOf(picked)) {
+    out.push({ z: (await engine.embed(f)).slice(), label: picked[out.length].label });
+  }
+  return out;
+}
+
+/** Middleware overhead: the same app with taugate off and on, per engine. */
+export interface MiddlewareResult {
+  off: Samples;
+  on: Record<string, Samples>;
+  /** Per engine, on − off per request (the same request in both variants' blocks of one round). */
+  paired: Record<string, Samples>;
+  /** Decisions seen per engine (block, allow, ...). */
+  decisions: Record<string, Record<string, number>>;
+  logLines: number;
+}
+
+/** The app both measurements use: taugate (or not) in front of a handler that reads the body and answers. */
+export function benchApp(mw: Parameters<typeof taugate>[0]): Hono<TaugateEnv> {
+  const app = new Hono<TaugateEnv>();
+  app.use("*", taugate(mw));
+  app.all("*", async (c) => {
+    if (c.req.raw.body !== null) await c.req.raw.arrayBuffer();
+    return c.text("ok");
+  });
+  return app;
+}
+
+/**
+ * Times the mix through the app with `mode: "off"` and with `mode: "block"` for each engine, the variants
+ * taking turns in blocks of the same requests. Half of the mix's tenants have a head (see `mix.ts`).
+ *
+ * @param engines The engines by name.
+ * @param store The head store (one cache per app).
+ * @param mix The requests.
+ * @param iterations Timed requests per variant.
+ */
+export async function benchMiddleware(
+  engines: Record<string, ScoringEngine>,
+  store: MemoryHeadStore,
+  mix: BenchRequest[],
+  iterations: number,
+): Promise<MiddlewareResult> {
+  let logLines = 0;
+  const sink = (line: string) => void (logLines += line.length > 0 ? 1 : 0);
+  const names = Object.keys(engines);
+  const apps: { name: string; app: Hono<TaugateEnv> }[] = [
+    { name: "off", app: benchApp({ engine: engines[names[0]], mode: "off" }) },
+    ...names.map((name) => ({
+      name,
+      app: benchApp({ engine: engines[name], mode: "block", store: new HeadCache(store), log: { sink } }),
+    })),
+  ];
+  const decisions: Record<string, Record<string, number>> = {};
+  for (const name of names) decisions[name] = {};
+  const once = async (app: Hono<TaugateEnv>, req: Request) => {
+    const t = now();
+    const res = await app.fetch(req);
+    const us = (now() - t) * 1000;
+    return { us, res };
+  };
+  for (let i = 0; i < Math.min(4000, iterations); i++) {
+    for (const { app } of apps) await (await app.fetch(toRequest(mix[i % mix.length]))).arrayBuffer();
+  }
+  const off = new Samples();
+  const on: Record<string, Samples> = {}, paired: Record<string, Samples> = {};
+  for (const name of names) on[name] = new Samples(), paired[name] = new Samples();
+  const times = apps.map(() => new Float64Array(BLOCK));
+  for (let b = 0; b * BLOCK < iterations; b++) {
+    for (let j = 0; j < apps.length; j++) {
+      const k = (b + j) % apps.length;
+      for (let i = 0; i < BLOCK; i++) {
+        const req = toRequest(mix[(b * BLOCK + i) % mix.length]);
+        const { us, res } = await once(apps[k].app, req);
+        times[k][i] = us;
+        if (k > 0) {
+          const d = res.headers.get("x-taugate-decision") ?? "none";
+          decisions[apps[k].name][d] = (decisions[apps[k].name][d] ?? 0) + 1;
+        }
+        await res.arrayBuffer();
+      }
+    }
+    for (let i = 0; i < BLOCK; i++) {
+      off.add(times[0][i]);
+      for (let k = 1; k < apps.length; k++) {
+        on[apps[k].name].add(times[k][i]);
+        paired[apps[k].name].add(times[k][i] - times[0][i]);
+      }
+    }
+  }
+  return { off, on, paired, decisions, logLines };
+}
+
+/** Head adaptation for K examples. */
+export interface AdaptResult {
+  k: number;
+  /** `adaptHead` alone, median wall time per call, ms. */
+  wallMs: number;
+  /** `adaptHead` alone, CPU time per call (user + system over all calls), ms. */
+  cpuMs: number;
+  /** Features and embedding of the K requests, then `adaptHead`: median wall time, ms. */
+  withEmbedMs: number;
+}
+
+/**
+ * Times `adaptHead` on K labelled embeddings (80 % benign), and the whole fit from the K requests.
+ *
+ * @param engine The engine that embeds the examples.
+ * @param mix The requests (the head tenant's are used).
+ * @param config The adaptation settings.
+ * @param k Examples.
+ * @param reps Timed fits.
+ */
+export async function benchAdapt(
+  engine: ScoringEngine,
+  mix: BenchRequest[],
+  config: AdaptConfig,
+  k: number,
+  reps: number,
+): Promise<AdaptResult> {
+  const attack = Math.round(k / 5);
+  const examples = await labelledExamples(engine, mix, k - attack, attack);
+  const init: HeadParams = engine.head;
+  for (let i = 0; i < 20; i++) adaptHead(init, examples, config);
+  const wall: number[] = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < reps; i++) {
+    const t = now();
+    adaptHead(init, examples, config);
+    wall.push(now() - t);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const picked = mix.filter((r) => r.host === HEAD_TENANT).slice(0, k);
+  const buf = newFeatureBuffer();
+  const full: number[] = [];
+  for (let i = 0; i < Math.max(5, Math.floor(reps / 10)); i++) {
+    const reqs = picked.map(toRequest);
+    const t = now();
+    const ex: HeadExample[] = [];
+    for (let j = 0; j < reqs.length; j++) {
+      extractFeaturesInto(await viewFromRequest(reqs[j], CAP), buf);
+      ex.push({ z: (await engine.embed(buf)).slice(), label: picked[j].label });
+    }
+    adaptHead(init, ex, config);
+    full.push(now() - t);
+  }
+  return {
+    k,
+    wallMs: median(wall),
+    cpuMs: (cpu.user + cpu.system) / 1000 / reps,
+    withEmbedMs: median(full),
+  };
+}
