@@ -24,6 +24,7 @@ import {
   extractFeaturesInto,
   type FeatureBuffer,
   newFeatureBuffer,
+  type RequestView,
   viewFromRequest,
 } from "../features/mod.ts";
 import { scoreWithHead } from "../heads/score.ts";
@@ -32,9 +33,10 @@ import { isTenantId } from "../store/tenant_id.ts";
 import { type Decision, decisionHeaderPairs, type HeadSource, stampHeaders } from "./decision.ts";
 import { lazyEngine, type ReadyEngine } from "./engine.ts";
 import { compileExclusions } from "./exclude.ts";
+import { headerPairs } from "./headers.ts";
 import { decisionLogLine } from "./log.ts";
 import { resolveOptions, type TaugateOptions } from "./options.ts";
-import { requestIdOf } from "./request_id.ts";
+import { requestIdOf, requestIdOfHeaders } from "./request_id.ts";
 import { hostTenant } from "./tenant.ts";
 
 export {
@@ -60,7 +62,7 @@ export {
   type TaugateOptions,
   type TenantResolver,
 } from "./options.ts";
-export { requestIdOf } from "./request_id.ts";
+export { requestIdOf, requestIdOfHeaders } from "./request_id.ts";
 export { hostTenant } from "./tenant.ts";
 
 /** The Hono environment the middleware adds to: handlers read the decision with `c.get("taugate")`. */
@@ -68,7 +70,7 @@ export type TaugateEnv = { Variables: { taugate: Decision } };
 
 const NO_HEAD: HeadLookup = Object.freeze({ status: "none" });
 const POOL_MAX = 16;
-const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
 
 /**
  * Creates the taugate middleware.
@@ -92,21 +94,34 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
   const getEngine = lazyEngine(o.engine, o.engineRetryMs);
   const resolveTenant = o.tenant;
   const ownNames = Object.values(names);
+  const ownNameSet = new Set(ownNames);
   const pool: FeatureBuffer[] = [];
 
-  /** Scores a request; throws when the engine is missing or scoring fails. */
+  /** Whether a client sent any of taugate's own decision headers (names in the view are lower case). */
+  const spoofedIn = (view: RequestView | null, req: Request): boolean => {
+    // The view's list is already lower-cased; each Headers.has() would lower-case Deno's whole list again.
+    if (view !== null) return view.headers.some((h) => ownNameSet.has(h[0]));
+    return ownNames.some((n) => req.headers.has(n));
+  };
+
+  /**
+   * Scores a request into `d`; throws when the engine is missing or scoring fails. Returns what it read,
+   * for the request id and the spoofing check (the view is `null` when scoring failed before reading).
+   */
   const score = async (
     req: Request,
     d: Decision,
     lookup: HeadLookup | Promise<HeadLookup>,
     keep: (p: Promise<unknown>) => void,
+    read: { view: RequestView | null; engine: string | null },
   ) => {
     const got = getEngine();
     if (got instanceof Promise) keep(got);
     const ready: ReadyEngine = got instanceof Promise ? await got : got;
     const meta = ready.engine.meta;
     d.model = meta.modelId;
-    const view = await viewFromRequest(req, bodyCap);
+    read.engine = ready.engine.kind;
+    const view = read.view = await viewFromRequest(req, bodyCap);
     const buf = pool.pop() ?? newFeatureBuffer();
     let z: Float32Array;
     try {
@@ -153,7 +168,6 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     d.head = source;
     d.flagged = s >= tau;
     d.decision = !d.flagged || mode === "log" ? "allow" : mode === "block" ? "block" : "tag";
-    return ready.engine.kind;
   };
 
   return async function taugate(c, next) {
@@ -180,11 +194,11 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
       head: "global",
       headVersion: null,
       model: null,
-      requestId: requestIdOf(req),
+      requestId: "",
     };
-    let engineKind: string | null = null;
+    const read: { view: RequestView | null; engine: string | null } = { view: null, engine: null };
     try {
-      engineKind = await score(req, d, lookup, keep);
+      await score(req, d, lookup, keep, read);
     } catch (err) {
       d.decision = "error";
       d.score = null;
@@ -193,6 +207,7 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
         ? `${err.name}: ${err.message}`.slice(0, 300)
         : String(err).slice(0, 300);
     }
+    d.requestId = read.view !== null ? requestIdOfHeaders(read.view.headers) : requestIdOf(req);
     c.set("taugate", d);
 
     if (log !== false) {
@@ -202,44 +217,50 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
           mode,
           method: req.method,
           path: c.req.path,
-          engine: engineKind,
+          engine: read.engine,
           us: performance.now() - t0,
         }));
       }
     }
 
     if (d.decision === "block") {
-      return c.json(
-        { error: "blocked", score: d.score, tau: d.tau, request_id: d.requestId },
-        403,
-        headerRecord(d),
+      return ownAnswer(
+        c.json({ error: "blocked", score: d.score, tau: d.tau, request_id: d.requestId }, 403, JSON_TYPE),
+        d,
       );
     }
     if (d.decision === "error" && failMode === "closed") {
-      return c.json(
-        { error: "unavailable", reason: "the request could not be scored", request_id: d.requestId },
-        503,
-        headerRecord(d),
+      return ownAnswer(
+        c.json(
+          { error: "unavailable", reason: "the request could not be scored", request_id: d.requestId },
+          503,
+          JSON_TYPE,
+        ),
+        d,
       );
     }
 
     // Downstream sees taugate's decision headers only when taugate set them: a client's own are dropped.
     const tag = mode === "tag";
-    let spoofed = false;
-    if (!tag) { for (const n of ownNames) if (req.headers.has(n)) spoofed = true; }
-    if (tag || spoofed) {
-      const h = new Headers(req.headers);
-      for (const n of ownNames) h.delete(n);
-      if (tag) { for (const [n, v] of decisionHeaderPairs(d, names)) h.set(n, v); }
-      req = new Request(req, { headers: h });
+    if (tag || spoofedIn(read.view, req)) {
+      const pairs = read.view !== null
+        ? read.view.headers.filter((h) => !ownNameSet.has(h[0]))
+        : headerPairs(req.headers, ownNameSet);
+      if (tag) pairs.push(...decisionHeaderPairs(d, names));
+      req = new Request(req, { headers: pairs });
       c.req.raw = req;
     }
 
     await next();
     if (!stampHeaders(c.res.headers, d, names)) {
       try {
+        // Hono's setter keeps the headers; the copy's are mutable.
         const res = c.res;
-        c.res = new Response(res.body, res); // Hono's setter keeps the headers; the copy's are mutable.
+        c.res = new Response(res.body, {
+          status: res.status,
+          statusText: res.statusText,
+          headers: headerPairs(res.headers),
+        });
       } catch {
         return; // A status the Response constructor refuses (101): left as it is.
       }
@@ -247,9 +268,14 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     }
   };
 
-  function headerRecord(d: Decision): Record<string, string> {
-    const h: Record<string, string> = { ...JSON_HEADERS };
-    for (const [n, v] of decisionHeaderPairs(d, names)) h[n] = v;
-    return h;
+  /**
+   * taugate's own answer (403, 503) with the decision headers, set on the response rather than passed to
+   * `c.json`: with more than one header Hono builds a `Headers` for the `Response` constructor to copy (see
+   * `headers.ts`), with one it passes a plain record.
+   */
+  function ownAnswer(res: Response, d: Decision): Response {
+    res.headers.set("cache-control", "no-store");
+    stampHeaders(res.headers, d, names);
+    return res;
   }
 }

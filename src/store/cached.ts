@@ -73,6 +73,8 @@ export class HeadCache {
   readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
   readonly #inflight = new Map<string, { read: Promise<HeadLookup>; started: number }>();
+  /** Bumped by `invalidate`: a read started before it must not fill the cache with what it read. */
+  #epoch = 0;
 
   /**
    * @param store The store to read from.
@@ -118,9 +120,15 @@ export class HeadCache {
     return this.#timeout > 0 ? this.#withTimeout(tenant, flight.read) : flight.read;
   }
 
-  /** Forgets a tenant, so its next request reads the store (the tenant API calls it after a change). */
+  /**
+   * Forgets a tenant, so its next request reads the store (the tenant API calls it after a change). A read
+   * already under way is not shared with later requests, and what it brings back is not cached: it may
+   * predate the change.
+   */
   invalidate(tenant: string): void {
     this.#entries.delete(tenant);
+    this.#inflight.delete(tenant);
+    this.#epoch++;
   }
 
   /** Forgets every tenant. */
@@ -134,6 +142,7 @@ export class HeadCache {
   }
 
   async #read(tenant: string): Promise<HeadLookup> {
+    const epoch = this.#epoch;
     let lookup: HeadLookup;
     let ttl: number;
     try {
@@ -144,7 +153,7 @@ export class HeadCache {
       lookup = { status: "error", reason: `${this.store.kind}: ${errorMessage(err)}` };
       ttl = this.#errorTtl;
     }
-    if (ttl > 0) this.#remember(tenant, { lookup, expires: this.#now() + ttl });
+    if (ttl > 0 && epoch === this.#epoch) this.#remember(tenant, { lookup, expires: this.#now() + ttl });
     return lookup;
   }
 

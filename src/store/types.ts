@@ -33,8 +33,8 @@ export function activeHeadKey(tenant: string): string {
 
 /**
  * Key of one version of a tenant's head in the history, for stores with string keys
- * (`history/<tenant>/<version, 10 digits>`, so that a prefix listing is in version order). Reserved for the
- * tenant API: the hot path never reads it.
+ * (`history/<tenant>/<version, zero-padded to 10 digits>`, so that a prefix listing of versions with as many
+ * digits is in version order). Written by the tenant API: the hot path never reads it.
  */
 export function historyHeadKey(tenant: string, version: number): string {
   return `history/${tenant}/${String(version).padStart(10, "0")}`;

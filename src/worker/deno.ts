@@ -4,17 +4,19 @@
  * Environment: `PORT` (8000), `HOST` (127.0.0.1), `TAUGATE_MODEL` (`models/taugate.onnx`),
  * `TAUGATE_KV_PATH` (`.taugate/kv.sqlite3`), plus the worker's settings (`config.ts`: `TAUGATE_MODE`,
  * `TAUGATE_TAU`, `TAUGATE_ENGINE`, `TAUGATE_FAIL_MODE`, `TAUGATE_LOG_SAMPLE`, `TAUGATE_BODY_CAP`,
- * `TAUGATE_EXCLUDE_PATHS`, `ORIGIN`). Relative paths are relative to the repository. A missing model or a bad
- * setting stops it at once with one line saying what to do.
+ * `TAUGATE_EXCLUDE_PATHS`, `ORIGIN`) and the tenant API's (`TAUGATE_ADMIN_TOKEN` turns it on,
+ * `TAUGATE_GUARD_MARGIN`, `TAUGATE_HEAD_VERSIONS`). Relative paths are relative to the repository. A missing
+ * model or a bad setting stops it at once with one line saying what to do.
  *
  * @module
  */
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadEngine, type ScoringEngine } from "../model/mod.ts";
+import { type ApiConfig, apiConfigFromEnv } from "../api/config.ts";
+import { loadEngine, readModelOnnx, type ScoringEngine } from "../model/mod.ts";
 import { denoOrtWasm } from "../model/ort_deno.ts";
 import { HeadCache } from "../store/cached.ts";
-import { DenoKvHeadStore } from "../store/deno_kv.ts";
+import { DenoKvTenantStore } from "../store/tenant_deno_kv.ts";
 import { createWorkerApp } from "./app.ts";
 import { workerConfigFromEnv } from "./config.ts";
 
@@ -32,8 +34,10 @@ function fromRoot(p: string): string {
 
 const env = Deno.env.toObject();
 let config;
+let apiConfig: ApiConfig | null = null;
 try {
   config = workerConfigFromEnv(env);
+  apiConfig = apiConfigFromEnv(env);
 } catch (err) {
   fail((err as Error).message);
 }
@@ -75,7 +79,18 @@ const load = (): Promise<ScoringEngine> =>
     throw err;
   });
 
-const app = createWorkerApp({ config, engine: load, store: new HeadCache(new DenoKvHeadStore(kv)) });
+const tenants = new DenoKvTenantStore(kv);
+const app = createWorkerApp({
+  config,
+  engine: load,
+  store: new HeadCache(tenants.heads),
+  api: apiConfig === null ? undefined : {
+    config: apiConfig,
+    store: tenants,
+    // Explanations need float32 weights; the ORT engine keeps its own inside WebAssembly.
+    weights: () => readModelOnnx(modelBytes).weights,
+  },
+});
 
 const server = Deno.serve({
   hostname,
@@ -84,7 +99,8 @@ const server = Deno.serve({
     const target = config.origin ? `origin ${config.origin}` : "echo app";
     console.log(
       `taugate listening on http://${hostname}:${port} (mode ${config.mode}, engine ${engineKind}, ` +
-        `${target}, model ${modelPath}, kv ${kvPath}) after ${Math.round(performance.now() - started)} ms`,
+        `${target}, model ${modelPath}, kv ${kvPath}, tenant API ${apiConfig ? "on at /_taugate" : "off"}) ` +
+        `after ${Math.round(performance.now() - started)} ms`,
     );
     // Loading starts now, off the request path; the first request waits for it if it comes sooner.
     load().then(

@@ -5,16 +5,24 @@
  * @module
  */
 import type { Hono } from "hono";
+import { apiConfigFromEnv } from "../api/config.ts";
 import type { TaugateEnv } from "../middleware/mod.ts";
+import { readModelOnnx } from "../model/onnx/read.ts";
 import type { Engine } from "../model/types.ts";
 import { HeadCache } from "../store/cached.ts";
+import { type ListableKVNamespace, WorkersKvTenantStore } from "../store/tenant_workers_kv.ts";
 import { type KVNamespace, WorkersKvHeadStore } from "../store/workers_kv.ts";
 import { createWorkerApp } from "./app.ts";
 import { workerConfigFromEnv } from "./config.ts";
 
-/** The Worker's bindings (`wrangler.toml`): the tenant KV namespace and the configuration vars. */
+/** The Worker's bindings (`wrangler.toml`): the tenant KV namespace, the configuration vars and secrets. */
 export interface Env {
+  /** Heads (the hot path reads one key); the tenant API also lists keys (`ListableKVNamespace`). */
   TENANT_KV?: KVNamespace;
+  /** A secret (`wrangler secret put TAUGATE_ADMIN_TOKEN`): turns the tenant API on. */
+  TAUGATE_ADMIN_TOKEN?: string;
+  TAUGATE_GUARD_MARGIN?: string;
+  TAUGATE_HEAD_VERSIONS?: string;
   TAUGATE_MODE?: string;
   TAUGATE_TAU?: string;
   TAUGATE_ENGINE?: string;
@@ -71,8 +79,18 @@ export function workerdHandler(modules: WorkerdModules): WorkerdHandler {
       );
     }
     const bytes = new Uint8Array(modules.model);
+    const apiConfig = apiConfigFromEnv(env);
+    if (apiConfig !== null && !env.TENANT_KV) {
+      throw new TypeError("taugate: the tenant API (TAUGATE_ADMIN_TOKEN) needs the TENANT_KV binding");
+    }
     const store = env.TENANT_KV ? new HeadCache(new WorkersKvHeadStore(env.TENANT_KV)) : undefined;
-    return createWorkerApp({ config, engine: () => factory(bytes), store });
+    const api = apiConfig === null ? undefined : {
+      config: apiConfig,
+      // The real binding has `list`; the store's constructor checks it.
+      store: new WorkersKvTenantStore(env.TENANT_KV as ListableKVNamespace),
+      weights: () => readModelOnnx(bytes).weights,
+    };
+    return createWorkerApp({ config, engine: () => factory(bytes), store, api });
   };
 
   return {

@@ -1,0 +1,538 @@
+/**
+ * `tenantApi()`: the tenant API as a Hono app under `/_taugate`. Tenants (or the operator) upload labelled
+ * requests and get a head fitted from the model's meta-learned init, checked by the guard, versioned in KV
+ * and used by the worker from the tenant's next request on.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { FEATURE_SPEC, featuresOfRecord } from "../features/mod.ts";
+import { scoreWithHead } from "../heads/score.ts";
+import { lazyEngine, type ReadyEngine } from "../middleware/engine.ts";
+import type { EngineSource, Mode } from "../middleware/options.ts";
+import type { BackboneWeights, ModelMeta } from "../model/types.ts";
+import { HeadCache } from "../store/cached.ts";
+import { headToJson, type StoredHead, tenantHeadOf } from "../store/head_doc.ts";
+import { isTenantId } from "../store/tenant_id.ts";
+import { isTokenId, type TenantStore } from "../store/tenant_store.ts";
+import { candidateHead, type CandidateMs } from "./candidate.ts";
+import { ApiError, json } from "./errors.ts";
+import { explainLogit } from "./explain.ts";
+import { embedderOf } from "./fit.ts";
+import type { GuardFigures } from "./guard.ts";
+import { importForReview } from "./import.ts";
+import { adaptConfigOf, canaryEmbeddings } from "./model.ts";
+import { API_PREFIX, openApiDocument } from "./openapi.ts";
+import {
+  emptyQuerySchema,
+  importQuerySchema,
+  parseQuery,
+  scoreQuerySchema,
+  uploadQuerySchema,
+  type uploadResultSchema,
+} from "./schemas.ts";
+import {
+  bearerToken,
+  mintTenantToken,
+  sha256,
+  tenantTokenId,
+  timingSafeEqual,
+  tokenMatches,
+} from "./tokens.ts";
+import { parseUpload, readBodyText, uploadFormat, uploadMediaType } from "./upload.ts";
+import {
+  KeyedLock,
+  publishHead,
+  removeHead,
+  rollbackHead,
+  type Unversioned,
+  type VersionContext,
+} from "./versions.ts";
+
+/** Who is calling. */
+export type Principal = { kind: "operator" } | { kind: "tenant"; tenant: string; tokenId: string };
+
+/** The API's Hono environment. */
+export type TenantApiEnv = { Variables: { principal: Principal } };
+
+/** Options of `tenantApi()`. */
+export interface TenantApiOptions {
+  /** The operator's token (`TAUGATE_ADMIN_TOKEN`), at least 32 characters. */
+  adminToken: string;
+  /** Where heads, their history and tenant tokens live. */
+  store: TenantStore;
+  /** The engine that scores requests (the same the middleware uses), or its lazy loader. */
+  engine: EngineSource;
+  /** The middleware's head cache: a tenant's entry is dropped after each change, so this isolate sees it at once. */
+  cache?: HeadCache;
+  /** The worker's τ (default: the model's). */
+  tau?: number;
+  /** The worker's mode, for dry-run decisions (default `block`). */
+  mode?: Mode;
+  /** Largest fall of canary detection an upload may cause (default 0.05). */
+  guardMargin?: number;
+  /** Versions kept per tenant, the active one included (default 5). */
+  keepVersions?: number;
+  /** The backbone's float32 weights, for explanations when the engine does not expose them (ORT). */
+  weights?: () => BackboneWeights | Promise<BackboneWeights>;
+  /** Audit lines, one JSON per change (never a token); default `console.log`. */
+  log?: (line: string) => void;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+const isFunction = (v: unknown) => typeof v === "function";
+const optionsSchema = z.strictObject({
+  adminToken: z.string().min(32, { message: "must be at least 32 characters" }).max(512),
+  store: z.custom<TenantStore>(
+    (v) => typeof v === "object" && v !== null && typeof (v as TenantStore).commit === "function",
+    { message: "must be a TenantStore" },
+  ),
+  engine: z.custom<EngineSource>(
+    (v) => isFunction(v) || (typeof v === "object" && v !== null && "embed" in v),
+    { message: "must be an Engine or a function returning one" },
+  ),
+  cache: z.custom<HeadCache>((v) => v instanceof HeadCache, { message: "must be a HeadCache" }).optional(),
+  tau: z.number().min(0).max(1).optional(),
+  mode: z.enum(["block", "tag", "log", "off"]).default("block"),
+  guardMargin: z.number().min(0).max(1).default(0.05),
+  keepVersions: z.number().int().min(1).max(50).default(5),
+  weights: z.custom<() => BackboneWeights>(isFunction, { message: "must be a function" }).optional(),
+  log: z.custom<(line: string) => void>(isFunction, { message: "must be a function" }).optional(),
+  now: z.custom<() => number>(isFunction, { message: "must be a function" }).optional(),
+});
+
+type UploadResult = z.input<typeof uploadResultSchema>;
+
+/**
+ * Whether a path belongs to the API (`/_taugate` and everything under it): such requests are answered by
+ * the API, never scored, never forwarded.
+ *
+ * @param path The request's path as Hono sees it (`c.req.path`).
+ * @returns `true` for `/_taugate` and `/_taugate/...`.
+ */
+export function isApiPath(path: string): boolean {
+  return path === API_PREFIX || path.startsWith(API_PREFIX + "/");
+}
+
+/**
+ * Creates the tenant API.
+ *
+ * Routes (under `/_taugate`): `GET /openapi.json`; `POST /tenants/:tenant/examples`;
+ * `GET|DELETE /tenants/:tenant/head`; `POST /tenants/:tenant/head/rollback`; `POST /tenants/:tenant/score`;
+ * `POST /tenants/:tenant/import` (a file's records, for review); `POST /tenants/:tenant/tokens` and
+ * `DELETE /tenants/:tenant/tokens/:id` (operator only). Every route but
+ * the document needs `Authorization: Bearer <token>`: the operator's, or a token of the tenant in the path.
+ *
+ * @param options Token, store, engine, cache, τ, mode, guard margin, versions kept.
+ * @returns A Hono app; serve it under `/_taugate` (the worker does when `TAUGATE_ADMIN_TOKEN` is set).
+ * @throws {TypeError} at once, naming the option, when an option is invalid.
+ * @example
+ * ```ts ignore
+ * const api = tenantApi({ adminToken: Deno.env.get("TAUGATE_ADMIN_TOKEN")!, store: new MemoryTenantStore(), engine });
+ * Deno.serve((req) => api.fetch(req));
+ * ```
+ */
+export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
+  const r = optionsSchema.safeParse(options);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const msg = issue.code === "unrecognized_keys"
+      ? `unknown option(s) ${issue.keys.join(", ")}`
+      : issue.message;
+    throw new TypeError(`tenantApi: invalid option "${issue.path.join(".") || "(options)"}": ${msg}`);
+  }
+  const o = r.data;
+  const store = o.store;
+  const getEngine = lazyEngine(o.engine, 10_000);
+  const log = o.log ?? console.log;
+  const now = o.now ?? Date.now;
+  const versions: VersionContext = { store, lock: new KeyedLock(), keep: o.keepVersions, now };
+  let adminDigest: Promise<Uint8Array> | undefined; // made on first use: workerd builds the app in a request
+  let weightsPending: Promise<BackboneWeights> | undefined;
+
+  const ready = async (): Promise<ReadyEngine> => {
+    try {
+      const got = getEngine();
+      return got instanceof Promise ? await got : got;
+    } catch (err) {
+      throw new ApiError(503, "model_unavailable", `the model is not loaded: ${short(err)}`);
+    }
+  };
+  const globalTau = (meta: ModelMeta) => o.tau ?? meta.tau;
+  const stored = async <T>(f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(503, "store_unavailable", `${store.kind}: ${short(err)}`);
+    }
+  };
+  const weightsOf = (r: ReadyEngine): Promise<BackboneWeights | null> => {
+    const own = (r.engine as { weights?: BackboneWeights }).weights;
+    if (own) return Promise.resolve(own);
+    if (!o.weights) return Promise.resolve(null);
+    weightsPending ??= Promise.resolve().then(o.weights).catch((err) => {
+      weightsPending = undefined;
+      throw err;
+    });
+    return weightsPending.catch(() => null);
+  };
+  const audit = (action: string, tenant: string, p: Principal, extra: Record<string, unknown> = {}) =>
+    log(JSON.stringify({
+      msg: "taugate api",
+      time: new Date(now()).toISOString(),
+      action,
+      tenant,
+      by: p.kind === "operator" ? "operator" : `token:${p.tokenId}`,
+      ...extra,
+    }));
+
+  const authenticate = async (req: Request): Promise<Principal> => {
+    const challenge = { "www-authenticate": 'Bearer realm="taugate"' };
+    const token = bearerToken(req.headers.get("authorization"));
+    if (token === null) {
+      throw new ApiError(401, "unauthorized", "an Authorization: Bearer token is required", {}, challenge);
+    }
+    // Digests have one length, so the comparison's time says nothing about the operator's token.
+    if (timingSafeEqual(await sha256(token), await (adminDigest ??= sha256(o.adminToken)))) {
+      return { kind: "operator" };
+    }
+    const id = tenantTokenId(token);
+    if (id !== null) {
+      const rec = await stored(() => store.getToken(id));
+      if (rec !== null && await tokenMatches(token, rec.hash)) {
+        return { kind: "tenant", tenant: rec.tenant, tokenId: id };
+      }
+    }
+    throw new ApiError(401, "unauthorized", "the token is not valid", {}, {
+      "www-authenticate": 'Bearer realm="taugate", error="invalid_token"',
+    });
+  };
+
+  const tenantOf = (c: Context<TenantApiEnv>): string => {
+    const tenant = c.req.param("tenant") ?? "";
+    if (!isTenantId(tenant)) {
+      throw new ApiError(
+        400,
+        "invalid_tenant",
+        `invalid tenant id ${
+          JSON.stringify(tenant.slice(0, 80))
+        }: expected lower-case hostname-like labels (a-z, 0-9, -) joined by dots`,
+      );
+    }
+    const p = c.get("principal");
+    if (p.kind === "tenant" && p.tenant !== tenant) {
+      throw new ApiError(403, "forbidden", "this token belongs to another tenant");
+    }
+    return tenant;
+  };
+  const operatorOnly = (c: Context<TenantApiEnv>) => {
+    if (c.get("principal").kind !== "operator") {
+      throw new ApiError(403, "forbidden", "this route needs the operator's token");
+    }
+  };
+  const query = <T extends z.ZodType>(c: Context<TenantApiEnv>, schema: T): z.output<T> => {
+    const q = parseQuery(c.req.url, schema);
+    if (!q.ok) throw new ApiError(400, "invalid_query", q.reason);
+    return q.value;
+  };
+  const effectiveTau = (doc: StoredHead | null, meta: ModelMeta) => doc?.tau ?? globalTau(meta);
+
+  const app = new Hono<TenantApiEnv>().basePath(API_PREFIX);
+
+  app.get("/openapi.json", (c) => {
+    query(c, emptyQuerySchema);
+    return json(openApiDocument());
+  });
+
+  app.use("/tenants/*", async (c, next) => {
+    c.set("principal", await authenticate(c.req.raw));
+    await next();
+  });
+
+  app.post("/tenants/:tenant/examples", async (c) => {
+    const tenant = tenantOf(c);
+    const q = query(c, uploadQuerySchema);
+    const principal = c.get("principal");
+    if (q.force && principal.kind !== "operator") {
+      throw new ApiError(403, "forbidden", "only the operator's token may force a head past the guard");
+    }
+    const mediaType = uploadMediaType(c.req.header("content-type") ?? null);
+    const text = await readBodyText(c.req.raw);
+    const format = uploadFormat(mediaType, text, q.format);
+    if (format === "har" && q.label === undefined) {
+      throw new ApiError(
+        400,
+        "invalid_query",
+        "a HAR upload needs the label query parameter (0 or 1) for its entries",
+      );
+    }
+    const { records } = parseUpload(text, format, { label: q.label, tenant });
+    if (!records.some((rec) => rec.label === 0 || rec.label === 1)) {
+      throw new ApiError(
+        422,
+        "no_labelled_record",
+        "no record has a label: give each a label (0 benign, 1 attack) or set the label query parameter",
+      );
+    }
+
+    const r = await ready();
+    const meta = r.engine.meta;
+    const config = adaptConfigOf(meta);
+    const cand = await candidateHead({
+      engine: r.engine,
+      globalHead: r.globalHead,
+      globalTau: globalTau(meta),
+      config,
+      canaries: await canaryEmbeddings(r.engine),
+      records,
+      tau: q.tau,
+      margin: o.guardMargin,
+      force: q.force === true,
+    });
+    const { fit, tau, guard } = cand;
+    const result: Omit<UploadResult, "version" | "previousVersion" | "createdAt"> = {
+      tenant,
+      modelId: meta.modelId,
+      tau,
+      tauSource: cand.tauSource,
+      counts: fit.counts,
+      fit: { method: config.method, steps: fit.steps, loss: fit.loss, ms: roundMs(cand.ms) },
+      guard,
+    };
+    if (!guard.passed && !guard.forced) {
+      audit("upload-refused", tenant, principal, {
+        canary_drop: guard.canaries.drop,
+        benign_rise: guard.benign.rise,
+        margin: guard.margin,
+      });
+      throw new ApiError(422, "guard_refused", refusal(guard), { ...result });
+    }
+    const fitted: Unversioned = {
+      head: headToJson(fit.head),
+      modelId: meta.modelId,
+      counts: fit.counts,
+      fit: result.fit,
+      guard,
+      by: principal.kind,
+    };
+    fitted.tau = tau;
+    fitted.tauSource = result.tauSource;
+    const { doc, previous } = await stored(() => publishHead(versions, tenant, fitted));
+    o.cache?.invalidate(tenant);
+    audit("upload", tenant, principal, { version: doc.version, forced: guard.forced });
+    const body: UploadResult = {
+      ...result,
+      version: doc.version,
+      previousVersion: previous,
+      createdAt: doc.createdAt,
+    };
+    return json(orderUpload(body), 201);
+  });
+
+  app.get("/tenants/:tenant/head", async (c) => {
+    const tenant = tenantOf(c);
+    query(c, emptyQuerySchema);
+    const [{ active }, history] = await stored(() =>
+      Promise.all([store.read(tenant), store.history(tenant)])
+    );
+    if (active === null) throw new ApiError(404, "no_head", `tenant ${tenant} has no head of its own`);
+    const r = await ready().catch(() => null);
+    const meta = r?.engine.meta;
+    return json({
+      tenant,
+      version: active.version,
+      createdAt: active.createdAt,
+      modelId: active.modelId ?? null,
+      stale: meta !== undefined && active.modelId !== undefined && active.modelId !== meta.modelId,
+      tau: meta ? effectiveTau(active, meta) : active.tau ?? o.tau ?? null,
+      tauSource: active.tau === undefined ? "worker" : active.tauSource === "tenant" ? "tenant" : "canaries",
+      counts: active.counts ?? null,
+      fit: (active.fit as unknown) ?? null,
+      guard: (active.guard as unknown) ?? null,
+      history: history.map((d) => ({
+        version: d.version,
+        createdAt: d.createdAt,
+        active: d.version === active.version,
+        counts: d.counts,
+      })),
+    });
+  });
+
+  app.delete("/tenants/:tenant/head", async (c) => {
+    const tenant = tenantOf(c);
+    query(c, emptyQuerySchema);
+    const out = await stored(() => removeHead(versions, tenant));
+    o.cache?.invalidate(tenant);
+    audit("delete", tenant, c.get("principal"), { removed: out.versions });
+    return json({ tenant, deleted: true, removedVersions: out.versions });
+  });
+
+  app.post("/tenants/:tenant/head/rollback", async (c) => {
+    const tenant = tenantOf(c);
+    query(c, emptyQuerySchema);
+    const out = await stored(() => rollbackHead(versions, tenant));
+    o.cache?.invalidate(tenant);
+    audit("rollback", tenant, c.get("principal"), { version: out.doc.version, from: out.from });
+    return json({ tenant, version: out.doc.version, rolledBackFrom: out.from, createdAt: out.doc.createdAt });
+  });
+
+  app.post("/tenants/:tenant/score", async (c) => {
+    const tenant = tenantOf(c);
+    const q = query(c, scoreQuerySchema);
+    const mediaType = uploadMediaType(c.req.header("content-type") ?? null);
+    const text = await readBodyText(c.req.raw);
+    const format = uploadFormat(mediaType, text, q.format);
+    const { records } = parseUpload(text, format, { tenant });
+    const r = await ready();
+    const meta = r.engine.meta;
+    let head = r.globalHead, tau = globalTau(meta);
+    let source: "tenant" | "global" | "stale" = "global", version: number | null = null;
+    if (q.head !== "global") {
+      const doc = await stored(() => store.heads.get(tenant));
+      if (doc !== null) {
+        const t = tenantHeadOf(tenant, doc);
+        if ((t.modelId !== undefined && t.modelId !== meta.modelId) || t.head.w.length !== meta.embedDim) {
+          source = "stale";
+        } else {
+          head = t.head, tau = t.tau ?? tau, source = "tenant", version = t.version;
+        }
+      }
+    }
+    const explain = q.explain ?? true;
+    const weights = explain ? await weightsOf(r) : null;
+    const embed = embedderOf(r.engine);
+    const results = [];
+    for (const [i, rec] of records.entries()) {
+      const trace = weights ? new Map<number, string[]>() : undefined;
+      const f = featuresOfRecord(rec, FEATURE_SPEC, trace);
+      const got = embed(f);
+      const z = got instanceof Promise ? await got : got;
+      const score = scoreWithHead(head, z);
+      const flagged = score >= tau;
+      const decision = !flagged || o.mode === "log" || o.mode === "off"
+        ? "allow"
+        : o.mode === "block"
+        ? "block"
+        : "tag";
+      const row: Record<string, unknown> = { index: i + 1, score, flagged, decision };
+      if (rec.label !== undefined) row.label = rec.label;
+      if (weights && trace) {
+        const ex = explainLogit(weights, head, f, trace, q.top ?? 8);
+        row.logit = ex.logit;
+        row.why = ex.top;
+      }
+      results.push(row);
+    }
+    return json({
+      tenant,
+      head: { source, version },
+      tau,
+      mode: o.mode,
+      modelId: meta.modelId,
+      explained: weights !== null,
+      results,
+    });
+  });
+
+  app.post("/tenants/:tenant/import", async (c) => {
+    const tenant = tenantOf(c);
+    const q = query(c, importQuerySchema);
+    // Any content type: access logs and raw dumps are plain text, and nothing here is stored.
+    const text = await readBodyText(c.req.raw);
+    return json({ tenant, ...importForReview(text, q.format ?? "auto") });
+  });
+
+  app.post("/tenants/:tenant/tokens", async (c) => {
+    const tenant = tenantOf(c);
+    operatorOnly(c);
+    query(c, emptyQuerySchema);
+    const { token, id, hash } = await mintTenantToken();
+    const createdAt = new Date(now()).toISOString();
+    await stored(() => store.putToken(id, { tenant, hash, createdAt }));
+    audit("token-mint", tenant, c.get("principal"), { token_id: id });
+    return json({ tenant, id, token, createdAt }, 201);
+  });
+
+  app.delete("/tenants/:tenant/tokens/:id", async (c) => {
+    const tenant = tenantOf(c);
+    operatorOnly(c);
+    query(c, emptyQuerySchema);
+    const id = c.req.param("id");
+    const rec = isTokenId(id) ? await stored(() => store.getToken(id)) : null;
+    if (rec === null || rec.tenant !== tenant) {
+      throw new ApiError(404, "no_token", `tenant ${tenant} has no token ${JSON.stringify(id.slice(0, 40))}`);
+    }
+    await stored(() => store.deleteToken(id));
+    audit("token-revoke", tenant, c.get("principal"), { token_id: id });
+    return json({ tenant, id, revoked: true });
+  });
+
+  app.notFound(() => new ApiError(404, "not_found", "no such route of the tenant API").toResponse());
+  app.onError((err) => {
+    if (err instanceof ApiError) return err.toResponse();
+    console.error(JSON.stringify({ msg: "taugate api: unhandled error", error: short(err) }));
+    return new ApiError(500, "internal_error", "the request could not be handled").toResponse();
+  });
+  return app;
+}
+
+function short(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.length > 200 ? msg.slice(0, 200) + "…" : msg;
+}
+
+function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function pct(x: number): string {
+  return `${round(x * 100, 1)}%`;
+}
+
+/** Why the guard refused a head, in one line. */
+function refusal(g: GuardFigures): string {
+  const why: string[] = [];
+  const c = g.canaries, b = g.benign;
+  if (!c.passed) {
+    why.push(
+      `it would catch ${pct(c.tenant)} of the ${c.count} canary attacks at τ=${
+        round(c.tau, 4)
+      }, the global ` +
+        `head ${pct(c.global)}: a fall of ${pct(c.drop)}`,
+    );
+  }
+  if (!b.passed) {
+    why.push(
+      `it would flag ${pct(b.tenant)} of the upload's ${b.count} benign requests (out of fold), the global ` +
+        `head ${pct(b.global)}: a rise of ${pct(b.rise)}`,
+    );
+  }
+  return `the new head is refused: ${why.join("; and ")}, over the ${pct(g.margin)} margin. Are attacks ` +
+    `labelled benign, or is τ off? (The operator can store it anyway with force=1.)`;
+}
+
+function roundMs(ms: CandidateMs): CandidateMs {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(ms)) out[k] = round(v, 3);
+  return out as unknown as CandidateMs;
+}
+
+/** The upload answer with its fields in reading order. */
+function orderUpload(b: UploadResult): UploadResult {
+  return {
+    tenant: b.tenant,
+    version: b.version,
+    previousVersion: b.previousVersion,
+    createdAt: b.createdAt,
+    modelId: b.modelId,
+    tau: b.tau,
+    tauSource: b.tauSource,
+    counts: b.counts,
+    fit: b.fit,
+    guard: b.guard,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * A candidate head for a tenant: fitted from the upload (`fitTenantHead`), given its τ (the tenant's, or
+ * matched on the canaries) and checked by the guard — everything an upload computes before it stores
+ * anything, in one synchronous-ish pass whose time is measured.
+ *
+ * @module
+ */
+import type { AdaptConfig } from "../heads/adapt.ts";
+import type { Engine, HeadParams } from "../model/types.ts";
+import type { RequestRecord } from "../record/record.ts";
+import { canaryMatchedTau, outOfFoldBenignScores } from "./calibrate.ts";
+import { fitTenantHead, type TenantFit } from "./fit.ts";
+import { detectionRate, guardCheck, type GuardFigures } from "./guard.ts";
+
+/** Milliseconds of each phase (`performance.now()` around synchronous work; 0 on workerd). */
+export interface CandidateMs {
+  features: number;
+  embed: number;
+  adapt: number;
+  /** τ matched on the canaries and the out-of-fold scores (up to 5 more fits). */
+  calibrate: number;
+  guard: number;
+  total: number;
+}
+
+/** A fitted, checked head. */
+export interface Candidate {
+  fit: TenantFit;
+  tau: number;
+  /** `tenant`: given with the upload; `canaries`: matched on the canaries. */
+  tauSource: "tenant" | "canaries";
+  guard: GuardFigures;
+  ms: CandidateMs;
+}
+
+/** What a candidate is made from. */
+export interface CandidateInput {
+  engine: Engine;
+  /** The global head (the meta-learned init). */
+  globalHead: HeadParams;
+  /** The worker's τ. */
+  globalTau: number;
+  config: AdaptConfig;
+  canaries: readonly Float32Array[];
+  records: readonly RequestRecord[];
+  /** The tenant's own τ, if it gave one. */
+  tau?: number;
+  margin: number;
+  force: boolean;
+}
+
+/**
+ * Fits, sets τ and checks.
+ *
+ * @param input Engine, global head and τ, adaptation settings, canaries, records, options.
+ * @returns The candidate, with the guard's figures (`guard.passed`, `guard.forced`).
+ * @example
+ * ```ts ignore
+ * const c = await candidateHead({ engine, globalHead: engine.head, globalTau: engine.meta.tau, config,
+ *   canaries: await canaryEmbeddings(engine), records, margin: 0.05, force: false });
+ * ```
+ */
+export async function candidateHead(input: CandidateInput): Promise<Candidate> {
+  const { globalHead, globalTau, config, canaries } = input;
+  const t0 = performance.now();
+  const fit = await fitTenantHead(input.engine, globalHead, config, input.records);
+  const tc = performance.now();
+  const tau = input.tau ??
+    canaryMatchedTau(fit.head, canaries, detectionRate(globalHead, canaries, globalTau));
+  const outOfFold = outOfFoldBenignScores(globalHead, fit.examples, config, fit.unlabeled);
+  const tg = performance.now();
+  const guard = guardCheck(
+    {
+      canaries,
+      global: { head: globalHead, tau: globalTau },
+      tenant: { head: fit.head, tau },
+      benign: { z: fit.examples.filter((e) => e.label === 0).map((e) => e.z), outOfFold },
+    },
+    input.margin,
+    input.force,
+  );
+  const end = performance.now();
+  return {
+    fit,
+    tau,
+    tauSource: input.tau !== undefined ? "tenant" : "canaries",
+    guard,
+    ms: { ...fit.ms, calibrate: tg - tc, guard: end - tg, total: end - t0 },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Why a request scored as it did: gradient × input of the head's logit through the backbone (a plain
+ * forward and backward pass over the model's float32 weights), for each non-zero input, with hashed
+ * buckets named by the extractor's trace and dense inputs by `DENSE_NAMES`. It is a first-order account: the
+ * contributions sum to the logit's change from an all-zero input only for a linear model.
+ *
+ * @module
+ */
+import { DENSE_NAMES, type FeatureTrace, type FeatureVector } from "../features/mod.ts";
+import { DEVIATION_SCALE } from "../heads/profile.ts";
+import type { BackboneWeights, HeadParams } from "../model/types.ts";
+
+/** One input's share of the logit. */
+export interface Contribution {
+  /** What the input is: the extractor's names of a bucket (joined by ` | ` when several share it), or `dense:<name>`. */
+  feature: string;
+  kind: "sparse" | "dense";
+  /** The input's value. */
+  value: number;
+  /** `value × ∂logit/∂value`: positive pushes toward "attack". */
+  contribution: number;
+}
+
+/** An explanation: the logit and the inputs that moved it most. */
+export interface Explanation {
+  logit: number;
+  /** The `top` inputs by |contribution|, largest first. */
+  top: Contribution[];
+}
+
+const MAX_NAMES = 3;
+
+/**
+ * Explains a head's logit for one request.
+ *
+ * @param weights The backbone's float32 weights (`TsEngine.weights`, or `readModelOnnx(bytes).weights`).
+ * @param head The head that scores the request.
+ * @param f The request's features.
+ * @param trace The bucket names filled by `featuresOfRecord(rec, spec, trace)`.
+ * @param top How many inputs to return.
+ * @returns The logit (float64, within float32 rounding of the engines') and the top contributions.
+ * @example
+ * ```ts ignore
+ * const trace = new Map();
+ * const f = featuresOfRecord(record, FEATURE_SPEC, trace);
+ * const { top } = explainLogit(engine.weights, head, f, trace, 8);
+ * ```
+ */
+export function explainLogit(
+  weights: BackboneWeights,
+  head: HeadParams,
+  f: FeatureVector,
+  trace: FeatureTrace,
+  top = 8,
+): Explanation {
+  const { hidden: H, W1, Wd, b1, layers, denseDim: Dd } = weights;
+  const nnz = f.indices.length;
+  // Forward, keeping every layer's output (the backward pass needs them).
+  const pre1 = new Float64Array(H);
+  for (let j = 0; j < H; j++) pre1[j] = b1[j];
+  for (let k = 0; k < nnz; k++) {
+    const v = f.values[k], base = f.indices[k] * H;
+    if (v !== 0) { for (let j = 0; j < H; j++) pre1[j] += v * W1[base + j]; }
+  }
+  for (let i = 0; i < Dd; i++) {
+    const v = f.dense[i], base = i * H;
+    if (v !== 0) { for (let j = 0; j < H; j++) pre1[j] += v * Wd[base + j]; }
+  }
+  const outs: Float64Array[] = [pre1.map((x) => (x > 0 ? x : 0))];
+  for (const l of layers) {
+    const x = outs[outs.length - 1], y = new Float64Array(l.outDim);
+    for (let j = 0; j < l.outDim; j++) y[j] = l.b[j];
+    for (let i = 0; i < l.inDim; i++) {
+      const v = x[i], base = i * l.outDim;
+      if (v !== 0) { for (let j = 0; j < l.outDim; j++) y[j] += v * l.W[base + j]; }
+    }
+    for (let j = 0; j < l.outDim; j++) {
+      y[j] = l.activation === "relu" ? Math.max(0, y[j]) : l.activation === "tanh" ? Math.tanh(y[j]) : y[j];
+    }
+    outs.push(y);
+  }
+  const z = outs[outs.length - 1], Z = z.length;
+
+  // The logit and ∂logit/∂z (the profile term's deviations included).
+  let logit = head.b;
+  const g = new Float64Array(Z);
+  for (let j = 0; j < Z; j++) logit += head.w[j] * z[j], g[j] = head.w[j];
+  const { a, mu, prec } = head;
+  if (a && mu && prec) {
+    for (let j = 0; j < Z; j++) {
+      const d = z[j] - mu[j], p = prec[j];
+      logit += a[j] * Math.log1p(p * d * d) * DEVIATION_SCALE;
+      g[j] += a[j] * DEVIATION_SCALE * 2 * p * d / (1 + p * d * d);
+    }
+  }
+
+  // Backward through the layers, then into the first layer's pre-activation.
+  let gy: Float64Array = g;
+  for (let li = layers.length - 1; li >= 0; li--) {
+    const l = layers[li], y = outs[li + 1], x = outs[li];
+    const gpre = new Float64Array(l.outDim);
+    for (let j = 0; j < l.outDim; j++) {
+      const d = l.activation === "relu" ? (y[j] > 0 ? 1 : 0) : l.activation === "tanh" ? 1 - y[j] * y[j] : 1;
+      gpre[j] = gy[j] * d;
+    }
+    const gx = new Float64Array(l.inDim);
+    for (let i = 0; i < l.inDim; i++) {
+      if (x[i] === 0 && li === 0) continue; // relu's zeros pass no gradient on anyway
+      let s = 0;
+      const base = i * l.outDim;
+      for (let j = 0; j < l.outDim; j++) s += l.W[base + j] * gpre[j];
+      gx[i] = s;
+    }
+    gy = gx;
+  }
+  const g1 = new Float64Array(H);
+  for (let j = 0; j < H; j++) g1[j] = pre1[j] > 0 ? gy[j] : 0;
+
+  const all: Contribution[] = [];
+  for (let k = 0; k < nnz; k++) {
+    const v = f.values[k];
+    if (v === 0) continue;
+    const bucket = f.indices[k], base = bucket * H;
+    let s = 0;
+    for (let j = 0; j < H; j++) s += W1[base + j] * g1[j];
+    const names = trace.get(bucket);
+    const feature = names && names.length > 0
+      ? names.slice(0, MAX_NAMES).join(" | ") +
+        (names.length > MAX_NAMES ? ` | +${names.length - MAX_NAMES}` : "")
+      : `bucket:${bucket}`;
+    all.push({ feature, kind: "sparse", value: v, contribution: v * s });
+  }
+  for (let i = 0; i < Dd; i++) {
+    const v = f.dense[i];
+    if (v === 0) continue;
+    const base = i * H;
+    let s = 0;
+    for (let j = 0; j < H; j++) s += Wd[base + j] * g1[j];
+    all.push({ feature: `dense:${DENSE_NAMES[i] ?? i}`, kind: "dense", value: v, contribution: v * s });
+  }
+  all.sort((p, q) => Math.abs(q.contribution) - Math.abs(p.contribution));
+  return { logit, top: all.slice(0, Math.max(0, top)) };
+}

@@ -1,0 +1,98 @@
+/**
+ * Fitting a tenant's head: each record is featurised and embedded by the engine that scores the tenant's
+ * traffic, then `adaptHead` (the very function `deno task eval` adapts with) fits the head from the
+ * model's meta-learned init. Same records, same order, same engine: the same head, bit for bit.
+ *
+ * @module
+ */
+import { featuresOfRecord } from "../features/mod.ts";
+import { type AdaptConfig, adaptHead, type HeadExample } from "../heads/adapt.ts";
+import type { Engine, HeadParams, SparseFeatures } from "../model/types.ts";
+import type { RequestRecord } from "../record/record.ts";
+
+/** Examples per label. */
+export interface LabelCounts {
+  benign: number;
+  attack: number;
+  /** Records without a label: the tenant's unlabelled traffic (for the site profile, when the model has one). */
+  unlabeled: number;
+}
+
+/** A fitted head and how the fit went. */
+export interface TenantFit {
+  head: HeadParams;
+  steps: number;
+  loss: number;
+  counts: LabelCounts;
+  /** The labelled examples (embeddings), in upload order. */
+  examples: HeadExample[];
+  /** The unlabelled records' embeddings, in upload order. */
+  unlabeled: Float32Array[];
+  /**
+   * Milliseconds of each phase, measured with `performance.now()` around synchronous work (there is no
+   * per-request CPU timer in Deno or workerd; on workerd the clock only moves on I/O, so these read 0 there).
+   */
+  ms: { features: number; embed: number; adapt: number };
+}
+
+/** Embeds a request's features: synchronously when the engine can (the TypeScript engine), else awaited. */
+export type Embedder = (f: SparseFeatures) => Float32Array | Promise<Float32Array>;
+
+/**
+ * The embedder of an engine: its `embedSync` when it has one.
+ *
+ * @param engine The engine.
+ * @returns A function returning z (a copy the caller may keep, or a promise of one).
+ */
+export function embedderOf(engine: Engine): Embedder {
+  const sync = (engine as { embedSync?: (f: SparseFeatures) => Float32Array }).embedSync;
+  if (typeof sync === "function") return (f) => sync(f).slice();
+  return async (f) => (await engine.embed(f)).slice();
+}
+
+/**
+ * Featurises, embeds and fits.
+ *
+ * @param engine The engine that scores the tenant's requests.
+ * @param init The head to start from: the model's global head (the meta-learned init).
+ * @param config The model's adaptation settings (`meta.adapt`).
+ * @param records The upload; records with a label are examples, records without one unlabelled traffic.
+ * @returns The head, steps, final loss, counts and timings.
+ * @throws {RangeError} when the engine's embeddings do not fit the head.
+ * @example
+ * ```ts ignore
+ * const fit = await fitTenantHead(engine, engine.head, adaptConfigOf(engine.meta), records);
+ * ```
+ */
+export async function fitTenantHead(
+  engine: Engine,
+  init: HeadParams,
+  config: AdaptConfig,
+  records: readonly RequestRecord[],
+): Promise<TenantFit> {
+  const embed = embedderOf(engine);
+  const counts: LabelCounts = { benign: 0, attack: 0, unlabeled: 0 };
+  const examples: HeadExample[] = [], unlabeled: Float32Array[] = [];
+  let features = 0, embedding = 0;
+  for (const rec of records) {
+    const t0 = performance.now();
+    const f = featuresOfRecord(rec);
+    const t1 = performance.now();
+    const got = embed(f);
+    const z = got instanceof Promise ? await got : got;
+    embedding += performance.now() - t1;
+    features += t1 - t0;
+    if (rec.label === 0 || rec.label === 1) {
+      examples.push({ z, label: rec.label });
+      if (rec.label === 1) counts.attack++;
+      else counts.benign++;
+    } else {
+      unlabeled.push(z);
+      counts.unlabeled++;
+    }
+  }
+  const t2 = performance.now();
+  const { head, steps, loss } = adaptHead(init, examples, config, { unlabeled });
+  const adapt = performance.now() - t2;
+  return { head, steps, loss, counts, examples, unlabeled, ms: { features, embed: embedding, adapt } };
+}

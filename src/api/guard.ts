@@ -1,0 +1,132 @@
+/**
+ * The guard: before a tenant's new head is stored, it must still tell attacks from the tenant's traffic.
+ *
+ * 1. Canaries: its detection of the model's canary attacks at its τ may fall at most `margin` below the
+ *    global head's at the worker's τ (a τ of the tenant's own that would blind it fails here).
+ * 2. The tenant's benign requests: the share of the upload's benign examples it flags at its τ (scored out of
+ *    fold: by heads that did not see them) may rise at most `margin` (plus one request, so that a single
+ *    request of a small upload cannot refuse it) above the share the global head flags.
+ *    A head taught that attacks are benign (a mislabelled or poisoned upload) keeps catching the canaries
+ *    only with a τ so low that it flags the tenant's own requests, and fails here.
+ *
+ * A head that fails is refused with the figures, unless the operator forces it.
+ *
+ * @module
+ */
+import { scoreWithHead } from "../heads/score.ts";
+import type { HeadParams } from "../model/types.ts";
+
+/** What the guard measured, stored with the head and returned with every upload. */
+export interface GuardFigures {
+  /** The largest fall (canaries) or rise (benign flagged, plus one request) allowed, absolute. */
+  margin: number;
+  canaries: {
+    /** Canaries scored. */
+    count: number;
+    /** The global head's detection rate at `globalTau`. */
+    global: number;
+    globalTau: number;
+    /** The new head's detection rate at `tau`. */
+    tenant: number;
+    tau: number;
+    /** `global − tenant`. */
+    drop: number;
+    passed: boolean;
+  };
+  benign: {
+    /** The upload's benign examples (0: the check did not run, fewer than two). */
+    count: number;
+    /** Share the global head flags at `globalTau`. */
+    global: number;
+    /** Share the new head flags at `tau`, out of fold. */
+    tenant: number;
+    /** `tenant − global`. */
+    rise: number;
+    passed: boolean;
+  };
+  passed: boolean;
+  /** The operator stored the head although the guard refused it. */
+  forced: boolean;
+}
+
+/**
+ * Share of embeddings a head scores at or above τ.
+ *
+ * @param head The head.
+ * @param zs Embeddings.
+ * @param tau The threshold.
+ * @returns The rate in [0, 1] (0 for no embeddings).
+ */
+export function detectionRate(head: HeadParams, zs: readonly Float32Array[], tau: number): number {
+  if (zs.length === 0) return 0;
+  let hit = 0;
+  for (const z of zs) if (scoreWithHead(head, z) >= tau) hit++;
+  return hit / zs.length;
+}
+
+/** What the guard looks at. */
+export interface GuardInput {
+  /** The canary embeddings. */
+  canaries: readonly Float32Array[];
+  /** The global head and the worker's τ. */
+  global: { head: HeadParams; tau: number };
+  /** The new head and the τ it will be used with. */
+  tenant: { head: HeadParams; tau: number };
+  /** The upload's benign embeddings, and their out-of-fold scores under the new head (`null`: not enough). */
+  benign: { z: readonly Float32Array[]; outOfFold: readonly number[] | null };
+}
+
+// Rates are multiples of 1/n: a little slack so that a change of exactly the margin passes.
+const SLACK = 1e-12;
+
+/**
+ * Checks a new head.
+ *
+ * @param input Canaries, both heads and their τ, the upload's benign examples.
+ * @param margin The largest fall or rise allowed (absolute, e.g. 0.05).
+ * @param force Store even when refused (operator only; recorded).
+ * @returns The figures; `passed` says whether both checks passed.
+ * @example
+ * ```ts
+ * import { guardCheck } from "./guard.ts";
+ * const w = new Float32Array([4]), canaries = [new Float32Array([1])];
+ * const g = guardCheck({
+ *   canaries,
+ *   global: { head: { w, b: 0 }, tau: 0.5 },
+ *   tenant: { head: { w, b: -9 }, tau: 0.5 },
+ *   benign: { z: [], outOfFold: null },
+ * }, 0.05, false);
+ * console.log(g.passed); // false: the new head misses the canary the global head catches
+ * ```
+ */
+export function guardCheck(input: GuardInput, margin: number, force: boolean): GuardFigures {
+  const { canaries, global, tenant, benign } = input;
+  const cg = detectionRate(global.head, canaries, global.tau);
+  const ct = detectionRate(tenant.head, canaries, tenant.tau);
+  const canaryPassed = cg - ct <= margin + SLACK;
+  let b = { count: 0, global: 0, tenant: 0, rise: 0, passed: true };
+  if (benign.outOfFold !== null && benign.z.length > 0) {
+    const bg = detectionRate(global.head, benign.z, global.tau);
+    let hit = 0;
+    for (const s of benign.outOfFold) if (s >= tenant.tau) hit++;
+    const bt = hit / benign.outOfFold.length;
+    const allowed = margin + 1 / benign.outOfFold.length + SLACK;
+    b = { count: benign.z.length, global: bg, tenant: bt, rise: bt - bg, passed: bt - bg <= allowed };
+  }
+  const passed = canaryPassed && b.passed;
+  return {
+    margin,
+    canaries: {
+      count: canaries.length,
+      global: cg,
+      globalTau: global.tau,
+      tenant: ct,
+      tau: tenant.tau,
+      drop: cg - ct,
+      passed: canaryPassed,
+    },
+    benign: b,
+    passed,
+    forced: !passed && force,
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * What the tenant API needs from the model besides its backbone: the adaptation settings (`meta.adapt`,
+ * the very config `deno task eval` adapts with) and the canary set of attacks the guard checks heads on.
+ * Both are read once per engine.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { featuresOfRecord } from "../features/mod.ts";
+import type { AdaptConfig } from "../heads/adapt.ts";
+import type { Engine, ModelMeta } from "../model/types.ts";
+import { parseRecord } from "../record/schema.ts";
+import { ApiError } from "./errors.ts";
+
+/** Most canaries read from a model. */
+const MAX_CANARIES = 10_000;
+
+const finite = z.number().refine(Number.isFinite, { message: "must be finite" });
+
+function adaptSchema(Z: number) {
+  const vec = z.array(finite).length(Z);
+  return z.object({
+    method: z.enum(["gd", "proto"]),
+    steps: z.number().int().min(0).max(100_000),
+    lr: finite.pipe(z.number().min(0)),
+    prox: finite.pipe(z.number().min(0)),
+    protoScale: finite.optional(),
+    profile: z.object({
+      priorMean: vec,
+      priorVar: z.array(finite.pipe(z.number().min(0))).length(Z),
+      priorWeight: finite.pipe(z.number().min(0)),
+      trim: z.number().min(0).max(1),
+      minVar: finite.pipe(z.number().positive()),
+      a0: vec,
+      minExamples: z.number().int().min(0),
+    }).optional(),
+  });
+}
+
+const configs = new WeakMap<ModelMeta, AdaptConfig>();
+
+/**
+ * The model's adaptation settings, checked.
+ *
+ * @param meta The model's card.
+ * @returns `meta.adapt` as an `AdaptConfig`.
+ * @throws {ApiError} 503 `model_unsupported` when the model ships none or a malformed one.
+ */
+export function adaptConfigOf(meta: ModelMeta): AdaptConfig {
+  const known = configs.get(meta);
+  if (known) return known;
+  if (meta.adapt === undefined) {
+    throw new ApiError(
+      503,
+      "model_unsupported",
+      `model ${meta.modelId} ships no adaptation settings (meta.adapt): tenant heads cannot be fitted`,
+    );
+  }
+  const r = adaptSchema(meta.embedDim).safeParse(meta.adapt);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ApiError(
+      503,
+      "model_unsupported",
+      `model ${meta.modelId}: meta.adapt.${issue.path.join(".")}: ${issue.message}`,
+    );
+  }
+  const config = r.data as AdaptConfig;
+  configs.set(meta, config);
+  return config;
+}
+
+const canaries = new WeakMap<Engine, Promise<Float32Array[]>>();
+
+/**
+ * The embeddings of the model's canary set (attacks drawn from the training families), computed once per
+ * engine. The card may carry them as embeddings (`canary: number[][]`, or objects with `z`) or as canonical
+ * records (`canary: [{ method, url, ... }]`), under `canary` or `canaries`, bare or as `{ z }` / `{ records }`.
+ *
+ * @param engine The engine (its `meta` holds the set).
+ * @returns One embedding per canary.
+ * @throws {ApiError} 503 `model_unsupported` when the model ships no usable canary set.
+ */
+export function canaryEmbeddings(engine: Engine): Promise<Float32Array[]> {
+  let got = canaries.get(engine);
+  if (!got) {
+    got = readCanaries(engine);
+    canaries.set(engine, got);
+    got.catch(() => canaries.delete(engine));
+  }
+  return got;
+}
+
+async function readCanaries(engine: Engine): Promise<Float32Array[]> {
+  const meta = engine.meta, Z = meta.embedDim;
+  const unsupported = (why: string) =>
+    new ApiError(503, "model_unsupported", `model ${meta.modelId}: ${why}: the guard cannot check heads`);
+  let set: unknown = meta.canary ?? meta.canaries;
+  if (set !== null && typeof set === "object" && !Array.isArray(set)) {
+    const o = set as Record<string, unknown>;
+    set = o.z ?? o.records ?? o.embeddings;
+  }
+  if (!Array.isArray(set) || set.length === 0) throw unsupported("it ships no canary set (meta.canary)");
+  if (set.length > MAX_CANARIES) throw unsupported(`its canary set has over ${MAX_CANARIES} entries`);
+  const out: Float32Array[] = [];
+  for (const [i, item] of set.entries()) {
+    const vec = Array.isArray(item)
+      ? item
+      : item !== null && typeof item === "object" && Array.isArray((item as { z?: unknown }).z)
+      ? (item as { z: unknown[] }).z
+      : undefined;
+    if (vec !== undefined) {
+      if (vec.length !== Z || !vec.every((x) => typeof x === "number" && Number.isFinite(x))) {
+        throw unsupported(`canary ${i} is not an embedding of ${Z} numbers`);
+      }
+      out.push(Float32Array.from(vec as number[]));
+      continue;
+    }
+    const rec = parseRecord(item);
+    if (!rec.ok) throw unsupported(`canary ${i} is neither an embedding nor a record (${rec.error})`);
+    out.push((await engine.embed(featuresOfRecord(rec.record))).slice());
+  }
+  return out;
+}

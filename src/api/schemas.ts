@@ -1,0 +1,246 @@
+/**
+ * The tenant API's zod schemas: query parameters (checked on every request) and answers (the OpenAPI
+ * document is generated from them, and the tests check real answers against them).
+ *
+ * @module
+ */
+import { z } from "zod";
+
+const flag = z.enum(["0", "1", "true", "false"]).transform((v) => v === "1" || v === "true");
+const unitInterval = z.string().trim().refine((s) => s !== "" && Number.isFinite(Number(s)), {
+  message: "must be a number",
+}).transform(Number).pipe(z.number().min(0).max(1));
+const format = z.enum(["jsonl", "har"]);
+
+/** Query of `POST /tenants/:tenant/examples`. */
+export const uploadQuerySchema = z.strictObject({
+  /** Label of every HAR entry (required for HAR) and of JSONL records without one. */
+  label: z.enum(["0", "1"]).transform((v) => Number(v) as 0 | 1).optional(),
+  format: format.optional(),
+  /** Store even if the guard refuses (operator token only). */
+  force: flag.optional(),
+  /** The tenant's own τ for this head (default: matched on the canaries). */
+  tau: unitInterval.optional(),
+});
+
+/** Query of `POST /tenants/:tenant/score`. */
+export const scoreQuerySchema = z.strictObject({
+  /** `tenant`: the head the worker uses for this tenant (its own, else the global one); `global`: the global head. */
+  head: z.enum(["tenant", "global"]).optional(),
+  /** Return the features that contributed most (default yes). */
+  explain: flag.optional(),
+  /** How many features per record (default 8, at most 32). */
+  top: z.string().regex(/^\d{1,2}$/).transform(Number).pipe(z.number().int().min(1).max(32)).optional(),
+  format: format.optional(),
+});
+
+/** Query of `POST /tenants/:tenant/import`. */
+export const importQuerySchema = z.strictObject({
+  /** The file's format; `auto` (default): guessed from its first line. */
+  format: z.enum(["auto", "jsonl", "har", "raw", "clf"]).optional(),
+});
+
+/** Query of the routes without parameters. */
+export const emptyQuerySchema = z.strictObject({});
+
+const counts = z.object({
+  benign: z.number().int(),
+  attack: z.number().int(),
+  unlabeled: z.number().int(),
+});
+
+const guard = z.object({
+  margin: z.number().describe(
+    "the largest fall (canaries) or rise (benign flagged, plus one request) allowed, absolute",
+  ),
+  canaries: z.object({
+    count: z.number().int(),
+    global: z.number().describe("the global head's detection rate at globalTau"),
+    globalTau: z.number(),
+    tenant: z.number().describe("the new head's detection rate at tau"),
+    tau: z.number(),
+    drop: z.number().describe("global - tenant"),
+    passed: z.boolean(),
+  }),
+  benign: z.object({
+    count: z.number().int().describe("the upload's benign examples (0: fewer than two, not checked)"),
+    global: z.number().describe("share the global head flags at globalTau"),
+    tenant: z.number().describe("share the new head flags at tau, each scored by a head fitted without it"),
+    rise: z.number().describe("tenant - global"),
+    passed: z.boolean(),
+  }),
+  passed: z.boolean(),
+  forced: z.boolean(),
+});
+
+const tauSource = z.enum(["tenant", "canaries", "worker"]).describe(
+  "tenant: the tau query parameter; canaries: where the head catches the same share of the model's canary " +
+    "attacks as the global head at the worker's τ; worker: the worker's τ (heads stored without one)",
+);
+
+const fit = z.object({
+  method: z.string(),
+  steps: z.number().int(),
+  loss: z.number(),
+  ms: z.object({
+    features: z.number(),
+    embed: z.number(),
+    adapt: z.number(),
+    calibrate: z.number(),
+    guard: z.number(),
+    total: z.number().describe("synchronous work of the fit, measured with performance.now() (0 on workerd)"),
+  }),
+});
+
+/** Every error. */
+export const errorSchema = z.looseObject({
+  error: z.string().describe("a short code, e.g. invalid_record"),
+  reason: z.string().describe("one line for a person"),
+});
+
+/** Answer of an upload (201), and the body of a guard refusal (422, with `error` and `reason`). */
+export const uploadResultSchema = z.object({
+  tenant: z.string(),
+  version: z.number().int().describe(
+    "the new head's version (increasing: a time in ms × 1000 plus a random part)",
+  ),
+  previousVersion: z.number().int().nullable(),
+  createdAt: z.string(),
+  modelId: z.string(),
+  tau: z.number().describe("the τ the new head is used with (stored with it)"),
+  tauSource,
+  counts,
+  fit,
+  guard,
+});
+
+/** A version in the history. */
+const versionSummary = z.object({
+  version: z.number().int(),
+  createdAt: z.string(),
+  active: z.boolean(),
+  counts: counts.partial().optional(),
+});
+
+/** Answer of `GET /tenants/:tenant/head`. */
+export const headResultSchema = z.object({
+  tenant: z.string(),
+  version: z.number().int(),
+  createdAt: z.string(),
+  modelId: z.string().nullable(),
+  stale: z.boolean().describe("fitted for another model: the worker uses the global head instead"),
+  tau: z.number().nullable().describe("the τ the head is used with (null while the model is not loaded)"),
+  tauSource,
+  counts: counts.partial().nullable(),
+  fit: fit.nullable(),
+  guard: guard.nullable(),
+  history: z.array(versionSummary).describe("the versions kept for rollback, oldest first"),
+});
+
+/** Answer of a rollback. */
+export const rollbackResultSchema = z.object({
+  tenant: z.string(),
+  version: z.number().int().describe("the active version now"),
+  rolledBackFrom: z.number().int(),
+  createdAt: z.string(),
+});
+
+/** Answer of a delete. */
+export const deleteResultSchema = z.object({
+  tenant: z.string(),
+  deleted: z.literal(true),
+  removedVersions: z.array(z.number().int()),
+});
+
+const contribution = z.object({
+  feature: z.string(),
+  kind: z.enum(["sparse", "dense"]),
+  value: z.number(),
+  contribution: z.number().describe("value × ∂logit/∂value (positive: toward attack)"),
+});
+
+/** Answer of a dry-run. */
+export const scoreResultSchema = z.object({
+  tenant: z.string(),
+  head: z.object({
+    source: z.enum(["tenant", "global", "stale"]),
+    version: z.number().int().nullable(),
+  }),
+  tau: z.number(),
+  mode: z.enum(["block", "tag", "log", "off"]),
+  modelId: z.string(),
+  explained: z.boolean(),
+  results: z.array(z.object({
+    index: z.number().int().describe("1-based position of the record in the upload"),
+    score: z.number(),
+    flagged: z.boolean().describe("score ≥ τ"),
+    decision: z.enum(["allow", "tag", "block"]).describe("what the worker's mode does with it"),
+    label: z.number().int().optional(),
+    logit: z.number().optional(),
+    why: z.array(contribution).optional(),
+  })),
+});
+
+const importedRecord = z.looseObject({
+  method: z.string(),
+  url: z.string(),
+  headers: z.record(z.string(), z.string()).optional(),
+  body: z.string().optional(),
+  label: z.union([z.literal(0), z.literal(1)]).optional(),
+  family: z.string().optional(),
+});
+
+/** Answer of an import: the file's records, for review; nothing is stored. */
+export const importResultSchema = z.object({
+  tenant: z.string(),
+  format: z.enum(["jsonl", "har", "raw", "clf"]),
+  total: z.number().int().describe("entries read: records plus skipped"),
+  records: z.array(importedRecord).describe("canonical records, in the file's order (at most 1000)"),
+  skipped: z.array(z.object({
+    line: z.number().int().describe("1-based line (HAR: entry index); 0: the file as a whole"),
+    reason: z.string(),
+  })).describe("the first 20 entries that did not become records"),
+  skippedCount: z.number().int(),
+});
+
+/** Answer of a token minting (201): the token is shown this once. */
+export const tokenResultSchema = z.object({
+  tenant: z.string(),
+  id: z.string(),
+  token: z.string().describe("shown once; only its SHA-256 is stored"),
+  createdAt: z.string(),
+});
+
+/** Answer of a token revocation. */
+export const tokenRevokedSchema = z.object({ tenant: z.string(), id: z.string(), revoked: z.literal(true) });
+
+/**
+ * Reads a query string against a schema; a repeated parameter is an error.
+ *
+ * @param url The request URL.
+ * @param schema The schema.
+ * @returns The parsed query, or the first problem.
+ */
+export function parseQuery<T extends z.ZodType>(
+  url: string,
+  schema: T,
+): { ok: true; value: z.output<T> } | { ok: false; reason: string } {
+  const params = new URL(url).searchParams;
+  const raw: Record<string, string> = {};
+  for (const [k, v] of params) {
+    if (Object.hasOwn(raw, k)) {
+      return { ok: false, reason: `query parameter ${JSON.stringify(k)} is repeated` };
+    }
+    raw[k] = v;
+  }
+  const r = schema.safeParse(raw);
+  if (r.success) return { ok: true, value: r.data };
+  const issue = r.error.issues[0];
+  if (issue.code === "unrecognized_keys") {
+    return {
+      ok: false,
+      reason: `unknown query parameter(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`,
+    };
+  }
+  return { ok: false, reason: `query parameter ${issue.path.join(".")}: ${issue.message}` };
+}

@@ -1,0 +1,93 @@
+/**
+ * A `TenantStore` on Deno KV. Needs `--unstable-kv`. Each commit is one `atomic()` operation checked
+ * against the active head's versionstamp: two writers for one tenant never both succeed.
+ *
+ * Keys: `["taugate", "head", <tenant>]` (the active head, shared with `DenoKvHeadStore`),
+ * `["taugate", "history", <tenant>, <version>]`, `["taugate", "token", <id>]`.
+ *
+ * @module
+ */
+import { denoActiveHeadKey, denoHistoryHeadKey, DenoKvHeadStore } from "./deno_kv.ts";
+import { parseStoredHead, type StoredHead } from "./head_doc.ts";
+import { assertTenantId } from "./tenant_id.ts";
+import {
+  assertTokenId,
+  parseTokenRecord,
+  type TenantChange,
+  type TenantSnapshot,
+  type TenantStore,
+  type TokenRecord,
+} from "./tenant_store.ts";
+import type { HeadStore } from "./types.ts";
+
+/** The Deno KV key of a token record. */
+export function denoTokenKey(id: string): Deno.KvKey {
+  return ["taugate", "token", id];
+}
+
+/**
+ * A `TenantStore` over an open `Deno.Kv`. The caller owns the handle (and closes it).
+ *
+ * @example
+ * ```ts ignore
+ * import { DenoKvTenantStore } from "./tenant_deno_kv.ts";
+ * const store = new DenoKvTenantStore(await Deno.openKv(".taugate/kv.sqlite3"));
+ * console.log((await store.history("shop.example.com")).map((d) => d.version));
+ * ```
+ */
+export class DenoKvTenantStore implements TenantStore {
+  readonly kind = "deno-kv";
+  readonly atomic = true;
+  readonly heads: HeadStore;
+  #kv: Deno.Kv;
+
+  /** @param kv An open Deno KV handle. */
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+    this.heads = new DenoKvHeadStore(kv);
+  }
+
+  /** @inheritdoc */
+  async read(tenant: string): Promise<TenantSnapshot> {
+    const e = await this.#kv.get(denoActiveHeadKey(assertTenantId(tenant)));
+    return { active: e.value === null ? null : parseStoredHead(e.value), stamp: e.versionstamp };
+  }
+
+  /** @inheritdoc */
+  async history(tenant: string): Promise<StoredHead[]> {
+    const out: StoredHead[] = [];
+    const prefix = ["taugate", "history", assertTenantId(tenant)];
+    for await (const e of this.#kv.list({ prefix })) out.push(parseStoredHead(e.value));
+    return out.sort((a, b) => a.version - b.version);
+  }
+
+  /** @inheritdoc */
+  async commit(tenant: string, change: TenantChange, stamp: string | null): Promise<boolean> {
+    const key = denoActiveHeadKey(assertTenantId(tenant));
+    const op = this.#kv.atomic().check({ key, versionstamp: stamp });
+    if (change.putHistory) {
+      const doc = parseStoredHead(change.putHistory);
+      op.set(denoHistoryHeadKey(tenant, doc.version), doc);
+    }
+    for (const v of change.deleteHistory ?? []) op.delete(denoHistoryHeadKey(tenant, v));
+    if (change.active === null) op.delete(key);
+    else if (change.active !== undefined) op.set(key, parseStoredHead(change.active));
+    return (await op.commit()).ok;
+  }
+
+  /** @inheritdoc */
+  async getToken(id: string): Promise<TokenRecord | null> {
+    const e = await this.#kv.get(denoTokenKey(assertTokenId(id)));
+    return e.value === null ? null : parseTokenRecord(e.value);
+  }
+
+  /** @inheritdoc */
+  async putToken(id: string, record: TokenRecord): Promise<void> {
+    await this.#kv.set(denoTokenKey(assertTokenId(id)), parseTokenRecord(record));
+  }
+
+  /** @inheritdoc */
+  async deleteToken(id: string): Promise<void> {
+    await this.#kv.delete(denoTokenKey(assertTokenId(id)));
+  }
+}

@@ -1,0 +1,205 @@
+// Dry-run scoring: the score the worker would give, its decision in the worker's mode, and why (gradient ×
+// input, checked against finite differences of the real forward pass); and the OpenAPI document.
+import assert from "node:assert/strict";
+import { explainLogit } from "../../src/api/explain.ts";
+import { openApiDocument } from "../../src/api/openapi.ts";
+import { scoreResultSchema } from "../../src/api/schemas.ts";
+import { DENSE_NAMES, FEATURE_SPEC, featuresOfRecord } from "../../src/features/mod.ts";
+import { logitWithHead } from "../../src/heads/score.ts";
+import { createTsEngine, loadEngine } from "../../src/model/mod.ts";
+import { denoOrtWasm } from "../../src/model/ort_deno.ts";
+import { readModelOnnx } from "../../src/model/onnx/read.ts";
+import { MemoryTenantStore } from "../../src/store/mod.ts";
+import { createWorkerApp } from "../../src/worker/app.ts";
+import { workerConfigFromEnv } from "../../src/worker/config.ts";
+import { apiConfigFromEnv } from "../../src/api/config.ts";
+import { ADMIN, labelled, testWorld } from "./_app.ts";
+import { apiModelBytes, attackRecord, benignRecord } from "./_model.ts";
+
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+const asJson = (records: unknown[]) => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(records),
+});
+
+Deno.test("dry-run: scores and decisions match what the worker does with the same requests", async () => {
+  const w = testWorld();
+  const token = await w.mint("shop-a.test");
+  const records = [benignRecord(0), benignRecord(2), attackRecord(1), attackRecord(4), benignRecord(7)];
+  for (const phase of ["global", "tenant"]) {
+    const res = await w.api("/tenants/shop-a.test/score", { ...asJson(records), token });
+    assert.equal(res.status, 200);
+    const out = scoreResultSchema.parse(await res.json());
+    assert.equal(out.head.source, phase);
+    assert.equal(out.mode, "block");
+    assert.equal(out.explained, true, "the TypeScript engine exposes its weights");
+    for (const [i, r] of out.results.entries()) {
+      const live = await w.send("shop-a.test", records[i]);
+      assert.ok(
+        Math.abs(live.score - r.score) < 1e-6,
+        `${phase} #${i}: dry-run ${r.score}, live ${live.score}`,
+      );
+      assert.equal(r.flagged, r.score >= out.tau);
+      assert.equal(r.decision, r.flagged ? "block" : "allow");
+      assert.equal(live.status, r.flagged ? 403 : 200);
+      assert.equal(r.index, i + 1);
+      assert.ok(r.why!.length > 0 && r.why!.length <= 8);
+    }
+    const up = await w.upload("shop-a.test", labelled(range(20).map(benignRecord), 0), token);
+    assert.equal(up.status, 201);
+  }
+  const global =
+    await (await w.api("/tenants/shop-a.test/score?head=global&explain=0", { ...asJson(records), token }))
+      .json();
+  assert.equal(global.head.source, "global");
+  assert.equal(global.explained, false);
+  assert.equal(global.results[0].why, undefined);
+});
+
+Deno.test("dry-run: the decision follows the worker's mode; labels are echoed; limits and formats as uploads", async () => {
+  const w = testWorld({ env: { TAUGATE_MODE: "log" } });
+  const res = await w.api("/tenants/shop-a.test/score?top=3", asJson(labelled([attackRecord(2)], 1)));
+  const out = scoreResultSchema.parse(await res.json());
+  assert.equal(out.mode, "log");
+  assert.equal(out.results[0].flagged, true);
+  assert.equal(out.results[0].decision, "allow", "log mode only logs");
+  assert.equal(out.results[0].label, 1);
+  assert.equal(out.results[0].why!.length, 3);
+  const tag = testWorld({ env: { TAUGATE_MODE: "tag" } });
+  const t = await (await tag.api("/tenants/shop-a.test/score", asJson([attackRecord(2)]))).json();
+  assert.equal(t.results[0].decision, "tag");
+  assert.equal((await w.api("/tenants/shop-a.test/score?top=99", asJson([attackRecord(2)]))).status, 400);
+  assert.equal((await w.api("/tenants/shop-a.test/score?head=mine", asJson([attackRecord(2)]))).status, 400);
+  const bad = await w.api("/tenants/shop-a.test/score", asJson([{ method: "GET" }]));
+  assert.equal(bad.status, 422);
+  assert.equal((await bad.json()).line, 1);
+  assert.equal((await w.api("/tenants/shop-a.test/score", { method: "POST", body: "x" })).status, 415);
+});
+
+Deno.test("dry-run: why names the features that pushed the score, attack n-grams first for an injection", async () => {
+  const w = testWorld();
+  const sqli = {
+    method: "GET",
+    url: "/search?q=" + encodeURIComponent("1' UNION SELECT password FROM users--"),
+  };
+  const out = await (await w.api("/tenants/shop-a.test/score?top=10", asJson([sqli]))).json();
+  const why = out.results[0].why as { feature: string; kind: string; contribution: number; value: number }[];
+  assert.equal(why.length, 10);
+  for (let i = 1; i < why.length; i++) {
+    assert.ok(Math.abs(why[i - 1].contribution) >= Math.abs(why[i].contribution), "largest first");
+  }
+  // The test model's attack unit reads only the keyword block: its top reasons are dense keyword features.
+  assert.equal(why[0].kind, "dense");
+  assert.match(why[0].feature, /^dense:(sql_keywords|quote_ratio|paren_semicolon_ratio)$/);
+  assert.ok(why[0].contribution > 0);
+  assert.ok(why.some((c) => c.kind === "sparse" && /[a-z]+:/.test(c.feature)), JSON.stringify(why));
+});
+
+Deno.test("explain: gradient × input matches finite differences of the forward pass, profile term included", () => {
+  const bytes = apiModelBytes();
+  const engine = createTsEngine(bytes);
+  const { weights } = readModelOnnx(bytes);
+  const Z = engine.meta.embedDim;
+  // A head with a site profile, so the deviation term's gradient is checked too.
+  const head = {
+    w: Float32Array.from(engine.head.w),
+    b: engine.head.b,
+    mu: Float32Array.from({ length: Z }, (_, j) => 0.1 * Math.sin(j)),
+    prec: Float32Array.from({ length: Z }, (_, j) => 1 + (j % 3)),
+    a: Float32Array.from({ length: Z }, (_, j) => 0.5 * Math.cos(j)),
+  };
+  const rec = {
+    method: "POST",
+    url: "/cart?x=1",
+    body: "item=" + encodeURIComponent("<img src=x onerror=alert(1)>"),
+  };
+  const trace = new Map<number, string[]>();
+  const f = featuresOfRecord(rec, FEATURE_SPEC, trace);
+  const ex = explainLogit(weights, head, f, trace, 10_000);
+  const logitOf = (g: typeof f) => logitWithHead(head, engine.embedSync(g));
+  // The name explainLogit gives a bucket (at most three of its names).
+  const nameOf = (b: number) => {
+    const names = trace.get(b) ?? [];
+    return names.slice(0, 3).join(" | ") + (names.length > 3 ? ` | +${names.length - 3}` : "");
+  };
+  assert.ok(Math.abs(ex.logit - logitOf(f)) < 1e-4, `${ex.logit} vs ${logitOf(f)}`);
+  let checked = 0;
+  for (const c of ex.top.slice(0, 12)) {
+    const g = { ...f, values: f.values.slice(), dense: f.dense.slice() };
+    let k: number;
+    if (c.kind === "dense") k = DENSE_NAMES.indexOf(c.feature.slice("dense:".length));
+    else k = [...f.indices].findIndex((b, i) => f.values[i] === c.value && nameOf(b) === c.feature);
+    assert.ok(k >= 0, c.feature);
+    if (c.kind === "sparse") {
+      const same = [...f.indices].filter((b, i) => f.values[i] === c.value && nameOf(b) === c.feature);
+      assert.equal(same.length, 1, `${c.feature} names one bucket`);
+    }
+    const arr = c.kind === "dense" ? g.dense : g.values;
+    const h = 1e-3 * Math.max(1, Math.abs(arr[k]));
+    const x = arr[k];
+    arr[k] = x + h;
+    const up = logitOf(g);
+    arr[k] = x - h;
+    const down = logitOf(g);
+    const numeric = x * (up - down) / (2 * h);
+    assert.ok(
+      Math.abs(numeric - c.contribution) < 2e-2 * Math.max(1, Math.abs(c.contribution)),
+      `${c.feature}: analytic ${c.contribution}, numeric ${numeric}`,
+    );
+    checked++;
+  }
+  assert.ok(checked >= 10);
+});
+
+Deno.test("dry-run with the ORT engine explains through the weights the worker supplies", async () => {
+  const bytes = apiModelBytes();
+  const engine = await loadEngine("ort", bytes, await denoOrtWasm());
+  const env = { TAUGATE_ADMIN_TOKEN: ADMIN };
+  const app = createWorkerApp({
+    config: workerConfigFromEnv(env),
+    engine,
+    logSink: () => {},
+    api: {
+      config: apiConfigFromEnv(env)!,
+      store: new MemoryTenantStore(),
+      weights: () => readModelOnnx(bytes).weights,
+    },
+  });
+  const res = await app.request("http://x/_taugate/tenants/shop-a.test/score", {
+    ...asJson([attackRecord(3)]),
+    headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` },
+  });
+  const out = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(out));
+  assert.equal(out.explained, true);
+  const ts = createTsEngine(bytes);
+  const want = ts.scoreSync(featuresOfRecord(attackRecord(3)));
+  assert.ok(Math.abs(out.results[0].score - want) < 1e-5, "the ORT engine's score");
+});
+
+Deno.test("openapi.json: every route is documented, with the answers' schemas", async () => {
+  const w = testWorld();
+  const res = await w.api("/openapi.json", { token: null });
+  assert.equal(res.status, 200);
+  const doc = await res.json();
+  assert.deepEqual(doc, JSON.parse(JSON.stringify(openApiDocument())));
+  assert.equal(doc.openapi, "3.1.0");
+  const routes = new Set<string>();
+  for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+    for (const m of Object.keys(ops)) routes.add(`${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`);
+  }
+  const api = (await import("../../src/api/api.ts")).tenantApi({
+    adminToken: ADMIN,
+    store: new MemoryTenantStore(),
+    engine: w.engine,
+  });
+  const served = new Set(
+    api.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace("/_taugate", "")}`),
+  );
+  assert.deepEqual([...served].sort(), [...routes].sort());
+  for (const name of ["UploadResult", "HeadResult", "ScoreResult", "TokenResult", "Error"]) {
+    assert.equal(doc.components.schemas[name].type, "object", name);
+  }
+  assert.ok(doc.components.schemas.UploadResult.properties.guard.properties.margin);
+});
