@@ -8,9 +8,10 @@
 import type { AdaptConfig } from "../heads/adapt.ts";
 import type { Engine, HeadParams } from "../model/types.ts";
 import type { RequestRecord } from "../record/record.ts";
-import { canaryMatchedTau, outOfFoldBenignScores } from "./calibrate.ts";
+import { tenantTau } from "../heads/calibrate.ts";
+import { outOfFoldBenignScores } from "./calibrate.ts";
 import { fitTenantHead, type TenantFit } from "./fit.ts";
-import { detectionRate, guardCheck, type GuardFigures } from "./guard.ts";
+import { guardCheck, type GuardFigures } from "./guard.ts";
 
 /** Milliseconds of each phase (`performance.now()` around synchronous work; 0 on workerd). */
 export interface CandidateMs {
@@ -65,8 +66,7 @@ export async function candidateHead(input: CandidateInput): Promise<Candidate> {
   const t0 = performance.now();
   const fit = await fitTenantHead(input.engine, globalHead, config, input.records);
   const tc = performance.now();
-  const tau = input.tau ??
-    canaryMatchedTau(fit.head, canaries, detectionRate(globalHead, canaries, globalTau));
+  const tau = input.tau ?? tenantTau(fit.head, canaries, globalHead, globalTau);
   const outOfFold = outOfFoldBenignScores(globalHead, fit.examples, config, fit.unlabeled);
   const tg = performance.now();
   const guard = guardCheck(

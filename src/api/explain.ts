@@ -2,20 +2,25 @@
  * Why a request scored as it did: gradient × input of the head's logit through the backbone (a plain
  * forward and backward pass over the model's float32 weights), for each non-zero input, with hashed
  * buckets named by the extractor's trace and dense inputs by `DENSE_NAMES`. It is a first-order account: the
- * contributions sum to the logit's change from an all-zero input only for a linear model.
+ * contributions sum to the logit's change from an all-zero input only for a linear model. A head with a site
+ * profile adds its novelty term `a·n` exactly, one entry per kind of structure token the site has not seen
+ * ("new parameter for this site: key:is_admin"), with the tokens named from the trace where it can.
  *
  * @module
  */
-import { DENSE_NAMES, type FeatureTrace, type FeatureVector } from "../features/mod.ts";
-import { DEVIATION_SCALE } from "../heads/profile.ts";
+import { DENSE_NAMES, FEATURE_SPEC, type FeatureTrace, type FeatureVector } from "../features/mod.ts";
+import { NOVELTY_DIM, NOVELTY_NAMES, profileHas } from "../heads/site_profile.ts";
 import type { BackboneWeights, HeadParams } from "../model/types.ts";
 
 /** One input's share of the logit. */
 export interface Contribution {
-  /** What the input is: the extractor's names of a bucket (joined by ` | ` when several share it), or `dense:<name>`. */
+  /**
+   * What the input is: the extractor's names of a bucket (joined by ` | ` when several share it),
+   * `dense:<name>`, or (`site`) what the site has not seen, e.g. `new parameter for this site: key:debug`.
+   */
   feature: string;
-  kind: "sparse" | "dense";
-  /** The input's value. */
+  kind: "sparse" | "dense" | "site";
+  /** The input's value (`site`: the number of tokens of that kind the site has not seen). */
   value: number;
   /** `value × ∂logit/∂value`: positive pushes toward "attack". */
   contribution: number;
@@ -81,18 +86,12 @@ export function explainLogit(
   }
   const z = outs[outs.length - 1], Z = z.length;
 
-  // The logit and ∂logit/∂z (the profile term's deviations included).
+  // The logit and ∂logit/∂z; the novelty term does not depend on z.
   let logit = head.b;
   const g = new Float64Array(Z);
   for (let j = 0; j < Z; j++) logit += head.w[j] * z[j], g[j] = head.w[j];
-  const { a, mu, prec } = head;
-  if (a && mu && prec) {
-    for (let j = 0; j < Z; j++) {
-      const d = z[j] - mu[j], p = prec[j];
-      logit += a[j] * Math.log1p(p * d * d) * DEVIATION_SCALE;
-      g[j] += a[j] * DEVIATION_SCALE * 2 * p * d / (1 + p * d * d);
-    }
-  }
+  const site = siteContributions(head, f, trace);
+  for (const c of site) logit += c.contribution;
 
   // Backward through the layers, then into the first layer's pre-activation.
   let gy: Float64Array = g;
@@ -138,6 +137,49 @@ export function explainLogit(
     for (let j = 0; j < H; j++) s += Wd[base + j] * g1[j];
     all.push({ feature: `dense:${DENSE_NAMES[i] ?? i}`, kind: "dense", value: v, contribution: v * s });
   }
+  all.push(...site);
   all.sort((p, q) => Math.abs(q.contribution) - Math.abs(p.contribution));
   return { logit, top: all.slice(0, Math.max(0, top)) };
+}
+
+/** Trace prefixes of the structure-token kinds (by kind; cookie names are traced as keys). */
+const KIND_PREFIX = ["method:", "pshape:", "ext:", "key:", "kvshape:", "hname:", "key:", "bodykind:"];
+
+/**
+ * The novelty term of a head with a site profile, one contribution per kind with novel tokens (computed as
+ * `scoreWithHead` does: `a_k · weight · log1p(count_k)`, float32 features).
+ */
+function siteContributions(head: HeadParams, f: FeatureVector, trace: FeatureTrace): Contribution[] {
+  const { a, profile } = head;
+  if (!a || !profile) return [];
+  const names: string[][] = Array.from({ length: NOVELTY_DIM }, () => []);
+  const counts = new Int32Array(NOVELTY_DIM);
+  const high = (FEATURE_SPEC.dim - 1) >>> 4;
+  for (const t of f.structure) {
+    if (profileHas(profile, t)) continue;
+    const k = (t >>> 28) & 7;
+    counts[k]++;
+    // The token keeps the hash above its low 4 bits: its bucket is one of 16, named by the trace.
+    const base = ((t & 0x0fffffff) & high) << 4;
+    for (let j = 0; j < 16 && names[k].length < MAX_NAMES; j++) {
+      const got = trace.get(base | j)?.find((n) => n.startsWith(KIND_PREFIX[k]));
+      if (got !== undefined && !names[k].includes(got)) {
+        names[k].push(got);
+        break;
+      }
+    }
+  }
+  const out: Contribution[] = [];
+  const x = new Float32Array(1);
+  for (let k = 0; k < NOVELTY_DIM; k++) {
+    if (counts[k] === 0) continue;
+    x[0] = profile.weight * Math.log1p(counts[k]);
+    out.push({
+      feature: NOVELTY_NAMES[k] + (names[k].length > 0 ? `: ${names[k].join(", ")}` : ""),
+      kind: "site",
+      value: counts[k],
+      contribution: a[k] * x[0],
+    });
+  }
+  return out;
 }

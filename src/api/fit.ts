@@ -1,12 +1,13 @@
 /**
- * Fitting a tenant's head: each record is featurised and embedded by the engine that scores the tenant's
- * traffic, then `adaptHead` (the very function `deno task eval` adapts with) fits the head from the
+ * Fitting a tenant's head: each labelled record is featurised and embedded by the engine that scores the
+ * tenant's traffic, each unlabelled one featurised (its structure tokens feed the site profile; it needs no
+ * embedding), then `adaptHead` (the very function `deno task eval` adapts with) fits the head from the
  * model's meta-learned init. Same records, same order, same engine: the same head, bit for bit.
  *
  * @module
  */
 import { featuresOfRecord } from "../features/mod.ts";
-import { type AdaptConfig, adaptHead, type HeadExample } from "../heads/adapt.ts";
+import { type AdaptConfig, adaptHead, type HeadExample, type UnlabeledRequest } from "../heads/adapt.ts";
 import type { Engine, HeadParams, SparseFeatures } from "../model/types.ts";
 import type { RequestRecord } from "../record/record.ts";
 
@@ -24,10 +25,10 @@ export interface TenantFit {
   steps: number;
   loss: number;
   counts: LabelCounts;
-  /** The labelled examples (embeddings), in upload order. */
+  /** The labelled examples (embeddings and structure tokens), in upload order. */
   examples: HeadExample[];
-  /** The unlabelled records' embeddings, in upload order. */
-  unlabeled: Float32Array[];
+  /** The unlabelled records' structure tokens, in upload order. */
+  unlabeled: UnlabeledRequest[];
   /**
    * Milliseconds of each phase, measured with `performance.now()` around synchronous work (there is no
    * per-request CPU timer in Deno or workerd; on workerd the clock only moves on I/O, so these read 0 there).
@@ -72,22 +73,22 @@ export async function fitTenantHead(
 ): Promise<TenantFit> {
   const embed = embedderOf(engine);
   const counts: LabelCounts = { benign: 0, attack: 0, unlabeled: 0 };
-  const examples: HeadExample[] = [], unlabeled: Float32Array[] = [];
+  const examples: HeadExample[] = [], unlabeled: UnlabeledRequest[] = [];
   let features = 0, embedding = 0;
   for (const rec of records) {
     const t0 = performance.now();
     const f = featuresOfRecord(rec);
     const t1 = performance.now();
-    const got = embed(f);
-    const z = got instanceof Promise ? await got : got;
-    embedding += performance.now() - t1;
     features += t1 - t0;
     if (rec.label === 0 || rec.label === 1) {
-      examples.push({ z, label: rec.label });
+      const got = embed(f);
+      const z = got instanceof Promise ? await got : got;
+      embedding += performance.now() - t1;
+      examples.push({ z, label: rec.label, structure: f.structure });
       if (rec.label === 1) counts.attack++;
       else counts.benign++;
     } else {
-      unlabeled.push(z);
+      unlabeled.push({ structure: f.structure });
       counts.unlabeled++;
     }
   }

@@ -9,12 +9,16 @@
  *    A head taught that attacks are benign (a mislabelled or poisoned upload) keeps catching the canaries
  *    only with a τ so low that it flags the tenant's own requests, and fails here.
  *
- * A head that fails is refused with the figures, unless the operator forces it.
+ * A head that fails is refused with the figures, unless the operator forces it. Canaries are scored on z
+ * alone (see `src/heads/calibrate.ts`); the benign examples' out-of-fold scores include the novelty term of
+ * a head with a site profile.
  *
  * @module
  */
-import { scoreWithHead } from "../heads/score.ts";
+import { detectionRate } from "../heads/calibrate.ts";
 import type { HeadParams } from "../model/types.ts";
+
+export { detectionRate };
 
 /** What the guard measured, stored with the head and returned with every upload. */
 export interface GuardFigures {
@@ -47,21 +51,6 @@ export interface GuardFigures {
   passed: boolean;
   /** The operator stored the head although the guard refused it. */
   forced: boolean;
-}
-
-/**
- * Share of embeddings a head scores at or above τ.
- *
- * @param head The head.
- * @param zs Embeddings.
- * @param tau The threshold.
- * @returns The rate in [0, 1] (0 for no embeddings).
- */
-export function detectionRate(head: HeadParams, zs: readonly Float32Array[], tau: number): number {
-  if (zs.length === 0) return 0;
-  let hit = 0;
-  for (const z of zs) if (scoreWithHead(head, z) >= tau) hit++;
-  return hit / zs.length;
 }
 
 /** What the guard looks at. */

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { featuresOfRecord } from "../features/mod.ts";
 import type { AdaptConfig } from "../heads/adapt.ts";
+import { NOVELTY_DIM } from "../heads/site_profile.ts";
 import type { Engine, ModelMeta } from "../model/types.ts";
 import { parseRecord } from "../record/schema.ts";
 import { ApiError } from "./errors.ts";
@@ -17,8 +18,7 @@ const MAX_CANARIES = 10_000;
 
 const finite = z.number().refine(Number.isFinite, { message: "must be finite" });
 
-function adaptSchema(Z: number) {
-  const vec = z.array(finite).length(Z);
+function adaptSchema() {
   return z.object({
     method: z.enum(["gd", "proto"]),
     steps: z.number().int().min(0).max(100_000),
@@ -26,13 +26,11 @@ function adaptSchema(Z: number) {
     prox: finite.pipe(z.number().min(0)),
     protoScale: finite.optional(),
     profile: z.object({
-      priorMean: vec,
-      priorVar: z.array(finite.pipe(z.number().min(0))).length(Z),
-      priorWeight: finite.pipe(z.number().min(0)),
-      trim: z.number().min(0).max(1),
-      minVar: finite.pipe(z.number().positive()),
-      a0: vec,
-      minExamples: z.number().int().min(0),
+      minCount: z.number().int().min(1),
+      minCountLarge: z.number().int().min(1),
+      largeFrom: z.number().int().min(0),
+      confidence: finite.pipe(z.number().min(0)),
+      a0: z.array(finite).length(NOVELTY_DIM),
     }).optional(),
   });
 }
@@ -56,7 +54,7 @@ export function adaptConfigOf(meta: ModelMeta): AdaptConfig {
       `model ${meta.modelId} ships no adaptation settings (meta.adapt): tenant heads cannot be fitted`,
     );
   }
-  const r = adaptSchema(meta.embedDim).safeParse(meta.adapt);
+  const r = adaptSchema().safeParse(meta.adapt);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new ApiError(

@@ -1,13 +1,17 @@
 /**
- * Head adaptation: a tenant's head is fitted from the model's meta-learned head init on the tenant's few
- * labelled embeddings, by a few gradient steps on a class-balanced logistic loss with a proximal pull toward
- * the init (`λ/2·‖θ − θ₀‖²`), so a handful of examples moves the head only as far as they justify. With a
- * profile config, the tenant's benign examples and unlabelled traffic also give a site profile (see
- * `profile.ts`) and the head learns weights on the deviations from it. The worker and `deno task eval` both
- * call `adaptHead`; meta-training runs the same steps (`headInputs`, `fitHead`) and differentiates through
- * them.
+ * Head adaptation: a tenant's head is fitted from the model's meta-learned init on the tenant's few labelled
+ * requests, by a few gradient steps on a class-balanced logistic loss with a proximal pull toward the init
+ * (`λ/2·‖θ − θ₀‖²`), so a handful of examples moves the head only as far as they justify.
  *
- * Plain TypeScript on z vectors, deterministic, no allocation per step.
+ * With a site-profile config (`config.profile`), the tenant's benign examples and unlabelled traffic also give
+ * the site's structural profile (`site_profile.ts`), and the head is logistic on `[z; n]`, `n` the request's
+ * novelty features against it: `score = σ(w·z + b + a·n)`. A labelled benign example's novelty is computed
+ * without its own tokens (it must not vouch for itself), as a new request of the site would be scored; the
+ * novelty weights `a` start from the meta-learned `a₀` and stay non-negative (novelty may only raise a score,
+ * so a poisoned upload cannot teach the head that unusual means safe). The worker and `deno task eval` both
+ * call `adaptHead`; meta-training runs the same steps (`fitHead`) on the same inputs.
+ *
+ * Plain TypeScript, deterministic, no allocation per step.
  *
  * @example
  * ```ts
@@ -20,7 +24,15 @@
  * @module
  */
 import type { HeadParams } from "../model/types.ts";
-import { buildProfile, deviations, type Profile, type ProfileConfig } from "./profile.ts";
+import {
+  minCountFor,
+  NOVELTY_DIM,
+  noveltyOfCounts,
+  profileWeight,
+  type SiteProfileConfig,
+  siteProfileOf,
+  TokenCounts,
+} from "./site_profile.ts";
 
 /** How a head is adapted; shipped in the model's meta (`meta.adapt`) so the worker fits heads as eval did. */
 export interface AdaptConfig {
@@ -34,20 +46,27 @@ export interface AdaptConfig {
   prox: number;
   /** Scale of the prototype direction (`proto`). */
   protoScale?: number;
-  /** Site profile from benign and unlabelled requests; absent: the head sees z alone. */
-  profile?: ProfileConfig;
+  /** The site profile (with the meta-learned `a₀`); absent: the head sees z alone. */
+  profile?: SiteProfileConfig;
+}
+
+/** One labelled example: an embedding, its label (1 = attack) and its structure tokens (for the profile). */
+export interface HeadExample {
+  z: Float32Array;
+  label: 0 | 1;
+  structure?: ArrayLike<number>;
+}
+
+/** A request of the tenant's unlabelled traffic: only its structure tokens are used (for the profile). */
+export interface UnlabeledRequest {
+  z?: Float32Array;
+  structure: ArrayLike<number>;
 }
 
 /** Inputs besides the labelled examples. */
 export interface AdaptOptions {
-  /** Embeddings of the tenant's unlabelled traffic (for the site profile; a few may be attacks). */
-  unlabeled?: readonly Float32Array[];
-}
-
-/** One labelled example: an embedding and its label (1 = attack). */
-export interface HeadExample {
-  z: Float32Array;
-  label: 0 | 1;
+  /** The tenant's unlabelled traffic (a few may be attacks). */
+  unlabeled?: readonly UnlabeledRequest[];
 }
 
 /** The result of an adaptation. */
@@ -59,15 +78,75 @@ export interface AdaptResult {
   loss: number;
 }
 
+/** The head's inputs for labelled examples (see `headInputs`). */
+export interface HeadInputs {
+  /** `[n][F]`: z, then the novelty features when there is a profile. */
+  X: Float32Array;
+  /** Z, or Z + `NOVELTY_DIM`. */
+  F: number;
+  /** The exact token counts of the profile (`null`: no profile). */
+  counts: TokenCounts | null;
+  minCount: number;
+  weight: number;
+}
+
+/**
+ * The head's inputs: `[z; n]` with `n` the novelty features against the profile of the benign examples and
+ * the unlabelled traffic (benign examples leave-one-out), or z alone without a profile config or without
+ * any request to build a profile from.
+ *
+ * @param zs Labelled embeddings `[n][Z]`.
+ * @param ys Labels.
+ * @param n Count.
+ * @param Z Embedding width.
+ * @param structures The labelled examples' structure tokens (`undefined`: none known).
+ * @param unlabeled The unlabelled requests' structure tokens.
+ * @param config The profile config, if any.
+ */
+export function headInputs(
+  zs: Float32Array,
+  ys: ArrayLike<number>,
+  n: number,
+  Z: number,
+  structures: readonly (ArrayLike<number> | undefined)[],
+  unlabeled: readonly ArrayLike<number>[],
+  config: SiteProfileConfig | undefined,
+): HeadInputs {
+  let counts: TokenCounts | null = null;
+  if (config) {
+    counts = new TokenCounts();
+    for (let i = 0; i < n; i++) {
+      const s = structures[i];
+      if (ys[i] === 0 && s) counts.add(s);
+    }
+    for (const s of unlabeled) counts.add(s);
+    if (counts.requests === 0) counts = null;
+  }
+  if (!counts || !config) {
+    return { X: zs.subarray(0, n * Z), F: Z, counts: null, minCount: 0, weight: 0 };
+  }
+  const F = Z + NOVELTY_DIM, X = new Float32Array(n * F);
+  const minCount = minCountFor(config, counts.requests), weight = profileWeight(config, counts.requests);
+  for (let i = 0; i < n; i++) {
+    X.set(zs.subarray(i * Z, (i + 1) * Z), i * F);
+    const s = structures[i];
+    noveltyOfCounts(counts, s ?? EMPTY, minCount, weight, ys[i] === 0 && s !== undefined, X, i * F + Z);
+  }
+  return { X, F, counts, minCount, weight };
+}
+
+const EMPTY = new Int32Array(0);
+
 /**
  * Adapts a head to labelled examples. Benign-only examples are fine (the common upload: "these were my false
- * positives"); no examples (and no unlabelled traffic) returns the init.
+ * positives"); no examples and no unlabelled traffic return the init; unlabelled traffic alone gives the init
+ * with the site's profile (and `a₀`).
  *
  * @param init The head to start from (the model's global head, `meta.head`).
- * @param examples Labelled embeddings (from `engine.embed`).
+ * @param examples Labelled embeddings (from `engine.embed`) with their structure tokens.
  * @param config The adaptation settings (`meta.adapt`).
  * @param options The tenant's unlabelled traffic, for the site profile.
- * @returns The adapted head (with `mu`, `prec`, `a` when a profile was built), the steps and the final loss.
+ * @returns The adapted head (with `a` and `profile` when a profile was built), the steps and the final loss.
  * @throws {RangeError} when an embedding's length differs from the head's.
  */
 export function adaptHead(
@@ -77,141 +156,41 @@ export function adaptHead(
   options: AdaptOptions = {},
 ): AdaptResult {
   const Z = init.w.length, n = examples.length;
-  const unlabeled = options.unlabeled ?? [];
-  const zs = new Float32Array(n * Z),
-    ys = new Uint8Array(n),
-    zu = new Float32Array(unlabeled.length * Z);
+  const zs = new Float32Array(n * Z), ys = new Uint8Array(n);
+  const structures: (ArrayLike<number> | undefined)[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const e = examples[i];
     if (e.z.length !== Z) {
-      throw new RangeError(
-        `embedding ${i} has ${e.z.length} dimensions, the head ${Z}`,
-      );
+      throw new RangeError(`embedding ${i} has ${e.z.length} dimensions, the head ${Z}`);
     }
     zs.set(e.z, i * Z);
     ys[i] = e.label === 1 ? 1 : 0;
+    structures[i] = e.structure;
   }
-  for (let i = 0; i < unlabeled.length; i++) {
-    if (unlabeled[i].length !== Z) {
-      throw new RangeError(`unlabelled embedding ${i} has the wrong length`);
-    }
-    zu.set(unlabeled[i], i * Z);
-  }
-  const inputs = headInputs(
-    zs,
-    ys,
-    n,
-    Z,
-    zu,
-    unlabeled.length,
-    config.profile,
-    null,
-  );
-  const F = inputs.F;
-  const theta0 = initTheta(
-    init,
-    Z,
-    inputs.profile ? config.profile : undefined,
-  );
-  const theta = new Float64Array(F + 1);
-  const fit = config.method === "proto"
-    ? protoHead(theta0, inputs.X, ys, n, F, config.protoScale ?? 1, theta)
-    : fitHead(theta0, inputs.X, ys, n, F, config, theta, null);
-  return {
-    head: headOf(theta, Z, inputs.profile),
-    steps: fit.steps,
-    loss: fit.loss,
-  };
-}
-
-/** θ₀ = `[w; a₀; b]` with a profile, `[w; b]` without. */
-export function initTheta(
-  init: HeadParams,
-  Z: number,
-  profile: ProfileConfig | undefined,
-): Float64Array {
-  const F = profile ? 2 * Z : Z;
+  const unlabeled = (options.unlabeled ?? []).map((u) => u.structure);
+  const inputs = headInputs(zs, ys, n, Z, structures, unlabeled, config.profile);
+  const { F, counts } = inputs;
   const theta0 = new Float64Array(F + 1);
   for (let j = 0; j < Z; j++) theta0[j] = init.w[j];
-  if (profile) { for (let j = 0; j < Z; j++) theta0[Z + j] = profile.a0[j]; }
+  if (counts) { for (let k = 0; k < NOVELTY_DIM; k++) theta0[Z + k] = Math.max(0, config.profile!.a0[k]); }
   theta0[F] = init.b;
-  return theta0;
+  const theta = new Float64Array(F + 1);
+  const nonNeg = counts ? { from: Z, to: F } : null;
+  const fit = config.method === "proto"
+    ? protoHead(theta0, inputs.X, ys, n, F, config.protoScale ?? 1, theta, nonNeg)
+    : fitHead(theta0, inputs.X, ys, n, F, config, theta, null, nonNeg);
+  const head: HeadParams = { w: Float32Array.from(theta.subarray(0, Z)), b: theta[F] };
+  if (counts) {
+    head.a = Float32Array.from(theta.subarray(Z, F));
+    head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);
+  }
+  return { head, steps: fit.steps, loss: fit.loss };
 }
 
-/** The head of a fitted θ (and the profile it was fitted with). */
-export function headOf(
-  theta: Float64Array,
-  Z: number,
-  profile: Profile | null,
-): HeadParams {
-  const F = profile ? 2 * Z : Z;
-  const head: HeadParams = {
-    w: Float32Array.from(theta.subarray(0, Z)),
-    b: theta[F],
-  };
-  if (profile) {
-    head.a = Float32Array.from(theta.subarray(Z, 2 * Z));
-    head.mu = Float32Array.from(profile.mu);
-    head.prec = Float32Array.from(profile.prec);
-  }
-  return head;
-}
-
-/**
- * The head's inputs for labelled examples: z alone, or `[z; deviations from the site profile]` when a
- * profile config is given and enough benign requests exist. Labelled benign examples are part of the profile
- * and are scored against it leave-one-out.
- *
- * @param zs Labelled embeddings `[n][Z]`.
- * @param ys Labels.
- * @param n Count.
- * @param Z Embedding width.
- * @param zu Unlabelled embeddings `[nU][Z]`.
- * @param nU Count.
- * @param config The profile config, if any.
- * @param dq If given (`[n][Z]`), receives `∂deviation_j/∂z_j` per example (training differentiates through it).
- * @returns The inputs `X` (`[n][F]`), their width F (Z or 2Z) and the profile (or `null`).
- */
-export function headInputs(
-  zs: Float32Array,
-  ys: ArrayLike<number>,
-  n: number,
-  Z: number,
-  zu: Float32Array,
-  nU: number,
-  config: ProfileConfig | undefined,
-  dq: Float32Array | null,
-): { X: Float32Array; F: number; profile: Profile | null } {
-  let profile: Profile | null = null;
-  if (config) {
-    let nB = 0;
-    for (let i = 0; i < n; i++) nB += ys[i] === 0 ? 1 : 0;
-    const benign = new Float32Array(nB * Z);
-    for (let i = 0, k = 0; i < n; i++) {
-      if (ys[i] === 0) benign.set(zs.subarray(i * Z, (i + 1) * Z), Z * k++);
-    }
-    profile = buildProfile(benign, nB, zu, nU, Z, config);
-  }
-  if (!profile || !config) {
-    return { X: zs.subarray(0, n * Z), F: Z, profile: null };
-  }
-  const F = 2 * Z, X = new Float32Array(n * F);
-  for (let i = 0; i < n; i++) {
-    X.set(zs.subarray(i * Z, (i + 1) * Z), i * F);
-    deviations(
-      profile,
-      zs,
-      i * Z,
-      Z,
-      ys[i] === 0,
-      config.minVar,
-      X,
-      i * F + Z,
-      dq,
-      i * Z,
-    );
-  }
-  return { X, F, profile };
+/** Coordinates `[from, to)` of θ kept non-negative (the novelty weights). */
+export interface NonNegative {
+  from: number;
+  to: number;
 }
 
 /**
@@ -219,13 +198,14 @@ export function headInputs(
  * weights `c_i` (each class present carries an equal share). `θ` layout: `[weights of the Z inputs, b]`.
  *
  * @param theta0 The init, length Z + 1.
- * @param zs Head inputs `[n][Z]` (z, or z and its deviations: see `headInputs`).
+ * @param zs Head inputs `[n][Z]` (z, or z and its novelty features: see `headInputs`).
  * @param ys Labels.
  * @param n Examples.
  * @param Z Input width.
  * @param config Steps, step size, λ.
  * @param out Receives θ after the last step.
  * @param tape If given, receives θ_t for t = 0..steps (each length Z + 1), for differentiating the steps.
+ * @param nonNeg Coordinates projected onto ≥ 0 after every step (the novelty weights), if any.
  * @returns Steps taken and the final objective.
  */
 export function fitHead(
@@ -237,6 +217,7 @@ export function fitHead(
   config: AdaptConfig,
   out: Float64Array,
   tape: Float64Array[] | null,
+  nonNeg: NonNegative | null = null,
 ): { steps: number; loss: number } {
   out.set(theta0);
   if (n === 0) return { steps: 0, loss: 0 };
@@ -257,6 +238,7 @@ export function fitHead(
     for (let j = 0; j <= Z; j++) {
       out[j] -= lr * (grad[j] + prox * (out[j] - theta0[j]));
     }
+    if (nonNeg) { for (let j = nonNeg.from; j < nonNeg.to; j++) if (out[j] < 0) out[j] = 0; }
   }
   if (tape) tape[steps].set(out);
   return { steps, loss: objective(out, theta0, zs, ys, n, Z, weights, prox) };
@@ -264,7 +246,8 @@ export function fitHead(
 
 /**
  * The prototype head: the init plus `scale·(μ₁ − μ₀)` on w and `−scale·(‖μ₁‖² − ‖μ₀‖²)/2` on b, the linear
- * classifier of nearest class means. With one class only, the init is kept.
+ * classifier of nearest class means (then `nonNeg` coordinates projected onto ≥ 0). With one class only, the
+ * init is kept.
  */
 export function protoHead(
   theta0: Float64Array,
@@ -274,6 +257,7 @@ export function protoHead(
   Z: number,
   scale: number,
   out: Float64Array,
+  nonNeg: NonNegative | null = null,
 ): { steps: number; loss: number } {
   out.set(theta0);
   const mu0 = new Float64Array(Z), mu1 = new Float64Array(Z);
@@ -294,6 +278,7 @@ export function protoHead(
     q1 += mu1[j] * mu1[j];
   }
   out[Z] -= scale * (q1 - q0) / 2;
+  if (nonNeg) { for (let j = nonNeg.from; j < nonNeg.to; j++) if (out[j] < 0) out[j] = 0; }
   return {
     steps: 0,
     loss: objective(out, theta0, zs, ys, n, Z, classWeights(ys, n), 0),

@@ -1,6 +1,7 @@
 /**
- * Heads: the per-tenant last step of the hot path (`scoreWithHead`) and their adaptation from a tenant's
- * labelled examples (`adaptHead`).
+ * Heads: the per-tenant last step of the hot path (`scoreWithHead`), their adaptation from a tenant's
+ * labelled examples and unlabelled traffic (`adaptHead`, with the site's structural profile), and their τ
+ * (`tenantTau`).
  *
  * @example
  * ```ts
@@ -25,9 +26,27 @@ export {
   classWeights,
   fitHead,
   type HeadExample,
+  type HeadInputs,
   headInputs,
-  headOf,
-  initTheta,
+  type NonNegative,
   protoHead,
+  type UnlabeledRequest,
 } from "./adapt.ts";
-export { buildProfile, deviations, type Profile, type ProfileConfig } from "./profile.ts";
+export { canaryMatchedTau, detectionRate, tenantTau } from "./calibrate.ts";
+export {
+  buildSiteProfile,
+  minCountFor,
+  novelTokenCounts,
+  NOVELTY_DIM,
+  NOVELTY_NAMES,
+  noveltyFeatures,
+  noveltyOfCounts,
+  profileBitsFromBase64,
+  profileBitsToBase64,
+  profileHas,
+  profileWeight,
+  type SiteProfile,
+  type SiteProfileConfig,
+  siteProfileOf,
+  TokenCounts,
+} from "./site_profile.ts";

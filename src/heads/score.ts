@@ -1,6 +1,6 @@
 /** Scoring with a head: the last, per-tenant step of the hot path. */
 import type { HeadParams } from "../model/types.ts";
-import { deviation } from "./profile.ts";
+import { NOVELTY_DIM, noveltyFeatures } from "./site_profile.ts";
 
 /** Logistic sigmoid, stable for large |x|. */
 export function sigmoid(x: number): number {
@@ -9,31 +9,49 @@ export function sigmoid(x: number): number {
   return e / (1 + e);
 }
 
+const novelty = new Float32Array(NOVELTY_DIM);
+
 /**
- * The logit of an embedding under a head: `w·z + b`, plus `Σ_j a_j·deviation(z_j − mu_j, prec_j)` (see
- * `profile.ts`) when the head carries a site profile.
+ * The logit of a request under a head: `w·z + b`, plus `a·n` when the head carries a site profile and the
+ * request's structure tokens are given (`n`: its novelty features against the profile, see
+ * `noveltyFeatures`). Without structure tokens, or without a profile, it is `w·z + b`.
  *
  * @param head The head.
  * @param z The embedding.
+ * @param structure The request's structure tokens (`FeatureBuffer.structure`).
+ * @param nStructure How many of them are valid (default: all).
  */
-export function logitWithHead(head: HeadParams, z: Float32Array): number {
+export function logitWithHead(
+  head: HeadParams,
+  z: Float32Array,
+  structure?: ArrayLike<number>,
+  nStructure?: number,
+): number {
   const w = head.w;
   let s = head.b;
   for (let i = 0; i < w.length; i++) s += w[i] * z[i];
-  const { a, mu, prec } = head;
-  if (a && mu && prec) {
-    for (let i = 0; i < a.length; i++) s += a[i] * deviation(z[i] - mu[i], prec[i]);
+  const { a, profile } = head;
+  if (a && profile && structure) {
+    noveltyFeatures(profile, structure, nStructure ?? structure.length, novelty);
+    for (let k = 0; k < NOVELTY_DIM; k++) s += a[k] * novelty[k];
   }
   return s;
 }
 
 /**
- * The score of an embedding under a head, in [0, 1]: `σ(w·z + b)`, with the site-profile term when the head
- * has one (`mu`, `prec`, `a`).
+ * The score of a request under a head, in [0, 1]: `σ(w·z + b)`, plus the site-profile term `a·n` when the
+ * head has a profile and the request's structure tokens are given.
  *
  * @param head The head (a tenant's, or the model's global head).
  * @param z The embedding.
+ * @param structure The request's structure tokens.
+ * @param nStructure How many of them are valid (default: all).
  */
-export function scoreWithHead(head: HeadParams, z: Float32Array): number {
-  return sigmoid(logitWithHead(head, z));
+export function scoreWithHead(
+  head: HeadParams,
+  z: Float32Array,
+  structure?: ArrayLike<number>,
+  nStructure?: number,
+): number {
+  return sigmoid(logitWithHead(head, z, structure, nStructure));
 }

@@ -1,51 +1,132 @@
 /**
- * A site's structural profile: which structure tokens (methods, path shapes, extensions, parameter names and
- * shapes, header and cookie names, body kinds; see `FeatureVector.structure`) its normal traffic uses, kept
- * as a Bloom filter of 8,192 bits (1 KiB). A request's novelty is how many of its structure tokens the site
- * has not seen, by group: what "unusual for this site" means for tampering, probes and misplaced tokens,
- * which no global model can know.
+ * A site's structural profile: which structure tokens (methods, path-segment shapes, extensions, parameter
+ * names, parameter value shapes, header and cookie names, body kinds; see `FeatureVector.structure`) its
+ * normal traffic uses, kept as a Bloom filter (1 KiB, 2 KiB for large sites). A request's novelty features
+ * are, per kind of token, `weight · log1p(number of its tokens of that kind the site has not seen)`: what
+ * "unusual for this site" means for tampering, probes and misplaced tokens, which no global model can know.
+ *
+ * A profile is built from exact counts (`TokenCounts`) of the tenant's benign examples and unlabelled
+ * traffic; a token is normal once seen in `minCount` requests. Fitting uses the exact counts (a labelled
+ * benign example is taken out of them first: it must not vouch for itself); the stored head keeps the Bloom
+ * filter, whose false positives (a novel token taken for a known one) are rare at the sizes used.
  *
  * @example
  * ```ts
- * import { buildSiteProfile, noveltyFeatures } from "./site_profile.ts";
- * const profile = buildSiteProfile([new Int32Array([1, 2, 3])], { minCount: 1 });
- * noveltyFeatures(profile, new Int32Array([1, 2, 0x30000009]), 3); // [0, 0, 0, 0] except the key group
+ * import { siteProfileOf, noveltyFeatures, TokenCounts } from "./site_profile.ts";
+ * const counts = new TokenCounts();
+ * counts.add(new Int32Array([1, 2, 3]));
+ * const profile = siteProfileOf(counts, 1, 1);
+ * noveltyFeatures(profile, new Int32Array([1, 2, 0x30000009])); // log1p(1) in the `key` slot, 0 elsewhere
  * ```
  * @module
  */
+import { STRUCTURE_KINDS } from "../features/extract.ts";
 import { fmix } from "../features/hash.ts";
+import type { SiteProfile } from "../model/types.ts";
 
-/** Bits of the filter. */
-export const PROFILE_BITS = 8192;
+export type { SiteProfile };
+
 /** Hash functions of the filter. */
-export const PROFILE_HASHES = 3;
+export const PROFILE_HASHES = 4;
+/** Sizes of the filter in bytes: the smallest that gives each token `BITS_PER_TOKEN` bits, capped. */
+export const PROFILE_MIN_BYTES = 1024, PROFILE_MAX_BYTES = 2048;
+/** Sizes a stored profile may have (bytes, powers of two). */
+export const PROFILE_READ_MAX_BYTES = 4096;
+const BITS_PER_TOKEN = 12;
 
-/**
- * Groups of structure-token kinds whose novel tokens are counted together (index = kind, see `ST_*` in
- * `src/features/extract.ts`): route (method, path, extension), parameters (names, cookie names), parameter
- * shapes, headers (header names, body kinds).
- */
-const GROUP_OF_KIND = [0, 0, 0, 1, 2, 3, 1, 3];
-/** Names of the novelty groups, in order. */
-export const NOVELTY_GROUPS: readonly string[] = Object.freeze(["route", "params", "shapes", "headers"]);
-/** Number of novelty features. */
-export const NOVELTY_DIM = NOVELTY_GROUPS.length;
+/** Number of novelty features: one per kind of structure token. */
+export const NOVELTY_DIM: number = STRUCTURE_KINDS.length;
 
-/** A site's profile. */
-export interface SiteProfile {
-  /** The Bloom filter, `PROFILE_BITS / 8` bytes. */
-  bits: Uint8Array;
-  /** Requests it was built from. */
-  requests: number;
-  /** Distinct tokens it holds. */
-  tokens: number;
+/** What a novel token of each kind means, for explanations (by kind, as `STRUCTURE_KINDS`). */
+export const NOVELTY_NAMES: readonly string[] = Object.freeze([
+  "method not seen on this site",
+  "path not seen on this site",
+  "file extension not seen on this site",
+  "new parameter for this site",
+  "parameter shape not seen on this site",
+  "header not seen on this site",
+  "cookie not seen on this site",
+  "body kind not seen on this site",
+]);
+
+/** How profiles are built; shipped in the model's `meta.adapt.profile`. */
+export interface SiteProfileConfig {
+  /** A token is normal once seen in this many requests... */
+  minCount: number;
+  /** ...or in `minCountLarge` requests when the profile has at least `largeFrom` requests (0: never). */
+  minCountLarge: number;
+  largeFrom: number;
+  /** The novelty features are scaled by `R / (R + confidence)` for a profile of R requests. */
+  confidence: number;
+  /** The meta-learned init of the novelty weights `a` (`NOVELTY_DIM`, non-negative). */
+  a0: number[];
 }
 
+/** The `minCount` of a profile of `requests` requests under `config`. */
+export function minCountFor(config: SiteProfileConfig, requests: number): number {
+  return config.largeFrom > 0 && requests >= config.largeFrom ? config.minCountLarge : config.minCount;
+}
+
+/** The novelty features' scale for a profile of `requests` requests. */
+export function profileWeight(config: SiteProfileConfig, requests: number): number {
+  return requests / (requests + config.confidence);
+}
+
+/** Exact token counts of a site's requests (how many requests used each token). */
+export class TokenCounts {
+  readonly counts: Map<number, number> = new Map();
+  requests = 0;
+
+  /**
+   * Adds one request's tokens.
+   *
+   * @param structure Its structure tokens.
+   * @param n How many are valid (default: all).
+   */
+  add(structure: ArrayLike<number>, n: number = structure.length): void {
+    this.requests++;
+    const c = this.counts;
+    for (let i = 0; i < n; i++) c.set(structure[i], (c.get(structure[i]) ?? 0) + 1);
+  }
+}
+
+/**
+ * A request's novelty features against exact counts: per kind, `weight · log1p(tokens seen in fewer than
+ * `minCount` requests)`.
+ *
+ * @param counts The site's counts.
+ * @param structure The request's tokens.
+ * @param minCount A token is normal once seen in this many requests.
+ * @param weight The features' scale.
+ * @param self The request is one of the counted ones: its own tokens are taken out first.
+ * @param out Where to write (`NOVELTY_DIM` entries) ...
+ * @param at ... from this index.
+ */
+export function noveltyOfCounts(
+  counts: TokenCounts,
+  structure: ArrayLike<number>,
+  minCount: number,
+  weight: number,
+  self: boolean,
+  out: Float32Array,
+  at = 0,
+): void {
+  const novel = scratch.fill(0), c = counts.counts, own = self ? 1 : 0;
+  for (let i = 0; i < structure.length; i++) {
+    const t = structure[i];
+    if ((c.get(t) ?? 0) - own < minCount) novel[(t >>> 28) & 7]++;
+  }
+  for (let k = 0; k < NOVELTY_DIM; k++) out[at + k] = weight * Math.log1p(novel[k]);
+}
+
+const scratch = new Int32Array(NOVELTY_DIM);
+
 function probe(bits: Uint8Array, token: number, set: boolean): boolean {
+  const mask = bits.length * 8 - 1;
   const h1 = fmix(token), h2 = fmix(token ^ 0x5bd1e995) | 1;
   let all = true;
   for (let i = 0; i < PROFILE_HASHES; i++) {
-    const b = (h1 + Math.imul(i, h2)) & (PROFILE_BITS - 1);
+    const b = (h1 + Math.imul(i, h2)) & mask;
     const byte = b >>> 3, bit = 1 << (b & 7);
     if ((bits[byte] & bit) === 0) {
       all = false;
@@ -56,33 +137,38 @@ function probe(bits: Uint8Array, token: number, set: boolean): boolean {
 }
 
 /**
+ * The stored profile of exact counts: the tokens seen in at least `minCount` requests, in a Bloom filter.
+ *
+ * @param counts The site's counts.
+ * @param minCount A token is normal once seen in this many requests.
+ * @param weight The novelty features' scale (see `profileWeight`).
+ * @returns The profile.
+ */
+export function siteProfileOf(counts: TokenCounts, minCount: number, weight: number): SiteProfile {
+  let tokens = 0;
+  for (const n of counts.counts.values()) if (n >= minCount) tokens++;
+  let bytes = PROFILE_MIN_BYTES;
+  while (bytes < PROFILE_MAX_BYTES && bytes * 8 < tokens * BITS_PER_TOKEN) bytes *= 2;
+  const bits = new Uint8Array(bytes);
+  // Insertion order does not change a Bloom filter, so Map order is fine.
+  for (const [token, n] of counts.counts) if (n >= minCount) probe(bits, token, true);
+  return { bits, requests: counts.requests, tokens, minCount, weight };
+}
+
+/**
  * Builds a profile from requests' structure tokens.
  *
  * @param structures Each request's structure tokens (`FeatureVector.structure`).
- * @param options `minCount`: a token enters the profile once seen in this many requests (2 keeps the odd
- *   attack in unlabelled traffic out of what counts as normal; 1 for a handful of labelled benign requests).
+ * @param options `minCount`, and the features' scale `weight` (default 1).
  * @returns The profile.
  */
 export function buildSiteProfile(
   structures: Iterable<ArrayLike<number>>,
-  options: { minCount: number },
+  options: { minCount: number; weight?: number },
 ): SiteProfile {
-  const counts = new Map<number, number>();
-  let requests = 0;
-  for (const s of structures) {
-    requests++;
-    for (let i = 0; i < s.length; i++) counts.set(s[i], (counts.get(s[i]) ?? 0) + 1);
-  }
-  const bits = new Uint8Array(PROFILE_BITS >>> 3);
-  let tokens = 0;
-  // Insertion order does not change a Bloom filter, so Map order is fine.
-  for (const [token, count] of counts) {
-    if (count >= options.minCount) {
-      probe(bits, token, true);
-      tokens++;
-    }
-  }
-  return { bits, requests, tokens };
+  const counts = new TokenCounts();
+  for (const s of structures) counts.add(s);
+  return siteProfileOf(counts, options.minCount, options.weight ?? 1);
 }
 
 /** Whether the profile (probably) holds `token`; false answers are exact. */
@@ -91,7 +177,31 @@ export function profileHas(profile: SiteProfile, token: number): boolean {
 }
 
 /**
- * A request's novelty features: per group, `log1p(number of its structure tokens the site has not seen)`.
+ * How many of a request's structure tokens of each kind the site has not seen.
+ *
+ * @param profile The site's profile.
+ * @param structure The request's structure tokens.
+ * @param n How many of them are valid (default: all).
+ * @param out Where to write (`NOVELTY_DIM` entries).
+ * @returns `out`.
+ */
+export function novelTokenCounts(
+  profile: SiteProfile,
+  structure: ArrayLike<number>,
+  n: number = structure.length,
+  out: Int32Array = new Int32Array(NOVELTY_DIM),
+): Int32Array {
+  out.fill(0);
+  for (let i = 0; i < n; i++) {
+    const t = structure[i];
+    if (!probe(profile.bits, t, false)) out[(t >>> 28) & 7]++;
+  }
+  return out;
+}
+
+/**
+ * A request's novelty features: per kind, `profile.weight · log1p(number of its tokens the site has not
+ * seen)`.
  *
  * @param profile The site's profile.
  * @param structure The request's structure tokens.
@@ -105,26 +215,23 @@ export function noveltyFeatures(
   n: number = structure.length,
   out: Float32Array = new Float32Array(NOVELTY_DIM),
 ): Float32Array {
-  out.fill(0);
-  for (let i = 0; i < n; i++) {
-    const t = structure[i];
-    if (!probe(profile.bits, t, false)) out[GROUP_OF_KIND[(t >>> 28) & 7]] += 1;
-  }
-  for (let g = 0; g < NOVELTY_DIM; g++) out[g] = Math.log1p(out[g]);
+  const novel = novelTokenCounts(profile, structure, n, scratch);
+  for (let k = 0; k < NOVELTY_DIM; k++) out[k] = profile.weight * Math.log1p(novel[k]);
   return out;
 }
 
-/** The profile as base64 (for a head document in KV). */
-export function profileBitsToBase64(profile: SiteProfile): string {
+/** The profile's bits as base64 (for a head document in KV). */
+export function profileBitsToBase64(bits: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < profile.bits.length; i++) s += String.fromCharCode(profile.bits[i]);
+  for (let i = 0; i < bits.length; i++) s += String.fromCharCode(bits[i]);
   return btoa(s);
 }
 
 /**
  * Profile bits from base64.
  *
- * @throws {TypeError} when the text is not base64 of `PROFILE_BITS / 8` bytes.
+ * @throws {TypeError} when the text is not base64 of a power of two of bytes between `PROFILE_MIN_BYTES`
+ *   and `PROFILE_READ_MAX_BYTES`.
  */
 export function profileBitsFromBase64(text: string): Uint8Array {
   let raw: string;
@@ -133,10 +240,13 @@ export function profileBitsFromBase64(text: string): Uint8Array {
   } catch {
     throw new TypeError("site profile: bits are not base64");
   }
-  if (raw.length !== PROFILE_BITS >>> 3) {
-    throw new TypeError(`site profile: ${raw.length} bytes of bits, expected ${PROFILE_BITS >>> 3}`);
+  const n = raw.length;
+  if (n < PROFILE_MIN_BYTES || n > PROFILE_READ_MAX_BYTES || (n & (n - 1)) !== 0) {
+    throw new TypeError(
+      `site profile: ${n} bytes of bits, expected a power of two from ${PROFILE_MIN_BYTES} to ${PROFILE_READ_MAX_BYTES}`,
+    );
   }
-  const bits = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) bits[i] = raw.charCodeAt(i);
+  const bits = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bits[i] = raw.charCodeAt(i);
   return bits;
 }

@@ -3,7 +3,8 @@
  *
  * The hot path of one request: exclusions → tenant → head lookup (started, usually a synchronous cache
  * hit) → features from at most `bodyCap` bytes of a clone of the body → backbone embedding (the only
- * await) → `σ(w·z + b)` with the tenant's head or the global one → decision → headers and log line.
+ * await) → `σ(w·z + b)` with the global head, or `σ(w·z + b + a·n)` with a tenant's head and its site
+ * profile (`n`: the request's novelty for the site) → decision → headers and log line.
  *
  * @example
  * ```ts ignore
@@ -21,6 +22,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import {
+  BodyReadError,
   extractFeaturesInto,
   type FeatureBuffer,
   newFeatureBuffer,
@@ -76,11 +78,12 @@ const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
  * Creates the taugate middleware.
  *
  * @param options `engine` (required), `mode`, `tau`, `tenant`, `store`, `cache`, `failMode`, `bodyCap`,
- *   `exclude`, `headers`, `log`, `engineRetryMs` (see `TaugateOptions`).
+ *   `exclude`, `headers`, `log`, `engineRetryMs`, `engineTimeoutMs` (see `TaugateOptions`).
  * @returns A Hono middleware. In `block` mode a request scoring at or above τ gets a 403 JSON
  *   `{"error": "blocked", "score", "tau", "request_id"}`; in `tag` mode it goes on with the decision headers
  *   added to the request; `log` only logs; `off` does nothing at all. Scored responses carry the decision
- *   headers.
+ *   headers. A request whose body breaks off within the bytes read gets a 400 JSON `bad_request` in every
+ *   mode and fail mode (it is the client's fault, and the request cannot go on).
  * @throws {TypeError} at once, naming the option, when an option is invalid.
  * @example
  * ```ts ignore
@@ -91,7 +94,7 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
   const o = resolveOptions(options);
   const { mode, failMode, bodyCap, headers: names, cache, log } = o;
   const excluded = compileExclusions(o.exclude);
-  const getEngine = lazyEngine(o.engine, o.engineRetryMs);
+  const getEngine = lazyEngine(o.engine, o.engineRetryMs, undefined, o.engineTimeoutMs);
   const resolveTenant = o.tenant;
   const ownNames = Object.values(names);
   const ownNameSet = new Set(ownNames);
@@ -130,8 +133,13 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     } finally {
       if (pool.length < POOL_MAX) pool.push(buf);
     }
+    // The request's structure tokens, for a tenant head's site profile (the buffer is back in the pool, but
+    // nothing can take it before the next await).
+    let structure = buf.structure;
+    const nStructure = buf.nStructure;
     if (lookup instanceof Promise) {
       z = z.slice(); // The engine may reuse z on its next call, which can run while the store answers.
+      structure = structure.slice(0, nStructure);
       lookup = await lookup;
     }
     let head = ready.globalHead;
@@ -152,9 +160,9 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
       source = "store-error";
       d.headReason = lookup.reason;
     }
-    let s = scoreWithHead(head, z);
+    let s = scoreWithHead(head, z, structure, nStructure);
     if (!(s >= 0 && s <= 1) && source === "tenant") {
-      // A malformed tenant head (e.g. profile arrays of the wrong length) must not fail the request.
+      // A malformed tenant head (e.g. novelty weights of the wrong length) must not fail the request.
       d.headReason = `head v${d.headVersion} gave the score ${s}`;
       d.headVersion = null;
       source = "store-error";
@@ -197,9 +205,11 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
       requestId: "",
     };
     const read: { view: RequestView | null; engine: string | null } = { view: null, engine: null };
+    let unreadable = false;
     try {
       await score(req, d, lookup, keep, read);
     } catch (err) {
+      unreadable = err instanceof BodyReadError;
       d.decision = "error";
       d.score = null;
       d.flagged = false;
@@ -223,6 +233,16 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
       }
     }
 
+    if (unreadable) {
+      return ownAnswer(
+        c.json(
+          { error: "bad_request", reason: "the request body could not be read", request_id: d.requestId },
+          400,
+          JSON_TYPE,
+        ),
+        d,
+      );
+    }
     if (d.decision === "block") {
       return ownAnswer(
         c.json({ error: "blocked", score: d.score, tau: d.tau, request_id: d.requestId }, 403, JSON_TYPE),

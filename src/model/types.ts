@@ -48,19 +48,36 @@ export interface BackboneWeights {
 }
 
 /**
- * A logistic head on z: `score = σ(w·z + b)`. A tenant head adapted with a site profile (see
- * `src/heads/profile.ts`) also scores how far z lies from the site's normal traffic:
- * `score = σ(w·z + b + Σ_j a_j·log(1 + prec_j·(z_j − mu_j)²)/4)`; the three arrays come together or not at all.
+ * A site's structural profile (see `src/heads/site_profile.ts`): a Bloom filter of the structure tokens
+ * (methods, path shapes, parameter names and shapes, header and cookie names, body kinds) its normal
+ * traffic uses.
+ */
+export interface SiteProfile {
+  /** The Bloom filter; its length in bits is a power of two. */
+  bits: Uint8Array;
+  /** Requests it was built from (labelled benign and unlabelled). */
+  requests: number;
+  /** Distinct tokens it holds. */
+  tokens: number;
+  /** A token is normal once seen in this many of those requests. */
+  minCount: number;
+  /** The novelty features' scale, `requests / (requests + confidence)`: a small profile speaks softly. */
+  weight: number;
+}
+
+/**
+ * A logistic head on z: `score = σ(w·z + b)`. A tenant head adapted with a site profile also weighs how
+ * unusual the request is for the site: `score = σ(w·z + b + a·n)`, where `n` are the request's novelty
+ * features against `profile` (one per kind of structure token, see `noveltyFeatures`); `a` and `profile`
+ * come together or not at all. The global head has no profile.
  */
 export interface HeadParams {
   w: Float32Array;
   b: number;
-  /** Mean of z over the site's normal requests. */
-  mu?: Float32Array;
-  /** Precision (1 / variance) of z over the site's normal requests. */
-  prec?: Float32Array;
-  /** Weights of the per-dimension deviations from the profile. */
+  /** Weights of the novelty features (`NOVELTY_DIM`, non-negative). */
   a?: Float32Array;
+  /** The site's structural profile. */
+  profile?: SiteProfile;
 }
 
 /** What a model carries besides weights (ONNX `metadata_props["taugate"]`, JSON). */

@@ -1,18 +1,23 @@
 /**
- * The stored form of a tenant head: a small JSON document, the same in every store.
+ * The stored form of a tenant head: a small JSON document (a few KB), the same in every store.
  *
  * ```json
- * {"version": 3, "head": {"w": [0.12, -0.5, ...], "b": -1.2}, "tau": 0.7,
- *  "createdAt": "2026-11-29T13:40:00.000Z", "modelId": "taugate-...", "counts": {"benign": 20, "attack": 8}}
+ * {"version": 3, "head": {"w": [0.12, -0.5, ...], "b": -1.2, "a": [0.4, 1.1, ...],
+ *   "profile": {"bits": "AAQA...", "requests": 240, "tokens": 180, "minCount": 1, "weight": 0.7}},
+ *  "tau": 0.7, "createdAt": "2026-11-29T13:40:00.000Z", "modelId": "taugate-...",
+ *  "counts": {"benign": 20, "attack": 8}}
  * ```
  *
- * Unknown fields are kept (the tenant API adds its own), and so are unknown fields of `head`: any numeric
- * array in it becomes a `Float32Array` in `HeadParams` and back, so optional head fields round-trip.
+ * A head with a site profile carries the novelty weights `a` and the profile, its Bloom filter as base64;
+ * the two come together or not at all. Unknown fields are kept (the tenant API adds its own), and so are
+ * unknown fields of `head`: any other numeric array in it becomes a `Float32Array` in `HeadParams` and back,
+ * so optional head fields round-trip.
  *
  * @module
  */
 import { z } from "zod";
-import type { HeadParams } from "../model/types.ts";
+import { NOVELTY_DIM, profileBitsFromBase64, profileBitsToBase64 } from "../heads/site_profile.ts";
+import type { HeadParams, SiteProfile } from "../model/types.ts";
 
 /** A tenant head as stored (JSON). */
 export interface StoredHead {
@@ -44,9 +49,34 @@ export interface TenantHead {
 const MAX_EMBED = 4096;
 const finite = z.number();
 
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const profileSchema = z.object({
+  bits: z.string().max(8192).refine((b) => {
+    try {
+      profileBitsFromBase64(b);
+      return true;
+    } catch {
+      return false;
+    }
+  }, { message: "must be base64 of a site profile's Bloom filter" }),
+  requests: count,
+  tokens: count,
+  minCount: z.number().int().min(1),
+  weight: z.number().min(0).max(1),
+});
+
+const headSchema = z.looseObject({
+  w: z.array(finite).min(1).max(MAX_EMBED),
+  b: finite,
+  a: z.array(z.number().min(0)).length(NOVELTY_DIM).optional(),
+  profile: profileSchema.optional(),
+}).refine((h) => (h.a === undefined) === (h.profile === undefined), {
+  message: "a and profile come together",
+});
+
 const storedHeadSchema = z.looseObject({
   version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  head: z.looseObject({ w: z.array(finite).min(1).max(MAX_EMBED), b: finite }),
+  head: headSchema,
   tau: z.number().min(0).max(1).optional(),
   createdAt: z.string().min(1).max(64),
   modelId: z.string().min(1).max(200).optional(),
@@ -81,20 +111,27 @@ function isNumberArray(v: unknown): v is number[] {
 }
 
 /**
- * `HeadParams` of a stored document's `head`: `w` and every other numeric array become `Float32Array`s.
+ * `HeadParams` of a stored document's `head`: `w` and every other numeric array become `Float32Array`s, the
+ * site profile's base64 bits a `Uint8Array`.
  *
- * @param json The document's `head`.
+ * @param json The document's `head` (checked by `parseStoredHead`).
  * @returns Head parameters for `scoreWithHead`.
+ * @throws {TypeError} when the profile's bits are not a Bloom filter.
  */
 export function headFromJson(json: StoredHead["head"]): HeadParams {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(json)) out[k] = isNumberArray(v) ? Float32Array.from(v) : v;
+  for (const [k, v] of Object.entries(json)) {
+    if (k === "profile" && v !== null && typeof v === "object" && !Array.isArray(v)) {
+      const p = v as Record<string, unknown>;
+      out[k] = { ...p, bits: profileBitsFromBase64(String(p.bits)) } as SiteProfile;
+    } else out[k] = isNumberArray(v) ? Float32Array.from(v) : v;
+  }
   return out as unknown as HeadParams;
 }
 
 /**
  * The JSON form of head parameters: every typed array becomes a `number[]` (float32 values are exact as
- * JSON numbers, so `headFromJson(headToJson(h))` equals `h`).
+ * JSON numbers, so `headFromJson(headToJson(h))` equals `h`), the site profile's bits base64.
  *
  * @param head Head parameters (for example from adaptation).
  * @returns The `head` field of a stored document.
@@ -102,7 +139,10 @@ export function headFromJson(json: StoredHead["head"]): HeadParams {
 export function headToJson(head: HeadParams): StoredHead["head"] {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(head)) {
-    out[k] = ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float32Array) : v;
+    if (k === "profile" && v !== undefined) {
+      const p = v as SiteProfile;
+      out[k] = { ...p, bits: profileBitsToBase64(p.bits) };
+    } else out[k] = ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float32Array) : v;
   }
   return out as StoredHead["head"];
 }

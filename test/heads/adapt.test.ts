@@ -1,10 +1,12 @@
 // adaptHead: deterministic, benign-only uploads work, the proximal pull bounds the change, the site profile
 // is built from benign and unlabelled traffic and scored as the head says.
 import nodeAssert from "node:assert/strict";
-import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
-import { buildProfile, deviation, type ProfileConfig } from "../../src/heads/profile.ts";
+import { featuresOfRecord } from "../../src/features/mod.ts";
+import { type AdaptConfig, adaptHead, type HeadExample, headInputs } from "../../src/heads/adapt.ts";
+import { NOVELTY_DIM, noveltyFeatures, type SiteProfileConfig } from "../../src/heads/site_profile.ts";
 import { logitWithHead, scoreWithHead } from "../../src/heads/score.ts";
 import type { HeadParams } from "../../src/model/types.ts";
+import type { RequestRecord } from "../../src/record/record.ts";
 
 const assert = (ok: unknown, msg = "assertion failed") => nodeAssert.ok(ok, msg);
 const assertEquals = (a: unknown, b: unknown) => nodeAssert.deepStrictEqual(a, b);
@@ -111,89 +113,80 @@ Deno.test("adaptHead: an embedding of the wrong width is refused", () => {
   );
 });
 
-const PROFILE: ProfileConfig = {
-  priorMean: [0, 0, 0, 0],
-  priorVar: [0.1, 0.1, 0.1, 0.1],
-  priorWeight: 2,
-  trim: 0.1,
-  minVar: 1e-3,
-  a0: [0.5, 0.5, 0.5, 0.5],
-  minExamples: 3,
+const PROFILE: SiteProfileConfig = {
+  minCount: 1,
+  minCountLarge: 2,
+  largeFrom: 0,
+  confidence: 10,
+  a0: new Array(NOVELTY_DIM).fill(0.5),
 };
 
-Deno.test("adaptHead with a profile: built from benign and unlabelled traffic; far requests score higher", () => {
-  const r = lcg(6);
-  const normal = () => Float32Array.from({ length: Z }, () => 0.3 + (r() - 0.5) * 0.05);
-  const unlabeled = Array.from({ length: 50 }, normal);
-  const { head } = adaptHead(init, [{ z: normal(), label: 0 }], {
+const rec = (url: string, method = "GET"): RequestRecord => ({ method, url, headers: { accept: "*/*" } });
+const tokens = (r: RequestRecord) => featuresOfRecord(r).structure;
+const siteTraffic = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ structure: tokens(rec(`/shop/item?id=${i}&sort=asc`)) }));
+
+Deno.test("adaptHead with a profile: built from benign and unlabelled traffic; unusual requests score higher", () => {
+  const unlabeled = siteTraffic(50);
+  const z = new Float32Array(Z).fill(0.1);
+  const { head } = adaptHead(init, [{ z, label: 0, structure: tokens(rec("/shop/item?id=5&sort=asc")) }], {
     ...GD,
     profile: PROFILE,
   }, { unlabeled });
-  assert(head.mu && head.prec && head.a, "the head carries the profile");
-  for (let j = 0; j < Z; j++) {
-    assertAlmostEquals(head.mu![j], 0.3 * 51 / 53, 0.02);
-  }
-  const usual = normal(), odd = new Float32Array([0.3, 0.3, 0.9, 0.3]);
-  assert(scoreWithHead(head, odd) > scoreWithHead(head, usual));
-  // The profile term is exactly Σ a_j·deviation(z_j − mu_j, prec_j).
+  assert(head.a && head.profile, "the head carries the novelty weights and the profile");
+  assertEquals(head.a!.length, NOVELTY_DIM);
+  assertEquals(head.profile!.requests, 51);
+  assertAlmostEquals(head.profile!.weight, 51 / 61, 1e-12);
+  for (const a of head.a!) assert(a >= 0, "novelty weights stay non-negative");
+  const usual = tokens(rec("/shop/item?id=77&sort=asc")), odd = tokens(rec("/shop/item?id=1&is_admin=true"));
+  assert(scoreWithHead(head, z, odd) > scoreWithHead(head, z, usual));
+  // Without structure tokens the head is the plain logistic head; the profile term is exactly a·n.
   const plain: HeadParams = { w: head.w, b: head.b };
+  assertEquals(logitWithHead(head, z), logitWithHead(plain, z));
+  const n = noveltyFeatures(head.profile!, odd);
   let term = 0;
-  for (let j = 0; j < Z; j++) {
-    term += head.a![j] * deviation(odd[j] - head.mu![j], head.prec![j]);
-  }
-  assertAlmostEquals(
-    logitWithHead(head, odd),
-    logitWithHead(plain, odd) + term,
-    1e-5,
-  );
+  for (let k = 0; k < NOVELTY_DIM; k++) term += head.a![k] * n[k];
+  assert(term > 0);
+  assertAlmostEquals(logitWithHead(head, z, odd), logitWithHead(plain, z) + term, 1e-9);
+  assertEquals(Array.from(noveltyFeatures(head.profile!, usual)), new Array(NOVELTY_DIM).fill(0));
 });
 
-Deno.test("adaptHead with a profile: too little benign traffic gives a plain head", () => {
-  const { head } = adaptHead(init, examples(2, 7), { ...GD, profile: PROFILE });
-  assertEquals(head.mu, undefined);
+Deno.test("adaptHead with a profile: no structure known gives a plain head", () => {
+  const { head } = adaptHead(init, examples(6, 7), { ...GD, profile: PROFILE });
+  assertEquals(head.profile, undefined);
   assertEquals(head.a, undefined);
 });
 
-Deno.test("site profile: the most deviant unlabelled requests (likely attacks) are trimmed", () => {
-  const r = lcg(8);
-  const n = 40, zs = new Float32Array(n * Z);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < Z; j++) {
-      zs[i * Z + j] = i < 4 ? 5 : (r() - 0.5) * 0.1;
-    }
-  }
-  const trimmed = buildProfile(new Float32Array(0), 0, zs, n, Z, PROFILE)!;
-  const kept = buildProfile(new Float32Array(0), 0, zs, n, Z, {
-    ...PROFILE,
-    trim: 0,
-  })!;
-  for (let j = 0; j < Z; j++) {
-    assert(Math.abs(trimmed.mu[j]) < Math.abs(kept.mu[j]) / 5);
-  }
+Deno.test("adaptHead with a profile: benign examples do not vouch for themselves (leave-one-out)", () => {
+  // A benign example with a parameter nobody else uses is novel against the rest of the site, so the fit
+  // sees a positive novelty on a benign example and cannot learn that unusual means attack from it alone.
+  const odd = rec("/shop/item?id=1&is_admin=true");
+  const inputs = headInputs(
+    new Float32Array(Z),
+    [0],
+    1,
+    Z,
+    [tokens(odd)],
+    siteTraffic(20).map((u) => u.structure),
+    PROFILE,
+  );
+  assertEquals(inputs.F, Z + NOVELTY_DIM);
+  let novelty = 0;
+  for (let k = 0; k < NOVELTY_DIM; k++) novelty += inputs.X[Z + k];
+  assert(novelty > 0, "its own tokens were counted");
 });
 
 Deno.test("adaptHead: 50 examples per class with 1000 unlabelled requests cost a few milliseconds", () => {
   // Not a timing assertion (see the bench): a smoke run at the production size, Z = 32.
   const r = lcg(9), Z32 = 32;
   const head: HeadParams = { w: new Float32Array(Z32).fill(0.1), b: 0 };
-  const ex = Array.from(
-    { length: 100 },
-    (_, i) => ({
-      z: Float32Array.from({ length: Z32 }, () => r() - 0.5),
-      label: (i % 2) as 0 | 1,
-    }),
-  );
-  const unl = Array.from(
-    { length: 1000 },
-    () => Float32Array.from({ length: Z32 }, () => r() - 0.5),
-  );
-  const profile = {
-    ...PROFILE,
-    priorMean: new Array(Z32).fill(0),
-    priorVar: new Array(Z32).fill(0.1),
-    a0: new Array(Z32).fill(0),
-  };
-  const out = adaptHead(head, ex, { ...GD, profile }, { unlabeled: unl });
-  assertEquals(out.head.a!.length, Z32);
+  const ex = Array.from({ length: 100 }, (_, i) => ({
+    z: Float32Array.from({ length: Z32 }, () => r() - 0.5),
+    label: (i % 2) as 0 | 1,
+    structure: tokens(rec(`/p/${i % 7}?q=${i}`)),
+  }));
+  const out = adaptHead(head, ex, { ...GD, profile: PROFILE }, { unlabeled: siteTraffic(1000) });
+  assertEquals(out.head.a!.length, NOVELTY_DIM);
+  assertEquals(out.head.profile!.requests, 1050);
   assert(Number.isFinite(out.loss));
 });

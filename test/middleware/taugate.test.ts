@@ -3,6 +3,7 @@ import { type Context, Hono } from "hono";
 import { type Decision, taugate, type TaugateEnv, type TaugateOptions } from "../../src/middleware/mod.ts";
 import { featuresOfRequest } from "../../src/features/mod.ts";
 import { scoreWithHead } from "../../src/heads/score.ts";
+import { buildSiteProfile, NOVELTY_DIM, profileBitsToBase64 } from "../../src/heads/site_profile.ts";
 import {
   HeadCache,
   headFromJson,
@@ -461,27 +462,46 @@ Deno.test("workerd: the engine load and a store read are handed to waitUntil, hi
   assert.equal(kept.length, 2, "a warm engine and a cached head start nothing");
 });
 
-Deno.test("tenant heads with a site profile (mu, prec, a) round-trip through the store and score as scoreWithHead does", async () => {
+Deno.test("tenant heads with a site profile (a, profile) round-trip through the store and score as scoreWithHead does", async () => {
   const store = new MemoryHeadStore();
-  const head = { w: [0.5, 0.01], b: -0.2, mu: [-2, 30], prec: [1, 0.01], a: [0.8, 0.3] };
+  // The site's profile: its usual requests (benign searches); the attack's parameter shape is new to it.
+  const usual = await Promise.all(
+    ["/search?q=red+shoes", "/search?q=blue", "/item?id=3"].map(async (p) =>
+      (await featuresOfRequest(new Request(HOST + p))).structure
+    ),
+  );
+  const profile = buildSiteProfile(usual, { minCount: 1, weight: 0.9 });
+  const a = Array.from({ length: NOVELTY_DIM }, (_, k) => 0.5 + k / 10);
+  const head = {
+    w: [0.5, 0.01],
+    b: -0.2,
+    a,
+    profile: { ...profile, bits: profileBitsToBase64(profile.bits) },
+  };
   await store.put("shop.example.com", headDoc(4, [], { head }));
   const engine = fakeEngine();
   const h = harness({ engine, store, mode: "log" });
   const res = await get(h, ATTACK);
   assert.equal(res.headers.get("x-taugate-head"), "tenant");
-  const z = await fakeEngine().embed(await featuresOfRequest(new Request(HOST + ATTACK)));
-  const want = scoreWithHead(headFromJson(head), z);
+  const f = await featuresOfRequest(new Request(HOST + ATTACK));
+  const z = await fakeEngine().embed(f);
+  const want = scoreWithHead(headFromJson(head), z, f.structure);
   assert.equal(Number(res.headers.get("x-taugate-score")), want);
-  assert.notEqual(want, scoreWithHead(headFromJson({ w: head.w, b: head.b }), z), "the profile term counts");
+  assert.ok(want > scoreWithHead(headFromJson({ w: head.w, b: head.b }), z), "the novelty term counts");
+  // A request the site knows gets no novelty term.
+  const known = await get(h, BENIGN);
+  const fb = await featuresOfRequest(new Request(HOST + BENIGN));
+  const zb = await fakeEngine().embed(fb);
+  assert.equal(
+    Number(known.headers.get("x-taugate-score")),
+    scoreWithHead({ w: new Float32Array(head.w), b: head.b }, zb),
+  );
 });
 
 Deno.test("a malformed tenant head (a score that is not a number) falls back to the global head", async () => {
   const store = new MemoryHeadStore();
-  // Profile arrays longer than z: the profile term reads past z and gives NaN.
-  await store.put(
-    "shop.example.com",
-    headDoc(2, [], { head: { w: [1, 0], b: 0, mu: [0, 0, 0], prec: [1, 1, 1], a: [1, 1, 1] } }),
-  );
+  // Finite JSON numbers beyond float32's range: the weights become +∞ and −∞, and the logit NaN.
+  await store.put("shop.example.com", headDoc(2, [], { head: { w: [1e39, -1e39], b: 0 } }));
   const h = harness({ store, failMode: "closed" });
   const res = await get(h, ATTACK);
   assert.equal(res.status, 403, "scored by the global head, not failed");

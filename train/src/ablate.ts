@@ -1,21 +1,24 @@
 /**
  * `deno task train --ablate`: the measurements that chose the design, each with the same (reduced) budget:
- * the meta-learning method (ANIL through the steps, first-order, prototype head, plain ERM), the site
- * profile (trained and adapted with it or without, with and without unlabelled traffic), and the feature
- * spec (D and the n-gram set). Models are evaluated in memory (float32) on the unseen tenant and the first two
- * held-out fwaf tenants with the same episodes as `deno task eval`. Writes `models/ablations.json`.
+ * the meta-learning method (ERM, first-order ANIL, both), the site profile (trained and adapted with it or
+ * without; its minCount policy and confidence; non-negative novelty weights), and the feature spec (D, H1
+ * and the n-gram set). Models are evaluated in memory (float32) on validation data only — the held-out
+ * tenants' *support* pools split in two by page (`learn/validation.ts`) — never on a query set, with the
+ * same episodes as `deno task eval` (shots and N unlabelled records, 2% attacks, from one half; scores on the
+ * other). Writes `models/ablations.json`.
  *
  * @module
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FEATURE_SPEC, type FeatureSpec, specId } from "../../src/features/mod.ts";
-import { PROFILE_TEMPLATE, type RunConfig } from "./config.ts";
+import type { RunConfig } from "./config.ts";
 import { loadSources } from "./data/sources.ts";
 import { evaluate, headMethod, type ResultRow } from "./eval/fewshot.ts";
 import { meanStd } from "./eval/metrics.ts";
 import { buildTaskSet } from "./learn/tasks.ts";
 import { train, type TrainConfig } from "./learn/meta.ts";
+import { validationTenants } from "./learn/validation.ts";
 import { featurise } from "./nn/features.ts";
 import type { RunPaths } from "./pipeline.ts";
 import { buildWorld } from "./synth/world.ts";
@@ -23,83 +26,67 @@ import { log } from "./util/progress.ts";
 
 /** Updates of every ablation run (the shipped model trains longer). */
 export const ABLATION_UPDATES = 1500;
-/** Training seeds of the method and profile tables (the spec table uses one). */
-export const ABLATION_SEEDS = 3;
+/** Training seeds of every variant. */
+export const ABLATION_SEEDS = 2;
+/** Unlabelled records per episode on the unseen site's validation half, and on the fwaf ones (smaller). */
+export const ABLATION_UNLABELED = { urldetect: 1000, fwaf: 500 };
 
-interface Scores {
-  [key: string]: number;
-}
+/** The columns every table reports (validation data: support-pool halves of the held-out tenants). */
+export const ABLATION_COLUMNS = [
+  "ud injections K=0",
+  "ud all K=10 N=0",
+  "ud all K=10 N=1000",
+  "ud anomalies K=10 N=1000",
+  "ud all K=50 N=1000 TPR@1e-2",
+  "fwaf all K=10 N=0",
+  "fwaf all K=10 N=500",
+];
 
-function pick(
-  rows: ResultRow[],
-  k: number,
-  key: keyof ResultRow = "auc",
-): number {
+type Scores = Record<string, number>;
+
+function pick(rows: ResultRow[], k: number, key: keyof ResultRow = "auc"): number {
   return (rows.find((r) => r.shots === k)?.[key] as number) ?? NaN;
 }
 
-/** Trains one configuration and evaluates it on the ablation tenants, once per number of unlabelled records. */
+/** Trains one configuration and scores it on the validation tenants. */
 export function trainAndScore(
   world: ReturnType<typeof buildWorld>,
   spec: Readonly<FeatureSpec>,
   cfg: TrainConfig,
-  unlabeled: number[],
   quiet: boolean,
-): { scores: Scores[]; seconds: number; rows: number } {
+): { scores: Scores; seconds: number; rows: number } {
   const tasks = buildTaskSet(
-    world.train.map((t) => ({
-      id: t.tenant.id,
-      benign: t.benign,
-      attacks: t.attacks,
-    })),
+    world.train.map((t) => ({ id: t.tenant.id, benign: t.benign, attacks: t.attacks })),
     spec,
   );
   const t = train(tasks, cfg, quiet);
-  // The unseen source and the first two held-out fwaf groups.
-  const fwaf = world.eval.map((e) => e.tenant.id).filter((id) => id.startsWith("fwaf-")).slice(0, 2);
-  const tenants = world.eval.filter((x) => x.tenant.id === "urldetect" || fwaf.includes(x.tenant.id));
-  const data = tenants.map((e) => ({
-    id: e.tenant.id,
-    support: featurise(e.support, spec),
-    query: featurise(e.query, spec),
-    queryFamily: e.query.map((r) => r.family ?? ""),
-  }));
-  const all = unlabeled.map((n) => {
-    const scores: Scores = {};
-    const fwafAll: number[] = [];
-    for (const d of data) {
-      const m = headMethod(
-        "m",
-        (set) => t.backbone.embedAll(set),
-        t.head,
-        t.adapt,
-        0.5,
-      );
-      const r = evaluate(d, [m], {
-        shots: [0, 10, 50],
-        episodes: 5,
-        seed: 1,
-        unlabeled: n,
-        contamination: 0.02,
-      });
-      if (d.id === "urldetect") {
-        scores["urldetect all K=0"] = pick(r.results, 0);
-        scores["urldetect all K=10"] = pick(r.results, 10);
-        scores["urldetect all K=50"] = pick(r.results, 50);
-        scores["urldetect all K=50 TPR@1e-2"] = pick(
-          r.results,
-          50,
-          "tpr_at_fpr_1e-2",
-        );
-        scores["urldetect injections K=0"] = pick(r.subsets["injections"], 0);
-        scores["urldetect anomalies K=10"] = pick(r.subsets["anomalies"], 10);
-      } else fwafAll.push(pick(r.results, 10));
+  const validation = validationTenants(world.eval.map((e) => ({ id: e.tenant.id, support: e.support })), 1);
+  const scores: Scores = {};
+  const fwaf = { n0: [] as number[], nU: [] as number[] };
+  for (const v of validation) {
+    const d = {
+      support: featurise(v.support, spec),
+      query: featurise(v.query, spec),
+      queryFamily: v.query.map((r) => r.family ?? ""),
+    };
+    const m = headMethod("m", (set) => t.backbone.embedAll(set), t.head, t.adapt, 0.5);
+    const run = (shots: number[], unlabeled: number) =>
+      evaluate(d, [m], { shots, episodes: 5, seed: 1, unlabeled, contamination: 0.02 });
+    if (v.id === "urldetect") {
+      const r0 = run([0, 10], 0), rU = run([10, 50], ABLATION_UNLABELED.urldetect);
+      scores["ud injections K=0"] = pick(r0.subsets["injections"], 0);
+      scores["ud all K=10 N=0"] = pick(r0.results, 10);
+      scores["ud all K=10 N=1000"] = pick(rU.results, 10);
+      scores["ud anomalies K=10 N=1000"] = pick(rU.subsets["anomalies"], 10);
+      scores["ud all K=50 N=1000 TPR@1e-2"] = pick(rU.results, 50, "tpr_at_fpr_1e-2");
+    } else {
+      fwaf.n0.push(pick(run([10], 0).results, 10));
+      fwaf.nU.push(pick(run([10], ABLATION_UNLABELED.fwaf).results, 10));
     }
-    scores["fwaf held-out all K=10"] = fwafAll.reduce((a, b) => a + b, 0) /
-      fwafAll.length;
-    return scores;
-  });
-  return { scores: all, seconds: t.seconds, rows: t.rows };
+  }
+  scores["fwaf all K=10 N=0"] = meanStd(fwaf.n0).mean;
+  scores["fwaf all K=10 N=500"] = meanStd(fwaf.nU).mean;
+  return { scores, seconds: t.seconds, rows: t.rows };
 }
 
 /**
@@ -113,89 +100,79 @@ export function trainAndScore(
 export function runAblations(paths: RunPaths, cfg: RunConfig, seed: number, quiet = false): void {
   const world = buildWorld(loadSources(paths.dataDir), seed, cfg.world);
   const base: TrainConfig = { ...cfg.train, updates: Math.min(cfg.train.updates, ABLATION_UPDATES), seed };
-  const columns = [
-    "urldetect all K=0",
-    "urldetect all K=10",
-    "urldetect all K=50",
-    "urldetect all K=50 TPR@1e-2",
-    "urldetect injections K=0",
-    "urldetect anomalies K=10",
-    "fwaf held-out all K=10",
-  ];
   type Table = { title: string; header: string[]; rows: (string | number)[][] };
   const tables: Table[] = [];
   // Training seeds: the differences between variants are of the order of the spread between seeds.
   const seeds = Array.from({ length: ABLATION_SEEDS }, (_, i) => seed + i);
-  /** One variant's rows, one per number of unlabelled records: mean ± std over the seeds, per column. */
-  const variant = (
-    labels: string[],
-    spec: Readonly<FeatureSpec>,
-    c: TrainConfig,
-    unlabeled: number[],
-    n = seeds,
-  ) => {
-    log(quiet, "ablate", `${labels[0]} (${specId(spec)}), seeds ${n.join(", ")}`);
-    const runs = n.map((s) => trainAndScore(world, spec, { ...c, seed: s }, unlabeled, quiet));
-    return unlabeled.map((_, u) => [
-      labels[u],
-      ...columns.map((col) => {
-        const { mean, std } = meanStd(runs.map((r) => r.scores[u][col]));
-        return n.length > 1 ? `${mean.toFixed(3)} ± ${std.toFixed(3)}` : mean;
+  /** One variant's row: mean ± std over the seeds, per column, and the mean training time. */
+  const variant = (label: string, spec: Readonly<FeatureSpec>, c: TrainConfig) => {
+    log(quiet, "ablate", `${label} (${specId(spec)}), seeds ${seeds.join(", ")}`);
+    const runs = seeds.map((s) => trainAndScore(world, spec, { ...c, seed: s }, quiet));
+    return [
+      label,
+      ...ABLATION_COLUMNS.map((col) => {
+        const { mean, std } = meanStd(runs.map((r) => r.scores[col]));
+        return `${mean.toFixed(3)} ± ${std.toFixed(3)}`;
       }),
       Math.round(runs.reduce((a, r) => a + r.seconds, 0) / runs.length),
-    ]);
+    ];
   };
+  const header = (first: string) => [first, ...ABLATION_COLUMNS, "train s"];
+  const profile = base.adapt.profile!;
 
-  // 1. Meta-learning method, same budget (ERM pre-training for half of it, then episodes, is one variant).
+  // 1. Meta-learning method, same budget in rows (all with the site profile).
   const methods: [string, TrainConfig][] = [
-    ["anil (second order through the steps)", { ...base, method: "anil", pretrainShare: 0 }],
-    ["anil-fo (first order)", { ...base, method: "anil-fo", pretrainShare: 0 }],
-    ["proto (prototype head)", { ...base, method: "proto", pretrainShare: 0 }],
     ["erm (no episodes)", { ...base, method: "erm", pretrainShare: 0 }],
+    ["anil-fo (first order, episodes only)", { ...base, method: "anil-fo", pretrainShare: 0 }],
     ["erm for half, then anil-fo", { ...base, method: "anil-fo", pretrainShare: 0.5 }],
   ];
   tables.push({
-    title: "Meta-learning method (same budget in rows, no unlabelled traffic at evaluation)",
-    header: ["method", ...columns, "train s"],
-    rows: methods.flatMap(([label, c]) => variant([label], FEATURE_SPEC, c, [0])),
+    title: "Meta-learning method (same budget in rows, site profile in training and adaptation)",
+    header: header("method"),
+    rows: methods.map(([label, c]) => variant(label, FEATURE_SPEC, c)),
   });
 
-  // 2. Site profile: meta-trained and adapted with it, or not; evaluated with N = 0 and 1000 unlabelled.
-  const withProfile: TrainConfig = { ...base, adapt: { ...base.adapt, profile: PROFILE_TEMPLATE } };
-  const without: TrainConfig = { ...base, adapt: { ...base.adapt, profile: undefined } };
-  const profileRows: (string | number)[][] = [];
-  for (const [label, c] of [["with profile", withProfile], ["without profile", without]] as const) {
-    profileRows.push(...variant([`${label}, N = 0`, `${label}, N = 1000`], FEATURE_SPEC, c, [0, 1000]));
-  }
-  tables.push({
-    title:
-      `Site profile from unlabelled traffic (the shipped method; N unlabelled support records, 2% attacks)`,
-    header: ["variant", ...columns, "train s"],
-    rows: profileRows,
+  // 2. The site profile: none, the shipped settings, and one change at a time.
+  const withProfile = (p: Partial<typeof profile>): TrainConfig => ({
+    ...base,
+    adapt: { ...base.adapt, profile: { ...profile, ...p } },
   });
-
-  // 3. Feature spec: D and the n-gram set (int8 W1 is D × H1 bytes: D = 8192 keeps H1 = 24 to stay small).
-  const specs: [string, FeatureSpec, TrainConfig][] = [
-    [`D=4096, n-grams [3]`, { ...FEATURE_SPEC, ngrams: [3] }, base],
-    [`D=4096, n-grams [2,3]`, { ...FEATURE_SPEC, ngrams: [2, 3] }, base],
-    [`D=4096, n-grams [3,4]`, { ...FEATURE_SPEC, ngrams: [3, 4] }, base],
-    [`D=4096, n-grams [2,3,4]`, { ...FEATURE_SPEC, ngrams: [2, 3, 4] }, base],
-    [`D=2048, n-grams [2,3]`, { ...FEATURE_SPEC, dim: 2048, ngrams: [2, 3] }, base],
-    [`D=8192, n-grams [2,3], H1=24`, { ...FEATURE_SPEC, dim: 8192, ngrams: [2, 3] }, { ...base, hidden: 24 }],
+  const profiles: [string, TrainConfig][] = [
+    ["no site profile (head on z alone)", { ...base, adapt: { ...base.adapt, profile: undefined } }],
+    [
+      `profile: minCount ${profile.minCount}, confidence ${profile.confidence}`,
+      withProfile({}),
+    ],
+    ["profile: minCount 2 from 200 requests", withProfile({ minCountLarge: 2, largeFrom: 200 })],
+    ["profile: confidence 0 (no scaling by profile size)", withProfile({ confidence: 0 })],
+    ["profile: confidence 300", withProfile({ confidence: 300 })],
   ];
   tables.push({
-    title: `Feature spec (the shipped method, no unlabelled traffic, one seed)`,
-    header: ["spec", ...columns, "train s"],
-    rows: specs.flatMap(([label, spec, c]) => variant([label], spec, c, [0], [seed])),
+    title: "Site profile (shipped method; N unlabelled records with 2% attacks)",
+    header: header("variant"),
+    rows: profiles.map(([label, c]) => variant(label, FEATURE_SPEC, c)),
+  });
+
+  // 3. Feature spec: D, H1 and the n-gram set (int8 W1 is D × H1 bytes: D = 8192 keeps H1 = 24 to stay small).
+  const specs: [string, FeatureSpec, TrainConfig][] = [
+    [`D=4096, H1=32, n-grams [2,3]`, { ...FEATURE_SPEC, dim: 4096, ngrams: [2, 3] }, { ...base, hidden: 32 }],
+    [`D=4096, H1=32, n-grams [3]`, { ...FEATURE_SPEC, dim: 4096, ngrams: [3] }, { ...base, hidden: 32 }],
+    [`D=8192, H1=24, n-grams [2,3]`, { ...FEATURE_SPEC, dim: 8192, ngrams: [2, 3] }, { ...base, hidden: 24 }],
+    [`D=8192, H1=24, n-grams [3]`, { ...FEATURE_SPEC, dim: 8192, ngrams: [3] }, { ...base, hidden: 24 }],
+  ];
+  tables.push({
+    title: "Feature spec (shipped method and profile)",
+    header: header("spec"),
+    rows: specs.map(([label, spec, c]) => variant(label, spec, c)),
   });
 
   const out = {
     command: "deno task train --ablate",
     note: `world seed ${seed}; ${base.updates} updates per run (the shipped model: ${cfg.train.updates}); ` +
-      `method and profile tables: mean ± std over training seeds ${
-        seeds.join(", ")
-      }; spec table: seed ${seed}; ` +
-      `float32 in memory; 5 episodes per K on urldetect and the first two held-out fwaf tenants`,
+      `mean ± std over training seeds ${seeds.join(", ")}; float32 in memory; validation data only: the ` +
+      `held-out tenants' support pools split by page, shots and unlabelled records from one half, scores on ` +
+      `the other ("ud": urldetect's support pool, N = ${ABLATION_UNLABELED.urldetect}; "fwaf": mean over the ` +
+      `six held-out fwaf tenants' support pools, N = ${ABLATION_UNLABELED.fwaf}); 5 episodes per K`,
     tables,
   };
   writeFileSync(join(paths.outDir, "ablations.json"), JSON.stringify(out, null, 1) + "\n");

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ProfileConfig } from "../../src/heads/profile.ts";
+import { NOVELTY_DIM, type SiteProfileConfig } from "../../src/heads/site_profile.ts";
 import type { TrainConfig } from "./learn/meta.ts";
 import { DEFAULT_WORLD, type WorldConfig } from "./synth/world.ts";
 
@@ -25,23 +25,24 @@ export interface RunConfig {
   canariesPerFamily: number;
 }
 
-/** The site-profile settings (prior and a₀ are learned); measured, and not shipped (see the ablations). */
-export const PROFILE_TEMPLATE: ProfileConfig = {
-  priorMean: [],
-  priorVar: [],
-  priorWeight: 4,
-  trim: 0.05,
-  minVar: 1e-3,
-  a0: [],
-  minExamples: 3,
+/**
+ * The site profile's settings (`a₀` is learned): a token is normal once seen in one request of the profile;
+ * the novelty features are scaled by `R / (R + 100)`. Chosen by `deno task train --ablate` (see the card).
+ */
+export const PROFILE_DEFAULT: SiteProfileConfig = {
+  minCount: 1,
+  minCountLarge: 2,
+  largeFrom: 0,
+  confidence: 100,
+  a0: new Array(NOVELTY_DIM).fill(0),
 };
 
 /** The shipped configuration. */
 export const DEFAULT_RUN: RunConfig = {
   world: DEFAULT_WORLD,
   train: {
-    // ERM pre-training for half the updates, then first-order ANIL episodes; no site profile; n-grams [2, 3]:
-    // chosen by `deno task train --ablate` (see the model card for the measurements and their spread).
+    // ERM pre-training for half the updates, then first-order ANIL episodes, with the site profile; n-grams
+    // [2, 3]: chosen by `deno task train --ablate` (see the model card for the measurements and their spread).
     method: "anil-fo",
     pretrainShare: 0.5,
     hidden: 32,
@@ -57,7 +58,7 @@ export const DEFAULT_RUN: RunConfig = {
     lr: 3e-3,
     decay: 1e-5,
     labelSmoothing: 0.001,
-    adapt: { method: "gd", steps: 20, lr: 0.5, prox: 0.02 },
+    adapt: { method: "gd", steps: 20, lr: 0.5, prox: 0.02, profile: PROFILE_DEFAULT },
     seed: 1,
   },
   eval: {

@@ -52,7 +52,7 @@ function mkdirp(p: string): void {
   mkdirSync(p, { recursive: true });
 }
 
-/** Meta of an exported model (the prior and a₀ of the profile, canaries and τ filled in by the caller). */
+/** Meta of an exported model (a₀ of the profile rounded; canaries and τ filled in by the caller). */
 function metaOf(
   t: Trained,
   prefix: string,
@@ -62,12 +62,7 @@ function metaOf(
   const adapt = t.adapt.profile
     ? {
       ...t.adapt,
-      profile: {
-        ...t.adapt.profile,
-        priorMean: t.adapt.profile.priorMean.map((x) => round(x, 5)),
-        priorVar: t.adapt.profile.priorVar.map((x) => round(x, 6)),
-        a0: t.adapt.profile.a0.map((x) => round(x, 5)),
-      },
+      profile: { ...t.adapt.profile, a0: t.adapt.profile.a0.map((x) => round(x, 5)) },
     }
     : t.adapt;
   return {
@@ -207,7 +202,7 @@ export function runTraining(
       tauFpr: cfg.tauFpr,
       tauChosenOn:
         `${heldOutBenign.length} held-out benign requests (support pools of ${world.eval.length} evaluation tenants never meta-trained on)`,
-      canary: name === "taugate" ? canary : undefined,
+      canary,
       training: {
         method: t.method,
         seed,

@@ -12,7 +12,7 @@ import { createTsEngineFromModel } from "../../src/model/ts_engine.ts";
 import { main as evalMain } from "../src/cli/eval.ts";
 import { toJsonl } from "../src/cli/records.ts";
 import { headFromJson, main as scoreMain } from "../src/cli/score.ts";
-import { PROFILE_TEMPLATE } from "../src/config.ts";
+import { PROFILE_DEFAULT } from "../src/config.ts";
 import { auc } from "../src/eval/metrics.ts";
 import { rowFeatures } from "../src/nn/features.ts";
 import { train } from "../src/learn/meta.ts";
@@ -39,7 +39,7 @@ const t = train(tasks, {
     steps: 5,
     lr: 0.5,
     prox: 0.05,
-    profile: { ...PROFILE_TEMPLATE, priorMean: [], priorVar: [], a0: [] },
+    profile: { ...PROFILE_DEFAULT, confidence: 5 },
   },
   seed: 3,
 }, true);

@@ -2,12 +2,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fitHead, headInputs, protoHead } from "../../src/heads/adapt.ts";
-import { buildProfile, deviations, type ProfileConfig } from "../../src/heads/profile.ts";
+import {
+  minCountFor,
+  NOVELTY_DIM,
+  noveltyFeatures,
+  noveltyOfCounts,
+  profileWeight,
+  siteProfileOf,
+} from "../../src/heads/site_profile.ts";
+import { TokenIndex } from "../src/learn/novelty.ts";
 import { fitHeadBackward, protoHeadBackward } from "../src/learn/head_grad.ts";
 import { Adam } from "../src/nn/adam.ts";
 import { Backbone } from "../src/nn/backbone.ts";
 import { Dense } from "../src/nn/dense.ts";
-import type { FeatureSet } from "../src/nn/features.ts";
+import { type FeatureSet, featurise, rowStructure } from "../src/nn/features.ts";
 import { balancedWeights, logisticLoss } from "../src/nn/loss.ts";
 import { SparseLinear } from "../src/nn/sparse_linear.ts";
 import { Rng } from "../src/util/rng.ts";
@@ -36,6 +44,8 @@ function tinySet(rng: Rng, n = 6, dim = 64, denseDim = 5): FeatureSet {
     val: Float32Array.from(val),
     dense,
     label,
+    stPtr: new Int32Array(n + 1),
+    stTok: new Int32Array(0),
   };
 }
 
@@ -166,16 +176,6 @@ test("backbone: end-to-end gradients (through relu, tanh) of every parameter gro
   }
 });
 
-const PROFILE: ProfileConfig = {
-  priorMean: [0.1, -0.2, 0, 0.3],
-  priorVar: [0.2, 0.1, 0.3, 0.05],
-  priorWeight: 2,
-  trim: 0.1,
-  minVar: 1e-3,
-  a0: [0.5, -0.1, 0.2, 0.3],
-  minExamples: 2,
-};
-
 /** Query loss at the adapted head as a function of θ₀ and the support inputs. */
 function adaptedLoss(
   theta0: Float64Array,
@@ -280,77 +280,90 @@ test("prototype head: backward matches finite differences (θ₀, support, scale
   checkGrad("scale", scale, [sBar], h.loss, [0], 1e-5, 1e-4);
 });
 
-test("site profile: ∂deviation/∂z matches finite differences, with and without leave-one-out", () => {
-  const rng = new Rng(7);
-  const Z = 4;
-  const benign = Float32Array.from(
-    { length: 5 * Z },
-    () => rng.gaussian() * 0.3,
+test("head adaptation with non-negative novelty weights: backward matches finite differences", () => {
+  const rng = new Rng(9);
+  const F = 5, n = 6, steps = 6;
+  const nonNeg = { from: 3, to: 5 };
+  const X = Float32Array.from({ length: n * F }, () => rng.gaussian() * 0.7);
+  const ys = [0, 1, 0, 1, 1, 0];
+  const Xq = Float32Array.from({ length: 5 * F }, () => rng.gaussian());
+  const yq = [1, 0, 0, 1, 1];
+  // One weight starts well above 0 (never projected), one at 0 and pushed below it (held at 0).
+  const theta0 = Float64Array.from([0.2, -0.1, 0.3, 0.9, 0, -0.2]);
+  for (let i = 0; i < n; i++) X[i * F + 4] = ys[i] === 1 ? -1 : 1;
+  const cfg = { method: "gd" as const, steps, lr: 0.4, prox: 0.3 };
+  const h = adaptedLoss(
+    theta0,
+    F,
+    Xq,
+    yq,
+    (t0, th, tape) => fitHead(t0, X, ys, n, F, cfg, th, tape, nonNeg),
+    steps,
   );
-  const unl = Float32Array.from({ length: 10 * Z }, () => rng.gaussian() * 0.3);
-  const p = buildProfile(benign, 5, unl, 10, Z, PROFILE)!;
-  for (const loo of [false, true]) {
-    const z = benign.slice(0, Z);
-    const out = new Float32Array(Z), dq = new Float32Array(Z);
-    deviations(p, z, 0, Z, loo, PROFILE.minVar, out, 0, dq, 0);
-    for (let j = 0; j < Z; j++) {
-      const one = (v: number) => {
-        const zz = z.slice();
-        zz[j] = v;
-        const o = new Float32Array(Z);
-        deviations(p, zz, 0, Z, loo, PROFILE.minVar, o, 0, null, 0);
-        return o[j];
-      };
-      const h = 1e-3, num = (one(z[j] + h) - one(z[j] - h)) / (2 * h);
-      // With leave-one-out the mean and variance move with z too; training treats them as constants.
-      if (!loo) {
-        assert.ok(
-          Math.abs(num - dq[j]) < 1e-2 * Math.max(1, Math.abs(num)),
-          `dq[${j}] ${dq[j]} vs ${num}`,
-        );
-      } else assert.ok(Number.isFinite(dq[j]));
-    }
-  }
+  const tBar = new Float64Array(F + 1), xBar = new Float32Array(n * F);
+  fitHeadBackward(h.thBar(), h.tape, X, ys, n, F, cfg, false, tBar, xBar, nonNeg);
+  assert.equal(h.th[4], 0, "the pushed-down weight is held at 0");
+  assert.ok(h.th[3] > 0);
+  checkGrad("θ₀", theta0, tBar, h.loss, spread(F + 1, F + 1), 1e-5, 1e-4);
+  checkGrad("support", X, xBar, h.loss, spread(n * F, n * F), 1e-3, 1e-3);
 });
 
-test("head inputs: profile deviations for the support, leave-one-out for labelled benign requests", () => {
-  const rng = new Rng(8);
-  const Z = 4, n = 4;
-  const zs = Float32Array.from({ length: n * Z }, () => rng.gaussian() * 0.2);
-  const ys = [0, 0, 1, 0];
-  const none = headInputs(
-    zs,
-    ys,
-    n,
-    Z,
+test("training novelty (interned counts) equals adaptHead's inputs, leave-one-out for benign shots", () => {
+  const records = [
+    { method: "GET", url: "/shop/item?id=12", headers: { accept: "*/*" }, label: 0 as const },
+    { method: "GET", url: "/shop/item?id=7&sort=asc", headers: { accept: "*/*" }, label: 0 as const },
+    { method: "GET", url: "/shop/list?page=2", headers: { accept: "*/*" }, label: 0 as const },
+    { method: "GET", url: "/shop/item?id=1'--", headers: { accept: "*/*" }, label: 1 as const },
+    {
+      method: "POST",
+      url: "/.git/config?debug=1",
+      headers: { "x-odd": "1" },
+      body: "a=1",
+      label: 1 as const,
+    },
+    { method: "GET", url: "/shop/list?page=3", headers: { accept: "*/*" }, label: 0 as const },
+  ];
+  const set = featurise(records);
+  const index = new TokenIndex(set);
+  const cfg = {
+    minCount: 1,
+    minCountLarge: 2,
+    largeFrom: 0,
+    confidence: 3,
+    a0: new Array(NOVELTY_DIM).fill(0),
+  };
+  // Shots: rows 0, 1, 3 (two benign, one attack); unlabelled: rows 2, 5; query: row 4.
+  const shots = [0, 1, 3], ys = shots.map((r) => set.label[r]), unl = [2, 5];
+  const inputs = headInputs(
     new Float32Array(0),
+    ys,
+    shots.length,
     0,
-    undefined,
-    null,
+    shots.map((r) => rowStructure(set, r)),
+    unl.map((r) => rowStructure(set, r)),
+    cfg,
   );
-  assert.equal(none.F, Z);
-  assert.equal(none.profile, null);
-  const withP = headInputs(zs, ys, n, Z, new Float32Array(0), 0, PROFILE, null);
-  assert.equal(withP.F, 2 * Z);
-  assert.ok(withP.profile);
-  // A labelled benign request's deviation differs from the one it would get as a member of the profile.
-  const inProfile = new Float32Array(Z);
-  deviations(
-    withP.profile!,
-    zs,
-    0,
-    Z,
-    false,
-    PROFILE.minVar,
-    inProfile,
-    0,
-    null,
-    0,
+  assert.equal(inputs.F, NOVELTY_DIM);
+  const profileRows = [0, 1, 2, 5];
+  index.count(profileRows, 0, profileRows.length, 1);
+  const R = profileRows.length, got = new Float32Array(shots.length * NOVELTY_DIM);
+  shots.forEach((r, i) =>
+    index.novelty(r, minCountFor(cfg, R), profileWeight(cfg, R), ys[i] === 0, got, i * NOVELTY_DIM)
   );
-  assert.notDeepEqual(
-    Array.from(withP.X.subarray(Z, 2 * Z)),
-    Array.from(inProfile),
+  index.count(profileRows, 0, profileRows.length, -1);
+  assert.deepEqual(Array.from(got), Array.from(inputs.X));
+  assert.ok(index.counts.every((c) => c === 0), "counts cleared");
+  // The attack has novel tokens; a benign shot whose tokens only it uses is novel too (leave-one-out).
+  assert.ok(got.subarray(2 * NOVELTY_DIM).some((v) => v > 0));
+  // And the stored profile scores the query as the exact counts do (no Bloom false positive here).
+  const exact = new Float32Array(NOVELTY_DIM);
+  noveltyOfCounts(inputs.counts!, rowStructure(set, 4), inputs.minCount, inputs.weight, false, exact);
+  const bloom = noveltyFeatures(
+    siteProfileOf(inputs.counts!, inputs.minCount, inputs.weight),
+    rowStructure(set, 4),
   );
+  assert.deepEqual(Array.from(bloom), Array.from(exact));
+  assert.ok(exact.some((v) => v > 0));
 });
 
 test("Adam: reduces a quadratic; a sparse group updates only its touched rows", () => {

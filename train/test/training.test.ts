@@ -1,7 +1,8 @@
 // Training end to end on tiny data: deterministic for a seed, learns, and every method runs.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PROFILE_TEMPLATE } from "../src/config.ts";
+import { NOVELTY_DIM } from "../../src/heads/site_profile.ts";
+import { PROFILE_DEFAULT } from "../src/config.ts";
 import { auc } from "../src/eval/metrics.ts";
 import { type Method, train, type TrainConfig } from "../src/learn/meta.ts";
 import { PROX_CANDIDATES, selectProx } from "../src/learn/select.ts";
@@ -26,7 +27,7 @@ const CFG: TrainConfig = {
     steps: 5,
     lr: 0.5,
     prox: 0.05,
-    profile: PROFILE_TEMPLATE,
+    profile: { ...PROFILE_DEFAULT, confidence: 5 },
   },
   seed: 7,
 };
@@ -70,7 +71,9 @@ for (const method of ["anil", "anil-fo", "proto", "erm"] as Method[]) {
     );
     assert.ok(Number.isFinite(t.finalLoss));
     if (method === "proto") assert.equal(t.adapt.method, "proto");
-    if (method !== "erm") assert.equal(t.adapt.profile!.a0.length, Z);
+    // a₀ is learned (ERM too: its pooled rows are scored against profiles of their tenant), never negative.
+    assert.equal(t.adapt.profile!.a0.length, NOVELTY_DIM);
+    assert.ok(t.adapt.profile!.a0.every((a) => a >= 0));
   });
 }
 

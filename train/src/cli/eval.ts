@@ -3,10 +3,12 @@
  * --seed S --json OUT.json [--unlabeled N] [--contamination C] [--model M.onnx] [--baseline B.onnx]`
  *
  * For each K and episode: draws K benign + K attack records from the support file (and N unlabelled ones, at
- * most a fraction C attacks), adapts each method as the worker would (`taugate`: the model and its
- * `meta.adapt`; `erm-finetune`: the baseline backbone, same head fit; `scratch-logreg`: logistic regression
- * on the raw features of the shots), scores every query record and reports AUC, TPR at 1e-2 and 1e-3 FPR,
- * precision and recall at τ. `shots: 0` rows are the unadapted models.
+ * most a fraction C attacks), adapts each method as the worker would on the same records (`taugate`: the
+ * model and its `meta.adapt`, site profile included; `erm-finetune`: the baseline backbone, same head fit,
+ * profile included; `scratch-logreg`: logistic regression on the raw features of the shots and their novelty
+ * against the same profile), scores every query record and reports AUC, TPR at 1e-2 and 1e-3 FPR, precision
+ * and recall at the τ the worker would use (the canary-matched τ of an adapted head). `shots: 0` rows with
+ * N = 0 are the unadapted models; with N > 0 they are the init with the site's profile.
  *
  * @module
  */
@@ -23,7 +25,7 @@ import {
   headMethod,
   scratchLogRegMethod,
 } from "../eval/fewshot.ts";
-import { PROFILE_TEMPLATE } from "../config.ts";
+import { PROFILE_DEFAULT } from "../config.ts";
 import { embedWithEngine, loadModel } from "../eval/model_io.ts";
 import { formatResults } from "../eval/table.ts";
 import { featurise } from "../nn/features.ts";
@@ -68,31 +70,22 @@ export function runEval(o: EvalRun): EvalOutput {
   checkModelSpec(m.model.meta);
   const embed = (set: Parameters<typeof embedWithEngine>[1]) => embedWithEngine(m.engine, set);
   const methods: EvalMethod[] = [
-    headMethod("taugate", embed, m.head, m.adapt, m.tau),
+    headMethod("taugate", embed, m.head, m.adapt, m.tau, m.canaries),
   ];
   if (o.profileAblation && m.adapt.profile) {
     methods.push(
-      headMethod("taugate-noprofile", embed, m.head, {
-        ...m.adapt,
-        profile: undefined,
-      }, m.tau),
+      headMethod("taugate-noprofile", embed, m.head, { ...m.adapt, profile: undefined }, m.tau, m.canaries),
     );
   } else if (o.profileAblation) {
-    // A model trained without a profile, adapted with one: deviation weights start at 0 and are fitted.
-    const Z = m.model.meta.embedDim;
-    const profile = {
-      ...PROFILE_TEMPLATE,
-      priorMean: new Array(Z).fill(0),
-      priorVar: new Array(Z).fill(0.1),
-      a0: new Array(Z).fill(0),
-    };
+    // A model trained without a profile, adapted with one: novelty weights start at 0 and are fitted.
     methods.push(
       headMethod(
         "taugate+profile",
         embed,
         m.head,
-        { ...m.adapt, profile },
+        { ...m.adapt, profile: PROFILE_DEFAULT },
         m.tau,
+        m.canaries,
       ),
     );
   }
@@ -101,16 +94,10 @@ export function runEval(o: EvalRun): EvalOutput {
     const b = loadModel(o.baseline);
     baselineId = b.model.meta.modelId;
     methods.push(
-      headMethod(
-        "erm-finetune",
-        (set) => embedWithEngine(b.engine, set),
-        b.head,
-        b.adapt,
-        b.tau,
-      ),
+      headMethod("erm-finetune", (set) => embedWithEngine(b.engine, set), b.head, b.adapt, b.tau, b.canaries),
     );
   }
-  methods.push(scratchLogRegMethod());
+  methods.push(scratchLogRegMethod(m.adapt.profile));
   const data = {
     support: featurise(o.support),
     query: featurise(o.query),

@@ -3,7 +3,7 @@
  * input record (stdin when no `--in`): `{"score": 0.93, "decision": "block", "tau": 0.8}`, or
  * `{"line": 7, "error": "..."}` for a line that is not a valid record. With `--head` (a tenant head, as
  * `HeadParams` JSON or a stored head document with `head` and optional `tau`) the tenant head scores instead of
- * the model's global head.
+ * the model's global head, its site profile's novelty term included.
  *
  * @module
  */
@@ -12,39 +12,31 @@ import { featuresOfRecord } from "../../../src/features/mod.ts";
 import { scoreWithHead } from "../../../src/heads/score.ts";
 import { checkModelSpec } from "../../../src/model/spec_check.ts";
 import type { HeadParams } from "../../../src/model/types.ts";
+import { headFromJson as storedHeadParams, parseStoredHead } from "../../../src/store/head_doc.ts";
 import { parseRecord } from "../../../src/record/mod.ts";
 import { loadModel } from "../eval/model_io.ts";
 import { Args } from "./args.ts";
 import { DEFAULT_MODEL } from "./eval.ts";
 
-/** A head from JSON: `{w, b, mu?, prec?, a?}` or a stored document `{head: {...}, tau?}`. */
+/**
+ * A head from JSON: `{w, b, a?, profile?}` (a tenant head as the tenant API stores it, the site profile's
+ * bits as base64) or a stored document `{head: {...}, tau?}`.
+ *
+ * @throws {Error} naming what is wrong.
+ */
 export function headFromJson(
   value: unknown,
   embedDim: number,
 ): { head: HeadParams; tau?: number } {
   const doc = value as { head?: unknown; tau?: unknown };
   const h = (doc && typeof doc === "object" && "head" in doc ? doc.head : value) as Record<string, unknown>;
-  const arr = (k: string) => {
-    const v = h[k];
-    if (v === undefined) return undefined;
-    if (
-      !Array.isArray(v) || v.length !== embedDim ||
-      v.some((x) => typeof x !== "number")
-    ) {
-      throw new Error(`head.${k} must be ${embedDim} numbers`);
-    }
-    return Float32Array.from(v as number[]);
-  };
   if (!h || typeof h.b !== "number") throw new Error("head.b must be a number");
-  const head: HeadParams = { w: arr("w")!, b: h.b };
-  if (!head.w) throw new Error("head.w is missing");
-  const mu = arr("mu"), prec = arr("prec"), a = arr("a");
-  if (mu && prec && a) Object.assign(head, { mu, prec, a });
-  else if (mu || prec || a) {
-    throw new Error("head: mu, prec and a come together");
+  if (!Array.isArray(h.w) || h.w.length !== embedDim || h.w.some((x) => typeof x !== "number")) {
+    throw new Error(`head.w must be ${embedDim} numbers`);
   }
+  const checked = parseStoredHead({ version: 1, createdAt: "-", head: h });
   const tau = typeof doc.tau === "number" ? doc.tau : undefined;
-  return { head, tau };
+  return { head: storedHeadParams(checked.head), tau };
 }
 
 async function readStdin(): Promise<string> {
@@ -98,8 +90,8 @@ export async function main(argv: string[]): Promise<number> {
       out.push(JSON.stringify({ line: i + 1, error: r.error }));
       continue;
     }
-    const z = m.engine.embedSync(featuresOfRecord(r.record));
-    const score = scoreWithHead(head, z);
+    const f = featuresOfRecord(r.record);
+    const score = scoreWithHead(head, m.engine.embedSync(f), f.structure);
     out.push(
       JSON.stringify({
         score: Number(score.toFixed(6)),

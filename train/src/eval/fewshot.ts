@@ -1,16 +1,26 @@
 /**
  * Few-shot evaluation: for each K and episode, draw K benign + K attack records from a tenant's support pool
  * (and, if asked, N unlabelled records with at most a fraction C of attacks), adapt each method exactly as
- * the worker would, and score every query record. Results per method and K, overall and per subset
- * (injections, anomalies, unseen families).
+ * the worker would (the same support and unlabelled traffic for every method; the site profile of the benign
+ * shots and the unlabelled records), and score every query record as the worker would (novelty against the
+ * profile included). Precision and recall are taken at the τ the worker would use: the global τ for the
+ * unadapted head, the canary-matched τ (`tenantTau`) for an adapted one. Results per method and K, overall
+ * and per subset (injections, anomalies, unseen families).
  *
  * @module
  */
-import { type AdaptConfig, adaptHead, type HeadExample } from "../../../src/heads/adapt.ts";
+import { type AdaptConfig, adaptHead, type HeadExample, headInputs } from "../../../src/heads/adapt.ts";
+import { tenantTau } from "../../../src/heads/calibrate.ts";
 import { scoreWithHead } from "../../../src/heads/score.ts";
+import {
+  NOVELTY_DIM,
+  noveltyFeatures,
+  type SiteProfileConfig,
+  siteProfileOf,
+} from "../../../src/heads/site_profile.ts";
 import type { HeadParams } from "../../../src/model/types.ts";
 import { categoryOf, HELD_OUT_FAMILIES } from "../data/families.ts";
-import type { FeatureSet } from "../nn/features.ts";
+import { type FeatureSet, rowStructure } from "../nn/features.ts";
 import { Rng } from "../util/rng.ts";
 import { fitLogReg, logRegLogit } from "./logreg.ts";
 import { auc, meanStd, precisionRecall, tprAtFpr } from "./metrics.ts";
@@ -24,20 +34,22 @@ export interface EvalData {
 
 /** A method ready to run episodes on one `EvalData`. */
 export interface Prepared {
-  /** Fills `out` with a score for every query row, after adapting on the shots (and unlabelled rows). */
+  /**
+   * Fills `out` with a score for every query row, after adapting on the shots (and unlabelled rows).
+   *
+   * @returns The decision threshold the worker would use with the adapted head.
+   */
   run(
     shots: number[],
     labels: number[],
     unlabeled: number[],
     out: Float64Array,
-  ): void;
+  ): number;
 }
 
 /** A method under evaluation. */
 export interface EvalMethod {
   name: string;
-  /** Its decision threshold. */
-  tau: number;
   prepare(data: EvalData): Prepared;
 }
 
@@ -75,17 +87,28 @@ export interface EvalOptions {
   contamination: number;
 }
 
-/** An embedding method (`taugate`, `erm-finetune`): embed once, adapt the head per episode. */
+/**
+ * An embedding method (`taugate`, `erm-finetune`): embed once, adapt the head per episode with `adaptHead`
+ * (shots with their structure tokens, unlabelled rows' structure tokens), score the query as the worker
+ * would.
+ *
+ * @param name The method's name.
+ * @param embed z of every row of a set (`[n][Z]`).
+ * @param init The global head (the meta-learned init).
+ * @param config The adaptation settings.
+ * @param tau The worker's τ (the global head's).
+ * @param canaries Canary embeddings for adapted heads' τ (`tenantTau`); without them, τ stays the global one.
+ */
 export function headMethod(
   name: string,
   embed: (set: FeatureSet) => Float32Array,
   init: HeadParams,
   config: AdaptConfig,
   tau: number,
+  canaries: readonly Float32Array[] | null = null,
 ): EvalMethod {
   return {
     name,
-    tau,
     prepare(data) {
       const Z = init.w.length;
       const zs = embed(data.support), zq = embed(data.query);
@@ -94,32 +117,59 @@ export function headMethod(
           const examples: HeadExample[] = shots.map((r, i) => ({
             z: zs.subarray(r * Z, (r + 1) * Z),
             label: labels[i] as 0 | 1,
+            structure: rowStructure(data.support, r),
           }));
-          const unl = unlabeled.map((r) => zs.subarray(r * Z, (r + 1) * Z));
-          const { head } = adaptHead(init, examples, config, {
-            unlabeled: unl,
-          });
+          const unl = unlabeled.map((r) => ({ structure: rowStructure(data.support, r) }));
+          const { head } = adaptHead(init, examples, config, { unlabeled: unl });
           for (let i = 0; i < data.query.n; i++) {
-            out[i] = scoreWithHead(head, zq.subarray(i * Z, (i + 1) * Z));
+            out[i] = scoreWithHead(head, zq.subarray(i * Z, (i + 1) * Z), rowStructure(data.query, i));
           }
+          const adapted = shots.length > 0 || head.profile !== undefined;
+          return adapted && canaries && canaries.length > 0 ? tenantTau(head, canaries, init, tau) : tau;
         },
       };
     },
   };
 }
 
-/** The `scratch-logreg` baseline: logistic regression on the raw features of the shots alone. */
-export function scratchLogRegMethod(): EvalMethod {
+/**
+ * The `scratch-logreg` baseline: logistic regression on the raw features of the shots alone, plus, when a
+ * profile config is given, the same novelty features as the heads (against the same site profile).
+ *
+ * @param profile The site-profile settings (`meta.adapt.profile` of the model under evaluation).
+ */
+export function scratchLogRegMethod(profile?: SiteProfileConfig): EvalMethod {
   return {
     name: "scratch-logreg",
-    tau: 0.5,
     prepare(data) {
+      const noveltyQ = new Float32Array(data.query.n * NOVELTY_DIM);
       return {
-        run(shots, labels, _unlabeled, out) {
-          const m = fitLogReg(data.support, shots, labels);
-          for (let i = 0; i < data.query.n; i++) {
-            out[i] = 1 / (1 + Math.exp(-logRegLogit(m, data.query, i)));
+        run(shots, labels, unlabeled, out) {
+          const inputs = headInputs(
+            new Float32Array(0),
+            labels,
+            shots.length,
+            0,
+            shots.map((r) => rowStructure(data.support, r)),
+            unlabeled.map((r) => rowStructure(data.support, r)),
+            profile,
+          );
+          let extra: { x: Float32Array; dim: number } | undefined;
+          let query: Float32Array | undefined;
+          if (inputs.counts) {
+            extra = { x: inputs.X, dim: NOVELTY_DIM };
+            const p = siteProfileOf(inputs.counts, inputs.minCount, inputs.weight);
+            for (let i = 0; i < data.query.n; i++) {
+              noveltyFeatures(p, rowStructure(data.query, i), undefined, noveltyQ.subarray(i * NOVELTY_DIM));
+            }
+            query = noveltyQ;
           }
+          const m = fitLogReg(data.support, shots, labels, undefined, extra);
+          for (let i = 0; i < data.query.n; i++) {
+            const x = query?.subarray(i * NOVELTY_DIM, (i + 1) * NOVELTY_DIM);
+            out[i] = 1 / (1 + Math.exp(-logRegLogit(m, data.query, i, x)));
+          }
+          return 0.5;
         },
       };
     },
@@ -202,10 +252,10 @@ export function evaluate(
           new Set(shots),
           options,
         );
-        prepared.run(shots, labels, unlabeled, scores);
-        record(per.all, scores, data.query.label, null, method.tau);
+        const tau = prepared.run(shots, labels, unlabeled, scores);
+        record(per.all, scores, data.query.label, null, tau);
         for (const [name, rows] of Object.entries(subsetRows)) {
-          record(per[name], scores, data.query.label, rows, method.tau);
+          record(per[name], scores, data.query.label, rows, tau);
         }
       }
       const row = (m: typeof per.all): ResultRow => {

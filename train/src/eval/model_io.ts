@@ -20,6 +20,15 @@ export interface LoadedModel {
   head: HeadParams;
   adapt: AdaptConfig;
   tau: number;
+  /** The canary embeddings it ships (`meta.canary.z`), for adapted heads' τ; `null` when it ships none. */
+  canaries: Float32Array[] | null;
+}
+
+/** The canary embeddings a model ships as `meta.canary.z` (what the tenant API matches heads' τ on). */
+export function canariesOf(meta: ReadModel["meta"]): Float32Array[] | null {
+  const c = meta.canary as { z?: unknown } | undefined;
+  if (!c || !Array.isArray(c.z) || c.z.length === 0) return null;
+  return (c.z as number[][]).map((v) => Float32Array.from(v));
 }
 
 /** The adaptation settings a model ships, or the plain defaults for a model without them. */
@@ -41,6 +50,7 @@ export function loadModel(path: string): LoadedModel {
     head: engine.head,
     adapt: adaptOf(model.meta),
     tau: model.meta.tau,
+    canaries: canariesOf(model.meta),
   };
 }
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type AdaptConfig, classWeights } from "../../../src/heads/adapt.ts";
+import { type AdaptConfig, classWeights, type NonNegative } from "../../../src/heads/adapt.ts";
 
 function sigma(s: number): number {
   if (s >= 0) return 1 / (1 + Math.exp(-s));
@@ -33,6 +33,8 @@ function sigma(s: number): number {
  * @param firstOrder Take the first-order shortcut.
  * @param theta0Bar Receives ∂L/∂θ₀ (accumulated).
  * @param zsBar Receives ∂L/∂z_i (accumulated, `[n][Z]`).
+ * @param nonNeg The coordinates the forward steps projected onto ≥ 0: one held at 0 by the projection after
+ *   a step passes no gradient back through that step.
  */
 export function fitHeadBackward(
   thetaBar: Float64Array,
@@ -45,6 +47,7 @@ export function fitHeadBackward(
   firstOrder: boolean,
   theta0Bar: Float64Array | Float32Array,
   zsBar: Float32Array,
+  nonNeg: NonNegative | null = null,
 ): void {
   if (n === 0 || firstOrder) {
     for (let j = 0; j <= Z; j++) theta0Bar[j] += thetaBar[j];
@@ -56,6 +59,7 @@ export function fitHeadBackward(
   const next = new Float64Array(Z + 1);
   for (let t = config.steps - 1; t >= 0; t--) {
     const th = tape[t];
+    if (nonNeg) { for (let j = nonNeg.from; j < nonNeg.to; j++) if (tape[t + 1][j] === 0) u[j] = 0; }
     next.set(u);
     for (let j = 0; j <= Z; j++) {
       next[j] -= lr * prox * u[j];

@@ -1,8 +1,9 @@
 /**
  * Choosing the adaptation's proximal strength λ on validation data: the held-out fwaf tenants' *support*
- * pools, split in two (shots from one half, scored on the other), so neither their query sets nor the unseen
- * tenant (`urldetect`) take part. The best mean AUC at K = 10 wins; within 0.001 of it, the strongest pull
- * wins (a handful of examples should move a head little).
+ * pools, split in two by page (`validation.ts`: shots and unlabelled traffic from one half, scored on the
+ * other), so neither their query sets nor the unseen tenant (`urldetect`) take part. The best mean AUC at K = 10 (over N = 0 and
+ * N = 500 unlabelled records, 2% attacks) wins; within 0.001 of it, the strongest pull wins (a handful of
+ * examples should move a head little).
  *
  * @module
  */
@@ -11,9 +12,12 @@ import type { RequestRecord } from "../../../src/record/record.ts";
 import { evaluate, headMethod } from "../eval/fewshot.ts";
 import { featurise } from "../nn/features.ts";
 import type { Trained } from "./meta.ts";
+import { validationTenants } from "./validation.ts";
 
 /** The λ values tried. */
 export const PROX_CANDIDATES = [0.02, 0.2, 1];
+/** Unlabelled records per episode the choice averages over. */
+export const PROX_UNLABELED = [0, 500];
 
 /** The result: the chosen config and the validation AUC of every candidate. */
 export interface ProxChoice {
@@ -29,19 +33,22 @@ export interface ProxChoice {
  * @param seed Episode seed.
  */
 export function selectProx(t: Trained, tenants: RequestRecord[][], seed: number): ProxChoice {
-  const data = tenants.map((support) => {
-    const a = support.filter((_, i) => i % 2 === 0), b = support.filter((_, i) => i % 2 === 1);
-    return { support: featurise(a), query: featurise(b), queryFamily: b.map((r) => r.family ?? "") };
-  });
+  const data = validationTenants(tenants.map((support, i) => ({ id: `v${i}`, support })), seed).map((v) => ({
+    support: featurise(v.support),
+    query: featurise(v.query),
+    queryFamily: v.query.map((r) => r.family ?? ""),
+  }));
   const table = PROX_CANDIDATES.map((prox) => {
     const adapt = { ...t.adapt, prox };
-    let sum = 0;
+    let sum = 0, runs = 0;
     for (const d of data) {
-      const m = headMethod("m", (set) => t.backbone.embedAll(set), t.head, adapt, 0.5);
-      const r = evaluate(d, [m], { shots: [10], episodes: 5, seed, unlabeled: 0, contamination: 0 });
-      sum += r.results[0].auc;
+      for (const unlabeled of PROX_UNLABELED) {
+        const m = headMethod("m", (set) => t.backbone.embedAll(set), t.head, adapt, 0.5);
+        const r = evaluate(d, [m], { shots: [10], episodes: 5, seed, unlabeled, contamination: 0.02 });
+        sum += r.results[0].auc, runs++;
+      }
     }
-    return { prox, auc: sum / data.length };
+    return { prox, auc: sum / runs };
   });
   const best = Math.max(...table.map((r) => r.auc));
   const chosen = table.filter((r) => r.auc >= best - 0.001).reduce((a, b) => (b.prox > a.prox ? b : a));

@@ -1,6 +1,7 @@
 /**
- * Featurised records packed for training: the sparse parts of all rows in one CSR structure and the dense
- * blocks in one matrix, so a batch is just a list of row numbers. Records are featurised once and cached.
+ * Featurised records packed for training: the sparse parts of all rows in one CSR structure, the dense
+ * blocks in one matrix and the structure tokens (for site profiles) in another CSR structure, so a batch is
+ * just a list of row numbers. Records are featurised once and cached.
  *
  * @module
  */
@@ -19,6 +20,9 @@ export interface FeatureSet {
   /** `[n][denseDim]`. */
   dense: Float32Array;
   label: Uint8Array;
+  /** Row r's structure tokens are `stTok[stPtr[r] .. stPtr[r+1])` (`FeatureVector.structure`). */
+  stPtr: Int32Array;
+  stTok: Int32Array;
 }
 
 /**
@@ -38,8 +42,18 @@ export function featurise(
   let idx = new Int32Array(n * 64);
   let val = new Float32Array(n * 64);
   let at = 0;
+  const stPtr = new Int32Array(n + 1);
+  let stTok = new Int32Array(n * 24), st = 0;
   for (let r = 0; r < n; r++) {
     const f = featuresOfRecord(records[r], spec);
+    if (st + f.structure.length > stTok.length) {
+      const t2 = new Int32Array(Math.max(stTok.length * 2, st + f.structure.length));
+      t2.set(stTok.subarray(0, st));
+      stTok = t2;
+    }
+    stTok.set(f.structure, st);
+    st += f.structure.length;
+    stPtr[r + 1] = st;
     if (at + f.indices.length > idx.length) {
       const cap = Math.max(idx.length * 2, at + f.indices.length);
       const i2 = new Int32Array(cap), v2 = new Float32Array(cap);
@@ -64,14 +78,17 @@ export function featurise(
     val: val.slice(0, at),
     dense,
     label,
+    stPtr,
+    stTok: stTok.slice(0, st),
   };
 }
 
 /** The rows `rows` of a set as a new set (for held-out files, canaries). */
 export function subset(set: FeatureSet, rows: ArrayLike<number>): FeatureSet {
-  let nnz = 0;
+  let nnz = 0, nst = 0;
   for (let i = 0; i < rows.length; i++) {
     nnz += set.rowPtr[rows[i] + 1] - set.rowPtr[rows[i]];
+    nst += set.stPtr[rows[i] + 1] - set.stPtr[rows[i]];
   }
   const out: FeatureSet = {
     n: rows.length,
@@ -82,8 +99,10 @@ export function subset(set: FeatureSet, rows: ArrayLike<number>): FeatureSet {
     val: new Float32Array(nnz),
     dense: new Float32Array(rows.length * set.denseDim),
     label: new Uint8Array(rows.length),
+    stPtr: new Int32Array(rows.length + 1),
+    stTok: new Int32Array(nst),
   };
-  let at = 0;
+  let at = 0, st = 0;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i], a = set.rowPtr[r], b = set.rowPtr[r + 1];
     out.idx.set(set.idx.subarray(a, b), at);
@@ -95,8 +114,17 @@ export function subset(set: FeatureSet, rows: ArrayLike<number>): FeatureSet {
       i * set.denseDim,
     );
     out.label[i] = set.label[r];
+    const sa = set.stPtr[r], sb = set.stPtr[r + 1];
+    out.stTok.set(set.stTok.subarray(sa, sb), st);
+    st += sb - sa;
+    out.stPtr[i + 1] = st;
   }
   return out;
+}
+
+/** The structure tokens of one row. */
+export function rowStructure(set: FeatureSet, r: number): Int32Array {
+  return set.stTok.subarray(set.stPtr[r], set.stPtr[r + 1]);
 }
 
 /** The sparse and dense features of one row, as an engine consumes them. */
