@@ -49,6 +49,7 @@ export {
   validateSpec,
 } from "./spec.ts";
 export {
+  BodyReadError,
   normaliseHeaders,
   normaliseMethod,
   normaliseTarget,

@@ -144,11 +144,21 @@ export async function readPrefix(
   return { bytes: out, truncated };
 }
 
+/** The request's body broke off before its first `bodyCap` bytes were read (the client's fault, not the reader's). */
+export class BodyReadError extends Error {
+  /** @param cause What the body stream failed with. */
+  constructor(cause: unknown) {
+    super(`the request body could not be read: ${cause instanceof Error ? cause.name : "error"}`, { cause });
+    this.name = "BodyReadError";
+  }
+}
+
 /**
  * The view of a Web `Request`. The body is read from a clone, so the request itself stays unread.
  *
  * @param req The request.
  * @param bodyCap Bytes of the body to read.
+ * @throws {BodyReadError} when the body stream fails within the bytes read (truncated, badly framed).
  */
 export async function viewFromRequest(req: Request, bodyCap: number): Promise<RequestView> {
   const headers: [string, string][] = [];
@@ -157,7 +167,13 @@ export async function viewFromRequest(req: Request, bodyCap: number): Promise<Re
   let body: Uint8Array | null = null;
   let bodyTruncated = false;
   if (req.body !== null) {
-    const read = await readPrefix(req.clone().body!, bodyCap);
+    const stream = req.clone().body!; // (a body already read throws here: not the client's doing)
+    let read;
+    try {
+      read = await readPrefix(stream, bodyCap);
+    } catch (err) {
+      throw new BodyReadError(err);
+    }
     if (read.bytes.length > 0) body = read.bytes;
     bodyTruncated = read.truncated;
   }

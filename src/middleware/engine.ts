@@ -1,6 +1,8 @@
 /**
  * One engine per isolate, created lazily on first use and shared by every request and tenant. A failed
- * load is remembered for a while (requests fail fast under the fail mode) and then retried.
+ * load is remembered for a while (requests fail fast under the fail mode) and then retried. No request
+ * waits for the engine longer than a bound: a load or an asynchronous engine call that hangs gives that
+ * request the fail mode instead of stalling it.
  *
  * @module
  */
@@ -55,12 +57,55 @@ export function checkEngine(engine: Engine): ReadyEngine {
 /** Gets the engine: synchronously once loaded; rejects (or throws) while the load fails. */
 export type EngineGetter = () => ReadyEngine | Promise<ReadyEngine>;
 
+/** Default bound on a request's wait for the engine (its load, or one call of an asynchronous engine). */
+export const DEFAULT_ENGINE_TIMEOUT_MS = 5_000;
+
+/** The engine did not answer within the bound: the request gets the fail mode; the work itself goes on. */
+export class EngineTimeoutError extends Error {
+  /** @param message What did not finish, and the bound. */
+  constructor(message: string) {
+    super(message);
+    this.name = "EngineTimeoutError";
+  }
+}
+
+/** `p`, or an `EngineTimeoutError` after `ms` (one timer, set and cleared by the caller's own request). */
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new EngineTimeoutError(`${what} took over ${ms} ms`)), ms);
+    p.then((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    }, (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/**
+ * The engine with its `embed` bounded by `ms`, unless it computes synchronously (`embedSync`, the
+ * TypeScript engine): no timer can cut synchronous work, and it has no wait to cut.
+ */
+function withBoundedEmbed(engine: Engine, ms: number): Engine {
+  if (typeof (engine as { embedSync?: unknown }).embedSync === "function") return engine;
+  const embed = engine.embed;
+  // Everything else (meta, kind, weights, ...) is read through the prototype.
+  return Object.create(engine, {
+    embed: {
+      value: (f: Parameters<Engine["embed"]>[0]) => bounded(embed.call(engine, f), ms, "the engine's embed"),
+    },
+  });
+}
+
 /**
  * Wraps an engine source in a lazy, shared, checked loader.
  *
  * @param source An engine, or a function that creates one.
  * @param retryMs How long a failure is served before the next attempt.
  * @param now Clock (tests).
+ * @param timeoutMs Longest wait of one request for the load (which goes on for later requests) and for
+ *   one `embed` of an engine without `embedSync`; a longer wait rejects with `EngineTimeoutError`.
  * @returns A getter; call it on each request.
  * @example
  * ```ts ignore
@@ -72,6 +117,7 @@ export function lazyEngine(
   source: EngineSource,
   retryMs: number,
   now: () => number = Date.now,
+  timeoutMs: number = DEFAULT_ENGINE_TIMEOUT_MS,
 ): EngineGetter {
   let ready: ReadyEngine | undefined;
   let pending: Promise<ReadyEngine> | undefined;
@@ -79,7 +125,8 @@ export function lazyEngine(
   const load = async (): Promise<ReadyEngine> => {
     try {
       const engine = typeof source === "function" ? await source() : source;
-      ready = checkEngine(engine);
+      const checked = checkEngine(engine);
+      ready = { engine: withBoundedEmbed(checked.engine, timeoutMs), globalHead: checked.globalHead };
       return ready;
     } catch (error) {
       failure = { error, until: now() + retryMs };
@@ -90,6 +137,7 @@ export function lazyEngine(
     if (ready !== undefined) return ready;
     if (failure !== undefined && now() < failure.until) throw failure.error;
     // Cleared asynchronously, so even a synchronous failure leaves room for the retry.
-    return pending ??= load().finally(() => pending = undefined);
+    pending ??= load().finally(() => pending = undefined);
+    return bounded(pending, timeoutMs, "the engine's load");
   };
 }

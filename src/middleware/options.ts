@@ -79,6 +79,11 @@ export interface TaugateOptions {
   log?: LogOptions | false;
   /** After a failed engine load, requests fail fast (fail mode) for this long before a retry (default 10 000 ms). */
   engineRetryMs?: number;
+  /**
+   * Longest wait of a request for the engine, in ms: for its load (the request then gets the fail mode while
+   * the load goes on) and for one call of an asynchronous engine such as ORT (default 5 000 ms).
+   */
+  engineTimeoutMs?: number;
 }
 
 /** Options after checking, with every default filled in. */
@@ -94,6 +99,7 @@ export interface ResolvedOptions {
   headers: DecisionHeaderNames;
   log: Required<LogOptions> | false;
   engineRetryMs: number;
+  engineTimeoutMs: number;
 }
 
 /** The default decision header names. */
@@ -173,6 +179,7 @@ const optionsSchema = z.strictObject({
     }),
   ]).default({ sample: 0.01, flaggedSample: 1 }),
   engineRetryMs: z.number().min(0).default(10_000),
+  engineTimeoutMs: z.number().min(1).max(600_000).default(5_000),
 });
 
 /**
@@ -230,6 +237,7 @@ export function resolveOptions(options: TaugateOptions): ResolvedOptions {
       ? false
       : { sample: o.log.sample, flaggedSample: o.log.flaggedSample, sink: o.log.sink ?? console.log },
     engineRetryMs: o.engineRetryMs,
+    engineTimeoutMs: o.engineTimeoutMs,
   };
 }
 

@@ -9,7 +9,8 @@ import { isTenantId } from "../store/tenant_id.ts";
  * The host name of a serialised absolute URL (`Request.url`), without port, if it is a valid tenant id.
  * String scanning only: the host comes from the client's `Host` header.
  *
- * @param url `Request.url` (already lower-cased and normalised by the WHATWG URL parser).
+ * @param url `Request.url`: normalised by the WHATWG URL parser on workerd and in `new Request`, but with the
+ *   Host as the client sent it behind `Deno.serve` (hence the lower-casing here).
  * @returns The tenant id, or `null` (IPv6 literal, invalid name).
  * @example
  * ```ts
@@ -34,5 +35,8 @@ export function hostTenant(url: string): string | null {
   if (host.startsWith("[")) return null;
   const colon = host.indexOf(":");
   if (colon >= 0) host = host.slice(0, colon);
+  if (isTenantId(host)) return host;
+  // Host names are case-insensitive: `SHOP.example.com` is the tenant `shop.example.com`, not no tenant.
+  host = host.toLowerCase();
   return isTenantId(host) ? host : null;
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type TenantHead, tenantHeadOf } from "./head_doc.ts";
+import { parseStoredHead, type TenantHead, tenantHeadOf } from "./head_doc.ts";
 import type { HeadStore } from "./types.ts";
 
 /** What the cache knows about a tenant. */
@@ -148,7 +148,9 @@ export class HeadCache {
     try {
       const doc = await this.store.get(tenant);
       if (doc === null) lookup = NONE, ttl = this.#negativeTtl;
-      else lookup = { status: "tenant", head: tenantHeadOf(tenant, doc) }, ttl = this.#ttl;
+      // Checked again here (once per miss): a store that hands over a malformed document must not break
+      // every request of the tenant later, in scoring.
+      else lookup = { status: "tenant", head: tenantHeadOf(tenant, parseStoredHead(doc)) }, ttl = this.#ttl;
     } catch (err) {
       lookup = { status: "error", reason: `${this.store.kind}: ${errorMessage(err)}` };
       ttl = this.#errorTtl;

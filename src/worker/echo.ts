@@ -25,7 +25,8 @@ export interface EchoBody {
  * Describes a request: the body is streamed through an incremental hash, so any size is fine.
  *
  * @param req The request (its body is consumed).
- * @returns A 200 JSON response with `{method, path, query, headers, body_bytes, body_sha256}`.
+ * @returns A 200 JSON response with `{method, path, query, headers, body_bytes, body_sha256}`; a 400 JSON
+ *   when the body cannot be read to its end.
  * @example
  * ```ts
  * import { echo } from "./echo.ts";
@@ -55,7 +56,15 @@ export async function echo(req: Request): Promise<Response> {
     });
   }
   const hash = new Sha256();
-  if (req.body !== null) { for await (const chunk of req.body) hash.update(chunk); }
+  try {
+    if (req.body !== null) { for await (const chunk of req.body) hash.update(chunk); }
+  } catch {
+    // The client's body broke off (a truncated upload, bad chunked framing): its fault, not the app's.
+    return Response.json(
+      { error: "bad_request", reason: "the request body could not be read" },
+      { status: 400, headers: { "cache-control": "no-store" } },
+    );
+  }
   const body: EchoBody = {
     method: req.method,
     path: url.pathname,

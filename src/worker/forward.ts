@@ -66,8 +66,12 @@ export function forwarder(origin: string): (req: Request, requestId?: string) =>
     // Pairs, not a Headers copy: see headerPairs.
     const headers = headerPairs(req.headers, HOP_BY_HOP);
     const has = (name: string) => headers.some((h) => h[0] === name);
-    const host = req.headers.get("host");
-    if (host !== null && !has("x-forwarded-host")) headers.push(["x-forwarded-host", host]);
+    // The host the request was scored for: the URL's (RFC 9112: an absolute-form target's authority wins
+    // over the Host header), not a Host header that may name another.
+    const end = slash < 0 ? url.length : slash;
+    if (end > scheme + 3 && !has("x-forwarded-host")) {
+      headers.push(["x-forwarded-host", url.slice(scheme + 3, end)]);
+    }
     if (!has("x-forwarded-proto")) headers.push(["x-forwarded-proto", url.slice(0, scheme)]);
     const init: RequestInit & { duplex?: "half" } = {
       method: req.method,

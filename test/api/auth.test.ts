@@ -159,7 +159,7 @@ Deno.test("auth: nothing under /_taugate reaches the origin or the middleware; u
   assert.equal(doc.status, 200);
 });
 
-Deno.test("API off (no TAUGATE_ADMIN_TOKEN): /_taugate is ordinary traffic, scored like any other", async () => {
+Deno.test("API off (no TAUGATE_ADMIN_TOKEN): /_taugate is scored like any other, then refused, never forwarded", async () => {
   const make = (mode: string) =>
     createWorkerApp({
       config: workerConfigFromEnv({ TAUGATE_MODE: mode }),
@@ -169,8 +169,11 @@ Deno.test("API off (no TAUGATE_ADMIN_TOKEN): /_taugate is ordinary traffic, scor
   const res = await make("tag").request("http://shop-a.test/_taugate/tenants/shop-a.test/head", {
     headers: { authorization: `Bearer ${ADMIN}` },
   });
-  assert.equal(res.status, 200, "the echo app answers");
-  assert.equal((await res.json()).path, "/_taugate/tenants/shop-a.test/head");
+  // An operator token on a disabled API lets no one in, and does not reach the echo app (or an origin).
+  assert.equal(res.status, 403);
+  const body = await res.json();
+  assert.equal(body.error, "api_disabled");
+  assert.ok(!JSON.stringify(body).includes(ADMIN));
   assert.ok(res.headers.get("x-taugate-score") !== null, "scored");
   // A request the model flags is blocked there like anywhere else.
   const path = "/_taugate/tenants/x/examples?q=" + encodeURIComponent("<script>alert(1)</script>");

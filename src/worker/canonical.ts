@@ -1,0 +1,104 @@
+/**
+ * The worker's first step, before routing, scoring or forwarding: the request's URL in canonical form,
+ * and the few requests the worker refuses itself.
+ *
+ * Deno's HTTP server hands the request target and the `Host` header over as the client sent them
+ * (`http://SHOP.example.com/static/../admin`), where workerd, `fetch` and the training records all hold the
+ * WHATWG URL parser's form (`http://shop.example.com/admin`). Left raw, the tenant resolver sees an
+ * upper-case host that is no tenant id, an exclusion such as `/static/*` matches a path the origin then
+ * resolves elsewhere, and the features differ from training's. So the URL is parsed once here and the
+ * request rebuilt when its form differs (workerd's URLs already have it: there this costs one parse).
+ *
+ * | answer | when | who else answers before taugate |
+ * | --- | --- | --- |
+ * | 400 `bad_request` | the Host (or an absolute-form target's authority) is not a host: unparseable, or with credentials | Deno: malformed request lines, control bytes, bad framing |
+ * | 405 `method_not_allowed` | `CONNECT`, `TRACE`, `TRACK`: `fetch` cannot forward them, and TRACE echoes credentials | Deno: methods that are not tokens |
+ * | 414 `uri_too_long` | the request target (path and query) is over `MAX_TARGET_BYTES` | Deno: 400 from 64 KiB |
+ *
+ * Header blocks are not limited here: Deno refuses a head over about 64 KiB or 124 header lines with a
+ * bare 400 before taugate runs, Cloudflare has its own limits, and the middleware reads at most the
+ * feature spec's 48 headers of 512 characters whatever arrives.
+ *
+ * @module
+ */
+import { requestIdOf } from "../middleware/request_id.ts";
+
+/** Longest request target (path and query, in canonical form) the worker accepts: 16 KiB. */
+export const MAX_TARGET_BYTES = 16 * 1024;
+
+/** Methods the worker refuses (405): `fetch` refuses to send them, and `TRACE`/`TRACK` reflect credentials. */
+export const REFUSED_METHODS: readonly string[] = Object.freeze(["CONNECT", "TRACE", "TRACK"]);
+
+const REFUSED = new Set(REFUSED_METHODS);
+
+/** What the worker refused, for its log line. */
+export interface Refusal {
+  status: 400 | 405 | 414;
+  error: string;
+  reason: string;
+  requestId: string;
+}
+
+/**
+ * The request with its URL in canonical form, or the refusal.
+ *
+ * @param req The request as the server delivered it.
+ * @param maxTarget Longest request target accepted, in UTF-16 units of the canonical form (ASCII).
+ * @returns The same request when its URL is already canonical (the usual case), a copy with the canonical
+ *   URL (method, headers, body stream and signal carried over) when not, or a `Refusal`.
+ * @example
+ * ```ts ignore
+ * const out = canonicalRequest(req);
+ * if (!(out instanceof Request)) return refusalResponse(out);
+ * ```
+ */
+export function canonicalRequest(req: Request, maxTarget: number = MAX_TARGET_BYTES): Request | Refusal {
+  const raw = req.url;
+  const u = URL.parse(raw);
+  if (u === null || u.username !== "" || u.password !== "" || u.host === "") {
+    return refusal(
+      req,
+      400,
+      "bad_request",
+      "the Host header (or the target's authority) is not a valid host",
+    );
+  }
+  const method = req.method.length <= 8 ? req.method.toUpperCase() : "";
+  if (REFUSED.has(method)) {
+    return refusal(req, 405, "method_not_allowed", `${method} requests are not served`);
+  }
+  const href = u.href;
+  // Path and query: the href less its origin and fragment.
+  const target = href.length - u.origin.length - u.hash.length;
+  if (target > maxTarget) {
+    return refusal(
+      req,
+      414,
+      "uri_too_long",
+      `the request target is ${target} bytes, over the ${maxTarget}-byte limit`,
+    );
+  }
+  return href === raw ? req : new Request(href, req);
+}
+
+/**
+ * The JSON answer of a refusal (never cached).
+ *
+ * @param r The refusal.
+ * @returns `{ error, reason, request_id }` with its status; a 405 also says which methods are allowed.
+ */
+export function refusalResponse(r: Refusal): Response {
+  const headers: Record<string, string> = {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+  };
+  if (r.status === 405) headers.allow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+  return new Response(JSON.stringify({ error: r.error, reason: r.reason, request_id: r.requestId }), {
+    status: r.status,
+    headers,
+  });
+}
+
+function refusal(req: Request, status: Refusal["status"], error: string, reason: string): Refusal {
+  return { status, error, reason, requestId: requestIdOf(req) };
+}
