@@ -4,7 +4,10 @@
  * 1. `deno fmt --check`, `deno lint`, `deno check` (each counts as one test);
  * 2. the Deno tests (`test/`, `src/`);
  * 3. the training package's tests (Node's test runner);
- * 4. the workerd tests through miniflare (Node), once present.
+ * 4. the workerd tests through miniflare (Node), once present;
+ * 5. the browser tests (Node, Debian's Chromium through playwright-core), once present: without Chromium
+ *    they fail, saying how to install it, unless `TAUGATE_SKIP_BROWSER=1` makes them skip (counted and
+ *    reported above the summary line; `.ci/run` installs Chromium and never skips).
  *
  * The last line is `N passed, N failed`; the exit code is non-zero when anything failed.
  */
@@ -87,7 +90,25 @@ try {
   if (!(e instanceof Deno.errors.NotFound)) throw e;
 }
 
+let skipped = 0;
+try {
+  const e2e = [...Deno.readDirSync(root + "test/e2e")].filter((e) => e.name.endsWith(".test.mjs"));
+  if (e2e.length > 0) {
+    const files = e2e.map((e) => "test/e2e/" + e.name).sort();
+    const b = await run("browser tests (Chromium)", "node", ["--test", "--test-reporter=spec", ...files]);
+    count("browser tests", b.ok, ...node(b.out));
+    skipped = lastNumber(b.out, /ℹ skipped (\d+)/g);
+  }
+} catch (e) {
+  if (!(e instanceof Deno.errors.NotFound)) throw e;
+}
+
 console.log("");
+if (skipped) {
+  console.log(
+    `skipped: ${skipped} browser test(s): no Chromium and TAUGATE_SKIP_BROWSER=1 (apt-get install chromium)`,
+  );
+}
 if (failures.length) console.log(`failed: ${failures.join("; ")}`);
 console.log(`${passed} passed, ${failed} failed`);
 Deno.exit(failed === 0 ? 0 : 1);

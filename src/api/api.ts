@@ -12,6 +12,7 @@ import { scoreWithHead } from "../heads/score.ts";
 import { lazyEngine, type ReadyEngine } from "../middleware/engine.ts";
 import type { EngineSource, Mode } from "../middleware/options.ts";
 import type { BackboneWeights, ModelMeta } from "../model/types.ts";
+import { boundedTenantStore, DEFAULT_STORE_TIMEOUT_MS } from "../store/bounded.ts";
 import { HeadCache } from "../store/cached.ts";
 import { headToJson, type StoredHead, tenantHeadOf } from "../store/head_doc.ts";
 import { isTenantId } from "../store/tenant_id.ts";
@@ -80,6 +81,8 @@ export interface TenantApiOptions {
   log?: (line: string) => void;
   /** Clock in ms (tests). */
   now?: () => number;
+  /** Longest wait for one storage call before the API answers 503 `store_unavailable` (default 5 000 ms). */
+  storeTimeoutMs?: number;
 }
 
 const isFunction = (v: unknown) => typeof v === "function";
@@ -101,6 +104,7 @@ const optionsSchema = z.strictObject({
   weights: z.custom<() => BackboneWeights>(isFunction, { message: "must be a function" }).optional(),
   log: z.custom<(line: string) => void>(isFunction, { message: "must be a function" }).optional(),
   now: z.custom<() => number>(isFunction, { message: "must be a function" }).optional(),
+  storeTimeoutMs: z.number().min(1).max(600_000).default(DEFAULT_STORE_TIMEOUT_MS),
 });
 
 type UploadResult = z.input<typeof uploadResultSchema>;
@@ -144,7 +148,8 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     throw new TypeError(`tenantApi: invalid option "${issue.path.join(".") || "(options)"}": ${msg}`);
   }
   const o = r.data;
-  const store = o.store;
+  // A storage call that hangs must not hold its request, nor the tenant's later changes queued behind it.
+  const store = boundedTenantStore(o.store, o.storeTimeoutMs);
   const getEngine = lazyEngine(o.engine, 10_000);
   const log = o.log ?? console.log;
   const now = o.now ?? Date.now;
@@ -410,7 +415,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
       const f = featuresOfRecord(rec, FEATURE_SPEC, trace);
       const got = embed(f);
       const z = got instanceof Promise ? await got : got;
-      const score = scoreWithHead(head, z);
+      const score = scoreWithHead(head, z, f.structure);
       const flagged = score >= tau;
       const decision = !flagged || o.mode === "log" || o.mode === "off"
         ? "allow"

@@ -45,7 +45,9 @@ export function importForReview(text: string, format: ImportFormat | "auto"): Im
     throw new ApiError(
       422,
       "unknown_format",
-      `the file's format could not be recognised from its first line: give format=${IMPORT_FORMATS.join("|")}`,
+      `the file's format could not be recognised from its first line: give format=${
+        IMPORT_FORMATS.join("|")
+      }`,
     );
   }
   const report = importText(chosen, text, { maxRecords: MAX_RECORDS, maxBytes: MAX_UPLOAD_BYTES });

@@ -189,7 +189,8 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/tenants/{tenant}/import": {
         post: {
-          summary: "read a file of traffic (HAR, JSONL, raw HTTP, access log) into records, for review; stores nothing",
+          summary:
+            "read a file of traffic (HAR, JSONL, raw HTTP, access log) into records, for review; stores nothing",
           security: secured,
           parameters: [
             tenantParam,

@@ -1,6 +1,7 @@
 /**
  * The standalone worker: the taugate middleware in front of either an origin (`ORIGIN`) or the embedded
- * echo app, and, when `TAUGATE_ADMIN_TOKEN` is set, the tenant API in front of both under `/_taugate`.
+ * echo app, and, when `TAUGATE_ADMIN_TOKEN` is set, the tenant API in front of both under `/_taugate`, with
+ * the tenant console at `/_taugate/console`.
  * Plain Hono and Web APIs; the Deno and workerd entries only supply the engine and the stores.
  *
  * @module
@@ -8,11 +9,13 @@
 import { Hono } from "hono";
 import { isApiPath, tenantApi } from "../api/api.ts";
 import type { ApiConfig } from "../api/config.ts";
+import { isConsolePath, tenantConsole } from "../console/console.ts";
 import { type EngineSource, type LogOptions, taugate, type TaugateEnv } from "../middleware/mod.ts";
 import type { BackboneWeights, Engine } from "../model/types.ts";
 import { HeadCache } from "../store/cached.ts";
 import type { TenantStore } from "../store/tenant_store.ts";
 import type { HeadStore } from "../store/types.ts";
+import { canonicalRequest, MAX_TARGET_BYTES, refusalResponse } from "./canonical.ts";
 import type { WorkerConfig } from "./config.ts";
 import { echo } from "./echo.ts";
 import { forwarder } from "./forward.ts";
@@ -27,8 +30,16 @@ export interface WorkerAppOptions {
   store?: HeadStore | HeadCache;
   /** Where log lines go (default `console.log`). */
   logSink?: LogOptions["sink"];
-  /** The tenant API (`apiConfigFromEnv`); absent: it is off and `/_taugate` is ordinary traffic. */
+  /**
+   * The tenant API (`apiConfigFromEnv`) and its console; absent: both are off, and requests under
+   * `/_taugate` are scored like any other and then answered 403 `api_disabled`: never forwarded, so a token
+   * sent there never reaches the origin.
+   */
   api?: WorkerApiOptions;
+  /** Longest request target accepted before the worker answers 414 (default `MAX_TARGET_BYTES`, 16 KiB). */
+  maxTargetBytes?: number;
+  /** The middleware's bound on a request's wait for the engine (`engineTimeoutMs`; default its own). */
+  engineTimeoutMs?: number;
 }
 
 /** The tenant API's part of the worker. */
@@ -42,6 +53,8 @@ export interface WorkerApiOptions {
   store: TenantStore;
   /** The backbone's float32 weights for explanations, when the engine does not expose them (ORT). */
   weights?: () => BackboneWeights | Promise<BackboneWeights>;
+  /** Longest wait for one storage call before the API answers 503 (default the API's, 5 000 ms). */
+  storeTimeoutMs?: number;
 }
 
 /** One engine for the middleware and the API: a loader is called once (again only after it failed). */
@@ -56,7 +69,8 @@ function shared(source: EngineSource): EngineSource {
 }
 
 /**
- * Builds the standalone worker's Hono app.
+ * Builds the standalone worker's Hono app. Its `fetch` first puts the request's URL in canonical form and
+ * refuses what the worker does not serve (`canonical.ts`: 400, 405, 414), then routes.
  *
  * @param options Configuration, engine, store.
  * @returns The app; serve it with `Deno.serve(app.fetch)` or export it as a Worker's `fetch`.
@@ -89,11 +103,14 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       keepVersions: api.config.keepVersions,
       weights: api.weights,
       log: options.logSink,
+      storeTimeoutMs: api.storeTimeoutMs,
     });
+    const consoleApp = tenantConsole();
     // Before the middleware: the API's own requests (full of attack examples) are never scored, and nothing
     // under /_taugate reaches the origin (unknown paths there get the API's 404).
     app.use("*", (c, next) => {
       if (!isApiPath(c.req.path)) return next();
+      if (isConsolePath(c.req.path)) return Promise.resolve(consoleApp.fetch(c.req.raw));
       let ctx: unknown;
       try {
         ctx = c.executionCtx;
@@ -112,8 +129,24 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       bodyCap: config.bodyCap,
       exclude: { paths: config.excludePaths },
       log: { sample: config.logSample, flaggedSample: config.logFlaggedSample, sink: options.logSink },
+      engineTimeoutMs: options.engineTimeoutMs,
     }),
   );
+  if (options.api === undefined) {
+    // The prefix stays taugate's when the API is off: scored like any request, then refused, never forwarded.
+    app.use("*", (c, next) => {
+      if (!isApiPath(c.req.path)) return next();
+      return Promise.resolve(c.json(
+        {
+          error: "api_disabled",
+          reason: "the tenant API is off (TAUGATE_ADMIN_TOKEN is not set)",
+          request_id: c.get("taugate")?.requestId ?? null,
+        },
+        403,
+        { "cache-control": "no-store" },
+      ));
+    });
+  }
   if (config.origin !== undefined) {
     const forward = forwarder(config.origin);
     app.all("*", (c) => forward(c.req.raw, c.get("taugate")?.requestId));
@@ -124,5 +157,25 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
     console.error(JSON.stringify({ msg: "taugate: unhandled error", error: String(err).slice(0, 300) }));
     return c.json({ error: "internal_error" }, 500);
   });
+
+  const maxTarget = options.maxTargetBytes ?? MAX_TARGET_BYTES;
+  const sink = options.logSink ?? console.log;
+  const dispatch = app.fetch;
+  // Before Hono reads the path: routing, exclusions, the tenant and the features all see the canonical URL.
+  app.fetch = (req, env, ctx) => {
+    const out = canonicalRequest(req, maxTarget);
+    if (out instanceof Request) return dispatch(out, env, ctx);
+    if (config.logFlaggedSample >= 1 || Math.random() < config.logFlaggedSample) {
+      sink(JSON.stringify({
+        msg: "taugate: refused",
+        time: new Date().toISOString(),
+        request_id: out.requestId,
+        status: out.status,
+        error: out.error,
+        method: req.method.slice(0, 24),
+      }));
+    }
+    return refusalResponse(out);
+  };
   return app;
 }
