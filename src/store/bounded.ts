@@ -10,6 +10,7 @@
  */
 import type { TenantStore } from "./tenant_store.ts";
 import type { HeadStore } from "./types.ts";
+import { withTimeout } from "../util/timeout.ts";
 
 /** Default bound on one storage call of the tenant API, in ms. */
 export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
@@ -27,16 +28,7 @@ export class StoreTimeoutError extends Error {
 }
 
 function bound<T>(p: Promise<T>, call: string, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new StoreTimeoutError(call, ms)), ms);
-    p.then((v) => {
-      clearTimeout(timer);
-      resolve(v);
-    }, (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
+  return withTimeout(p, ms, () => new StoreTimeoutError(call, ms));
 }
 
 /**

@@ -29,10 +29,13 @@ const KEYWORDS = [
   "paren_semicolon_ratio",
 ];
 
-const UA =
+/** The user agent of the test shop's clients. */
+export const UA =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
-const PRODUCTS = ["shoes", "boots", "socks", "hats", "coats", "bags", "belts", "scarves"];
-const PAYLOADS = [
+/** The test shop's products. */
+export const PRODUCTS = ["shoes", "boots", "socks", "hats", "coats", "bags", "belts", "scarves"];
+/** Attack payloads the test shop receives. */
+export const PAYLOADS = [
   "1' OR '1'='1",
   "1 UNION SELECT username, password FROM users--",
   "<script>alert(document.cookie)</script>",
