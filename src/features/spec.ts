@@ -62,7 +62,7 @@ export interface FeatureSpec {
 /** The spec the shipped model was trained with. */
 export const FEATURE_SPEC: Readonly<FeatureSpec> = Object.freeze({
   version: 2,
-  dim: 4096,
+  dim: 8192,
   ngrams: [2, 3],
   ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval", "referer", "header"],
   normCap: 256,

@@ -69,7 +69,7 @@ export function minCountFor(config: SiteProfileConfig, requests: number): number
 
 /** The novelty features' scale for a profile of `requests` requests. */
 export function profileWeight(config: SiteProfileConfig, requests: number): number {
-  return requests / (requests + config.confidence);
+  return requests > 0 ? requests / (requests + config.confidence) : 0;
 }
 
 /** Exact token counts of a site's requests (how many requests used each token). */

@@ -106,7 +106,7 @@ test("workerd: malformed features get a clear RangeError, and the engine keeps w
     JSON.stringify([{ ...f, indices: [ref.FEATURE_SPEC.dim, ...f.indices.slice(1)] }]),
   );
   assert.equal(bad.status, 400);
-  assert.match((await bad.json()).error, /RangeError: features: index 4096 at 0 is outside \[0, 4096\)/);
+  assert.match((await bad.json()).error, /RangeError: features: index 8192 at 0 is outside \[0, 8192\)/);
   const ok = await post("/embed", JSON.stringify([f]));
   assert.equal(ok.status, 200);
 });
