@@ -16,7 +16,8 @@
  * - middleware: the same Hono app with taugate `off` and `block`, on the mix, half of whose tenants have an
  *   adapted head; overhead = quantile(on) − quantile(off). Model and middleware run per engine in a process
  *   of its own, as deployed (`scripts/bench/engine_child.ts`), the two engines' processes alternating;
- * - adapt: `adaptHead` for K = 10 and 50 labelled embeddings with the model's `meta.adapt` (CPU time), and
+ * - adapt: `adaptHead` for K = 10 and 50 labelled embeddings per class with their structure tokens and 1,000
+ *   unlabelled requests (the site profile is built), with the model's `meta.adapt` (CPU time), and
  *   the whole fit including features and embeddings;
  * - throughput: requests/s over HTTP on 127.0.0.1 (wrk), taugate `block` ÷ `off`, same app, same mix,
  *   in short alternating rounds (8 × 2 s each): the median of the rounds' ratios, so that a burst of load

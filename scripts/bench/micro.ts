@@ -19,7 +19,12 @@ import {
   type RequestView,
   viewFromRequest,
 } from "../../src/features/mod.ts";
-import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
+import {
+  type AdaptConfig,
+  adaptHead,
+  type HeadExample,
+  type UnlabeledRequest,
+} from "../../src/heads/adapt.ts";
 import { taugate, type TaugateEnv } from "../../src/middleware/mod.ts";
 import type { HeadParams, ScoringEngine } from "../../src/model/types.ts";
 import { HeadCache, headToJson, MemoryHeadStore } from "../../src/store/mod.ts";
@@ -144,7 +149,10 @@ export async function tenantStore(
   adapt: AdaptConfig,
 ): Promise<MemoryHeadStore> {
   const examples = await labelledExamples(engine, mix, 15, 5);
-  const { head } = adaptHead(engine.head, examples, adapt);
+  // With the site's unlabelled traffic, so that the head carries a site profile (as uploads give it) and the
+  // hot path pays for the novelty term.
+  const unlabeled = await unlabeledOf(mix.filter((r) => r.host === HEAD_TENANT && r.label === 0), 200);
+  const { head } = adaptHead(engine.head, examples, adapt, { unlabeled });
   const store = new MemoryHeadStore();
   await store.put(HEAD_TENANT, {
     version: 1,
@@ -168,9 +176,15 @@ export async function labelledExamples(
   if (picked.length < benign + attack) throw new Error("the mix has too few requests of the head tenant");
   const out: HeadExample[] = [];
   for (const f of await featuresOf(picked)) {
-    out.push({ z: (await engine.embed(f)).slice(), label: picked[out.length].label });
+    out.push({ z: (await engine.embed(f)).slice(), label: picked[out.length].label, structure: f.structure });
   }
   return out;
+}
+
+/** The structure tokens of `n` requests of the mix (cycling through it): a tenant's unlabelled traffic. */
+export async function unlabeledOf(mix: BenchRequest[], n: number): Promise<UnlabeledRequest[]> {
+  const fs = await featuresOf(mix.slice(0, Math.min(n, mix.length)));
+  return Array.from({ length: n }, (_, i) => ({ structure: fs[i % fs.length].structure }));
 }
 
 /** Middleware overhead: the same app with taugate off and on, per engine. */
@@ -280,6 +294,9 @@ export interface AdaptResult {
  * @param k Examples.
  * @param reps Timed fits.
  */
+/** Unlabelled requests in the adaptation benchmark's upload. */
+export const UNLABELED = 1000;
+
 export async function benchAdapt(
   engine: ScoringEngine,
   mix: BenchRequest[],
@@ -287,30 +304,45 @@ export async function benchAdapt(
   k: number,
   reps: number,
 ): Promise<AdaptResult> {
-  const attack = Math.round(k / 5);
-  const examples = await labelledExamples(engine, mix, k - attack, attack);
+  // K per class, as the tenant API and eval count them, with their structure tokens and 1,000 requests of
+  // unlabelled traffic: the site profile is built and used, as in an upload.
+  const examples = await labelledExamples(engine, mix, k, k);
+  const options = { unlabeled: await unlabeledOf(mix, UNLABELED) };
   const init: HeadParams = engine.head;
-  for (let i = 0; i < 20; i++) adaptHead(init, examples, config);
+  for (let i = 0; i < 20; i++) adaptHead(init, examples, config, options);
   const wall: number[] = [];
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < reps; i++) {
     const t = now();
-    adaptHead(init, examples, config);
+    adaptHead(init, examples, config, options);
     wall.push(now() - t);
   }
   const cpu = process.cpuUsage(cpu0);
-  const picked = mix.filter((r) => r.host === HEAD_TENANT).slice(0, k);
+  // The whole fit of an upload: features and embeddings of the labelled requests, features (structure
+  // tokens) of the unlabelled ones, then adaptHead.
+  const want = { 0: k, 1: k };
+  const picked = mix.filter((r) => r.host === HEAD_TENANT).filter((r) => want[r.label]-- > 0);
+  const rest = Array.from({ length: UNLABELED }, (_, i) => mix[i % mix.length]);
   const buf = newFeatureBuffer();
   const full: number[] = [];
-  for (let i = 0; i < Math.max(5, Math.floor(reps / 10)); i++) {
-    const reqs = picked.map(toRequest);
+  for (let i = 0; i < Math.max(5, Math.floor(reps / 100)); i++) {
+    const reqs = picked.map(toRequest), unl = rest.map(toRequest);
     const t = now();
     const ex: HeadExample[] = [];
     for (let j = 0; j < reqs.length; j++) {
       extractFeaturesInto(await viewFromRequest(reqs[j], CAP), buf);
-      ex.push({ z: (await engine.embed(buf)).slice(), label: picked[j].label });
+      ex.push({
+        z: (await engine.embed(buf)).slice(),
+        label: picked[j].label,
+        structure: buf.structure.slice(0, buf.nStructure),
+      });
     }
-    adaptHead(init, ex, config);
+    const unlabeled: UnlabeledRequest[] = [];
+    for (const r of unl) {
+      extractFeaturesInto(await viewFromRequest(r, CAP), buf);
+      unlabeled.push({ structure: buf.structure.slice(0, buf.nStructure) });
+    }
+    adaptHead(init, ex, config, { unlabeled });
     full.push(now() - t);
   }
   return {
