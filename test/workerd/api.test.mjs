@@ -196,10 +196,14 @@ test("workerd: missing, wrong and other-tenant tokens get 401 and 403; the API i
   assert.equal((await doc.json()).openapi, "3.1.0");
 });
 
-test("workerd: without TAUGATE_ADMIN_TOKEN the API does not exist and /_taugate is ordinary traffic", async () => {
+test("workerd: without TAUGATE_ADMIN_TOKEN the API is off: /_taugate is scored, then 403, never served", async () => {
   const res = await mf.dispatchFetch("http://shop.off.test/_taugate/tenants/shop.off.test/head", {
     headers: { authorization: `Bearer ${ADMIN}` },
   });
   assert.ok(res.headers.get("x-taugate-decision") !== null, "scored by the middleware");
-  await res.arrayBuffer();
+  assert.equal(res.status, 403);
+  const body = await res.json();
+  // Blocked by the score, or answered api_disabled: either way never served by an API or an origin.
+  assert.ok(["blocked", "api_disabled"].includes(body.error), JSON.stringify(body));
+  assert.ok(!JSON.stringify(body).includes(ADMIN), "the token is not echoed");
 });
