@@ -58,6 +58,7 @@ export {
   targetOfSerialisedUrl,
   viewFromRecord,
   viewFromRequest,
+  viewOrPromiseFromRequest,
 } from "./view.ts";
 
 /**

@@ -59,13 +59,16 @@ export function decisionHeaderPairs(d: Decision, names: DecisionHeaderNames): [s
  * @returns `false`, with nothing changed, when the headers are immutable (a `fetch` response from an origin).
  */
 export function stampHeaders(h: Headers, d: Decision, names: DecisionHeaderNames): boolean {
-  const pairs = decisionHeaderPairs(d, names);
+  // The headers of decisionHeaderPairs, in its order, without building the pairs (once per response).
   try {
-    h.set(pairs[0][0], pairs[0][1]);
+    h.set(names.decision, d.decision);
   } catch {
     return false;
   }
-  for (let i = 1; i < pairs.length; i++) h.set(pairs[i][0], pairs[i][1]);
-  if (d.score === null) h.delete(names.score);
+  h.set(names.model, d.model ?? "-");
+  h.set(names.tenant, d.tenant ?? "-");
+  h.set(names.head, d.head);
+  if (d.score !== null) h.set(names.score, String(d.score));
+  else h.delete(names.score);
   return true;
 }

@@ -9,6 +9,15 @@ import type { Mode } from "./options.ts";
 
 const MAX_PATH = 256;
 
+let lastMs = NaN, lastIso = "";
+
+/** `new Date().toISOString()`, made once per millisecond (log lines of one millisecond share it). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) lastIso = new Date(ms).toISOString(), lastMs = ms;
+  return lastIso;
+}
+
 /** What a log line says besides the decision. */
 export interface LogContext {
   mode: Mode;
@@ -31,7 +40,7 @@ export interface LogContext {
 export function decisionLogLine(d: Decision, ctx: LogContext): string {
   return JSON.stringify({
     msg: "taugate",
-    time: new Date().toISOString(),
+    time: isoNow(),
     request_id: d.requestId,
     decision: d.decision,
     score: d.score,

@@ -27,9 +27,10 @@ import {
   type FeatureBuffer,
   newFeatureBuffer,
   type RequestView,
-  viewFromRequest,
+  viewOrPromiseFromRequest,
 } from "../features/mod.ts";
 import { scoreWithHead } from "../heads/score.ts";
+import type { Engine } from "../model/types.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
 import { type Decision, decisionHeaderPairs, type HeadSource, stampHeaders } from "./decision.ts";
@@ -124,12 +125,15 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     const meta = ready.engine.meta;
     d.model = meta.modelId;
     read.engine = ready.engine.kind;
-    const view = read.view = await viewFromRequest(req, bodyCap);
+    // Without a body there is nothing to wait for; a synchronous engine (TypeScript) is called directly.
+    const viewed = viewOrPromiseFromRequest(req, bodyCap);
+    const view = read.view = viewed instanceof Promise ? await viewed : viewed;
     const buf = pool.pop() ?? newFeatureBuffer();
     let z: Float32Array;
     try {
       extractFeaturesInto(view, buf);
-      z = await ready.engine.embed(buf);
+      const engine = ready.engine as Engine & { embedSync?: (f: FeatureBuffer) => Float32Array };
+      z = engine.embedSync !== undefined ? engine.embedSync(buf) : await engine.embed(buf);
     } finally {
       if (pool.length < POOL_MAX) pool.push(buf);
     }
