@@ -27,6 +27,11 @@ import { Log, LogLevel, Miniflare } from "miniflare";
 /** The repository's root directory (ends with a separator). */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/** The `compatibility_date` of `wrangler.toml`, so that the tests run the worker as `wrangler` would. */
+export const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(
+  readFileSync(join(ROOT, "wrangler.toml"), "utf8"),
+)[1];
+
 /** How imported non-JS files become workerd modules (wrangler's default module rules). */
 export const MODULE_TYPES = Object.freeze({ ".wasm": "CompiledWasm", ".onnx": "Data", ".bin": "Data" });
 

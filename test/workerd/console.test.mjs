@@ -6,12 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { bundleForNode, bundleWorker, ROOT, startMiniflare } from "./_helpers.mjs";
+import { bundleForNode, bundleWorker, COMPATIBILITY_DATE, ROOT, startMiniflare } from "./_helpers.mjs";
 
 const ADMIN = "workerd-console-token-0123456789abcdef";
-const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(
-  readFileSync(join(ROOT, "wrangler.toml"), "utf8"),
-)[1];
 
 let mf, dir, ref;
 

@@ -10,13 +10,10 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { bundleForNode, bundleWorker, ROOT, startMiniflare } from "./_helpers.mjs";
+import { bundleForNode, bundleWorker, COMPATIBILITY_DATE, ROOT, startMiniflare } from "./_helpers.mjs";
 
 const DENO = join(ROOT, "tools/node_modules/.bin/deno");
 // The date wrangler.toml deploys with: the pinned workerd must support it.
-const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(
-  readFileSync(join(ROOT, "wrangler.toml"), "utf8"),
-)[1];
 // What the request reaches workerd with through Miniflare, set explicitly so that Deno scores the same
 // request (workerd rewrites accept-encoding; undici adds the others when absent).
 const TRANSPORT = { accept: "*/*", "accept-language": "*", "user-agent": "undici", "sec-fetch-mode": "cors" };
