@@ -72,7 +72,14 @@ export class DenoKvTenantStore implements TenantStore {
     for (const v of change.deleteHistory ?? []) op.delete(denoHistoryHeadKey(tenant, v));
     if (change.active === null) op.delete(key);
     else if (change.active !== undefined) op.set(key, parseStoredHead(change.active));
-    return (await op.commit()).ok;
+    try {
+      return (await op.commit()).ok;
+    } catch (err) {
+      // Another process holds the local SQLite file's write lock (two processes on one `TAUGATE_KV_PATH`):
+      // nothing was written, so this is a conflict like a failed check, and the caller re-reads and retries.
+      if (err instanceof Error && err.message.toLowerCase().includes("database is locked")) return false;
+      throw err;
+    }
   }
 
   /** @inheritdoc */
