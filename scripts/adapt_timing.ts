@@ -32,6 +32,19 @@ import { MemoryTenantStore } from "../src/store/mod.ts";
 import { createWorkerApp } from "../src/worker/app.ts";
 import { workerConfigFromEnv } from "../src/worker/config.ts";
 
+/** The standalone worker with the tenant API on (guard margin 1: timing, not judging) and its operator token. */
+function timingApp(engine: ScoringEngine) {
+  const admin = "timing-operator-token-0123456789abcdef";
+  const env = { TAUGATE_ADMIN_TOKEN: admin, TAUGATE_GUARD_MARGIN: "1" };
+  const app = createWorkerApp({
+    config: workerConfigFromEnv(env),
+    engine,
+    logSink: () => {},
+    api: { config: apiConfigFromEnv(env)!, store: new MemoryTenantStore() },
+  });
+  return { app, admin };
+}
+
 /** One K's figures, in ms. */
 export interface AdaptTiming {
   /** Labelled requests per class (2K in all). */
@@ -78,14 +91,7 @@ export async function adaptTiming(
 ): Promise<AdaptTiming[]> {
   const config = adaptConfigOf(engine.meta);
   const canaries = await canaryEmbeddings(engine);
-  const admin = "timing-operator-token-0123456789abcdef";
-  const env = { TAUGATE_ADMIN_TOKEN: admin, TAUGATE_GUARD_MARGIN: "1" };
-  const app = createWorkerApp({
-    config: workerConfigFromEnv(env),
-    engine,
-    logSink: () => {},
-    api: { config: apiConfigFromEnv(env)!, store: new MemoryTenantStore() },
-  });
+  const { app, admin } = timingApp(engine);
   const out: AdaptTiming[] = [];
   const slow = Math.max(10, Math.floor(runs / 10));
   for (const k of ks) {
@@ -174,14 +180,7 @@ async function firstUpload(
   attacks: RequestRecord[],
   k: number,
 ) {
-  const admin = "timing-operator-token-0123456789abcdef";
-  const env = { TAUGATE_ADMIN_TOKEN: admin, TAUGATE_GUARD_MARGIN: "1" };
-  const app = createWorkerApp({
-    config: workerConfigFromEnv(env),
-    engine,
-    logSink: () => {},
-    api: { config: apiConfigFromEnv(env)!, store: new MemoryTenantStore() },
-  });
+  const { app, admin } = timingApp(engine);
   const records = [
     ...Array.from({ length: k }, (_, i) => ({ ...benign[i % benign.length], label: 0 })),
     ...Array.from({ length: k }, (_, i) => ({ ...attacks[i % attacks.length], label: 1 })),

@@ -17,8 +17,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { DENSE_DIM, FEATURE_SPEC, specId } from "../src/features/mod.ts";
-import { buildModelOnnx, randomModel } from "../src/model/mod.ts";
+import { buildModelOnnx, randomModel, specShape } from "../src/model/mod.ts";
 import { type ColdRun, denoColdStart, firstScored, freePort, readyWatch, stop } from "./bench/coldstart.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -38,11 +37,9 @@ async function modelFile(): Promise<{ path: string; what: string }> {
     if (args.model) throw new Error(`no model at ${path}`);
   }
   const m = randomModel(11, {
-    dim: FEATURE_SPEC.dim,
-    denseDim: DENSE_DIM,
+    ...specShape(),
     hidden: 32,
     layers: [{ outDim: 16, activation: "tanh" }],
-    specId: specId(FEATURE_SPEC),
     modelId: "coldstart-random",
   });
   const tmp = await Deno.makeTempFile({ suffix: ".onnx" });

@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { DENSE_DIM, FEATURE_SPEC, specId } from "../src/features/mod.ts";
+import { DENSE_DIM, FEATURE_SPEC } from "../src/features/mod.ts";
 import { buildModelOnnx } from "../src/model/onnx/write.ts";
-import { randomModel } from "../src/model/random.ts";
+import { randomModel, specShape } from "../src/model/random.ts";
 import type { Engine } from "../src/model/types.ts";
 import { realisticFeatures } from "../test/model/_requests.ts";
 
@@ -24,11 +24,9 @@ const CALLS = opt("calls", 20000), COLD = opt("cold", 5), H = opt("hidden", 32),
 
 function modelBytes(quantize: "int8" | "none", seed = 1): Uint8Array {
   const m = randomModel(seed, {
-    dim: FEATURE_SPEC.dim,
-    denseDim: DENSE_DIM,
+    ...specShape(),
     hidden: H,
     layers: [{ outDim: Z, activation: "tanh" }],
-    specId: specId(FEATURE_SPEC),
   });
   return buildModelOnnx(m.weights, m.head, m.meta, { quantize });
 }

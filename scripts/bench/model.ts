@@ -5,9 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { DENSE_DIM, FEATURE_SPEC, specId } from "../../src/features/mod.ts";
 import type { AdaptConfig } from "../../src/heads/adapt.ts";
-import { buildModelOnnx, randomModel, readModelMeta } from "../../src/model/mod.ts";
+import { buildModelOnnx, randomModel, readModelMeta, specShape } from "../../src/model/mod.ts";
 import type { ModelMeta } from "../../src/model/types.ts";
 
 /** The repository's root (with a trailing slash). */
@@ -47,11 +46,9 @@ export async function benchModel(path: string | undefined, tmp: string): Promise
   let where = file;
   if (bytes === undefined) {
     const m = randomModel(11, {
-      dim: FEATURE_SPEC.dim,
-      denseDim: DENSE_DIM,
+      ...specShape(),
       hidden: 32,
       layers: [{ outDim: 32, activation: "tanh" }],
-      specId: specId(FEATURE_SPEC),
       modelId: "bench-random-11",
     });
     bytes = buildModelOnnx(m.weights, m.head, m.meta, { quantize: "int8" });

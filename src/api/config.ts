@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from "zod";
+import { settingsFromEnv } from "../util/env.ts";
 import { TENANT_TOKEN_PREFIX } from "./tokens.ts";
 
 /** The API's settings (`null` from `apiConfigFromEnv` when it is off). */
@@ -61,18 +62,7 @@ export const API_CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys
  * ```
  */
 export function apiConfigFromEnv(env: Record<string, unknown>): ApiConfig | null {
-  const vars: Record<string, string> = {};
-  for (const k of API_CONFIG_VARIABLES) {
-    const v = env[k];
-    if (v === undefined || v === null || v === "") continue;
-    vars[k] = typeof v === "string" ? v : String(v);
-  }
-  const r = schema.safeParse(vars);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new TypeError(`taugate: invalid ${issue.path.join(".")}: ${issue.message}`);
-  }
-  const c = r.data;
+  const c = settingsFromEnv(schema, env);
   if (c.TAUGATE_ADMIN_TOKEN === undefined) return null;
   return {
     adminToken: c.TAUGATE_ADMIN_TOKEN,

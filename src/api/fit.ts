@@ -46,8 +46,7 @@ export type Embedder = (f: SparseFeatures) => Float32Array | Promise<Float32Arra
  * @returns A function returning z (a copy the caller may keep, or a promise of one).
  */
 export function embedderOf(engine: Engine): Embedder {
-  const sync = (engine as { embedSync?: (f: SparseFeatures) => Float32Array }).embedSync;
-  if (typeof sync === "function") return (f) => sync(f).slice();
+  if (engine.embedSync !== undefined) return (f) => engine.embedSync!(f).slice();
   return async (f) => (await engine.embed(f)).slice();
 }
 

@@ -80,7 +80,7 @@ function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * TypeScript engine): no timer can cut synchronous work, and it has no wait to cut.
  */
 function withBoundedEmbed(engine: Engine, ms: number): Engine {
-  if (typeof (engine as { embedSync?: unknown }).embedSync === "function") return engine;
+  if (engine.embedSync !== undefined) return engine;
   const embed = engine.embed;
   // Everything else (meta, kind, weights, ...) is read through the prototype.
   return Object.create(engine, {

@@ -30,7 +30,6 @@ import {
   viewOrPromiseFromRequest,
 } from "../features/mod.ts";
 import { scoreWithHead } from "../heads/score.ts";
-import type { Engine } from "../model/types.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
 import { type Decision, decisionHeaderPairs, type HeadSource, stampHeaders } from "./decision.ts";
@@ -132,7 +131,7 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     let z: Float32Array;
     try {
       extractFeaturesInto(view, buf);
-      const engine = ready.engine as Engine & { embedSync?: (f: FeatureBuffer) => Float32Array };
+      const engine = ready.engine;
       z = engine.embedSync !== undefined ? engine.embedSync(buf) : await engine.embed(buf);
     } finally {
       if (pool.length < POOL_MAX) pool.push(buf);

@@ -30,7 +30,7 @@ import type { ScoringEngine } from "./types.ts";
 export type * from "./types.ts";
 export { checkFeatures, checkModelParts } from "./check.ts";
 export { dequantizeMatrix, type QuantizedMatrix, quantizeMatrix } from "./quantize.ts";
-export { prng, randomModel, type RandomModelOptions } from "./random.ts";
+export { prng, randomModel, type RandomModelOptions, specShape } from "./random.ts";
 export { buildModelOnnx, type BuildOptions } from "./onnx/write.ts";
 export { ModelFormatError, type ReadModel, readModelMeta, readModelOnnx } from "./onnx/read.ts";
 export { createTsEngine, createTsEngineFromModel, type TsEngine } from "./ts_engine.ts";

@@ -4,7 +4,23 @@
  *
  * @module
  */
+import { DENSE_DIM, FEATURE_SPEC, type FeatureSpec, specId } from "../features/spec.ts";
 import type { Activation, DenseLayer, ModelParts } from "./types.ts";
+
+/**
+ * The input shape and spec id of a model for `spec` (default: this build's), for `randomModel`'s options.
+ *
+ * @example
+ * ```ts
+ * import { randomModel, specShape } from "./random.ts";
+ * const m = randomModel(1, { ...specShape(), hidden: 8, layers: [{ outDim: 4, activation: "tanh" }] });
+ * ```
+ */
+export function specShape(
+  spec: Readonly<FeatureSpec> = FEATURE_SPEC,
+): { dim: number; denseDim: number; specId: string } {
+  return { dim: spec.dim, denseDim: DENSE_DIM, specId: specId(spec) };
+}
 
 /** The shape of a random model. */
 export interface RandomModelOptions {

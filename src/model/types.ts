@@ -115,6 +115,11 @@ export interface Engine {
    * The embedding z of one request. The array may be reused by the engine's next call: copy it to keep it.
    */
   embed(features: SparseFeatures): Promise<Float32Array>;
+  /**
+   * The same, computed synchronously, when the engine can (the TypeScript engine); callers use it to skip an
+   * `await`. The same reuse rule holds.
+   */
+  embedSync?(features: SparseFeatures): Float32Array;
 }
 
 /** A whole model in memory: what training exports and what `readModelOnnx` and `randomModel` return. */

@@ -18,6 +18,7 @@
 import { z } from "zod";
 import { FEATURE_SPEC } from "../features/mod.ts";
 import type { FailMode, Mode } from "../middleware/options.ts";
+import { settingsFromEnv } from "../util/env.ts";
 import { checkOrigin } from "./forward.ts";
 
 /** The worker's settings. */
@@ -70,19 +71,7 @@ export function workerConfigFromEnv(
   env: Record<string, unknown>,
   defaults: Record<string, string> = {},
 ): WorkerConfig {
-  const vars: Record<string, unknown> = {};
-  for (const k of CONFIG_VARIABLES) {
-    const given = env[k];
-    const v = given === undefined || given === null || given === "" ? defaults[k] : given;
-    if (v === undefined || v === "") continue;
-    vars[k] = typeof v === "string" ? v : String(v);
-  }
-  const r = schema.safeParse(vars);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new TypeError(`taugate: invalid ${issue.path.join(".")}: ${issue.message}`);
-  }
-  const c = r.data;
+  const c = settingsFromEnv(schema, env, defaults);
   let origin: string | undefined;
   if (c.ORIGIN !== undefined) {
     try {

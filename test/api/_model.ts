@@ -6,9 +6,9 @@
  *
  * Also: generators of benign and attack records of a small shop, deterministic by index.
  */
-import { DENSE_DIM, DENSE_NAMES, FEATURE_SPEC, specId } from "../../src/features/mod.ts";
+import { DENSE_DIM, DENSE_NAMES, FEATURE_SPEC } from "../../src/features/mod.ts";
 import type { AdaptConfig } from "../../src/heads/adapt.ts";
-import { buildModelOnnx, randomModel } from "../../src/model/mod.ts";
+import { buildModelOnnx, randomModel, specShape } from "../../src/model/mod.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
 
 /** The test model's id. */
@@ -114,11 +114,9 @@ export function apiModelBytes(meta: Record<string, unknown> = {}): Uint8Array {
   // D = 8192, seed 11 is one of the first twelve seeds that give such a model (1 is another); the guard's
   // behaviour on the shipped model is measured by `scripts/guard_study.ts` and the e2e AUC test.
   const m = randomModel(11, {
-    dim: FEATURE_SPEC.dim,
-    denseDim: DENSE_DIM,
+    ...specShape(),
     hidden: 32,
     layers: [{ outDim: 16, activation: "tanh" }],
-    specId: specId(FEATURE_SPEC),
     modelId: API_MODEL_ID,
     tau: 0.5,
   });

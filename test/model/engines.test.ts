@@ -4,7 +4,6 @@ import {
   extractFeaturesInto,
   FEATURE_SPEC,
   newFeatureBuffer,
-  specId,
   viewFromRecord,
 } from "../../src/features/mod.ts";
 import { scoreWithHead } from "../../src/heads/score.ts";
@@ -13,12 +12,12 @@ import { buildModelOnnx } from "../../src/model/onnx/write.ts";
 import { denoOrtWasm } from "../../src/model/ort_deno.ts";
 import { createOrtEngine, type OrtEngine } from "../../src/model/ort_engine.ts";
 import { workerdOrtWasm } from "../../src/model/ort_workerd.ts";
-import { randomModel } from "../../src/model/random.ts";
+import { randomModel, specShape } from "../../src/model/random.ts";
 import { createTsEngine, type TsEngine } from "../../src/model/ts_engine.ts";
 import type { ModelParts, SparseFeatures } from "../../src/model/types.ts";
 import { fixtureRecords, realisticFeatures } from "./_requests.ts";
 
-const SHAPE = { dim: FEATURE_SPEC.dim, denseDim: DENSE_DIM, specId: specId(FEATURE_SPEC), hidden: 32 };
+const SHAPE = { ...specShape(), hidden: 32 };
 const model = randomModel(1, { ...SHAPE, layers: [{ outDim: 16, activation: "tanh" }] });
 const features = realisticFeatures(1000);
 const wasm = denoOrtWasm();

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { DENSE_DIM, FEATURE_SPEC, specId } from "../../src/features/mod.ts";
+import { DENSE_DIM, FEATURE_SPEC } from "../../src/features/mod.ts";
 import { decodeModel, encodeModel, type ModelProto } from "../../src/model/onnx/proto.ts";
 import { ModelFormatError, readModelMeta, readModelOnnx } from "../../src/model/onnx/read.ts";
 import { buildModelOnnx } from "../../src/model/onnx/write.ts";
 import { dequantizeMatrix, quantizeMatrix } from "../../src/model/quantize.ts";
-import { randomModel } from "../../src/model/random.ts";
+import { randomModel, specShape } from "../../src/model/random.ts";
 import type { ModelParts } from "../../src/model/types.ts";
 
-const SHIPPED = { dim: FEATURE_SPEC.dim, denseDim: DENSE_DIM, specId: specId(FEATURE_SPEC) };
+const SHIPPED = specShape();
 const model = randomModel(11, { ...SHIPPED, hidden: 32, layers: [{ outDim: 16, activation: "tanh" }] });
 const deep = randomModel(12, {
   dim: 256,

@@ -2,8 +2,7 @@
  * The small model the worker tests build for themselves (the shipped model comes from training): a
  * deterministic random backbone of this build's feature spec, int8 like the real one.
  */
-import { DENSE_DIM, FEATURE_SPEC, specId } from "../../src/features/mod.ts";
-import { buildModelOnnx, randomModel } from "../../src/model/mod.ts";
+import { buildModelOnnx, randomModel, specShape } from "../../src/model/mod.ts";
 
 /** The test model's id (shown in `x-taugate-model`). */
 export const TEST_MODEL_ID = "test-random-11";
@@ -15,11 +14,9 @@ export const TEST_MODEL_ID = "test-random-11";
  */
 export function testModelBytes(tau = 0.5): Uint8Array {
   const m = randomModel(11, {
-    dim: FEATURE_SPEC.dim,
-    denseDim: DENSE_DIM,
+    ...specShape(),
     hidden: 32,
     layers: [{ outDim: 16, activation: "tanh" }],
-    specId: specId(FEATURE_SPEC),
     modelId: TEST_MODEL_ID,
     tau,
   });

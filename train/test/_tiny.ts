@@ -1,6 +1,8 @@
 // A tiny synthetic task set for fast tests of training and evaluation (no data folder needed).
 import { FEATURE_SPEC } from "../../src/features/mod.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
+import { PROFILE_DEFAULT } from "../src/config.ts";
+import type { TrainConfig } from "../src/learn/meta.ts";
 import { buildTaskSet, type TaskSet } from "../src/learn/tasks.ts";
 import { Rng } from "../src/util/rng.ts";
 
@@ -46,4 +48,32 @@ export function tinyTasks(): TaskSet {
     ["a", "b", "c", "d"].map((id, i) => tinyTenant(id, i)),
     FEATURE_SPEC,
   );
+}
+
+/** A training configuration small enough for the tiny task set (seconds, not minutes); override what differs. */
+export function tinyConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    method: "anil",
+    hidden: 8,
+    layers: [{ out: 4, act: "tanh" }],
+    updates: 40,
+    metaBatch: 2,
+    shots: [0, 2, 5],
+    shotWeights: [1, 1, 1],
+    query: 6,
+    unlabeled: [0, 10],
+    unlabeledWeights: [1, 1],
+    contamination: 0.1,
+    lr: 1e-2,
+    decay: 1e-5,
+    adapt: {
+      method: "gd",
+      steps: 5,
+      lr: 0.5,
+      prox: 0.05,
+      profile: { ...PROFILE_DEFAULT, confidence: 5 },
+    },
+    seed: 7,
+    ...overrides,
+  };
 }

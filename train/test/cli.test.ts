@@ -12,37 +12,14 @@ import { createTsEngineFromModel } from "../../src/model/ts_engine.ts";
 import { main as evalMain } from "../src/cli/eval.ts";
 import { toJsonl } from "../src/cli/records.ts";
 import { headFromJson, main as scoreMain } from "../src/cli/score.ts";
-import { PROFILE_DEFAULT } from "../src/config.ts";
 import { auc } from "../src/eval/metrics.ts";
 import { rowFeatures } from "../src/nn/features.ts";
 import { train } from "../src/learn/meta.ts";
-import { tinyTasks, tinyTenant } from "./_tiny.ts";
+import { tinyConfig, tinyTasks, tinyTenant } from "./_tiny.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "taugate-cli-"));
 const tasks = tinyTasks();
-const t = train(tasks, {
-  method: "anil",
-  hidden: 8,
-  layers: [{ out: 4, act: "tanh" }],
-  updates: 60,
-  metaBatch: 2,
-  shots: [0, 2, 5],
-  shotWeights: [1, 1, 1],
-  query: 6,
-  unlabeled: [0, 10],
-  unlabeledWeights: [1, 1],
-  contamination: 0.1,
-  lr: 1e-2,
-  decay: 0,
-  adapt: {
-    method: "gd",
-    steps: 5,
-    lr: 0.5,
-    prox: 0.05,
-    profile: { ...PROFILE_DEFAULT, confidence: 5 },
-  },
-  seed: 3,
-}, true);
+const t = train(tasks, tinyConfig({ updates: 60, decay: 0, seed: 3 }), true);
 const Z = t.backbone.embedDim;
 const meta = {
   modelId: "tiny",

@@ -2,35 +2,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { NOVELTY_DIM } from "../../src/heads/site_profile.ts";
-import { PROFILE_DEFAULT } from "../src/config.ts";
 import { auc } from "../src/eval/metrics.ts";
 import { type Method, train, type TrainConfig } from "../src/learn/meta.ts";
 import { PROX_CANDIDATES, selectProx } from "../src/learn/select.ts";
-import { tinyTasks, tinyTenant } from "./_tiny.ts";
+import { tinyConfig, tinyTasks, tinyTenant } from "./_tiny.ts";
 
-const CFG: TrainConfig = {
-  method: "anil",
-  hidden: 8,
-  layers: [{ out: 4, act: "tanh" }],
-  updates: 40,
-  metaBatch: 2,
-  shots: [0, 2, 5],
-  shotWeights: [1, 1, 1],
-  query: 6,
-  unlabeled: [0, 10],
-  unlabeledWeights: [1, 1],
-  contamination: 0.1,
-  lr: 1e-2,
-  decay: 1e-5,
-  adapt: {
-    method: "gd",
-    steps: 5,
-    lr: 0.5,
-    prox: 0.05,
-    profile: { ...PROFILE_DEFAULT, confidence: 5 },
-  },
-  seed: 7,
-};
+const CFG: TrainConfig = tinyConfig();
 
 const tasks = tinyTasks();
 
@@ -93,6 +70,8 @@ test("adaptation λ: chosen among the candidates on validation pools, ties going
   const best = Math.max(...choice.table.map((r) => r.auc));
   const winner = choice.table.find((r) => r.prox === choice.adapt.prox)!;
   assert.ok(winner.auc >= best - 0.001);
-  for (const r of choice.table) if (r.auc >= best - 0.001) assert.ok(r.prox <= choice.adapt.prox);
+  for (const r of choice.table) {
+    if (r.auc >= best - 0.001) assert.ok(r.prox <= choice.adapt.prox);
+  }
   assert.equal(choice.adapt.steps, t.adapt.steps);
 });
