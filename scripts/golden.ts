@@ -3,7 +3,7 @@
  * when the feature spec changes on purpose (its id changes too); the golden tests then pin the new output.
  */
 import { FEATURE_SPEC, featuresOfRecord, specId } from "../src/features/mod.ts";
-import { encodeVector } from "../src/features/golden.ts";
+import { encodeVector, goldenDigest } from "../src/features/golden.ts";
 import type { RequestRecord } from "../src/record/record.ts";
 
 const root = new URL("../", import.meta.url);
@@ -14,7 +14,11 @@ const vectors = lines.map((line) => {
   const rec = JSON.parse(line) as RequestRecord & { name: string };
   return { name: rec.name, ...encodeVector(featuresOfRecord(rec, FEATURE_SPEC)) };
 });
-const out = { specId: specId(FEATURE_SPEC), vectors };
+const out = {
+  specId: specId(FEATURE_SPEC),
+  digest: goldenDigest(vectors.map(({ indices, values, dense, structure }) => ({ indices, values, dense, structure }))),
+  vectors,
+};
 Deno.writeTextFileSync(
   new URL("test/fixtures/features-golden.json", root),
   JSON.stringify(out, null, 2) + "\n",

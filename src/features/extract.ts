@@ -226,7 +226,9 @@ const D_GET = 0,
   D_COMMENTS = 36,
   D_DOTDOT = 37,
   D_MAXVAL = 38,
-  D_BADUTF8 = 39;
+  D_BADUTF8 = 39,
+  D_RAWDOTS = 40,
+  D_RAWBACKSLASH = 41;
 
 const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
@@ -1222,6 +1224,32 @@ export function newFeatureBuffer(spec: Readonly<FeatureSpec> = FEATURE_SPEC): Fe
 }
 
 /** Phase 1 and the dense block; leaves the sparse part in the extractor's accumulator. */
+/**
+ * What WHATWG normalisation removes from a path as sent: dot segments (`.`, `..`, `%2e%2e`, `.%2e`) and
+ * backslashes. Counted on the raw target before the canonical one is scored, so `/a/../../etc/passwd` keeps
+ * its traversal as evidence. One pass over at most `cap` characters of the path.
+ */
+export function rawPathEvidence(raw: string, cap: number): { dots: number; backslashes: number } {
+  let dots = 0, backslashes = 0, units = 0, other = false;
+  const n = Math.min(raw.length, cap);
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? raw.charCodeAt(i) : 47;
+    if (c === 63 || c === 35) {
+      if (!other && units > 0 && units <= 2) dots++;
+      break;
+    }
+    if (c === 47 || c === 92) {
+      if (!other && units > 0 && units <= 2) dots++;
+      if (c === 92) backslashes++;
+      units = 0, other = false;
+    } else if (c === 46) units++;
+    else if (c === 37 && raw.charCodeAt(i + 1) === 50 && (raw.charCodeAt(i + 2) | 32) === 101) {
+      units++, i += 2;
+    } else other = true;
+  }
+  return { dots, backslashes };
+}
+
 function run(x: Extractor, view: RequestView, dense: Float32Array, trace: FeatureTrace | undefined): void {
   const spec = x.spec;
   x.reset();
@@ -1335,6 +1363,11 @@ function run(x: Extractor, view: RequestView, dense: Float32Array, trace: Featur
   dense[D_NONASCII] = vc > 0 ? x.nonAscii / vc : 0;
   dense[D_COMMENTS] = logScale(x.comments, 32);
   dense[D_DOTDOT] = logScale(x.dotdot, 32);
+  if (view.rawTarget !== undefined) {
+    const raw = rawPathEvidence(view.rawTarget, caps.path);
+    dense[D_RAWDOTS] = logScale(raw.dots, 32);
+    dense[D_RAWBACKSLASH] = logScale(raw.backslashes, 32);
+  }
   dense[D_MAXVAL] = logScale(x.maxValueLen, caps.value);
   dense[D_BADUTF8] = logScale(ev.invalidUtf8 + x.badUtf8, 64);
 }

@@ -35,3 +35,18 @@ export function encodeVector(fv: FeatureVector): EncodedVector {
     structure: Array.from(fv.structure),
   };
 }
+
+/**
+ * A digest of golden vectors (FNV-1a over their exact text form, in order): the model records the digest of
+ * the fixture requests' vectors it was trained with, and a test compares it with the extractor's output, so
+ * an extractor change without a spec bump and a retrained model fails.
+ *
+ * @param vectors Encoded vectors, in fixture order.
+ * @returns 8 hex digits.
+ */
+export function goldenDigest(vectors: EncodedVector[]): string {
+  const text = JSON.stringify(vectors.map((v) => [v.indices, v.values, v.dense, v.structure]));
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
+}

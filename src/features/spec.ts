@@ -61,7 +61,7 @@ export interface FeatureSpec {
 
 /** The spec the shipped model was trained with. */
 export const FEATURE_SPEC: Readonly<FeatureSpec> = Object.freeze({
-  version: 2,
+  version: 3,
   dim: 8192,
   ngrams: [2, 3],
   ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval", "referer", "header"],
@@ -127,6 +127,8 @@ export const DENSE_NAMES: readonly string[] = Object.freeze([
   "dot_dot_segments",
   "max_value_length",
   "invalid_utf8",
+  "raw_dot_segments",
+  "raw_backslashes",
 ]);
 
 /** Names of the text fields, in namespace order. */

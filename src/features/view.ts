@@ -10,6 +10,11 @@ export interface RequestView {
   method: string;
   /** Origin-form target: path and `?query`, serialised by the WHATWG URL parser. */
   target: string;
+  /**
+   * The target as the client sent it, when normalisation changed it (dot segments, backslashes, duplicate
+   * slashes, encodings): what normalisation removed is evidence of the request (`/a/../../etc/passwd`).
+   */
+  rawTarget?: string;
   /** Lower-cased names, sorted, duplicates combined with `, ` (the iteration order of `Headers`). */
   headers: [string, string][];
   /** At most the body cap's bytes of the body; `null` when there is none. */
@@ -51,6 +56,59 @@ export function normaliseTarget(url: string): string {
   } catch {
     return url;
   }
+}
+
+/**
+ * Whether an origin-form target may change under WHATWG normalisation: a `.` segment, a backslash, a
+ * character outside the URL code points that are kept as they are. One pass, no regex; `false` means the
+ * target is already canonical (the usual case), so the hot path skips the parse.
+ */
+export function mayNormalise(target: string): boolean {
+  let prev = 47, query = false;
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 32 || c >= 127 || c === 34 || c === 35 || c === 60 || c === 62) return true;
+    if (query) {
+      if (c === 39) return true; // the query's `'` is percent-encoded for http(s)
+      continue;
+    }
+    if (c === 63) {
+      if (prev === 46) return true;
+      query = true;
+      continue;
+    }
+    if (c === 92 || c === 96 || c === 123 || c === 125 || c === 94 || c === 124) return true;
+    if (c === 46 && prev === 47) return true; // "/." starts a dot segment (or a dotfile: parsed, unchanged)
+    if (c === 37 && prev === 47 && target.charCodeAt(i + 1) === 50 && (target.charCodeAt(i + 2) | 32) === 101) {
+      return true; // "/%2e"
+    }
+    prev = c;
+  }
+  return !query && prev === 46;
+}
+
+/**
+ * The raw targets of requests that the standalone worker rebuilt in canonical form (`canonical.ts`), so the
+ * extractor still sees what normalisation removed. Keyed weakly: an entry lives as long as its request.
+ */
+export const RAW_TARGETS: WeakMap<Request, string> = new WeakMap();
+
+/** The canonical target of a raw origin-form target, with the raw one when they differ. */
+export function targets(raw: string): { target: string; rawTarget?: string } {
+  if (!mayNormalise(raw)) return { target: raw };
+  // Appended to an origin, not resolved against it: `//x` is a path here, not an authority.
+  const target = normaliseTarget(PLACEHOLDER_BASE + (raw.startsWith("/") ? raw : "/" + raw));
+  return target === raw ? { target } : { target, rawTarget: raw };
+}
+
+/** The origin-form target of a record URL as sent (absolute-form targets lose their scheme and authority). */
+function rawTargetOfRecordUrl(url: string): string {
+  const scheme = url.indexOf("://");
+  if (scheme < 0 || scheme > 16) return url;
+  const slash = url.indexOf("/", scheme + 3);
+  const q = url.indexOf("?", scheme + 3);
+  if (slash < 0 || (q >= 0 && q < slash)) return q < 0 ? "/" : "/" + url.slice(q);
+  return url.slice(slash);
 }
 
 /** Headers of a record as `Headers` would iterate them: names lower-cased and sorted, values trimmed. */
@@ -96,9 +154,15 @@ export function viewFromRecord(rec: RequestRecord, bodyCap: number): RequestView
     bodyTruncated = encoded.length > bodyCap || rec.body.length > bodyCap + 1;
     body = encoded.length > bodyCap ? encoded.subarray(0, bodyCap) : encoded;
   }
+  // An origin-form URL is appended to the origin (`//x` is a path there), as a server reads a request line.
+  const target = normaliseTarget(rec.url.startsWith("/") ? PLACEHOLDER_BASE + rec.url : rec.url);
+  const raw = rawTargetOfRecordUrl(rec.url);
+  const hash = raw.indexOf("#");
+  const sent = hash < 0 ? raw : raw.slice(0, hash);
   return {
     method: normaliseMethod(rec.method),
-    target: normaliseTarget(rec.url),
+    target,
+    ...(sent !== target && mayNormalise(sent) ? { rawTarget: sent } : {}),
     headers: normaliseHeaders(rec.headers),
     body,
     bodyTruncated,
@@ -180,7 +244,7 @@ export function viewOrPromiseFromRequest(req: Request, bodyCap: number): Request
   if (req.body === null) {
     return {
       method: req.method,
-      target: targetOfSerialisedUrl(req.url),
+      ...targets(RAW_TARGETS.get(req) ?? targetOfSerialisedUrl(req.url)),
       headers,
       body: null,
       bodyTruncated: false,
@@ -204,7 +268,7 @@ async function viewWithBody(
   const body = read.bytes.length > 0 ? read.bytes : null;
   return {
     method: req.method,
-    target: targetOfSerialisedUrl(req.url),
+    ...targets(RAW_TARGETS.get(req) ?? targetOfSerialisedUrl(req.url)),
     headers,
     body,
     bodyTruncated: read.truncated,

@@ -38,6 +38,23 @@ export interface Decision {
   headReason?: string;
 }
 
+/**
+ * A score as the decision header carries it: at most 4 significant digits (a reader compares scores; more
+ * digits would only help a client tune a payload against τ).
+ *
+ * @param score A score in [0, 1].
+ * @returns Its text, e.g. `"0.9731"`, `"0.00012"`.
+ * @example
+ * ```ts
+ * import { formatScore } from "./decision.ts";
+ * console.log(formatScore(0.99996712)); // "1"
+ * console.log(formatScore(0.0001234567)); // "0.0001235"
+ * ```
+ */
+export function formatScore(score: number): string {
+  return String(Number(score.toPrecision(4)));
+}
+
 /** The decision headers as `[name, value]` pairs (no score header when there is no score). */
 export function decisionHeaderPairs(d: Decision, names: DecisionHeaderNames): [string, string][] {
   const pairs: [string, string][] = [
@@ -46,7 +63,7 @@ export function decisionHeaderPairs(d: Decision, names: DecisionHeaderNames): [s
     [names.tenant, d.tenant ?? "-"],
     [names.head, d.head],
   ];
-  if (d.score !== null) pairs.push([names.score, String(d.score)]);
+  if (d.score !== null) pairs.push([names.score, formatScore(d.score)]);
   return pairs;
 }
 
@@ -68,7 +85,7 @@ export function stampHeaders(h: Headers, d: Decision, names: DecisionHeaderNames
   h.set(names.model, d.model ?? "-");
   h.set(names.tenant, d.tenant ?? "-");
   h.set(names.head, d.head);
-  if (d.score !== null) h.set(names.score, String(d.score));
+  if (d.score !== null) h.set(names.score, formatScore(d.score));
   else h.delete(names.score);
   return true;
 }

@@ -32,7 +32,7 @@ import {
 import { scoreWithHead } from "../heads/score.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
-import { type Decision, decisionHeaderPairs, type HeadSource, stampHeaders } from "./decision.ts";
+import { type Decision, decisionHeaderPairs, formatScore, type HeadSource, stampHeaders } from "./decision.ts";
 import { lazyEngine, type ReadyEngine } from "./engine.ts";
 import { compileExclusions } from "./exclude.ts";
 import { headerPairs } from "./headers.ts";
@@ -248,7 +248,16 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     }
     if (d.decision === "block") {
       return ownAnswer(
-        c.json({ error: "blocked", score: d.score, tau: d.tau, request_id: d.requestId }, 403, JSON_TYPE),
+        c.json(
+          {
+            error: "blocked",
+            score: d.score === null ? null : Number(formatScore(d.score)),
+            tau: d.tau,
+            request_id: d.requestId,
+          },
+          403,
+          JSON_TYPE,
+        ),
         d,
       );
     }

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { RAW_TARGETS, targetOfSerialisedUrl } from "../features/view.ts";
 import { requestIdOf } from "../middleware/request_id.ts";
 
 /** Longest request target (path and query, in canonical form) the worker accepts: 16 KiB. */
@@ -78,7 +79,11 @@ export function canonicalRequest(req: Request, maxTarget: number = MAX_TARGET_BY
       `the request target is ${target} bytes, over the ${maxTarget}-byte limit`,
     );
   }
-  return href === raw ? req : new Request(href, req);
+  if (href === raw) return req;
+  const out = new Request(href, req);
+  // The extractor still sees what normalisation removed (`/static/../../etc/passwd`).
+  RAW_TARGETS.set(out, targetOfSerialisedUrl(raw));
+  return out;
 }
 
 /**

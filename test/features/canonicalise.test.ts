@@ -238,3 +238,18 @@ Deno.test("structure tokens: method, path shapes, extension, keys, shapes, heade
   assert.equal(onlyB.length, 1);
   assert.equal(STRUCTURE_KINDS[onlyB[0] >>> 28], "kvshape");
 });
+
+Deno.test("normalisation keeps its evidence: dot segments and backslashes the URL parser removed are features", async () => {
+  const { rawPathEvidence } = await import("../../src/features/extract.ts");
+  assert.deepEqual(rawPathEvidence("/static/../../etc/passwd", 1024), { dots: 2, backslashes: 0 });
+  assert.deepEqual(rawPathEvidence("/a/%2e%2e/.%2E/./x?q=../../", 1024), { dots: 3, backslashes: 0 });
+  assert.deepEqual(rawPathEvidence("/a\\..\\win.ini", 1024), { dots: 1, backslashes: 2 });
+  assert.deepEqual(rawPathEvidence("/.env/..hidden/a.b/...", 1024), { dots: 0, backslashes: 0 });
+  const hidden = inspect({ method: "GET", url: "/static/../../etc/passwd" });
+  const plain = inspect({ method: "GET", url: "/etc/passwd" });
+  assert.ok(hidden.dense["raw_dot_segments"] > 0, "the traversal is seen though the path is /etc/passwd");
+  assert.equal(plain.dense["raw_dot_segments"], 0);
+  assert.ok(inspect({ method: "GET", url: "/a\\..\\b" }).dense["raw_backslashes"] > 0);
+  // A canonical target has no raw form: nothing is counted twice.
+  assert.equal(inspect({ method: "GET", url: "/shop/item?id=1" }).dense["raw_dot_segments"], 0);
+});

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { FEATURE_SPEC, featuresOfRecord, featuresOfRequest, specId } from "../../src/features/mod.ts";
-import { encodeVector } from "../../src/features/golden.ts";
+import { encodeVector, goldenDigest } from "../../src/features/golden.ts";
+import { RAW_TARGETS, viewFromRecord } from "../../src/features/view.ts";
+import { readModelMeta } from "../../src/model/onnx/read.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
 
 type Fixture = RequestRecord & { name: string };
@@ -28,6 +30,9 @@ Deno.test("a Web Request and its record give byte-identical features", async () 
       headers: rec.headers,
       body: rec.body,
     });
+    // `new URL` normalises dot segments away; a server (Deno) or the worker's canonical step keeps the raw.
+    const raw = viewFromRecord(rec, FEATURE_SPEC.caps.body).rawTarget;
+    if (raw !== undefined) RAW_TARGETS.set(req, raw);
     const fromRequest = encodeVector(await featuresOfRequest(req));
     assert.deepEqual(fromRequest, encodeVector(featuresOfRecord(rec)), rec.name);
     // The request's body was read from a clone: the request itself is still unread.
@@ -40,4 +45,16 @@ Deno.test("origin-form and absolute URLs give the same features", () => {
   const a = fixtures.find((f) => f.name === "benign-browser-get")!;
   const b = fixtures.find((f) => f.name === "benign-absolute-url")!;
   assert.deepEqual(encodeVector(featuresOfRecord(a)), encodeVector(featuresOfRecord(b)));
+});
+
+Deno.test("golden vectors: the shipped model was trained on exactly this extractor's output", () => {
+  const meta = readModelMeta(Deno.readFileSync(new URL("../../models/taugate.onnx", import.meta.url)));
+  assert.equal(meta.specId, specId(FEATURE_SPEC), "the model's spec is this build's");
+  const vectors = fixtures.map((rec) => encodeVector(featuresOfRecord(rec)));
+  assert.equal(
+    (meta as { goldenDigest?: string }).goldenDigest,
+    goldenDigest(vectors),
+    "the extractor changed since the model was trained: bump the spec version and retrain (deno task train)",
+  );
+  assert.equal(golden.digest, goldenDigest(vectors), "features-golden.json was written by scripts/golden.ts");
 });

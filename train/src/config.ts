@@ -23,6 +23,11 @@ export interface RunConfig {
   tauFpr: number;
   /** Canaries per training family. */
   canariesPerFamily: number;
+  /** Attacks implanted into each held-out real site's requests (validation and calibration). */
+  siteAttacks: number;
+  /** Folds of the real sites, and how many leave-sites-out rotations a run measures (0: none). */
+  siteFolds: number;
+  siteRotations: number;
 }
 
 /**
@@ -72,6 +77,9 @@ export const DEFAULT_RUN: RunConfig = {
   },
   tauFpr: 0.01,
   canariesPerFamily: 16,
+  siteAttacks: 600,
+  siteFolds: 5,
+  siteRotations: 5,
 };
 
 /** A small configuration for tests and smoke runs (`--quick`): minutes become seconds. */
@@ -94,4 +102,6 @@ export const QUICK_RUN: RunConfig = {
   },
   eval: { shots: [0, 5], episodes: 2, unlabeled: [0, 50], contamination: 0.02 },
   canariesPerFamily: 4,
+  siteAttacks: 60,
+  siteRotations: 1,
 };

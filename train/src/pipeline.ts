@@ -9,7 +9,9 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { FEATURE_SPEC, specId } from "../../src/features/mod.ts";
+import { FEATURE_SPEC, featuresOfRecord, specId } from "../../src/features/mod.ts";
+import { encodeVector, goldenDigest } from "../../src/features/golden.ts";
+import { fileURLToPath } from "node:url";
 import { scoreWithHead } from "../../src/heads/score.ts";
 import type { ModelMeta } from "../../src/model/types.ts";
 import { type EvalOutput, runEval } from "./cli/eval.ts";
@@ -30,6 +32,24 @@ import { summarise } from "./importers/mod.ts";
 import { featurise } from "./nn/features.ts";
 import { buildWorld } from "./synth/world.ts";
 import { log } from "./util/progress.ts";
+import {
+  type Calibration,
+  calibratedHead,
+  chooseTau,
+  fitCalibration,
+  loadSiteData,
+  reliability,
+  type Rotation,
+  runRotations,
+  SHIPPED_CAL_FOLD,
+  siteEvalSets,
+  siteFigures,
+  siteLogits,
+  siteTrainTenants,
+  TAU_TARGET,
+} from "./sites.ts";
+import type { SitesSummary } from "./export/sites_card.ts";
+import { sigmoid } from "../../src/heads/score.ts";
 
 /** Where a run reads and writes. */
 export interface RunPaths {
@@ -52,6 +72,16 @@ function mkdirp(p: string): void {
   mkdirSync(p, { recursive: true });
 }
 
+/**
+ * The digest of the fixture requests' feature vectors under this build's extractor (`test/fixtures`): the
+ * model records it, and a test fails when the extractor changes without a retrained model.
+ */
+function fixtureDigest(): string {
+  const path = fileURLToPath(new URL("../../test/fixtures/requests.jsonl", import.meta.url));
+  const records = readFileSync(path, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l));
+  return goldenDigest(records.map((r) => encodeVector(featuresOfRecord(r))));
+}
+
 /** Meta of an exported model (a₀ of the profile rounded; canaries and τ filled in by the caller). */
 function metaOf(
   t: Trained,
@@ -68,6 +98,7 @@ function metaOf(
   return {
     modelId: prefix,
     specId: specId(FEATURE_SPEC),
+    goldenDigest: fixtureDigest(),
     dim: FEATURE_SPEC.dim,
     denseDim: t.backbone.shape.denseDim,
     embedDim: Z,
@@ -121,8 +152,21 @@ export function runTraining(
     "tasks",
     `${world.train.length} meta-training tenants, ${world.eval.length} held-out tenants`,
   );
+  // The real sites: leave-sites-out rotations first (the card's headline), then the shipped model's split.
+  const siteData = loadSiteData(paths.dataDir, cfg.siteFolds);
+  let sites: SitesSummary | null = null;
+  let rotations: Rotation[] = [];
+  if (siteData.length > 0 && cfg.siteRotations > 0) {
+    const only = Array.from({ length: Math.min(cfg.siteRotations, cfg.siteFolds) }, (_, i) => i);
+    rotations = runRotations(world, siteData, cfg, seed, quiet, cfg.siteFolds, only).rotations;
+    phase("site-rotations");
+  }
+  const shippedTrainSites = siteData.filter((s) => s.fold !== SHIPPED_CAL_FOLD);
+  const calSites = siteData.filter((s) => s.fold === SHIPPED_CAL_FOLD);
+  const siteTenants = siteTrainTenants(shippedTrainSites, world.pools, seed, cfg.world);
+  log(quiet, "tasks", `${siteTenants.length} real-site tenants (${calSites.length} calibration sites held out)`);
   const tasks = buildTaskSet(
-    world.train.map((t) => ({
+    [...world.train, ...siteTenants].map((t) => ({
       id: t.tenant.id,
       benign: t.benign,
       attacks: t.attacks,
@@ -130,6 +174,7 @@ export function runTraining(
     FEATURE_SPEC,
   );
   log(quiet, "tasks", `${tasks.set.n} training records featurised`);
+  const calSets = siteEvalSets(calSites, world.pools, seed, cfg.world, "support", cfg.siteAttacks);
   phase("tasks");
 
   // 3. Meta-training and the baseline, same budget.
@@ -172,16 +217,61 @@ export function runTraining(
       metaOf(t, prefix, {}),
       prefix,
     );
-    const draftPath = join(paths.artifactsDir, `${name}-draft.onnx`);
+    let draftPath = join(paths.artifactsDir, `${name}-draft.onnx`);
     writeFileSync(draftPath, draft.int8);
-    const m = loadModel(draftPath);
+    let m = loadModel(draftPath);
+    // Calibration on the held-out calibration sites, folded into the global head (the adaptation's init too).
+    let siteTau: ReturnType<typeof chooseTau> | null = null;
+    let calibration: Calibration | null = null;
+    if (calSets.length > 0) {
+      const logits = siteLogits(m.engine, m.head, calSets);
+      calibration = fitCalibration(logits);
+      siteTau = chooseTau(logits, calibration);
+      t.head = calibratedHead(t.head, calibration);
+      const calibrated = exportModel(t.backbone.toWeights(), t.head, metaOf(t, prefix, {}), prefix);
+      draftPath = join(paths.artifactsDir, `${name}-draft-calibrated.onnx`);
+      writeFileSync(draftPath, calibrated.int8);
+      m = loadModel(draftPath);
+      if (name === "taugate") {
+        const identity = { a: 1, c: 0 };
+        const calLogits = siteLogits(m.engine, m.head, calSets);
+        const figures = siteFigures(calLogits, new Map(calSites.map((x) => [x.id, x.fold])), identity, siteTau.tau);
+        const p: number[] = [], y: number[] = [];
+        for (const l of calLogits) {
+          for (const x of [...l.logged, ...l.dressed]) p.push(sigmoid(x)), y.push(0);
+          for (const x of l.attacks) p.push(sigmoid(x)), y.push(1);
+        }
+        const dropped: Record<string, number> = {};
+        for (const d of siteData) for (const [k, v] of Object.entries(d.dropped)) dropped[k] = (dropped[k] ?? 0) + v;
+        sites = {
+          folds: cfg.siteFolds,
+          sites: siteData.length,
+          filter: {
+            requests: siteData.reduce((a, d) => a + d.total, 0),
+            kept: siteData.reduce((a, d) => a + d.ordinary.length, 0),
+            dropped,
+          },
+          rotations,
+          shipped: {
+            calFold: SHIPPED_CAL_FOLD,
+            calSites: calSites.map((x) => x.id),
+            trainSites: shippedTrainSites.map((x) => x.id),
+            calibration: { a: round(calibration.a, 5), c: round(calibration.c, 5) },
+            tau: siteTau.tau,
+            calBlock: { median: siteTau.median, worst: siteTau.worst },
+            calFigures: figures,
+            reliability: reliability(p, y),
+          },
+        };
+      }
+    }
     const zb = embedWithEngine(m.engine, benignSet);
     const Z = m.model.meta.embedDim;
     const scores = Array.from(
       { length: benignSet.n },
       (_, i) => scoreWithHead(m.head, zb.subarray(i * Z, (i + 1) * Z)),
     );
-    const tau = tauForFpr(scores, cfg.tauFpr);
+    const tau = siteTau ? siteTau.tau : tauForFpr(scores, cfg.tauFpr);
     const zc = embedWithEngine(m.engine, canarySet);
     const canaryScores = Array.from(
       { length: canarySet.n },
@@ -199,9 +289,13 @@ export function runTraining(
     };
     const meta = metaOf(t, prefix, {
       tau,
-      tauFpr: cfg.tauFpr,
-      tauChosenOn:
-        `${heldOutBenign.length} held-out benign requests (support pools of ${world.eval.length} evaluation tenants never meta-trained on)`,
+      tauFpr: siteTau ? undefined : cfg.tauFpr,
+      tauChosenOn: siteTau
+        ? `calibration fold ${SHIPPED_CAL_FOLD} of the real sites (${calSites.length} sites never trained on): block rate of their ordinary traffic at most ${TAU_TARGET.median} on the median site and ${TAU_TARGET.worst} on the worst (measured ${siteTau.median} / ${siteTau.worst})`
+        : `${heldOutBenign.length} held-out benign requests (support pools of ${world.eval.length} evaluation tenants never meta-trained on)`,
+      calibration: calibration
+        ? { a: round(calibration.a, 5), c: round(calibration.c, 5), folded: "into head.w and head.b" }
+        : undefined,
       canary,
       training: {
         method: t.method,
@@ -311,6 +405,7 @@ export function runTraining(
     models,
     evals,
     quantization,
+    sites,
     proxSelection: prox.table,
     config: cfg,
     seed,

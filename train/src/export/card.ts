@@ -13,6 +13,8 @@ import { meanStd } from "../eval/metrics.ts";
 import type { RunSummary } from "../pipeline.ts";
 import { round } from "./model.ts";
 import { type Curve, fewShotSvg } from "./svg.ts";
+import { type SitesSummary, sitesMarkdown } from "./sites_card.ts";
+import { TAU_TARGET } from "../sites.ts";
 
 /** The command lines behind the card's figures. */
 export const COMMANDS = {
@@ -166,10 +168,11 @@ export function writeCard(
     targets: targets(s),
     tau: {
       value: (s.models["taugate"] as { tau: number }).tau,
-      chosenFor: `at most ${
-        (s.config as { tauFpr: number }).tauFpr * 100
-      }% of held-out benign requests flagged by the global head`,
+      chosenFor: s.sites
+        ? `block rate of the calibration sites' ordinary traffic at most ${TAU_TARGET.median} (median site) and ${TAU_TARGET.worst} (worst site)`
+        : `at most ${(s.config as { tauFpr: number }).tauFpr * 100}% of held-out benign requests flagged by the global head`,
     },
+    sites: s.sites,
     heldOut: {
       tenants: s.world,
       note:
@@ -271,6 +274,7 @@ function markdown(
     `\`models/ablations.json\` (\`${COMMANDS.ablate}\`) for the ablations. Curves: [few-shot.svg](few-shot.svg).`,
     "",
   );
+  if (s.sites) lines.push(...sitesMarkdown(s.sites as SitesSummary, COMMANDS.train));
   lines.push(`## Model`, "");
   lines.push(`| | |`, `| --- | --- |`);
   lines.push(`| model id | \`${m.modelId}\` |`);

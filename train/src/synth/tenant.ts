@@ -8,6 +8,8 @@
  */
 import type { Rng } from "../util/rng.ts";
 import { hashString } from "../util/rng.ts";
+import { browserHeaders } from "./clients.ts";
+import { hardBenignValue, latin1PercentEncode } from "./hard_benign.ts";
 import { applyQuirk, drawQuirks, type Quirk } from "./quirks.ts";
 import { type Body, type Param, parseQuery, type Part, type Req, splitTarget } from "./request.ts";
 import {
@@ -23,9 +25,7 @@ import {
 import {
   API_UAS,
   APP_UAS,
-  DESKTOP_UAS,
   LANGUAGES,
-  MOBILE_UAS,
   OTHER_COOKIES,
   PARAM_NAMES,
   SESSION_COOKIES,
@@ -257,35 +257,16 @@ function headersFor(
   const h: [string, string][] = [];
   const lang = rng.pick(t.languages);
   if (client === "desktop" || client === "mobile") {
-    const ua = fill(
-      rng.pick(client === "desktop" ? DESKTOP_UAS : MOBILE_UAS),
-      rng,
-      t,
-    );
-    h.push(["user-agent", ua]);
-    h.push([
-      "accept",
-      xhr
-        ? "application/json, text/plain, */*"
-        : "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-    ]);
-    h.push(["accept-language", lang], ["accept-encoding", "gzip, deflate, br"]);
-    if (ua.includes("Chrome/")) {
-      h.push(["sec-ch-ua-mobile", client === "mobile" ? "?1" : "?0"]);
-      h.push(["sec-fetch-site", rng.chance(0.7) ? "same-origin" : "none"]);
-      h.push(["sec-fetch-mode", xhr ? "cors" : "navigate"], [
-        "sec-fetch-dest",
-        xhr ? "empty" : "document",
-      ]);
-    }
-    if (!xhr && rng.chance(0.5)) h.push(["upgrade-insecure-requests", "1"]);
+    // Real browsers' header sets (header-generator), not templates: client hints, fetch metadata, locales.
+    const b = browserHeaders(rng, client === "mobile", xhr);
+    h.push(["user-agent", b.ua], ...b.headers);
+    if (!b.headers.some(([k]) => k === "accept-language")) h.push(["accept-language", lang]);
     if (xhr && rng.chance(0.6)) h.push(["x-requested-with", "XMLHttpRequest"]);
     if (rng.chance(0.6)) {
-      const b = rng.pick(t.bases);
-      h.push(["referer", `https://${t.host}${b.path}`]);
+      const base = rng.pick(t.bases);
+      h.push(["referer", `https://${t.host}${base.path}`]);
     }
     if (rng.chance(0.1)) h.push(["dnt", "1"]);
-    if (rng.chance(0.1)) h.push(["cache-control", "max-age=0"]);
   } else if (client === "app") {
     h.push(["user-agent", fill(rng.pick(APP_UAS), rng, t)]);
     h.push(["accept", "application/json"], ["accept-language", lang], [
@@ -324,7 +305,7 @@ function headersFor(
   return h;
 }
 
-function cookiesFor(rng: Rng, t: Tenant, client: ClientKind): Param[] {
+export function cookiesFor(rng: Rng, t: Tenant, client: ClientKind): Param[] {
   if (
     client === "api" || (client === "app" && rng.chance(0.7)) ||
     rng.chance(0.15)
@@ -344,19 +325,34 @@ function cookiesFor(rng: Rng, t: Tenant, client: ClientKind): Param[] {
   return out;
 }
 
+/** Share of synthetic parameter values that are hard benign text (prose, SQL words, markdown, JSON, ...). */
+const HARD_SHARE = 0.15;
+
+/**
+ * A parameter's value: usually one of its own kind and style, sometimes hard benign text, half of the
+ * Latin-1 kind sent in a legacy site's ISO-8859-1 percent-encoding.
+ */
+function fieldValue(rng: Rng, p: ParamSpec): { value: string; encoded?: boolean } {
+  if (!rng.chance(HARD_SHARE)) return { value: valueOf(rng, p.kind, p.style) };
+  const h = hardBenignValue(rng);
+  const latin1 = h.kind === "latin1" && rng.chance(0.5) ? latin1PercentEncode(h.value) : null;
+  return latin1 === null ? { value: h.value } : { value: latin1, encoded: true };
+}
+
 function bodyFor(rng: Rng, e: Endpoint): Body {
   if (e.body === "form") {
     return {
       kind: "form",
-      fields: e.fields.map((f) => ({
-        key: f.name,
-        value: valueOf(rng, f.kind, f.style),
-      })),
+      fields: e.fields.map((f) => ({ key: f.name, ...fieldValue(rng, f) })),
     };
   }
   if (e.body === "json") {
     const value: Record<string, unknown> = {};
     for (const f of e.fields) {
+      if (rng.chance(HARD_SHARE)) {
+        value[f.name] = hardBenignValue(rng).value;
+        continue;
+      }
       const v = valueOf(rng, f.kind, f.style);
       value[f.name] = f.kind === "id" || f.kind === "page" || f.kind === "price" ? Number(v) : v;
     }
@@ -371,7 +367,7 @@ function bodyFor(rng: Rng, e: Endpoint): Body {
   const [ext, ctype] = rng.pick(UPLOADS);
   const parts: Part[] = e.fields.map((f) => ({
     name: f.name,
-    value: valueOf(rng, f.kind, f.style),
+    value: rng.chance(HARD_SHARE) ? hardBenignValue(rng).value : valueOf(rng, f.kind, f.style),
   }));
   const content = ext === "csv" || ext === "txt"
     ? `${rng.pick(WORDS)},${rng.pick(WORDS)}\n${rng.int(100)},${rng.int(100)}`
@@ -429,7 +425,7 @@ function plainRequest(t: Tenant, rng: Rng): { req: Req; client: ClientKind } {
   if (base.query === null && rng.chance(t.pQuery)) {
     for (const p of formOfPath(t, base.path)) {
       if (rng.chance(0.85)) {
-        query.push({ key: p.name, value: valueOf(rng, p.kind, p.style) });
+        query.push({ key: p.name, ...fieldValue(rng, p) });
       }
     }
   }

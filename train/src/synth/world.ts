@@ -14,8 +14,10 @@ import { loadSources, type Sources } from "../data/sources.ts";
 import { hashString, Rng } from "../util/rng.ts";
 import { ANOMALIES } from "./anomalies.ts";
 import { inject, replaceTarget } from "./inject.ts";
-import { type Req, toRecord } from "./request.ts";
-import { benignRequest, makeTenant, type Tenant } from "./tenant.ts";
+import { type Req, splitTarget, parseQuery, toRecord } from "./request.ts";
+import { benignRequest, type ClientKind, cookiesFor, makeTenant, type Tenant } from "./tenant.ts";
+import { agentKind, contextHeaders } from "./clients.ts";
+import type { SiteRecord } from "../data/sites.ts";
 
 /** Sizes of the world; the defaults are the shipped configuration. */
 export interface WorldConfig {
@@ -35,6 +37,15 @@ export interface WorldConfig {
   queryAttacks: number;
   /** Mix of attacks: seen-family injections, unseen-family injections, anomalies, scanner targets. */
   mix: { injection: number; unseen: number; anomaly: number; target: number };
+  /**
+   * Anomaly families in meta-training tenants' attacks. Only those that are anomalous on any site: what is
+   * unusual for one site (a value's type, length, charset, an extra parameter, a method, an encoding) is
+   * ordinary on another, and a global head taught to flag it blocks real sites' ordinary traffic (measured
+   * on the validation folds). Evaluation keeps every family.
+   */
+  trainAnomalies: readonly string[];
+  /** Weight of whole scanner targets (`fwaf/badqueries.txt`) in meta-training tenants' attacks, 0 … 1. */
+  trainTargets: number;
 }
 
 /** The shipped world configuration. */
@@ -49,6 +60,8 @@ export const DEFAULT_WORLD: WorldConfig = {
   queryBenign: 2000,
   queryAttacks: 1200,
   mix: { injection: 0.4, unseen: 0.15, anomaly: 0.35, target: 0.1 },
+  trainAnomalies: ["probe"],
+  trainTargets: 1,
 };
 
 /** A tenant with its records. */
@@ -131,12 +144,14 @@ function withinLimits(r: RequestRecord): boolean {
 }
 
 /** Generates attack records for a tenant from the pools of one split. */
-class AttackMaker {
+export class AttackMaker {
   guardRetries = 0;
   limitRetries = 0;
   constructor(
     private values: AttackValue[],
     private targets: AttackTarget[],
+    private trainAnomalies: readonly string[] = ANOMALY_FAMILIES,
+    private trainTargets = 1,
   ) {}
 
   make(
@@ -146,6 +161,7 @@ class AttackMaker {
     split: Split,
     rng: Rng,
     trainOnly: boolean,
+    baseOf: (rng: Rng) => Req = (r) => benignRequest(tenant, r).req,
   ): RequestRecord[] {
     const seenValues = this.values.filter((v) => v.split === split && !HELD_OUT_FAMILIES.includes(v.family));
     const unseenValues = trainOnly
@@ -156,16 +172,17 @@ class AttackMaker {
       unseen = familyWeights(unseenValues),
       tg = familyWeights(targets);
     const kinds = ["injection", "unseen", "anomaly", "target"] as const;
+    const anomalies = trainOnly ? this.trainAnomalies : ANOMALY_FAMILIES;
     const weights = [
       mix.injection,
       trainOnly ? 0 : mix.unseen,
-      mix.anomaly,
-      mix.target,
+      anomalies.length === 0 ? 0 : trainOnly ? mix.anomaly * anomalies.length / ANOMALY_FAMILIES.length : mix.anomaly,
+      trainOnly ? mix.target * this.trainTargets : mix.target,
     ];
     const out: RequestRecord[] = [];
     while (out.length < n) {
       const kind = rng.weighted(kinds, weights);
-      const { req: base } = benignRequest(tenant, rng);
+      const base = baseOf(rng);
       let req: Req | null = null;
       let family = "";
       if (kind === "injection" || kind === "unseen") {
@@ -174,7 +191,7 @@ class AttackMaker {
         const v = rng.pick(pool.by.get(family)!);
         req = inject(base, tenant, v.text, family, rng).req;
       } else if (kind === "anomaly") {
-        family = rng.pick(ANOMALY_FAMILIES);
+        family = rng.pick(anomalies);
         req = ANOMALIES[family](base, tenant, rng);
       } else {
         family = rng.weighted(tg.families, tg.weights);
@@ -240,7 +257,7 @@ export function buildWorld(
   const ud = urldetectUrls(sources, seenUrls);
   const urldetect = ud.urls;
   benignDuplicates += ud.duplicates;
-  const maker = new AttackMaker(pools.values, pools.targets);
+  const maker = new AttackMaker(pools.values, pools.targets, config.trainAnomalies, config.trainTargets);
   const cap = (
     urls: string[],
     r: Rng,
@@ -411,3 +428,117 @@ export function heldOutTenant(
 }
 
 export { SCANNER_FAMILY };
+
+/** How a real site's requests are dressed: share left exactly as logged, share replaced by synthetic ones. */
+export interface SiteDress {
+  /** Requests with nothing but the log's user agent and referer (the rest is synthesised otherwise). */
+  asLogged: number;
+  /** Requests that are the tenant's synthetic ones (bodies, forms, JSON, cookies) on the site's own paths. */
+  synthetic: number;
+}
+
+/** The shipped dress of real sites in training and in the attack bases of evaluation. */
+export const SITE_DRESS: SiteDress = { asLogged: 0.35, synthetic: 0.25 };
+
+/**
+ * A real site's logged request as a request under construction: its method and target as logged, its user
+ * agent and referer, the rest of its client's headers synthesised from real distributions (or not, with
+ * probability `asLogged`), and the tenant's cookies on a browser's request.
+ */
+export function siteReq(t: Tenant, rec: SiteRecord, rng: Rng, asLogged: number): Req {
+  const { path, query } = splitTarget(rec.url);
+  const headers = contextHeaders(rng, rec.headers ?? {}, asLogged);
+  const browser = agentKind(rec.headers?.["user-agent"]) === "browser";
+  const dressed = headers.length > 2 || (headers.length > 0 && !browser);
+  const client: ClientKind = browser ? "desktop" : "api";
+  return {
+    method: rec.method,
+    path: path === "" ? "/" : path,
+    query: parseQuery(query),
+    headers,
+    cookies: browser && dressed && rng.chance(0.6) ? cookiesFor(rng, t, client) : [],
+    body: null,
+  };
+}
+
+/** A request of a real site's tenant: a logged one (dressed), or a synthetic one on its own paths. */
+export function siteRequest(t: Tenant, records: SiteRecord[], rng: Rng, dress: SiteDress = SITE_DRESS): Req {
+  if (rng.chance(dress.synthetic)) return benignRequest(t, rng).req;
+  return siteReq(t, rng.pick(records), rng, dress.asLogged);
+}
+
+/**
+ * A real site as a meta-training tenant: its ordinary requests (the documented filter, deduplicated) are its
+ * benign traffic, dressed; attacks are implanted into the same requests at their real parameter positions.
+ *
+ * @param id The site id.
+ * @param records Its ordinary records.
+ * @param seed The run's seed.
+ * @param maker Attack pools (train split).
+ * @param config Sizes.
+ */
+export function siteTrainTenant(
+  id: string,
+  records: SiteRecord[],
+  seed: number,
+  maker: AttackMaker,
+  config: WorldConfig,
+): TenantRecords {
+  const r = new Rng(seed, `site:${id}`);
+  const tenant = makeTenant(`site-${id}`, "site", records.map((x) => x.url), r);
+  const nBenign = Math.min(config.trainBenign, Math.max(200, records.length));
+  return {
+    tenant,
+    benign: Array.from(
+      { length: nBenign },
+      () => toRecord(siteRequest(tenant, records, r), 0, "benign", tenant.id),
+    ),
+    attacks: maker.make(tenant, config.trainAttacks, config.mix, "train", r, true, (rr) =>
+      siteRequest(tenant, records, rr)),
+  };
+}
+
+/** A held-out real site's evaluation records. */
+export interface SiteEval {
+  id: string;
+  /** Every ordinary request as logged (not deduplicated): the block-rate figure. */
+  logged: RequestRecord[];
+  /** The same requests with a full client context synthesised (browser header sets, bots' headers). */
+  dressed: RequestRecord[];
+  /** Attacks implanted into the site's own requests (dressed like its benign traffic). */
+  attacks: RequestRecord[];
+}
+
+/**
+ * A held-out site's evaluation set: its ordinary traffic as logged and dressed, and `nAttacks` attacks
+ * from the given payload split (seen and unseen families, anomalies of its own requests, scanner targets).
+ */
+export function siteEvalSet(
+  id: string,
+  ordinary: SiteRecord[],
+  seed: number,
+  maker: AttackMaker,
+  config: WorldConfig,
+  split: Split,
+  nAttacks: number,
+): SiteEval {
+  const r = new Rng(seed, `site-eval:${id}`);
+  const unique = [...new Map(ordinary.map((x) => [`${x.method} ${x.url}`, x])).values()];
+  const tenant = makeTenant(`site-${id}`, "site", unique.map((x) => x.url), r);
+  const strip = (x: SiteRecord): RequestRecord => ({
+    method: x.method,
+    url: x.url,
+    headers: { ...x.headers },
+    body: "",
+    label: 0,
+    family: "benign",
+    tenant: id,
+  });
+  return {
+    id,
+    logged: ordinary.map(strip),
+    dressed: ordinary.map((x) => toRecord(siteReq(tenant, x, r, 0), 0, "benign", id)),
+    attacks: maker.make(tenant, nAttacks, config.mix, split, r, false, (rr) =>
+      siteRequest(tenant, unique, rr)).map((a) => ({ ...a, tenant: id })),
+  };
+}

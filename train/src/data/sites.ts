@@ -1,0 +1,240 @@
+/**
+ * The real tenants: access logs of real public sites (`sites/<id>.jsonl.gz`), one site a tenant. Their
+ * label 0 means "ordinary traffic as logged", scanners and attacks included, so everything that treats a
+ * site's records as benign goes through {@link ordinaryReason}: the documented filter. Sites are split into
+ * folds by a hash of their id, so that validation always leaves whole sites out.
+ *
+ * @module
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import type { RequestRecord } from "../../../src/record/record.ts";
+import { hashString } from "../util/rng.ts";
+import { decodeOnce, familyByKeywords } from "./families.ts";
+
+/** One logged request of a site, as the data holds it (`status` is what the site answered). */
+export interface SiteRecord extends RequestRecord {
+  status: number;
+}
+
+/** A real site: its id and every record of its file, in file order. */
+export interface Site {
+  id: string;
+  records: SiteRecord[];
+}
+
+/**
+ * Paths that only scanners and brute-force bots ask for on sites that do not run them: the probe list of
+ * the data's own `share_probe` column, plus backup, dump and shell names. Matched as substrings of the
+ * lower-cased, once-decoded path.
+ */
+const PROBE_PATHS: readonly string[] = [
+  "wp-login.php",
+  "xmlrpc.php",
+  "/.env",
+  "/.git",
+  "/.svn",
+  "/.hg/",
+  "/.aws",
+  "/.ssh",
+  "/.ds_store",
+  "phpmyadmin",
+  "/pma/",
+  "/myadmin",
+  "/mysqladmin",
+  "/phpinfo",
+  "/cgi-bin/",
+  "/shell.php",
+  "/cmd.php",
+  "/wso",
+  "/c99",
+  "/r57",
+  "eval-stdin.php",
+  "/vendor/phpunit",
+  "/boaform",
+  "/hnap1",
+  "/solr/",
+  "/actuator",
+  "/manager/html",
+  "/owa/",
+  "/autodiscover",
+  "/setup.php",
+  "/install.php",
+  "/config.php",
+  "/wp-config",
+  ".sql",
+  ".bak",
+  ".old",
+  ".swp",
+  "/etc/passwd",
+  "win.ini",
+  "../",
+  "..\\",
+  "/admin.php",
+  "/administrator",
+  "/user/register",
+  "/.well-known/security.txt",
+  "/remote/login",
+  "/global-protect",
+  "/+cscoe+",
+  "/cgi/",
+  "/ecp/",
+  "/druid/",
+  "/jenkins",
+  "/telescope",
+  "/_ignition",
+  "/server-status",
+  "/containers/json",
+];
+
+/** User agents of scanners and attack tools (lower-case substrings). */
+const TOOL_AGENTS: readonly string[] = [
+  "sqlmap",
+  "nikto",
+  "nmap",
+  "masscan",
+  "zgrab",
+  "nuclei",
+  "acunetix",
+  "nessus",
+  "openvas",
+  "wpscan",
+  "dirbuster",
+  "gobuster",
+  "jorgee",
+  "morfeus",
+  "zmeu",
+  "havij",
+  "l9explore",
+  "censys",
+  "expanse",
+  "internet-measurement",
+  "httpx",
+  "libwww-perl",
+  "() {",
+];
+
+/** Injection markers in a user agent or referer (both hold URLs and punctuation, so only unambiguous ones). */
+const HEADER_MARKERS: readonly string[] = [
+  "<script",
+  "javascript:",
+  "onerror=",
+  "union select",
+  "union all select",
+  "sleep(",
+  "waitfor delay",
+  "() {",
+  "${jndi",
+  "/etc/passwd",
+  "' or ",
+  "\" or ",
+];
+
+/**
+ * Why a site record is not taken as ordinary benign traffic, or `null` when it is. The filter: the site
+ * answered 2xx or 3xx; the method is one a site serves (GET, HEAD, POST, OPTIONS); the path is not a
+ * known scanner probe; the target, user agent and referer carry no attack keyword (the same rules that
+ * clean the `fwaf` benign source); the user agent is not a scanner or attack tool.
+ *
+ * @param r The record.
+ */
+export function ordinaryReason(r: SiteRecord): string | null {
+  if (!(r.status >= 200 && r.status < 400)) return "status";
+  if (!["GET", "HEAD", "POST", "OPTIONS"].includes(r.method)) return "method";
+  const url = r.url.toLowerCase();
+  const path = decodeOnce(url.split("?")[0]);
+  for (const p of PROBE_PATHS) if (path.includes(p)) return "probe";
+  if (path.endsWith("~")) return "probe";
+  // A URL in a parameter (the `rfi` and `redirect` rules) is everyday traffic: trackers, beacons, logins.
+  const family = familyByKeywords(decodeOnce(decodeOnce(r.url)));
+  if (family && family !== "rfi" && family !== "redirect") return "keyword";
+  const ua = (r.headers?.["user-agent"] ?? "").toLowerCase();
+  for (const t of TOOL_AGENTS) if (ua.includes(t)) return "tool";
+  for (const h of [ua, (r.headers?.["referer"] ?? "").toLowerCase()]) {
+    for (const m of HEADER_MARKERS) if (h.includes(m)) return "keyword";
+  }
+  return null;
+}
+
+/** The ids of the sites in a data folder (`sites/*.jsonl.gz`), sorted; empty when there is none. */
+export function siteIds(dataDir: string): string[] {
+  const dir = join(dataDir, "sites");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith(".jsonl.gz")).map((f) => f.slice(0, -9)).sort();
+}
+
+/** Reads one site's file. Lines that do not parse are skipped (the files are the data's, not ours). */
+export function loadSite(dataDir: string, id: string): Site {
+  const text = gunzipSync(readFileSync(join(dataDir, "sites", `${id}.jsonl.gz`))).toString("utf8");
+  const records: SiteRecord[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const o = JSON.parse(line);
+      if (typeof o.method !== "string" || typeof o.url !== "string") continue;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(o.headers ?? {})) {
+        // The placeholder host of sites whose log has none is not part of the request's evidence.
+        if (typeof v === "string") headers[k.toLowerCase()] = v;
+      }
+      records.push({
+        method: o.method,
+        url: o.url,
+        headers,
+        body: "",
+        label: 0,
+        family: "benign",
+        tenant: id,
+        status: Number(o.status) || 0,
+      });
+    } catch {
+      // skipped
+    }
+  }
+  return { id, records };
+}
+
+/** Every site of a data folder. */
+export function loadSites(dataDir: string): Site[] {
+  return siteIds(dataDir).map((id) => loadSite(dataDir, id));
+}
+
+/**
+ * The folds of sites: the ids ordered by a hash of each id, then dealt round-robin, so folds differ in size
+ * by at most one and a site's fold depends only on the ids present.
+ *
+ * @returns fold index (0 … k−1) by site id.
+ */
+export function foldsOf(ids: string[], k: number, seed = 0x5175): Map<string, number> {
+  const order = [...ids].sort((a, b) => hashString(a, seed) - hashString(b, seed) || (a < b ? -1 : 1));
+  return new Map(order.map((id, i) => [id, i % k]));
+}
+
+/**
+ * A site's ordinary records (the filter applied), in file order; with `dedupe`, only the first of each
+ * method, target and user agent (for training; evaluation keeps every request, as the site saw them).
+ */
+export function ordinaryRecords(
+  site: Site,
+  dedupe = false,
+): { kept: SiteRecord[]; dropped: Record<string, number> } {
+  const kept: SiteRecord[] = [];
+  const dropped: Record<string, number> = {};
+  const seen = new Set<string>();
+  for (const r of site.records) {
+    const why = ordinaryReason(r);
+    if (why) {
+      dropped[why] = (dropped[why] ?? 0) + 1;
+      continue;
+    }
+    const key = `${r.method} ${r.url} ${r.headers?.["user-agent"] ?? ""}`;
+    if (dedupe && seen.has(key)) {
+      dropped["duplicate"] = (dropped["duplicate"] ?? 0) + 1;
+      continue;
+    }
+    seen.add(key);
+    kept.push(r);
+  }
+  return { kept, dropped };
+}

@@ -1,0 +1,113 @@
+// The real sites: the ordinary-traffic filter, folds that leave whole sites out, client context from real
+// header distributions, and the score's calibration and τ.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseRecord } from "../../src/record/mod.ts";
+import { foldsOf, ordinaryReason, type SiteRecord } from "../src/data/sites.ts";
+import { DEFAULT_DATA_DIR } from "../src/data/sources.ts";
+import { calibratedHead, chooseTau, ece, fitCalibration, loadSiteData, type SiteLogits, TAU_TARGET } from "../src/sites.ts";
+import { agentKind, browserHeaders, contextHeaders } from "../src/synth/clients.ts";
+import { Rng } from "../src/util/rng.ts";
+
+const HAVE_SITES = existsSync(join(DEFAULT_DATA_DIR, "sites"));
+
+function rec(url: string, status = 200, ua = "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0", method = "GET"): SiteRecord {
+  return { method, url, headers: { "user-agent": ua }, body: "", label: 0, status };
+}
+
+test("sites: the ordinary-traffic filter keeps a site's everyday requests and drops what is not", () => {
+  // Kept: pages, assets, tracking beacons with URLs in parameters, searches, WordPress assets.
+  for (
+    const u of [
+      "/",
+      "/blog/how-to-break-out-of-an-exit-popup-in-firefox/",
+      "/mod_pagespeed_beacon?url=https%3A%2F%2Fexample.no%2Fno%2Fsignin",
+      "/search?q=red+shoes&page=2",
+      "/wp-content/themes/x/style.css?ver=5.5",
+      "/~alice/index.html",
+    ]
+  ) assert.equal(ordinaryReason(rec(u)), null, u);
+  assert.equal(ordinaryReason(rec("/", 404)), "status");
+  assert.equal(ordinaryReason(rec("/", 200, "x", "PROPFIND")), "method");
+  assert.equal(ordinaryReason(rec("/wp-login.php")), "probe");
+  assert.equal(ordinaryReason(rec("/index.php.bak")), "probe");
+  assert.equal(ordinaryReason(rec("/a/../../etc/passwd")), "probe");
+  assert.equal(ordinaryReason(rec("/subscription.php?id=5%20UNION%20Select%20*%20from%20two")), "keyword");
+  assert.equal(ordinaryReason(rec("/", 200, "sqlmap/1.7")), "tool");
+  assert.equal(ordinaryReason(rec("/", 200, "Mozilla/5.0 <script>alert(1)</script>")), "keyword");
+});
+
+test("sites: folds are balanced, deterministic and leave whole sites out", () => {
+  const ids = Array.from({ length: 57 }, (_, i) => `site${i}`);
+  const a = foldsOf(ids, 5), b = foldsOf([...ids].reverse(), 5);
+  const sizes = [0, 0, 0, 0, 0];
+  for (const id of ids) {
+    assert.equal(a.get(id), b.get(id), "a site's fold does not depend on the order of the ids");
+    sizes[a.get(id)!]++;
+  }
+  assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `sizes ${sizes}`);
+});
+
+test("sites: browser header sets come from the generator, deterministically for a seed", () => {
+  const one = browserHeaders(new Rng(7), false), two = browserHeaders(new Rng(7), false);
+  assert.deepEqual(one, two);
+  const names = new Set<string>();
+  const rng = new Rng(8);
+  for (let i = 0; i < 200; i++) for (const [k] of browserHeaders(rng, i % 2 === 0).headers) names.add(k);
+  for (const k of ["accept", "accept-language", "accept-encoding", "sec-ch-ua", "sec-fetch-mode"]) {
+    assert.ok(names.has(k), `some browser sends ${k}`);
+  }
+  assert.ok(!names.has("user-agent") && !names.has("cookie"), "the caller's own headers are not generated");
+});
+
+test("sites: a logged request keeps its user agent and referer; a Firefox never gets client hints", () => {
+  const rng = new Rng(9);
+  const ff = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+  for (let i = 0; i < 50; i++) {
+    const h = contextHeaders(rng, { "user-agent": ff, referer: "https://x.example/" }, 0);
+    assert.equal(h[0][0], "user-agent");
+    assert.equal(h[0][1], ff);
+    assert.ok(h.some(([k, v]) => k === "referer" && v === "https://x.example/"));
+    assert.ok(!h.some(([k]) => k.startsWith("sec-ch-")), JSON.stringify(h));
+  }
+  assert.equal(agentKind("Mozilla/5.0 (compatible; Googlebot/2.1)"), "bot");
+  assert.equal(agentKind("Feedly/1.0"), "bot");
+  assert.equal(agentKind(ff), "browser");
+  assert.equal(agentKind(undefined), "none");
+  assert.deepEqual(contextHeaders(rng, { "user-agent": ff }, 1), [["user-agent", ff]], "as logged");
+});
+
+test("sites: calibration is a monotone map fitted on held-out logits; τ meets the block-rate targets", () => {
+  const rng = new Rng(10);
+  const site = (id: string): SiteLogits => {
+    const g = (mu: number, n: number) => Float64Array.from({ length: n }, () => mu + 2 * rng.gaussian());
+    return { id, logged: g(-6, 2000), dressed: g(-6, 2000), attacks: g(4, 300), families: new Array(300).fill("sqli") };
+  };
+  const sites = [site("a"), site("b"), site("c")];
+  const cal = fitCalibration(sites);
+  assert.ok(cal.a > 0 && Number.isFinite(cal.c), JSON.stringify(cal));
+  // Separable data does not send the slope to infinity (smoothed targets).
+  const sep: SiteLogits = { id: "s", logged: new Float64Array([-5, -4]), dressed: new Float64Array([-5]), attacks: new Float64Array([5, 6]), families: ["sqli", "sqli"] };
+  const c2 = fitCalibration([sep]);
+  assert.ok(c2.a < 10, `slope ${c2.a}`);
+  const t = chooseTau(sites, cal);
+  assert.ok(t.median <= TAU_TARGET.median && t.worst <= TAU_TARGET.worst, JSON.stringify(t));
+  assert.ok(t.tau >= 0.5 && t.tau < 0.9995, "τ is readable");
+  const h = calibratedHead({ w: new Float32Array([1, -2]), b: 0.5 }, { a: 2, c: -1 });
+  assert.deepEqual(Array.from(h.w), [2, -4]);
+  assert.equal(h.b, 0);
+  assert.ok(ece([0.05, 0.95], [0, 1]) < 0.1);
+});
+
+test("sites: every site loads, is filtered and keeps most of its ordinary traffic", { skip: !HAVE_SITES && "no ../shared/data/sites" }, () => {
+  const sites = loadSiteData(DEFAULT_DATA_DIR);
+  assert.ok(sites.length >= 50, `${sites.length} sites`);
+  for (const s of sites) {
+    assert.ok(s.ordinary.length > 0, s.id);
+    for (const r of s.ordinary.slice(0, 50)) assert.ok(parseRecord(r).ok, `${s.id}: ${r.url}`);
+  }
+  const folds = new Set(sites.map((s) => s.fold));
+  assert.equal(folds.size, 5);
+});
