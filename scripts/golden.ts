@@ -16,7 +16,9 @@ const vectors = lines.map((line) => {
 });
 const out = {
   specId: specId(FEATURE_SPEC),
-  digest: goldenDigest(vectors.map(({ indices, values, dense, structure }) => ({ indices, values, dense, structure }))),
+  digest: goldenDigest(
+    vectors.map(({ indices, values, dense, structure }) => ({ indices, values, dense, structure })),
+  ),
   vectors,
 };
 Deno.writeTextFileSync(

@@ -271,6 +271,8 @@ class Extractor {
   readonly metaSeeds: Int32Array;
   /** 1 for the text namespaces whose n-grams are hashed. */
   readonly ngramNs = new Uint8Array(TEXT_NAMESPACES);
+  /** Context namespaces: only keyword words count there (see `FeatureSpec.contextFields`). */
+  readonly contextNs = new Uint8Array(TEXT_NAMESPACES);
 
   readonly buf = new Uint16Array(CANON_CAPACITY);
   len = 0;
@@ -334,6 +336,7 @@ class Extractor {
     this.seen = new Int32Array(GROUPS * this.words);
     this.events = new Int32Array(1 << 16);
     for (const name of spec.ngramFields) this.ngramNs[TEXT_FIELDS.indexOf(name)] = 1;
+    for (const name of spec.contextFields ?? []) this.contextNs[TEXT_FIELDS.indexOf(name)] = 1;
     const ns = 32;
     this.ngramSeeds = new Int32Array(ns * spec.ngrams.length);
     this.tokenSeeds = new Int32Array(ns);
@@ -512,6 +515,7 @@ class Extractor {
     const group = GROUP_OF_NS[ns] + 1;
     const tracing = this.trace !== null;
     const tokenSeed = this.tokenSeeds[ns], symbolSeed = this.symbolSeeds[ns];
+    const context = this.contextNs[ns];
     let p = start;
     buf[p++] = MARK_START;
     let space = true; // drops leading whitespace
@@ -573,10 +577,12 @@ class Extractor {
           if (kw & KW_PATH) this.kwPath++;
           if (kw & KW_TEMPLATE) this.template++;
         }
-        this.emit(tokenSeed ^ wordH, group);
-        if (tracing) {
-          const at = p - 1 - wordLen - (i < n ? 0 : -1);
-          this.traceAdd(this.lastBucket, `tok:${label(buf, at, wordLen > 32 ? 32 : wordLen)}`);
+        if (kw !== 0 || context === 0) {
+          this.emit(tokenSeed ^ wordH, group);
+          if (tracing) {
+            const at = p - 1 - wordLen - (i < n ? 0 : -1);
+            this.traceAdd(this.lastBucket, `tok:${label(buf, at, wordLen > 32 ? 32 : wordLen)}`);
+          }
         }
         wordLen = 0;
       }

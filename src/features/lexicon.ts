@@ -8,6 +8,8 @@ export const KW_SHELL = 2;
 export const KW_HTML = 4;
 export const KW_PATH = 8;
 export const KW_TEMPLATE = 16;
+/** Scanners and attack tools: no dense count, but their names are features even in a client's headers. */
+export const KW_TOOL = 32;
 
 const SQL = "select union insert update delete drop from where having order group limit offset sleep " +
   "benchmark waitfor delay information_schema table_name column_name concat concat_ws group_concat char chr " +
@@ -36,6 +38,10 @@ const TEMPLATE = "__class__ __mro__ __subclasses__ __globals__ __builtins__ __im
   "lipsum cycler joiner namespace config self request getruntime freemarker velocity thymeleaf " +
   "processbuilder classloader forname newinstance";
 
+const TOOL = "sqlmap nikto nmap masscan zgrab nuclei acunetix nessus openvas wpscan dirbuster gobuster " +
+  "dirb jorgee zmeu morfeus havij w3af netsparker appscan burp burpcollaborator interactsh oastify wfuzz " +
+  "ffuf commix xsstrike skipfish arachni vega zap hydra medusa nessus_is_probing_you l9explore";
+
 // Open addressing over Int32Arrays: the hashes are int32, and a Map would box most of them.
 const SLOTS = 2048;
 const keys = new Int32Array(SLOTS);
@@ -52,7 +58,7 @@ for (
   const [words, bit] of [[SQL, KW_SQL], [SHELL, KW_SHELL], [HTML, KW_HTML], [PATH, KW_PATH], [
     TEMPLATE,
     KW_TEMPLATE,
-  ]] as const
+  ], [TOOL, KW_TOOL]] as const
 ) {
   for (const w of words.split(" ")) if (w) insert(fnvString(w), bit);
 }

@@ -47,6 +47,12 @@ export interface FeatureSpec {
    */
   ngramFields: string[];
   /**
+   * Context fields: a client's own headers. Context alone is no evidence of an attack (a new browser, an old
+   * crawler, a proxy's referer), so their plain words are not features; only lexicon keywords (SQL, shell,
+   * HTML/JS, path, template words) and symbol runs are, which is what an injection into them carries.
+   */
+  contextFields: string[];
+  /**
    * Every group of features (URL, headers, body n-grams; their tokens; header names; shapes) is a set
    * scaled to unit L2 norm; a group with more than `normCap` features is scaled as if it had `normCap`, so
    * a payload hidden in a large body keeps at least 1/sqrt(normCap) weight per feature.
@@ -64,7 +70,8 @@ export const FEATURE_SPEC: Readonly<FeatureSpec> = Object.freeze({
   version: 3,
   dim: 8192,
   ngrams: [2, 3],
-  ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval", "referer", "header"],
+  ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval"],
+  contextFields: ["ua", "referer", "header", "accept", "ctype"],
   normCap: 256,
   decodeRounds: 3,
   seed: 0x7a9a7e,
@@ -164,6 +171,7 @@ export function specId(spec: Readonly<FeatureSpec> = FEATURE_SPEC): string {
     spec.dim,
     spec.ngrams,
     [...spec.ngramFields].sort(),
+    [...spec.contextFields].sort(),
     spec.normCap,
     spec.decodeRounds,
     spec.seed,
@@ -193,6 +201,9 @@ export function validateSpec(spec: Readonly<FeatureSpec>): void {
   for (const n of spec.ngrams) intIn("ngrams[]", n, 1, 8);
   for (const f of spec.ngramFields) {
     if (!TEXT_FIELDS.includes(f)) throw new RangeError(`feature spec: unknown ngramFields entry "${f}"`);
+  }
+  for (const f of spec.contextFields ?? []) {
+    if (!TEXT_FIELDS.includes(f)) throw new RangeError(`feature spec: unknown contextFields entry "${f}"`);
   }
   intIn("decodeRounds", spec.decodeRounds, 1, 8);
   intIn("normCap", spec.normCap, 1, 1 << 20);

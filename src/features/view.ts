@@ -79,7 +79,9 @@ export function mayNormalise(target: string): boolean {
     }
     if (c === 92 || c === 96 || c === 123 || c === 125 || c === 94 || c === 124) return true;
     if (c === 46 && prev === 47) return true; // "/." starts a dot segment (or a dotfile: parsed, unchanged)
-    if (c === 37 && prev === 47 && target.charCodeAt(i + 1) === 50 && (target.charCodeAt(i + 2) | 32) === 101) {
+    if (
+      c === 37 && prev === 47 && target.charCodeAt(i + 1) === 50 && (target.charCodeAt(i + 2) | 32) === 101
+    ) {
       return true; // "/%2e"
     }
     prev = c;

@@ -32,7 +32,13 @@ import {
 import { scoreWithHead } from "../heads/score.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
-import { type Decision, decisionHeaderPairs, formatScore, type HeadSource, stampHeaders } from "./decision.ts";
+import {
+  type Decision,
+  decisionHeaderPairs,
+  formatScore,
+  type HeadSource,
+  stampHeaders,
+} from "./decision.ts";
 import { lazyEngine, type ReadyEngine } from "./engine.ts";
 import { compileExclusions } from "./exclude.ts";
 import { headerPairs } from "./headers.ts";

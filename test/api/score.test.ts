@@ -37,7 +37,11 @@ Deno.test("dry-run: scores and decisions match what the worker does with the sam
     for (const [i, r] of out.results.entries()) {
       const live = await w.send("shop-a.test", records[i]);
       // The live header carries 4 significant digits.
-      assert.equal(live.score, Number(r.score.toPrecision(4)), `${phase} #${i}: dry-run ${r.score}, live ${live.score}`);
+      assert.equal(
+        live.score,
+        Number(r.score.toPrecision(4)),
+        `${phase} #${i}: dry-run ${r.score}, live ${live.score}`,
+      );
       assert.equal(r.flagged, r.score >= out.tau);
       assert.equal(r.decision, r.flagged ? "block" : "allow");
       assert.equal(live.status, r.flagged ? 403 : 200);

@@ -87,7 +87,7 @@ Deno.test("namespaces: the same text in a query value, path, header and cookie a
   const p = inspect(get("/select")).names;
   const h = inspect(get("/x", { "x-v": "select" })).names;
   const c = inspect(get("/x", { cookie: "v=select" })).names;
-  assert.ok(q.has("qval:sel") && p.has("path:sel") && h.has("header:sel") && c.has("cval:sel"));
+  assert.ok(q.has("qval:sel") && p.has("path:sel") && h.has("tok:select") && c.has("cval:sel"));
   const vq = featuresOfRecord(get("/x?v=select"));
   const vc = featuresOfRecord(get("/x", { cookie: "v=select" }));
   assert.notDeepEqual(Array.from(vq.indices), Array.from(vc.indices));
@@ -105,7 +105,17 @@ Deno.test("headers: user-agent, referer, cookie, content-type, accept family and
   for (const t of ["hname:user-agent", "hname:referer", "hname:cookie", "hname:accept", "hname:x-custom"]) {
     assert.ok(r.names.has(t), t);
   }
-  assert.ok(r.names.has("tok:sqlmap") && r.names.has("referer:a.e") && r.names.has("key:sid"));
+  assert.ok(
+    r.names.has("tok:sqlmap") && r.names.has("key:sid"),
+    "a scanner's name is a feature, in a header too",
+  );
+  // Context alone is no evidence: a client's plain words are not features, its keywords and symbols are.
+  const ctx = inspect(
+    get("/x", { "User-Agent": "Pocket Casts", Referer: "https://sogou.example/web?query=site" }),
+  );
+  assert.ok(!ctx.names.has("tok:pocket") && !ctx.names.has("tok:sogou") && !ctx.names.has("referer:sog"));
+  const xss = inspect(get("/x", { Referer: "https://a.example/?q=<script>alert(1)</script>" }));
+  assert.ok(xss.names.has("tok:script") && xss.names.has("tok:alert"), [...xss.names].join(" "));
   assert.equal(r.dense.no_user_agent, 0);
   assert.equal(inspect(get("/x")).dense.no_user_agent, 1);
 });

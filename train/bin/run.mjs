@@ -3,7 +3,12 @@
 // runs the TypeScript of train/ and of ../src, then hands the remaining arguments to the command.
 import { register } from "tsx/esm/api";
 
-const commands = { train: "../src/cli/train.ts", eval: "../src/cli/eval.ts", score: "../src/cli/score.ts" };
+const commands = {
+  train: "../src/cli/train.ts",
+  eval: "../src/cli/eval.ts",
+  score: "../src/cli/score.ts",
+  rotations: "../src/cli/rotations.ts", // internal: train's leave-sites-out rotations, in a process of their own
+};
 const [command, ...args] = process.argv.slice(2);
 if (!(command in commands)) {
   console.error(`usage: run.mjs <${Object.keys(commands).join("|")}> [options]`);

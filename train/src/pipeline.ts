@@ -12,6 +12,8 @@ import { join, relative } from "node:path";
 import { FEATURE_SPEC, featuresOfRecord, specId } from "../../src/features/mod.ts";
 import { encodeVector, goldenDigest } from "../../src/features/golden.ts";
 import { fileURLToPath } from "node:url";
+import { spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { scoreWithHead } from "../../src/heads/score.ts";
 import type { ModelMeta } from "../../src/model/types.ts";
 import { type EvalOutput, runEval } from "./cli/eval.ts";
@@ -33,14 +35,13 @@ import { featurise } from "./nn/features.ts";
 import { buildWorld } from "./synth/world.ts";
 import { log } from "./util/progress.ts";
 import {
-  type Calibration,
   calibratedHead,
+  type Calibration,
   chooseTau,
   fitCalibration,
   loadSiteData,
   reliability,
   type Rotation,
-  runRotations,
   SHIPPED_CAL_FOLD,
   siteEvalSets,
   siteFigures,
@@ -70,6 +71,50 @@ export interface RunSummary {
 
 function mkdirp(p: string): void {
   mkdirSync(p, { recursive: true });
+}
+
+/**
+ * Starts the leave-sites-out rotations in child processes (`run.mjs rotations`), as many as there are
+ * cores beside this process (at least one), each with its share of the rotations.
+ *
+ * @returns Every rotation, in order, once all children are done.
+ * @throws {Error} (the promise rejects) when a child fails.
+ */
+function startRotations(paths: RunPaths, cfg: RunConfig, seed: number, quiet: boolean): Promise<Rotation[]> {
+  const n = Math.min(cfg.siteRotations, cfg.siteFolds);
+  const procs = Math.max(1, Math.min(n, availableParallelism()));
+  mkdirSync(paths.artifactsDir, { recursive: true });
+  const config = join(paths.artifactsDir, "rotations-config.json");
+  writeFileSync(config, JSON.stringify(cfg));
+  const runMjs = fileURLToPath(new URL("../bin/run.mjs", import.meta.url));
+  const jobs = Array.from({ length: procs }, (_, p) => {
+    const only = Array.from({ length: n }, (_, i) => i).filter((i) => i % procs === p);
+    const out = join(paths.artifactsDir, `rotations-${p}.json`);
+    const args = [
+      runMjs,
+      "rotations",
+      "--config",
+      config,
+      "--data",
+      paths.dataDir,
+      "--seed",
+      String(seed),
+      "--only",
+      only.join(","),
+      "--out",
+      out,
+    ];
+    if (quiet) args.push("--quiet");
+    return new Promise<Rotation[]>((resolve, reject) => {
+      const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
+      child.on("error", reject);
+      child.on("exit", (code) => {
+        if (code !== 0) reject(new Error(`rotations ${only.join(",")}: exit ${code}`));
+        else resolve(JSON.parse(readFileSync(out, "utf8")) as Rotation[]);
+      });
+    });
+  });
+  return Promise.all(jobs).then((all) => all.flat().sort((a, b) => a.testFold - b.testFold));
 }
 
 /**
@@ -117,12 +162,12 @@ function metaOf(
  * @param seed The seed of everything random.
  * @param quiet No progress lines.
  */
-export function runTraining(
+export async function runTraining(
   paths: RunPaths,
   cfg: RunConfig,
   seed: number,
   quiet = false,
-): RunSummary {
+): Promise<RunSummary> {
   const seconds: Record<string, number> = {};
   let t0 = performance.now();
   const phase = (name: string) => {
@@ -155,16 +200,19 @@ export function runTraining(
   // The real sites: leave-sites-out rotations first (the card's headline), then the shipped model's split.
   const siteData = loadSiteData(paths.dataDir, cfg.siteFolds);
   let sites: SitesSummary | null = null;
-  let rotations: Rotation[] = [];
-  if (siteData.length > 0 && cfg.siteRotations > 0) {
-    const only = Array.from({ length: Math.min(cfg.siteRotations, cfg.siteFolds) }, (_, i) => i);
-    rotations = runRotations(world, siteData, cfg, seed, quiet, cfg.siteFolds, only).rotations;
-    phase("site-rotations");
-  }
+  // The rotations train models of their own: they run in child processes (one per core beside this one)
+  // while this process trains the shipped model and the baseline.
+  const pendingRotations = siteData.length > 0 && cfg.siteRotations > 0
+    ? startRotations(paths, cfg, seed, quiet)
+    : Promise.resolve([] as Rotation[]);
   const shippedTrainSites = siteData.filter((s) => s.fold !== SHIPPED_CAL_FOLD);
   const calSites = siteData.filter((s) => s.fold === SHIPPED_CAL_FOLD);
   const siteTenants = siteTrainTenants(shippedTrainSites, world.pools, seed, cfg.world);
-  log(quiet, "tasks", `${siteTenants.length} real-site tenants (${calSites.length} calibration sites held out)`);
+  log(
+    quiet,
+    "tasks",
+    `${siteTenants.length} real-site tenants (${calSites.length} calibration sites held out)`,
+  );
   const tasks = buildTaskSet(
     [...world.train, ...siteTenants].map((t) => ({
       id: t.tenant.id,
@@ -235,14 +283,21 @@ export function runTraining(
       if (name === "taugate") {
         const identity = { a: 1, c: 0 };
         const calLogits = siteLogits(m.engine, m.head, calSets);
-        const figures = siteFigures(calLogits, new Map(calSites.map((x) => [x.id, x.fold])), identity, siteTau.tau);
+        const figures = siteFigures(
+          calLogits,
+          new Map(calSites.map((x) => [x.id, x.fold])),
+          identity,
+          siteTau.tau,
+        );
         const p: number[] = [], y: number[] = [];
         for (const l of calLogits) {
           for (const x of [...l.logged, ...l.dressed]) p.push(sigmoid(x)), y.push(0);
           for (const x of l.attacks) p.push(sigmoid(x)), y.push(1);
         }
         const dropped: Record<string, number> = {};
-        for (const d of siteData) for (const [k, v] of Object.entries(d.dropped)) dropped[k] = (dropped[k] ?? 0) + v;
+        for (const d of siteData) {
+          for (const [k, v] of Object.entries(d.dropped)) dropped[k] = (dropped[k] ?? 0) + v;
+        }
         sites = {
           folds: cfg.siteFolds,
           sites: siteData.length,
@@ -251,14 +306,14 @@ export function runTraining(
             kept: siteData.reduce((a, d) => a + d.ordinary.length, 0),
             dropped,
           },
-          rotations,
+          rotations: [],
           shipped: {
             calFold: SHIPPED_CAL_FOLD,
             calSites: calSites.map((x) => x.id),
             trainSites: shippedTrainSites.map((x) => x.id),
             calibration: { a: round(calibration.a, 5), c: round(calibration.c, 5) },
             tau: siteTau.tau,
-            calBlock: { median: siteTau.median, worst: siteTau.worst },
+            calBlock: { median: siteTau.median, worst: siteTau.worst, worstMet: siteTau.worstMet },
             calFigures: figures,
             reliability: reliability(p, y),
           },
@@ -385,6 +440,9 @@ export function runTraining(
       `${e.tenant.id}: ${e.support.length} support, ${e.query.length} query records`,
     );
   }
+  const rotations = await pendingRotations;
+  if (sites) (sites as SitesSummary).rotations = rotations;
+  phase("site-rotations");
   const aucF = auc(quant.float32, quant.labels),
     aucI = auc(quant.int8, quant.labels);
   let maxDiff = 0;

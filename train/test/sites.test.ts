@@ -7,13 +7,26 @@ import { test } from "node:test";
 import { parseRecord } from "../../src/record/mod.ts";
 import { foldsOf, ordinaryReason, type SiteRecord } from "../src/data/sites.ts";
 import { DEFAULT_DATA_DIR } from "../src/data/sources.ts";
-import { calibratedHead, chooseTau, ece, fitCalibration, loadSiteData, type SiteLogits, TAU_TARGET } from "../src/sites.ts";
+import {
+  calibratedHead,
+  chooseTau,
+  ece,
+  fitCalibration,
+  loadSiteData,
+  type SiteLogits,
+  TAU_TARGET,
+} from "../src/sites.ts";
 import { agentKind, browserHeaders, contextHeaders } from "../src/synth/clients.ts";
 import { Rng } from "../src/util/rng.ts";
 
 const HAVE_SITES = existsSync(join(DEFAULT_DATA_DIR, "sites"));
 
-function rec(url: string, status = 200, ua = "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0", method = "GET"): SiteRecord {
+function rec(
+  url: string,
+  status = 200,
+  ua = "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0",
+  method = "GET",
+): SiteRecord {
   return { method, url, headers: { "user-agent": ua }, body: "", label: 0, status };
 }
 
@@ -83,13 +96,25 @@ test("sites: calibration is a monotone map fitted on held-out logits; τ meets t
   const rng = new Rng(10);
   const site = (id: string): SiteLogits => {
     const g = (mu: number, n: number) => Float64Array.from({ length: n }, () => mu + 2 * rng.gaussian());
-    return { id, logged: g(-6, 2000), dressed: g(-6, 2000), attacks: g(4, 300), families: new Array(300).fill("sqli") };
+    return {
+      id,
+      logged: g(-6, 2000),
+      dressed: g(-6, 2000),
+      attacks: g(4, 300),
+      families: new Array(300).fill("sqli"),
+    };
   };
   const sites = [site("a"), site("b"), site("c")];
   const cal = fitCalibration(sites);
   assert.ok(cal.a > 0 && Number.isFinite(cal.c), JSON.stringify(cal));
   // Separable data does not send the slope to infinity (smoothed targets).
-  const sep: SiteLogits = { id: "s", logged: new Float64Array([-5, -4]), dressed: new Float64Array([-5]), attacks: new Float64Array([5, 6]), families: ["sqli", "sqli"] };
+  const sep: SiteLogits = {
+    id: "s",
+    logged: new Float64Array([-5, -4]),
+    dressed: new Float64Array([-5]),
+    attacks: new Float64Array([5, 6]),
+    families: ["sqli", "sqli"],
+  };
   const c2 = fitCalibration([sep]);
   assert.ok(c2.a < 10, `slope ${c2.a}`);
   const t = chooseTau(sites, cal);
@@ -101,7 +126,9 @@ test("sites: calibration is a monotone map fitted on held-out logits; τ meets t
   assert.ok(ece([0.05, 0.95], [0, 1]) < 0.1);
 });
 
-test("sites: every site loads, is filtered and keeps most of its ordinary traffic", { skip: !HAVE_SITES && "no ../shared/data/sites" }, () => {
+test("sites: every site loads, is filtered and keeps most of its ordinary traffic", {
+  skip: !HAVE_SITES && "no ../shared/data/sites",
+}, () => {
   const sites = loadSiteData(DEFAULT_DATA_DIR);
   assert.ok(sites.length >= 50, `${sites.length} sites`);
   for (const s of sites) {

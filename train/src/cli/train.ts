@@ -22,10 +22,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 /** The CLI entry: returns the exit code. */
 export function main(argv: string[]): Promise<number> {
-  return Promise.resolve(run(argv));
+  return run(argv);
 }
 
-function run(argv: string[]): number {
+async function run(argv: string[]): Promise<number> {
   let args: Args;
   try {
     args = new Args(argv, [
@@ -69,7 +69,7 @@ function run(argv: string[]): number {
   }
   if (args.flag("ablate")) {
     runAblations(paths, cfg, seed, args.flag("quiet"));
-  } else runTraining(paths, cfg, seed, args.flag("quiet"));
+  } else await runTraining(paths, cfg, seed, args.flag("quiet"));
   console.error(
     `[train] finished in ${((performance.now() - started) / 1000).toFixed(0)} s`,
   );

@@ -39,6 +39,11 @@ const PROBE_PATHS: readonly string[] = [
   "/.aws",
   "/.ssh",
   "/.ds_store",
+  "/.idea",
+  "/.vscode",
+  "/.config/",
+  "/.aws/",
+  "/.docker",
   "phpmyadmin",
   "/pma/",
   "/myadmin",
@@ -115,6 +120,15 @@ const TOOL_AGENTS: readonly string[] = [
   "() {",
 ];
 
+/** Exploit markers in a target that the keyword rules do not name (Drupalgeddon, PHP object injection). */
+const TARGET_MARKERS: readonly string[] = [
+  "#post_render",
+  "#markup",
+  "__test|o:",
+  "${jndi",
+  "allow_url_include",
+];
+
 /** Injection markers in a user agent or referer (both hold URLs and punctuation, so only unambiguous ones). */
 const HEADER_MARKERS: readonly string[] = [
   "<script",
@@ -126,9 +140,11 @@ const HEADER_MARKERS: readonly string[] = [
   "waitfor delay",
   "() {",
   "${jndi",
+  "__test|o:",
+  "jdatabasedrivermysqli",
   "/etc/passwd",
   "' or ",
-  "\" or ",
+  '" or ',
 ];
 
 /**
@@ -147,8 +163,11 @@ export function ordinaryReason(r: SiteRecord): string | null {
   for (const p of PROBE_PATHS) if (path.includes(p)) return "probe";
   if (path.endsWith("~")) return "probe";
   // A URL in a parameter (the `rfi` and `redirect` rules) is everyday traffic: trackers, beacons, logins.
-  const family = familyByKeywords(decodeOnce(decodeOnce(r.url)));
+  const target = decodeOnce(decodeOnce(r.url));
+  const family = familyByKeywords(target);
   if (family && family !== "rfi" && family !== "redirect") return "keyword";
+  const t = target.toLowerCase();
+  for (const m of TARGET_MARKERS) if (t.includes(m)) return "keyword";
   const ua = (r.headers?.["user-agent"] ?? "").toLowerCase();
   for (const t of TOOL_AGENTS) if (ua.includes(t)) return "tool";
   for (const h of [ua, (r.headers?.["referer"] ?? "").toLowerCase()]) {

@@ -14,7 +14,7 @@ import { loadSources, type Sources } from "../data/sources.ts";
 import { hashString, Rng } from "../util/rng.ts";
 import { ANOMALIES } from "./anomalies.ts";
 import { inject, replaceTarget } from "./inject.ts";
-import { type Req, splitTarget, parseQuery, toRecord } from "./request.ts";
+import { parseQuery, type Req, splitTarget, toRecord } from "./request.ts";
 import { benignRequest, type ClientKind, cookiesFor, makeTenant, type Tenant } from "./tenant.ts";
 import { agentKind, contextHeaders } from "./clients.ts";
 import type { SiteRecord } from "../data/sites.ts";
@@ -53,7 +53,7 @@ export const DEFAULT_WORLD: WorldConfig = {
   fwafGroups: 48,
   evalGroups: 6,
   maxBases: 3000,
-  trainBenign: 1200,
+  trainBenign: 2500,
   trainAttacks: 900,
   supportBenign: 1500,
   supportAttacks: 600,
@@ -61,7 +61,7 @@ export const DEFAULT_WORLD: WorldConfig = {
   queryAttacks: 1200,
   mix: { injection: 0.4, unseen: 0.15, anomaly: 0.35, target: 0.1 },
   trainAnomalies: ["probe"],
-  trainTargets: 1,
+  trainTargets: 0,
 };
 
 /** A tenant with its records. */
@@ -176,7 +176,11 @@ export class AttackMaker {
     const weights = [
       mix.injection,
       trainOnly ? 0 : mix.unseen,
-      anomalies.length === 0 ? 0 : trainOnly ? mix.anomaly * anomalies.length / ANOMALY_FAMILIES.length : mix.anomaly,
+      anomalies.length === 0
+        ? 0
+        : trainOnly
+        ? mix.anomaly * anomalies.length / ANOMALY_FAMILIES.length
+        : mix.anomaly,
       trainOnly ? mix.target * this.trainTargets : mix.target,
     ];
     const out: RequestRecord[] = [];
@@ -493,8 +497,15 @@ export function siteTrainTenant(
       { length: nBenign },
       () => toRecord(siteRequest(tenant, records, r), 0, "benign", tenant.id),
     ),
-    attacks: maker.make(tenant, config.trainAttacks, config.mix, "train", r, true, (rr) =>
-      siteRequest(tenant, records, rr)),
+    attacks: maker.make(
+      tenant,
+      config.trainAttacks,
+      config.mix,
+      "train",
+      r,
+      true,
+      (rr) => siteRequest(tenant, records, rr),
+    ),
   };
 }
 
@@ -538,7 +549,14 @@ export function siteEvalSet(
     id,
     logged: ordinary.map(strip),
     dressed: ordinary.map((x) => toRecord(siteReq(tenant, x, r, 0), 0, "benign", id)),
-    attacks: maker.make(tenant, nAttacks, config.mix, split, r, false, (rr) =>
-      siteRequest(tenant, unique, rr)).map((a) => ({ ...a, tenant: id })),
+    attacks: maker.make(
+      tenant,
+      nAttacks,
+      config.mix,
+      split,
+      r,
+      false,
+      (rr) => siteRequest(tenant, unique, rr),
+    ).map((a) => ({ ...a, tenant: id })),
   };
 }

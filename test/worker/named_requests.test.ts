@@ -1,0 +1,141 @@
+// The requests a security engineer tries first, through the standalone worker and through the bare
+// middleware, served by Deno with the shipped model: raw request lines over TCP, so dot segments arrive as
+// the client sent them (a `Request` built in a test would have them normalised away already).
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { taugate, type TaugateEnv } from "../../src/middleware/mod.ts";
+import { loadEngine } from "../../src/model/mod.ts";
+import { createWorkerApp } from "../../src/worker/app.ts";
+import { workerConfigFromEnv } from "../../src/worker/config.ts";
+
+const MODEL = Deno.readFileSync(new URL("../../models/taugate.onnx", import.meta.url));
+const CHROME_122 =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36";
+const CHROME_NAV: [string, string][] = [
+  ["sec-ch-ua", '"Chromium";v="122", "Not(A:Brand";v="24", "Google Chrome";v="122"'],
+  ["sec-ch-ua-mobile", "?0"],
+  ["sec-ch-ua-platform", '"Windows"'],
+  ["upgrade-insecure-requests", "1"],
+  ["user-agent", CHROME_122],
+  [
+    "accept",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+  ],
+  ["sec-fetch-site", "none"],
+  ["sec-fetch-mode", "navigate"],
+  ["sec-fetch-user", "?1"],
+  ["sec-fetch-dest", "document"],
+  ["accept-encoding", "gzip, deflate, br, zstd"],
+  ["accept-language", "en-US,en;q=0.9"],
+];
+const BASIC: [string, string][] = [["user-agent", CHROME_122], ["accept", "*/*"]];
+
+interface Case {
+  name: string;
+  method?: string;
+  target: string;
+  headers?: [string, string][];
+  body?: string;
+  contentType?: string;
+  expect: 200 | 403;
+}
+
+const CASES: Case[] = [
+  { name: "traversal hidden by normalisation", target: "/../../etc/passwd", expect: 403 },
+  { name: "traversal with encoded dots", target: "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd", expect: 403 },
+  {
+    name: "XSS in the Referer",
+    target: "/",
+    headers: [...BASIC, ["referer", "https://shop.example.com/?q=<script>alert(document.cookie)</script>"]],
+    expect: 403,
+  },
+  {
+    name: "XSS in the User-Agent",
+    target: "/",
+    headers: [["user-agent", "Mozilla/5.0 <script>alert(document.domain)</script>"], ["accept", "*/*"]],
+    expect: 403,
+  },
+  { name: "SLEEP() injection", target: "/item?id=1%20AND%20SLEEP(5)", expect: 403 },
+  {
+    name: "SLEEP() injection, time-based blind",
+    target: "/item?id=1'%20AND%20(SELECT%201%20FROM%20(SELECT(SLEEP(5)))a)--%20-",
+    expect: 403,
+  },
+  {
+    name: "an OData filter",
+    target:
+      "/odata/Products?$filter=Name%20eq%20'Milk'%20and%20Price%20lt%202.55&$orderby=Price%20desc&$top=20",
+    expect: 200,
+  },
+  {
+    name: "a markdown comment that mentions SQL",
+    method: "POST",
+    target: "/blog/42/comments",
+    contentType: "application/x-www-form-urlencoded",
+    body: "author=Ana&comment=" + encodeURIComponent(
+      "**Great post!** I had to `select` the right index too.\n\nIn *Postgres* the docs say to run the query with `explain` first, then drop the old index.",
+    ),
+    expect: 200,
+  },
+  { name: "Chrome 122's GET / with its navigation headers", target: "/", headers: CHROME_NAV, expect: 200 },
+  { name: "a plain search", target: "/search?q=red+shoes", headers: CHROME_NAV, expect: 200 },
+];
+
+/** Sends a raw HTTP/1.1 request; the status code. */
+async function raw(port: number, c: Case): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const headers = c.headers ?? BASIC;
+  const body = c.body ?? "";
+  const lines = [`${c.method ?? "GET"} ${c.target} HTTP/1.1`, "Host: shop.example.com", "Connection: close"];
+  for (const [k, v] of headers) lines.push(`${k}: ${v}`);
+  if (c.body !== undefined) {
+    lines.push(`Content-Type: ${c.contentType}`, `Content-Length: ${new TextEncoder().encode(body).length}`);
+  }
+  await conn.write(new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n" + body));
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    chunks.push(buf.slice(0, n));
+  }
+  conn.close();
+  const text = new TextDecoder().decode(
+    chunks.length === 1 ? chunks[0] : new Uint8Array(chunks.flatMap((c) => [...c])),
+  );
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+}
+
+async function check(name: string, fetch: (req: Request) => Response | Promise<Response>): Promise<void> {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, fetch);
+  try {
+    const failures: string[] = [];
+    for (const c of CASES) {
+      const status = await raw(server.addr.port, c);
+      if (status !== c.expect) failures.push(`${c.name}: ${status}, expected ${c.expect}`);
+    }
+    assert.deepEqual(failures, [], `${name}:\n${failures.join("\n")}`);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+Deno.test("named requests: the standalone worker blocks the attacks and passes the ordinary requests", async () => {
+  const app = createWorkerApp({
+    config: workerConfigFromEnv({
+      TAUGATE_MODE: "block",
+      TAUGATE_LOG_SAMPLE: "0",
+      TAUGATE_LOG_FLAGGED_SAMPLE: "0",
+    }),
+    engine: () => loadEngine("ts", MODEL),
+    logSink: () => {},
+  });
+  await check("worker", app.fetch);
+});
+
+Deno.test("named requests: the bare middleware does the same", async () => {
+  const app = new Hono<TaugateEnv>();
+  app.use("*", taugate({ engine: () => loadEngine("ts", MODEL), mode: "block", log: false }));
+  app.all("*", (c) => c.text("ok"));
+  await check("middleware", app.fetch);
+});
