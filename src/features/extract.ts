@@ -429,6 +429,19 @@ class Extractor {
     }
   }
 
+  /**
+   * A structure token that is site identity (a literal path segment, a parameter, cookie or header name,
+   * a parameter's value shape): the site profile's evidence, not the global vector's. Hashed into the
+   * vector, an unseen name lands in a bucket that other names taught, and a new site's own vocabulary would
+   * score as attacks; payload evidence in names is still in their n-grams and tokens.
+   */
+  siteToken(kind: number, hash: number): void {
+    this.lastBucket = -1;
+    const t = (fmix(hash) >>> 4) | (kind << 28);
+    for (let i = 0; i < this.nStructure; i++) if (this.structure[i] === t) return;
+    if (this.nStructure < MAX_STRUCTURE) this.structure[this.nStructure++] = t;
+  }
+
   /** A whole-token (meta) feature: hash of `text` in namespace `ns`, a structure token when `kind` is given. */
   emitMeta(ns: number, text: string, group: number, kind = -1): void {
     const h = fnvString(text, this.metaSeeds[ns]);
@@ -648,7 +661,7 @@ class Extractor {
       const shape = shapeOf(mask, len);
       let h = fnvStep(this.metaSeeds[NS_KVSHAPE], key);
       h = fnvStep(fnvStep(h, shape), lengthBucket(len));
-      this.structural(ST_KVSHAPE, h, G_SHAPES);
+      this.siteToken(ST_KVSHAPE, h);
       if (this.trace) {
         this.traceAdd(this.lastBucket, `kvshape:${SHAPE_NAMES[shape]}/${lengthBucket(len)}`);
       }
@@ -676,7 +689,7 @@ class Extractor {
     const kh = this.key(kns, key, plus, cookie);
     if (kh === 0) return;
     if (value === null) {
-      this.structural(ST_KVSHAPE, fnvStep(fnvStep(this.metaSeeds[NS_KVSHAPE], kh), 0xffff), G_SHAPES);
+      this.siteToken(ST_KVSHAPE, fnvStep(fnvStep(this.metaSeeds[NS_KVSHAPE], kh), 0xffff));
       if (this.trace) this.traceAdd(this.lastBucket, `kvshape:<none>`);
       return;
     }
@@ -688,7 +701,7 @@ class Extractor {
     const kf = this.field(kns, key, this.spec.caps.key, plus, false, 0);
     if (kf < 0) return 0;
     const kh = this.fieldHash(kf) ^ (cookie ? 0x5bd1e995 : 0);
-    this.structural(cookie ? ST_COOKIE : ST_KEY, fnvStep(this.metaSeeds[NS_KEY], kh), G_SHAPES);
+    this.siteToken(cookie ? ST_COOKIE : ST_KEY, fnvStep(this.metaSeeds[NS_KEY], kh));
     if (this.trace) this.traceAdd(this.lastBucket, `key:${this.fieldText(kf)}`);
     return kh;
   }
@@ -773,8 +786,11 @@ class Extractor {
         if (allDigit) h = fnvStep(h, 0x10001), label = "#digits";
         else if (allHex && len >= 8) h = fnvStep(h, 0x10002), label = "#hex";
         else if (len > 40) h = fnvStep(h, 0x10003), label = "#long";
-        else for (let k = s0; k < p; k++) h = fnvStep(h, buf[k]);
-        this.structural(ST_PATH, h, G_SHAPES);
+        if (label !== "") this.structural(ST_PATH, h, G_SHAPES);
+        else {
+          for (let k = s0; k < p; k++) h = fnvStep(h, buf[k]);
+          this.siteToken(ST_PATH, h);
+        }
         if (this.trace) {
           this.traceAdd(
             this.lastBucket,
@@ -1068,6 +1084,7 @@ class Extractor {
   }
 
   traceAdd(bucket: number, name: string): void {
+    if (bucket < 0) return; // a site token: not in the vector
     const list = this.trace!.get(bucket);
     if (list === undefined) this.trace!.set(bucket, [name]);
     else if (!list.includes(name) && list.length < 8) list.push(name);
@@ -1297,7 +1314,8 @@ function run(x: Extractor, view: RequestView, dense: Float32Array, trace: Featur
       break;
     }
     nHeaders++;
-    x.emitMeta(NS_HNAME, name.length > 64 ? name.slice(0, 64) : name, G_HNAMES, ST_HEADER);
+    // Which headers a client sends is context: the site profile's, not the global vector's.
+    x.siteToken(ST_HEADER, fnvString(name.length > 64 ? name.slice(0, 64) : name, x.metaSeeds[NS_HNAME]));
     switch (name) {
       case "user-agent":
         hasUa = true;

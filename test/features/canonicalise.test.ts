@@ -102,11 +102,12 @@ Deno.test("headers: user-agent, referer, cookie, content-type, accept family and
     "Accept-Language": "de",
     "X-Custom": "v",
   }));
-  for (const t of ["hname:user-agent", "hname:referer", "hname:cookie", "hname:accept", "hname:x-custom"]) {
-    assert.ok(r.names.has(t), t);
-  }
+  // Header names are the site profile's structure tokens, not features of the global vector (context).
+  for (const t of ["hname:user-agent", "hname:x-custom"]) assert.ok(!r.names.has(t), t);
+  const fewer = inspect(get("/x", { "User-Agent": "sqlmap/1.7" }));
+  assert.ok(r.fv.structure.length > fewer.fv.structure.length, "one structure token per header name");
   assert.ok(
-    r.names.has("tok:sqlmap") && r.names.has("key:sid"),
+    r.names.has("tok:sqlmap") && r.names.has("tok:sid") && !r.names.has("key:sid"),
     "a scanner's name is a feature, in a header too",
   );
   // Context alone is no evidence: a client's plain words are not features, its keywords and symbols are.
@@ -127,7 +128,7 @@ Deno.test("bodies: form, JSON keys and values with bounded depth, multipart name
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: "user=bob+smith&age=42",
   });
-  assert.ok(form.names.has("key:user") && form.names.has("tok:smith") && form.names.has("bodykind:form"));
+  assert.ok(form.names.has("bkey:use") && form.names.has("tok:smith") && form.names.has("bodykind:form"));
   const deep = "[".repeat(100) + '"x"' + "]".repeat(100);
   const json = inspect({
     method: "POST",
@@ -136,14 +137,14 @@ Deno.test("bodies: form, JSON keys and values with bounded depth, multipart name
     body: `{"a":{"b":${deep}}}`,
   });
   assert.equal(json.dense.json_depth, 1, "depth saturates at the cap");
-  assert.ok(json.names.has("key:a") && json.names.has("key:b"));
+  assert.ok(json.names.has("bkey:^a$") && json.names.has("bkey:^b$"));
   const mp = inspect({
     method: "POST",
     url: "/u",
     headers: { "content-type": 'multipart/form-data; boundary="b1"' },
     body: '--b1\r\nContent-Disposition: form-data; name="doc"; filename="x.php"\r\n\r\nhello\r\n--b1--\r\n',
   });
-  assert.ok(mp.names.has("key:doc") && mp.names.has("key:filename") && mp.names.has("tok:php"));
+  assert.ok(mp.names.has("bkey:doc") && mp.names.has("bkey:fil") && mp.names.has("tok:php"));
   assert.ok(mp.names.has("tok:hello"));
   const text = inspect({
     method: "POST",
@@ -154,16 +155,21 @@ Deno.test("bodies: form, JSON keys and values with bounded depth, multipart name
   assert.ok(text.names.has("body:wor") && text.names.has("bodykind:text"));
 });
 
-Deno.test("parameter shapes: the same key with a number or with an injection differs", () => {
-  const a = inspect(get("/p?id=12")).names;
-  const b = inspect(get("/p?id=12'--")).names;
-  assert.ok(a.has("kvshape:digits/1"));
-  assert.ok(b.has("kvshape:special/2"));
+Deno.test("parameter shapes: the same key with a number or with an injection differs (site structure tokens)", () => {
+  const a = inspect(get("/p?id=12")).fv.structure;
+  const b = inspect(get("/p?id=12'--")).fv.structure;
+  const same = inspect(get("/p?id=34")).fv.structure;
+  assert.deepEqual(Array.from(a), Array.from(same), "a number is a number");
+  assert.notDeepEqual(Array.from(a), Array.from(b));
+  // A parameter's name and value shape are site evidence: not in the global vector.
+  assert.ok(
+    ![...inspect(get("/p?id=12")).names].some((n) => n.startsWith("kvshape:") || n.startsWith("key:")),
+  );
 });
 
 Deno.test("path shapes and extensions: backup and VCS probes", () => {
   const r = inspect(get("/config/web.xml.bak")).names;
-  assert.ok(r.has("ext:bak") && r.has("pshape:0:config"));
+  assert.ok(r.has("ext:bak") && !r.has("pshape:0:config"), "a literal segment is a site token only");
   assert.ok(inspect(get("/index.php~")).names.has("ext:~"));
   assert.ok(inspect(get("/users/123456/orders")).names.has("pshape:1:#digits"));
 });
