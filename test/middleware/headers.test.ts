@@ -36,3 +36,15 @@ Deno.test("requestIdOfHeaders: the same id as requestIdOf, from a view's header 
     assert.notEqual(a, b);
   }
 });
+
+Deno.test("x-taugate-score carries at most 4 significant digits (a client cannot tune a payload to τ)", async () => {
+  const { formatScore } = await import("../../src/middleware/decision.ts");
+  for (const x of [0, 1, 0.5, 0.99996712, 0.0001234567, 0.123456789, 1e-9, 0.97]) {
+    const text = formatScore(x);
+    const digits = text.replace(/^0\.0*|\.|e.*$/g, "").replace(/^0+/, "");
+    assert.ok(digits.length <= 4, `${x} → ${text}`);
+    assert.ok(Math.abs(Number(text) - x) <= Math.max(x * 5e-4, 1e-12), `${x} → ${text}`);
+  }
+  assert.equal(formatScore(0.99996712), "1");
+  assert.equal(formatScore(0.0001234567), "0.0001235");
+});

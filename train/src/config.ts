@@ -55,7 +55,7 @@ export const DEFAULT_RUN: RunConfig = {
     pretrainShare: 0.5,
     hidden: 24,
     layers: [{ out: 32, act: "tanh" }],
-    updates: 4000,
+    updates: 5000,
     metaBatch: 4,
     shots: [0, 1, 2, 5, 10, 20, 50],
     shotWeights: [2, 1, 1, 1, 1, 1, 1],

@@ -1,8 +1,10 @@
 /**
  * The world training and evaluation live in: meta-training tenants built from groups of the `fwaf` benign
- * source, evaluation tenants from `fwaf` groups never trained on and from the whole `urldetect` source (an
- * unseen site), each with its own benign traffic and its own attack mix (injections of every family at
- * realistic places and encodings, anomalies synthesised from its own requests, scanner targets).
+ * source and from the real sites of `sites/` (their own logged requests, dressed with real clients'
+ * headers), evaluation tenants from `fwaf` groups never trained on, from the whole `urldetect` source (an
+ * unseen site) and from real sites left out (`../sites.ts`), each with its own benign traffic and its own
+ * attack mix (injections of every family at realistic places and encodings, anomalies synthesised from its
+ * own requests, scanner targets).
  *
  * @module
  */
