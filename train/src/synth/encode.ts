@@ -10,7 +10,7 @@ import type { Rng } from "../util/rng.ts";
 const utf8 = new TextEncoder();
 
 /** `%XX` of every UTF-8 byte of `s` for which `pick` holds (control characters always). */
-function percent(s: string, pick: (c: string) => boolean): string {
+export function percent(s: string, pick: (c: string) => boolean): string {
   let out = "";
   for (const ch of s) {
     const code = ch.codePointAt(0)!;

@@ -13,6 +13,7 @@ import {
   minimalCookie,
   minimalHeader,
   minimalSegment,
+  percent,
   urlEncode,
 } from "./encode.ts";
 import { cloneReq, parseQuery, type Req, splitTarget } from "./request.ts";
@@ -25,9 +26,11 @@ export type Location = typeof LOCATIONS[number];
 
 /** How often each family is found at each place (query, path, body, header, cookie). */
 const LOCATION_WEIGHTS: Record<string, number[]> = {
-  sqli: [0.5, 0.05, 0.25, 0.1, 0.1],
-  xss: [0.5, 0.05, 0.3, 0.1, 0.05],
-  cmdi: [0.5, 0.05, 0.25, 0.12, 0.08],
+  // Headers (user agent, referer, forwarding headers) carry injections in real traffic: enough of them in
+  // training that a payload in a client's header is caught from its keywords and symbols alone.
+  sqli: [0.45, 0.05, 0.25, 0.15, 0.1],
+  xss: [0.45, 0.05, 0.25, 0.2, 0.05],
+  cmdi: [0.45, 0.05, 0.25, 0.17, 0.08],
   traversal: [0.5, 0.3, 0.12, 0.03, 0.05],
   lfi: [0.6, 0.2, 0.12, 0.03, 0.05],
   rfi: [0.8, 0, 0.15, 0.05, 0],
@@ -109,6 +112,21 @@ export function inject(
       break;
     }
     case "path": {
+      // Traversal as attackers send it: raw dot segments (`/static/../../etc/passwd`), encoded dots or
+      // backslashes, which the URL parser resolves away; the extractor keeps them as evidence.
+      if ((family === "traversal" || family === "lfi") && text.includes("..") && rng.chance(0.45)) {
+        let raw = percent(text, (c) => c === "#" || c === "?" || c === " " || c === "&");
+        const style = rng.int(4);
+        if (style === 1) raw = raw.replaceAll("..", "%2e%2e");
+        else if (style === 2) raw = raw.replaceAll("../", ".%2e/");
+        else if (style === 3) raw = raw.replaceAll("/", "\\");
+        enc(["raw-dots", "encoded-dots", "mixed-dots", "backslashes"][style]);
+        const parts = req.path.split("/");
+        const keep = 1 + rng.int(Math.max(1, parts.length - 1));
+        req.path = parts.slice(0, keep).join("/") + "/" + raw.replace(/^[/\\]+/, "");
+        if (!req.path.startsWith("/")) req.path = "/" + req.path;
+        break;
+      }
       const seg = rng.chance(0.7) ? minimalSegment(text) : urlEncode(text);
       enc(seg === minimalSegment(text) ? "minimal" : "url");
       const parts = req.path.split("/");
