@@ -31,8 +31,8 @@ const LOCATION_WEIGHTS: Record<string, number[]> = {
   sqli: [0.45, 0.05, 0.25, 0.15, 0.1],
   xss: [0.45, 0.05, 0.25, 0.2, 0.05],
   cmdi: [0.45, 0.05, 0.25, 0.17, 0.08],
-  traversal: [0.5, 0.3, 0.12, 0.03, 0.05],
-  lfi: [0.6, 0.2, 0.12, 0.03, 0.05],
+  traversal: [0.4, 0.4, 0.12, 0.03, 0.05],
+  lfi: [0.5, 0.3, 0.12, 0.03, 0.05],
   rfi: [0.8, 0, 0.15, 0.05, 0],
   crlf: [0.5, 0.3, 0.1, 0.1, 0],
   redirect: [0.8, 0.1, 0.1, 0, 0],
@@ -114,7 +114,8 @@ export function inject(
     case "path": {
       // Traversal as attackers send it: raw dot segments (`/static/../../etc/passwd`), encoded dots or
       // backslashes, which the URL parser resolves away; the extractor keeps them as evidence.
-      if ((family === "traversal" || family === "lfi") && text.includes("..") && rng.chance(0.45)) {
+      // Browsers and HTTP libraries resolve dot segments before they send: raw ones are deliberate.
+      if ((family === "traversal" || family === "lfi") && text.includes("..") && rng.chance(0.7)) {
         let raw = percent(text, (c) => c === "#" || c === "?" || c === " " || c === "&");
         const style = rng.int(4);
         if (style === 1) raw = raw.replaceAll("..", "%2e%2e");
