@@ -49,7 +49,8 @@ const NS_NAMES: Record<number, string> = {
 
 // Groups: each is scaled to unit L2 norm (if its features were distinct), so a long body does not drown the
 // URL and a request with many headers does not drown its parameters.
-const G_URL = 0, G_HDR = 2, G_BODY = 4, G_HNAMES = 6, G_SHAPES = 7, G_SINGLE = 8;
+// Group 6 held header names; they are site tokens now (`siteToken`), not features of the vector.
+const G_URL = 0, G_HDR = 2, G_BODY = 4, G_SHAPES = 7, G_SINGLE = 8;
 const GROUPS = 9;
 const GROUP_OF_NS = [
   G_URL,
