@@ -458,25 +458,19 @@ export function runRotations(
       undefined,
       cacheDir && `${cacheDir}/rotation-${r}.onnx`,
     );
-    const calSets = siteEvalSets(
-      sites.filter((s) => s.fold === calFold),
-      world.pools,
-      seed,
-      cfg.world,
-      "support",
-      cfg.siteAttacks,
-    );
-    const calLogits = siteLogits(m.engine, m.head, calSets);
+    const foldSets = (fold: number, split: Split) =>
+      siteEvalSets(
+        sites.filter((s) => s.fold === fold),
+        world.pools,
+        seed,
+        cfg.world,
+        split,
+        cfg.siteAttacks,
+      );
+    const calLogits = siteLogits(m.engine, m.head, foldSets(calFold, "support"));
     const cal = fitCalibration(calLogits);
     const chosen = chooseTau(calLogits, cal);
-    const testSets = siteEvalSets(
-      sites.filter((s) => s.fold === r),
-      world.pools,
-      seed,
-      cfg.world,
-      "query",
-      cfg.siteAttacks,
-    );
+    const testSets = foldSets(r, "query");
     const tl = siteLogits(m.engine, m.head, testSets);
     for (const s of tl) testLogits.set(s.id, { ...s, cal });
     const figures = siteFigures(tl, foldOfSite, cal, chosen.tau);

@@ -288,18 +288,9 @@ export function buildWorld(
       );
     } else {
       const tenant = makeTenant(id, "fwaf", cap(groups[g], r), r);
-      train.push({
-        tenant,
-        benign: benignRecords(tenant, config.trainBenign, r),
-        attacks: maker.make(
-          tenant,
-          config.trainAttacks,
-          config.mix,
-          "train",
-          r,
-          true,
-        ),
-      });
+      train.push(
+        trainTenant(tenant, config.trainBenign, (rr) => benignRequest(tenant, rr).req, maker, config, r),
+      );
     }
   }
   evalTenants.push(urldetectTenant(urldetect, seed, maker, config));
@@ -493,21 +484,22 @@ export function siteTrainTenant(
   const r = new Rng(seed, `site:${id}`);
   const tenant = makeTenant(`site-${id}`, "site", records.map((x) => x.url), r);
   const nBenign = Math.min(config.trainBenign, Math.max(200, records.length));
+  return trainTenant(tenant, nBenign, (rr) => siteRequest(tenant, records, rr), maker, config, r);
+}
+
+/** A meta-training tenant's records: `nBenign` requests of its own, and attacks implanted into others. */
+function trainTenant(
+  tenant: Tenant,
+  nBenign: number,
+  requestOf: (rng: Rng) => Req,
+  maker: AttackMaker,
+  config: WorldConfig,
+  r: Rng,
+): TenantRecords {
   return {
     tenant,
-    benign: Array.from(
-      { length: nBenign },
-      () => toRecord(siteRequest(tenant, records, r), 0, "benign", tenant.id),
-    ),
-    attacks: maker.make(
-      tenant,
-      config.trainAttacks,
-      config.mix,
-      "train",
-      r,
-      true,
-      (rr) => siteRequest(tenant, records, rr),
-    ),
+    benign: Array.from({ length: nBenign }, () => toRecord(requestOf(r), 0, "benign", tenant.id)),
+    attacks: maker.make(tenant, config.trainAttacks, config.mix, "train", r, true, requestOf),
   };
 }
 
