@@ -325,12 +325,8 @@ export function cookiesFor(rng: Rng, t: Tenant, client: ClientKind): Param[] {
   return out;
 }
 
-/**
- * Share of synthetic parameter values that are hard benign text (prose, SQL words, markdown, JSON, ...).
- * At 0.15 the model learnt SQL and shell words as benign (`1; DROP TABLE users` scored 0.27, a plain
- * `UNION SELECT` 0.92 against τ 0.979); 0.05 keeps the hard negatives a minority.
- */
-const HARD_SHARE = 0.05;
+/** Share of synthetic parameter values that are hard benign text (prose, SQL words, markdown, JSON, ...). */
+const HARD_SHARE = 0.15;
 
 /**
  * A parameter's value: usually one of its own kind and style, sometimes hard benign text, half of the
