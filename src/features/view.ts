@@ -103,16 +103,6 @@ export function targets(raw: string): { target: string; rawTarget?: string } {
   return target === raw ? { target } : { target, rawTarget: raw };
 }
 
-/** The origin-form target of a record URL as sent (absolute-form targets lose their scheme and authority). */
-function rawTargetOfRecordUrl(url: string): string {
-  const scheme = url.indexOf("://");
-  if (scheme < 0 || scheme > 16) return url;
-  const slash = url.indexOf("/", scheme + 3);
-  const q = url.indexOf("?", scheme + 3);
-  if (slash < 0 || (q >= 0 && q < slash)) return q < 0 ? "/" : "/" + url.slice(q);
-  return url.slice(slash);
-}
-
 /** Headers of a record as `Headers` would iterate them: names lower-cased and sorted, values trimmed. */
 export function normaliseHeaders(headers: Record<string, string> | undefined): [string, string][] {
   if (!headers) return [];
@@ -158,9 +148,11 @@ export function viewFromRecord(rec: RequestRecord, bodyCap: number): RequestView
   }
   // An origin-form URL is appended to the origin (`//x` is a path there), as a server reads a request line.
   const target = normaliseTarget(rec.url.startsWith("/") ? PLACEHOLDER_BASE + rec.url : rec.url);
-  const raw = rawTargetOfRecordUrl(rec.url);
-  const hash = raw.indexOf("#");
-  const sent = hash < 0 ? raw : raw.slice(0, hash);
+  // The target as sent: an absolute-form URL loses its scheme and authority, either form its fragment.
+  const hash = rec.url.indexOf("#");
+  const sent = rec.url.startsWith("/")
+    ? (hash < 0 ? rec.url : rec.url.slice(0, hash))
+    : targetOfSerialisedUrl(rec.url);
   return {
     method: normaliseMethod(rec.method),
     target,

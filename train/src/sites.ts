@@ -12,11 +12,8 @@ import type { RequestRecord } from "../../src/record/record.ts";
 import { logitWithHead, sigmoid } from "../../src/heads/score.ts";
 import { categoryOf, HELD_OUT_FAMILIES } from "./data/families.ts";
 import { foldsOf, loadSite, ordinaryRecords, siteIds, type SiteRecord } from "./data/sites.ts";
-import type { Split } from "./data/pools.ts";
 import { auc, tprAtFpr } from "./eval/metrics.ts";
 import { featurise, rowFeatures } from "./nn/features.ts";
-import type { TsEngine } from "../../src/model/ts_engine.ts";
-import type { HeadParams } from "../../src/model/types.ts";
 import {
   AttackMaker,
   type SiteEval,
@@ -26,16 +23,15 @@ import {
   type World,
   type WorldConfig,
 } from "./synth/world.ts";
-import type { Pools } from "./data/pools.ts";
+import type { Pools, Split } from "./data/pools.ts";
 import { FEATURE_SPEC, specId } from "../../src/features/mod.ts";
-import type { ModelMeta } from "../../src/model/types.ts";
-import { createTsEngineFromModel } from "../../src/model/ts_engine.ts";
+import type { HeadParams, ModelMeta } from "../../src/model/types.ts";
+import { createTsEngineFromModel, type TsEngine } from "../../src/model/ts_engine.ts";
 import { readModelOnnx } from "../../src/model/onnx/read.ts";
 import type { RunConfig } from "./config.ts";
 import { exportModel, round } from "./export/model.ts";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { buildTaskSet } from "./learn/tasks.ts";
-import { train, type TrainConfig, type Trained } from "./learn/meta.ts";
+import { train } from "./learn/meta.ts";
 import { log } from "./util/progress.ts";
 
 /** Folds of the real sites. */
@@ -340,6 +336,16 @@ export function siteFigures(
   });
 }
 
+/**
+ * The headline's test sites: the rotations' sites outside the design fold (all of them when that leaves
+ * none, as in a quick run), and the design fold's apart.
+ */
+export function headlineSites(rotations: Rotation[]): { headline: SiteFigures[]; design: SiteFigures[] } {
+  const all = rotations.flatMap((r) => r.sites);
+  const clean = all.filter((r) => r.fold !== DESIGN_FOLD);
+  return { headline: clean.length > 0 ? clean : all, design: all.filter((r) => r.fold === DESIGN_FOLD) };
+}
+
 /** Median and worst (max for block rates, min otherwise) of per-site figures. */
 export function summariseFigures(rows: SiteFigures[]): Record<string, { median: number; worst: number }> {
   const out: Record<string, { median: number; worst: number }> = {};
@@ -363,18 +369,9 @@ export function summariseFigures(rows: SiteFigures[]): Record<string, { median: 
   return out;
 }
 
-/** A model trained for a set of sites, loaded from its int8 export as the worker would run it. */
-export interface SiteModel {
-  /** `null` when loaded from a cache file. */
-  trained: Trained | null;
-  bytes: Uint8Array;
-  engine: TsEngine;
-  head: HeadParams;
-}
-
 /**
  * Trains a model on the synthetic tenants plus the given real sites (method and budget of `cfg.train`), and
- * loads its int8 export.
+ * loads its int8 export as the worker would run it.
  */
 export function trainOnSites(
   world: World,
@@ -382,15 +379,7 @@ export function trainOnSites(
   cfg: RunConfig,
   seed: number,
   quiet: boolean,
-  method?: TrainConfig["method"],
-  cache?: string,
-): SiteModel {
-  if (cache && existsSync(cache)) {
-    const bytes = new Uint8Array(readFileSync(cache));
-    const engine = createTsEngineFromModel(readModelOnnx(bytes));
-    log(quiet, "sites", `model from ${cache}`);
-    return { trained: null, bytes, engine, head: engine.head };
-  }
+): { engine: TsEngine; head: HeadParams } {
   const siteTenants = siteTrainTenants(sites, world.pools, seed, cfg.world);
   const tasks = buildTaskSet(
     [...world.train, ...siteTenants].map((t) => ({ id: t.tenant.id, benign: t.benign, attacks: t.attacks })),
@@ -401,7 +390,7 @@ export function trainOnSites(
     "sites",
     `${siteTenants.length} site tenants + ${world.train.length} synthetic, ${tasks.set.n} rows`,
   );
-  const trained = train(tasks, { ...cfg.train, seed, method: method ?? cfg.train.method }, quiet);
+  const trained = train(tasks, { ...cfg.train, seed }, quiet);
   const meta: ModelMeta = {
     modelId: "draft",
     specId: specId(FEATURE_SPEC),
@@ -412,9 +401,8 @@ export function trainOnSites(
     head: { w: Array.from(trained.head.w), b: trained.head.b },
   };
   const bytes = exportModel(trained.backbone.toWeights(), trained.head, meta, "draft").int8;
-  if (cache) writeFileSync(cache, bytes);
   const engine = createTsEngineFromModel(readModelOnnx(bytes));
-  return { trained, bytes, engine, head: engine.head };
+  return { engine, head: engine.head };
 }
 
 /** One rotation's account. */
@@ -440,24 +428,14 @@ export function runRotations(
   quiet: boolean,
   folds = SITE_FOLDS,
   only?: number[],
-  cacheDir?: string,
-): { rotations: Rotation[]; logits: Map<string, SiteLogits & { cal: Calibration }> } {
+): Rotation[] {
   const foldOfSite = new Map(sites.map((s) => [s.id, s.fold]));
   const rotations: Rotation[] = [];
-  const testLogits = new Map<string, SiteLogits & { cal: Calibration }>();
   for (let r = 0; r < folds; r++) {
     if (only && !only.includes(r)) continue;
     const calFold = (r + 1) % folds;
     const trainSites = sites.filter((s) => s.fold !== r && s.fold !== calFold);
-    const m = trainOnSites(
-      world,
-      trainSites,
-      cfg,
-      seed,
-      quiet,
-      undefined,
-      cacheDir && `${cacheDir}/rotation-${r}.onnx`,
-    );
+    const m = trainOnSites(world, trainSites, cfg, seed, quiet);
     const foldSets = (fold: number, split: Split) =>
       siteEvalSets(
         sites.filter((s) => s.fold === fold),
@@ -472,7 +450,6 @@ export function runRotations(
     const chosen = chooseTau(calLogits, cal);
     const testSets = foldSets(r, "query");
     const tl = siteLogits(m.engine, m.head, testSets);
-    for (const s of tl) testLogits.set(s.id, { ...s, cal });
     const figures = siteFigures(tl, foldOfSite, cal, chosen.tau);
     const sum = summariseFigures(figures);
     log(
@@ -494,5 +471,5 @@ export function runRotations(
       sites: figures,
     });
   }
-  return { rotations, logits: testLogits };
+  return rotations;
 }

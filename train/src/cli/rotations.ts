@@ -21,7 +21,7 @@ export function main(argv: string[]): Promise<number> {
   const only = args.str("only", "0").split(",").map(Number);
   const world = buildWorld(loadSources(dataDir), seed, cfg.world);
   const sites = loadSiteData(dataDir, cfg.siteFolds);
-  const { rotations } = runRotations(world, sites, cfg, seed, args.flag("quiet"), cfg.siteFolds, only);
+  const rotations = runRotations(world, sites, cfg, seed, args.flag("quiet"), cfg.siteFolds, only);
   writeFileSync(args.str("out")!, JSON.stringify(rotations));
   return Promise.resolve(0);
 }

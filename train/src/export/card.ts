@@ -14,7 +14,7 @@ import type { RunSummary } from "../pipeline.ts";
 import { round } from "./model.ts";
 import { type Curve, fewShotSvg } from "./svg.ts";
 import { sitesMarkdown, type SitesSummary } from "./sites_card.ts";
-import { DESIGN_FOLD, summariseFigures, TAU_TARGET } from "../sites.ts";
+import { headlineSites, summariseFigures, TAU_TARGET } from "../sites.ts";
 
 /** The command lines behind the card's figures. */
 export const COMMANDS = {
@@ -125,9 +125,7 @@ export function targets(
   });
   const sites = s.sites as SitesSummary | null | undefined;
   if (sites && sites.rotations.length > 0) {
-    const all = sites.rotations.flatMap((r) => r.sites);
-    const clean = all.filter((r) => r.fold !== DESIGN_FOLD);
-    const f = summariseFigures(clean.length > 0 ? clean : all);
+    const f = summariseFigures(headlineSites(sites.rotations).headline);
     const where = "leave-sites-out, test folds never looked at";
     out.push(
       {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Calibration, Rotation, SiteFigures } from "../sites.ts";
-import { DESIGN_FOLD, summariseFigures, TAU_TARGET } from "../sites.ts";
+import { DESIGN_FOLD, headlineSites, summariseFigures, TAU_TARGET } from "../sites.ts";
 
 /** What a run records of the real sites. */
 export interface SitesSummary {
@@ -31,9 +31,8 @@ const num = (x: number) => (Number.isNaN(x) ? "–" : x.toFixed(3));
 /** Markdown lines of the sites section. */
 export function sitesMarkdown(s: SitesSummary, command: string): string[] {
   const all = s.rotations.flatMap((r) => r.sites);
-  const rows = all.filter((r) => r.fold !== DESIGN_FOLD);
-  const design = all.filter((r) => r.fold === DESIGN_FOLD);
-  const sum = summariseFigures(rows.length > 0 ? rows : all);
+  const { headline: rows, design } = headlineSites(s.rotations);
+  const sum = summariseFigures(rows);
   const sumDesign = design.length > 0 ? summariseFigures(design) : null;
   const L: string[] = [];
   L.push(`## Leave-sites-out validation on ${s.sites} real sites`, "");
