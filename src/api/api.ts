@@ -23,7 +23,7 @@ import { explainLogit } from "./explain.ts";
 import { embedderOf } from "./fit.ts";
 import type { GuardFigures } from "./guard.ts";
 import { importForReview } from "./import.ts";
-import { adaptConfigOf, canaryEmbeddings } from "./model.ts";
+import { adaptConfigOf, canaryEmbeddings, canarySet } from "./model.ts";
 import { API_PREFIX, openApiDocument } from "./openapi.ts";
 import {
   emptyQuerySchema,
@@ -286,12 +286,14 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     const r = await ready();
     const meta = r.engine.meta;
     const config = adaptConfigOf(meta);
+    const canaries = await canarySet(r.engine);
     const cand = await candidateHead({
       engine: r.engine,
       globalHead: r.globalHead,
       globalTau: globalTau(meta),
       config,
-      canaries: await canaryEmbeddings(r.engine),
+      canaries: canaries.z,
+      canaryFeatures: canaries.features,
       records,
       tau: q.tau,
       margin: o.guardMargin,
@@ -415,7 +417,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
       const f = featuresOfRecord(rec, FEATURE_SPEC, trace);
       const got = embed(f);
       const z = got instanceof Promise ? await got : got;
-      const score = scoreWithHead(head, z, f.structure);
+      const score = scoreWithHead(head, z, f.structure, undefined, f);
       const flagged = score >= tau;
       const decision = !flagged || o.mode === "log" || o.mode === "off"
         ? "allow"
@@ -498,26 +500,37 @@ function pct(x: number): string {
   return `${round(x * 100, 1)}%`;
 }
 
-/** Why the guard refused a head, in one line. */
-function refusal(g: GuardFigures): string {
-  const why: string[] = [];
+/** Why the guard refused a head and what the tenant can do about it, in one line. */
+export function refusal(g: GuardFigures): string {
+  const why: string[] = [], todo: string[] = [];
   const c = g.canaries, b = g.benign;
+  if (g.conflicts > 0) {
+    why.push(`${g.conflicts} request${g.conflicts === 1 ? " is" : "s are"} labelled both benign and attack`);
+    todo.push("keep one label for each of them");
+  }
   if (!c.passed) {
     why.push(
       `it would catch ${pct(c.tenant)} of the ${c.count} canary attacks at τ=${
         round(c.tau, 4)
       }, the global ` +
-        `head ${pct(c.global)}: a fall of ${pct(c.drop)}`,
+        `head ${pct(c.global)}: a fall of ${pct(c.drop)}, over the ${pct(g.margin)} margin`,
+    );
+    todo.push(
+      "check the records labelled 0 (benign) for attacks and remove them (POST /score?explain=1 shows what " +
+        "weighs in each record)",
     );
   }
   if (!b.passed) {
     why.push(
       `it would flag ${pct(b.tenant)} of the upload's ${b.count} benign requests (out of fold), the global ` +
-        `head ${pct(b.global)}: a rise of ${pct(b.rise)}`,
+        `head ${pct(b.global)}: a rise of ${pct(b.rise)}, over the ${pct(g.margin)} margin`,
     );
+    todo.push("add more of your site's ordinary requests labelled 0, or check the records labelled 1");
   }
-  return `the new head is refused: ${why.join("; and ")}, over the ${pct(g.margin)} margin. Are attacks ` +
-    `labelled benign, or is τ off? (The operator can store it anyway with force=1.)`;
+  return `the new head is refused: ${why.join("; and ")}. To fix it: ${
+    todo.join("; ")
+  }; then upload again. ` +
+    `(The operator can store it anyway with force=1.)`;
 }
 
 function roundMs(ms: CandidateMs): CandidateMs {

@@ -8,7 +8,13 @@
  *
  * @module
  */
-import { type AdaptConfig, adaptHead, type HeadExample, type UnlabeledRequest } from "../heads/adapt.ts";
+import {
+  type AdaptConfig,
+  adaptHead,
+  type Anchor,
+  type HeadExample,
+  type UnlabeledRequest,
+} from "../heads/adapt.ts";
 import { scoreWithHead } from "../heads/score.ts";
 import type { HeadParams } from "../model/types.ts";
 
@@ -26,6 +32,7 @@ export const MAX_FOLDS = 5;
  * @param examples The labelled examples (with their structure tokens), in upload order.
  * @param config The adaptation settings.
  * @param unlabeled The tenant's unlabelled traffic (given to every fold's fit, as to the head's).
+ * @param anchors The residual's anchors (as given to the head's fit).
  * @returns One score per benign example, in upload order; `null` with fewer than two benign examples.
  */
 export function outOfFoldBenignScores(
@@ -33,6 +40,7 @@ export function outOfFoldBenignScores(
   examples: readonly HeadExample[],
   config: AdaptConfig,
   unlabeled: readonly UnlabeledRequest[],
+  anchors: readonly Anchor[] = [],
 ): number[] | null {
   const benign: number[] = [];
   for (let i = 0; i < examples.length; i++) if (examples[i].label === 0) benign.push(i);
@@ -42,9 +50,15 @@ export function outOfFoldBenignScores(
   benign.forEach((i, j) => fold[i] = j % folds);
   const out = new Array<number>(benign.length);
   for (let k = 0; k < folds; k++) {
-    const { head } = adaptHead(init, examples.filter((_, i) => fold[i] !== k), config, { unlabeled });
+    const { head } = adaptHead(init, examples.filter((_, i) => fold[i] !== k), config, {
+      unlabeled,
+      anchors,
+    });
     benign.forEach((i, j) => {
-      if (fold[i] === k) out[j] = scoreWithHead(head, examples[i].z, examples[i].structure);
+      if (fold[i] === k) {
+        const e = examples[i];
+        out[j] = scoreWithHead(head, e.z, e.structure, undefined, e.features);
+      }
     });
   }
   return out;

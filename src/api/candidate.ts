@@ -5,10 +5,11 @@
  *
  * @module
  */
-import type { AdaptConfig } from "../heads/adapt.ts";
+import type { AdaptConfig, Anchor } from "../heads/adapt.ts";
 import type { Engine, HeadParams } from "../model/types.ts";
 import type { RequestRecord } from "../record/record.ts";
 import { tenantTau } from "../heads/calibrate.ts";
+import type { ResidualFeatures } from "../heads/residual.ts";
 import { outOfFoldBenignScores } from "./calibrate.ts";
 import { fitTenantHead, type TenantFit } from "./fit.ts";
 import { guardCheck, type GuardFigures } from "./guard.ts";
@@ -43,6 +44,8 @@ export interface CandidateInput {
   globalTau: number;
   config: AdaptConfig;
   canaries: readonly Float32Array[];
+  /** The canaries' features (`canarySet`), so the guard sees a residual's effect on them. */
+  canaryFeatures?: readonly ResidualFeatures[] | null;
   records: readonly RequestRecord[];
   /** The tenant's own τ, if it gave one. */
   tau?: number;
@@ -64,14 +67,20 @@ export interface CandidateInput {
 export async function candidateHead(input: CandidateInput): Promise<Candidate> {
   const { globalHead, globalTau, config, canaries } = input;
   const t0 = performance.now();
-  const fit = await fitTenantHead(input.engine, globalHead, config, input.records);
+  const cf = input.canaryFeatures;
+  const anchors: Anchor[] = cf && cf.length === canaries.length
+    ? canaries.map((z, i) => ({ z, features: cf[i] }))
+    : [];
+  const fit = await fitTenantHead(input.engine, globalHead, config, input.records, anchors);
   const tc = performance.now();
   const tau = input.tau ?? tenantTau(fit.head, canaries, globalHead, globalTau);
-  const outOfFold = outOfFoldBenignScores(globalHead, fit.examples, config, fit.unlabeled);
+  const outOfFold = outOfFoldBenignScores(globalHead, fit.examples, config, fit.unlabeled, anchors);
   const tg = performance.now();
   const guard = guardCheck(
     {
       canaries,
+      canaryFeatures: input.canaryFeatures ?? null,
+      conflicts: conflictingLabels(input.records),
       global: { head: globalHead, tau: globalTau },
       tenant: { head: fit.head, tau },
       benign: { z: fit.examples.filter((e) => e.label === 0).map((e) => e.z), outOfFold },
@@ -87,4 +96,23 @@ export async function candidateHead(input: CandidateInput): Promise<Candidate> {
     guard,
     ms: { ...fit.ms, calibrate: tg - tc, guard: end - tg, total: end - t0 },
   };
+}
+
+/**
+ * How many distinct requests of an upload carry both labels (the same method, URL, headers and body, once
+ * benign and once attack): contradictory labels, which the guard refuses.
+ *
+ * @param records The upload.
+ * @returns The number of such requests.
+ */
+export function conflictingLabels(records: readonly RequestRecord[]): number {
+  const seen = new Map<string, number>();
+  for (const r of records) {
+    if (r.label !== 0 && r.label !== 1) continue;
+    const key = JSON.stringify([r.method, r.url, r.headers ?? {}, r.body ?? ""]);
+    seen.set(key, (seen.get(key) ?? 0) | (r.label === 1 ? 2 : 1));
+  }
+  let n = 0;
+  for (const v of seen.values()) if (v === 3) n++;
+  return n;
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import { DENSE_NAMES, FEATURE_SPEC, type FeatureTrace, type FeatureVector } from "../features/mod.ts";
+import { residualLogit } from "../heads/residual.ts";
 import { NOVELTY_DIM, NOVELTY_NAMES, profileHas } from "../heads/site_profile.ts";
 import type { BackboneWeights, HeadParams } from "../model/types.ts";
 
@@ -92,6 +93,8 @@ export function explainLogit(
   for (let j = 0; j < Z; j++) logit += head.w[j] * z[j], g[j] = head.w[j];
   const site = siteContributions(head, f, trace);
   for (const c of site) logit += c.contribution;
+  // A tenant head's residual adds its own weight to each feature's contribution (linear, exact).
+  logit += residualLogit(head.ri, head.rv, head.rd, f);
 
   // Backward through the layers, then into the first layer's pre-activation.
   let gy: Float64Array = g;
@@ -122,6 +125,7 @@ export function explainLogit(
     const bucket = f.indices[k], base = bucket * H;
     let s = 0;
     for (let j = 0; j < H; j++) s += W1[base + j] * g1[j];
+    s += residualWeight(head, bucket);
     const names = trace.get(bucket);
     const feature = names && names.length > 0
       ? names.slice(0, MAX_NAMES).join(" | ") +
@@ -135,11 +139,25 @@ export function explainLogit(
     const base = i * H;
     let s = 0;
     for (let j = 0; j < H; j++) s += Wd[base + j] * g1[j];
+    if (head.rd !== undefined && i < head.rd.length) s += head.rd[i];
     all.push({ feature: `dense:${DENSE_NAMES[i] ?? i}`, kind: "dense", value: v, contribution: v * s });
   }
   all.push(...site);
   all.sort((p, q) => Math.abs(q.contribution) - Math.abs(p.contribution));
   return { logit, top: all.slice(0, Math.max(0, top)) };
+}
+
+/** A tenant head's residual weight of a hashed feature (0 when it has none). */
+function residualWeight(head: HeadParams, bucket: number): number {
+  const { ri, rv } = head;
+  if (ri === undefined || rv === undefined) return 0;
+  let lo = 0, hi = ri.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ri[mid] < bucket) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < ri.length && ri[lo] === bucket ? rv[lo] : 0;
 }
 
 /** Trace prefixes of the structure-token kinds (by kind; cookie names are traced as keys). */

@@ -7,7 +7,13 @@
  * @module
  */
 import { featuresOfRecord } from "../features/mod.ts";
-import { type AdaptConfig, adaptHead, type HeadExample, type UnlabeledRequest } from "../heads/adapt.ts";
+import {
+  type AdaptConfig,
+  adaptHead,
+  type Anchor,
+  type HeadExample,
+  type UnlabeledRequest,
+} from "../heads/adapt.ts";
 import type { Engine, HeadParams, SparseFeatures } from "../model/types.ts";
 import type { RequestRecord } from "../record/record.ts";
 
@@ -57,6 +63,7 @@ export function embedderOf(engine: Engine): Embedder {
  * @param init The head to start from: the model's global head (the meta-learned init).
  * @param config The model's adaptation settings (`meta.adapt`).
  * @param records The upload; records with a label are examples, records without one unlabelled traffic.
+ * @param anchors Known attacks for a residual head's anchors (the model's canaries with their features).
  * @returns The head, steps, final loss, counts and timings.
  * @throws {RangeError} when the engine's embeddings do not fit the head.
  * @example
@@ -69,6 +76,7 @@ export async function fitTenantHead(
   init: HeadParams,
   config: AdaptConfig,
   records: readonly RequestRecord[],
+  anchors: readonly Anchor[] = [],
 ): Promise<TenantFit> {
   const embed = embedderOf(engine);
   const counts: LabelCounts = { benign: 0, attack: 0, unlabeled: 0 };
@@ -83,7 +91,7 @@ export async function fitTenantHead(
       const got = embed(f);
       const z = got instanceof Promise ? await got : got;
       embedding += performance.now() - t1;
-      examples.push({ z, label: rec.label, structure: f.structure });
+      examples.push({ z, label: rec.label, structure: f.structure, features: f });
       if (rec.label === 1) counts.attack++;
       else counts.benign++;
     } else {
@@ -92,7 +100,7 @@ export async function fitTenantHead(
     }
   }
   const t2 = performance.now();
-  const { head, steps, loss } = adaptHead(init, examples, config, { unlabeled });
+  const { head, steps, loss } = adaptHead(init, examples, config, { unlabeled, anchors });
   const adapt = performance.now() - t2;
   return { head, steps, loss, counts, examples, unlabeled, ms: { features, embed: embedding, adapt } };
 }

@@ -8,6 +8,12 @@
  *    request of a small upload cannot refuse it) above the share the global head flags.
  *    A head taught that attacks are benign (a mislabelled or poisoned upload) keeps catching the canaries
  *    only with a τ so low that it flags the tenant's own requests, and fails here.
+ * 3. Consistency: a request labelled both benign and attack refuses the head (the tenant must pick one).
+ *
+ * A head with a residual (`heads/residual.ts`) has its τ matched on the canaries' embeddings alone (which
+ * absorbs a change of scale), while check 1 scores the canaries with their features, residual included
+ * (when the model ships the canaries' records): a head that learnt an attack's words as benign, from a
+ * mislabelled or poisoned upload, loses canaries that carry them and fails check 1.
  *
  * A head that fails is refused with the figures, unless the operator forces it. Canaries are scored on z
  * alone (see `src/heads/calibrate.ts`); the benign examples' out-of-fold scores include the novelty term of
@@ -16,6 +22,7 @@
  * @module
  */
 import { detectionRate } from "../heads/calibrate.ts";
+import type { ResidualFeatures } from "../heads/residual.ts";
 import type { HeadParams } from "../model/types.ts";
 
 export { detectionRate };
@@ -48,6 +55,8 @@ export interface GuardFigures {
     rise: number;
     passed: boolean;
   };
+  /** Requests labelled both benign and attack in the upload (any refuses the head). */
+  conflicts: number;
   passed: boolean;
   /** The operator stored the head although the guard refused it. */
   forced: boolean;
@@ -57,6 +66,14 @@ export interface GuardFigures {
 export interface GuardInput {
   /** The canary embeddings. */
   canaries: readonly Float32Array[];
+  /**
+   * The canaries' features, in the same order (`null`: the model ships embeddings only). With them the new
+   * head's detection includes its residual: a head taught that an attack's words are benign misses the
+   * canaries that carry them.
+   */
+  canaryFeatures?: readonly ResidualFeatures[] | null;
+  /** Requests of the upload labelled both benign and attack (see `conflictingLabels`). */
+  conflicts?: number;
   /** The global head and the worker's τ. */
   global: { head: HeadParams; tau: number };
   /** The new head and the τ it will be used with. */
@@ -91,7 +108,7 @@ const SLACK = 1e-12;
 export function guardCheck(input: GuardInput, margin: number, force: boolean): GuardFigures {
   const { canaries, global, tenant, benign } = input;
   const cg = detectionRate(global.head, canaries, global.tau);
-  const ct = detectionRate(tenant.head, canaries, tenant.tau);
+  const ct = detectionRate(tenant.head, canaries, tenant.tau, input.canaryFeatures ?? null);
   const canaryPassed = cg - ct <= margin + SLACK;
   let b = { count: 0, global: 0, tenant: 0, rise: 0, passed: true };
   if (benign.outOfFold !== null && benign.z.length > 0) {
@@ -102,8 +119,10 @@ export function guardCheck(input: GuardInput, margin: number, force: boolean): G
     const allowed = margin + 1 / benign.outOfFold.length + SLACK;
     b = { count: benign.z.length, global: bg, tenant: bt, rise: bt - bg, passed: bt - bg <= allowed };
   }
-  const passed = canaryPassed && b.passed;
+  const conflicts = input.conflicts ?? 0;
+  const passed = canaryPassed && b.passed && conflicts === 0;
   return {
+    conflicts,
     margin,
     canaries: {
       count: canaries.length,

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { featuresOfRecord } from "../features/mod.ts";
+import { featuresOfRecord, type FeatureVector } from "../features/mod.ts";
 import type { AdaptConfig } from "../heads/adapt.ts";
 import { NOVELTY_DIM } from "../heads/site_profile.ts";
 import type { Engine, ModelMeta } from "../model/types.ts";
@@ -31,6 +31,16 @@ function adaptSchema() {
       largeFrom: z.number().int().min(0),
       confidence: finite.pipe(z.number().min(0)),
       a0: z.array(finite).length(NOVELTY_DIM),
+    }).optional(),
+    // Bounded: an upload's fit (and its out-of-fold refits) must stay within milliseconds.
+    residual: z.object({
+      l2: finite.pipe(z.number().min(0)),
+      l2Dense: finite.pipe(z.number().min(0)),
+      l2Scale: finite.pipe(z.number().min(0)),
+      l2Novelty: finite.pipe(z.number().min(0)),
+      steps: z.number().int().min(0).max(2000),
+      lr: finite.pipe(z.number().min(0).max(100)),
+      maxWeights: z.number().int().min(0).max(4096),
     }).optional(),
   });
 }
@@ -68,7 +78,17 @@ export function adaptConfigOf(meta: ModelMeta): AdaptConfig {
   return config;
 }
 
-const canaries = new WeakMap<Engine, Promise<Float32Array[]>>();
+/** The canary set: embeddings and, when the model ships the canaries' records, their features. */
+export interface CanarySet {
+  z: Float32Array[];
+  /**
+   * Each canary's features (for a tenant head's residual, so the guard sees what the residual does to known
+   * attacks); `null` when the model ships embeddings only.
+   */
+  features: FeatureVector[] | null;
+}
+
+const canaries = new WeakMap<Engine, Promise<CanarySet>>();
 
 /**
  * The embeddings of the model's canary set (attacks drawn from the training families), computed once per
@@ -79,14 +99,40 @@ const canaries = new WeakMap<Engine, Promise<Float32Array[]>>();
  * @returns One embedding per canary.
  * @throws {ApiError} 503 `model_unsupported` when the model ships no usable canary set.
  */
-export function canaryEmbeddings(engine: Engine): Promise<Float32Array[]> {
+export async function canaryEmbeddings(engine: Engine): Promise<Float32Array[]> {
+  return (await canarySet(engine)).z;
+}
+
+/**
+ * The model's canary set with the canaries' features when it ships their records (`meta.canary.records`
+ * beside `meta.canary.z`, or records alone), computed once per engine.
+ *
+ * @param engine The engine (its `meta` holds the set).
+ * @returns Embeddings, and features or `null`.
+ * @throws {ApiError} 503 `model_unsupported` when the model ships no usable canary set.
+ */
+export function canarySet(engine: Engine): Promise<CanarySet> {
   let got = canaries.get(engine);
   if (!got) {
-    got = readCanaries(engine);
+    got = readCanarySet(engine);
     canaries.set(engine, got);
     got.catch(() => canaries.delete(engine));
   }
   return got;
+}
+
+async function readCanarySet(engine: Engine): Promise<CanarySet> {
+  const z = await readCanaries(engine);
+  const c = engine.meta.canary as { records?: unknown } | undefined;
+  const records = c !== null && typeof c === "object" && !Array.isArray(c) ? c.records : undefined;
+  if (!Array.isArray(records) || records.length !== z.length) return { z, features: null };
+  const features: FeatureVector[] = [];
+  for (const item of records) {
+    const rec = parseRecord(item);
+    if (!rec.ok) return { z, features: null };
+    features.push(featuresOfRecord(rec.record));
+  }
+  return { z, features };
 }
 
 async function readCanaries(engine: Engine): Promise<Float32Array[]> {

@@ -33,6 +33,7 @@ import {
   siteProfileOf,
   TokenCounts,
 } from "./site_profile.ts";
+import { fitResidual, MAX_ANCHORS, type ResidualConfig, type ResidualFeatures } from "./residual.ts";
 
 /** How a head is adapted; shipped in the model's meta (`meta.adapt`) so the worker fits heads as eval did. */
 export interface AdaptConfig {
@@ -48,6 +49,12 @@ export interface AdaptConfig {
   protoScale?: number;
   /** The site profile (with the meta-learned `a₀`); absent: the head sees z alone. */
   profile?: SiteProfileConfig;
+  /**
+   * The residual over the request's own features (`residual.ts`): when set, and every labelled example
+   * carries its features, the head is the global head scaled by the labels' trust in it plus a sparse
+   * residual (and the novelty term); `method`, `steps`, `lr` and `prox` are then unused.
+   */
+  residual?: ResidualConfig;
 }
 
 /** One labelled example: an embedding, its label (1 = attack) and its structure tokens (for the profile). */
@@ -55,6 +62,8 @@ export interface HeadExample {
   z: Float32Array;
   label: 0 | 1;
   structure?: ArrayLike<number>;
+  /** The request's features (for the residual). */
+  features?: ResidualFeatures;
 }
 
 /** A request of the tenant's unlabelled traffic: only its structure tokens are used (for the profile). */
@@ -63,10 +72,24 @@ export interface UnlabeledRequest {
   structure: ArrayLike<number>;
 }
 
+/** A known attack fitted beside a tenant's labels (a canary of the model, with its features). */
+export interface Anchor {
+  z: Float32Array;
+  features: ResidualFeatures;
+}
+
 /** Inputs besides the labelled examples. */
 export interface AdaptOptions {
   /** The tenant's unlabelled traffic (a few may be attacks). */
   unlabeled?: readonly UnlabeledRequest[];
+  /** Known attacks for the residual's anchors (`ResidualConfig.anchors`): the model's canaries. */
+  anchors?: readonly Anchor[];
+}
+
+/** At most `max` anchors, evenly spread over the list (deterministic). */
+export function pickAnchors<T>(all: readonly T[], max: number): T[] {
+  if (all.length <= max) return [...all];
+  return Array.from({ length: max }, (_, k) => all[Math.floor((k * all.length) / max)]);
 }
 
 /** The result of an adaptation. */
@@ -170,6 +193,9 @@ export function adaptHead(
   const unlabeled = (options.unlabeled ?? []).map((u) => u.structure);
   const inputs = headInputs(zs, ys, n, Z, structures, unlabeled, config.profile);
   const { F, counts } = inputs;
+  if (config.residual && n > 0 && examples.every((e) => e.features !== undefined)) {
+    return adaptResidual(init, examples, config, config.residual, inputs, ys, options.anchors ?? []);
+  }
   const theta0 = new Float64Array(F + 1);
   for (let j = 0; j < Z; j++) theta0[j] = init.w[j];
   if (counts) { for (let k = 0; k < NOVELTY_DIM; k++) theta0[Z + k] = Math.max(0, config.profile!.a0[k]); }
@@ -185,6 +211,69 @@ export function adaptHead(
     head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);
   }
   return { head, steps: fit.steps, loss: fit.loss };
+}
+
+/** The residual head (see `residual.ts`): α and β folded into `w` and `b`. */
+function adaptResidual(
+  init: HeadParams,
+  examples: readonly HeadExample[],
+  config: AdaptConfig,
+  rc: ResidualConfig,
+  inputs: HeadInputs,
+  ys: Uint8Array,
+  anchorsIn: readonly Anchor[],
+): AdaptResult {
+  const Z = init.w.length, n = examples.length, { F, counts } = inputs;
+  const g = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = init.b;
+    const z = examples[i].z;
+    for (let j = 0; j < Z; j++) s += init.w[j] * z[j];
+    g[i] = s;
+  }
+  let novelty: Float32Array | null = null;
+  if (counts) {
+    novelty = new Float32Array(n * NOVELTY_DIM);
+    for (let i = 0; i < n; i++) novelty.set(inputs.X.subarray(i * F + Z, (i + 1) * F), i * NOVELTY_DIM);
+  }
+  const weights = classWeights(ys, n);
+  // The anchors (known attacks) follow the tenant's examples, as attacks without novelty.
+  const anchors = pickAnchors(rc.anchors > 0 ? anchorsIn : [], MAX_ANCHORS);
+  const m = n + anchors.length;
+  const gAll = new Float64Array(m), yAll = new Uint8Array(m), rowWeights = new Float64Array(m);
+  gAll.set(g);
+  yAll.set(ys);
+  for (let i = 0; i < n; i++) rowWeights[i] = weights[ys[i]];
+  anchors.forEach((c, k) => {
+    let s = init.b;
+    for (let j = 0; j < Z; j++) s += init.w[j] * c.z[j];
+    gAll[n + k] = s;
+    yAll[n + k] = 1;
+    rowWeights[n + k] = rc.anchors / anchors.length;
+  });
+  let noveltyAll = novelty;
+  if (novelty && anchors.length > 0) {
+    noveltyAll = new Float32Array(m * NOVELTY_DIM);
+    noveltyAll.set(novelty);
+  }
+  const fit = fitResidual(
+    gAll,
+    noveltyAll,
+    counts ? config.profile!.a0 : null,
+    [...examples.map((e) => e.features!), ...anchors.map((c) => c.features)],
+    yAll,
+    rowWeights,
+    weights[0] > 0 && weights[1] > 0,
+    rc,
+  );
+  const w = new Float32Array(Z);
+  for (let j = 0; j < Z; j++) w[j] = fit.alpha * init.w[j];
+  const head: HeadParams = { w, b: fit.alpha * init.b + fit.beta, ri: fit.ri, rv: fit.rv, rd: fit.rd };
+  if (counts && fit.a) {
+    head.a = Float32Array.from(fit.a);
+    head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);
+  }
+  return { head, steps: rc.steps, loss: NaN };
 }
 
 /** Coordinates `[from, to)` of θ kept non-negative (the novelty weights). */

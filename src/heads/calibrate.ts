@@ -15,19 +15,28 @@
  */
 import type { HeadParams } from "../model/types.ts";
 import { scoreWithHead } from "./score.ts";
+import type { ResidualFeatures } from "./residual.ts";
 
 /**
- * Share of embeddings a head scores at or above τ (on z alone).
+ * Share of embeddings a head scores at or above τ (on z alone, or with the residual when features are given).
  *
  * @param head The head.
  * @param zs Embeddings.
  * @param tau The threshold.
+ * @param features Their features, for a head's residual (`null`: on z alone).
  * @returns The rate in [0, 1] (0 for no embeddings).
  */
-export function detectionRate(head: HeadParams, zs: readonly Float32Array[], tau: number): number {
+export function detectionRate(
+  head: HeadParams,
+  zs: readonly Float32Array[],
+  tau: number,
+  features: readonly ResidualFeatures[] | null = null,
+): number {
   if (zs.length === 0) return 0;
   let hit = 0;
-  for (const z of zs) if (scoreWithHead(head, z) >= tau) hit++;
+  for (let i = 0; i < zs.length; i++) {
+    if (scoreWithHead(head, zs[i], undefined, undefined, features?.[i]) >= tau) hit++;
+  }
   return hit / zs.length;
 }
 

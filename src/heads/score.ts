@@ -1,6 +1,7 @@
 /** Scoring with a head: the last, per-tenant step of the hot path. */
 import type { HeadParams } from "../model/types.ts";
 import { NOVELTY_DIM, noveltyFeatures } from "./site_profile.ts";
+import { type ResidualFeatures, residualLogit } from "./residual.ts";
 
 /** Logistic sigmoid, stable for large |x|. */
 export function sigmoid(x: number): number {
@@ -20,12 +21,14 @@ const novelty = new Float32Array(NOVELTY_DIM);
  * @param z The embedding.
  * @param structure The request's structure tokens (`FeatureBuffer.structure`).
  * @param nStructure How many of them are valid (default: all).
+ * @param features The request's features, for a head with a residual (without them, no residual term).
  */
 export function logitWithHead(
   head: HeadParams,
   z: Float32Array,
   structure?: ArrayLike<number>,
   nStructure?: number,
+  features?: ResidualFeatures,
 ): number {
   const w = head.w;
   let s = head.b;
@@ -34,6 +37,9 @@ export function logitWithHead(
   if (a && profile && structure) {
     noveltyFeatures(profile, structure, nStructure ?? structure.length, novelty);
     for (let k = 0; k < NOVELTY_DIM; k++) s += a[k] * novelty[k];
+  }
+  if (features !== undefined && (head.ri !== undefined || head.rd !== undefined)) {
+    s += residualLogit(head.ri, head.rv, head.rd, features);
   }
   return s;
 }
@@ -46,12 +52,14 @@ export function logitWithHead(
  * @param z The embedding.
  * @param structure The request's structure tokens.
  * @param nStructure How many of them are valid (default: all).
+ * @param features The request's features, for a head with a residual.
  */
 export function scoreWithHead(
   head: HeadParams,
   z: Float32Array,
   structure?: ArrayLike<number>,
   nStructure?: number,
+  features?: ResidualFeatures,
 ): number {
-  return sigmoid(logitWithHead(head, z, structure, nStructure));
+  return sigmoid(logitWithHead(head, z, structure, nStructure, features));
 }

@@ -30,6 +30,7 @@ import {
   viewOrPromiseFromRequest,
 } from "../features/mod.ts";
 import { scoreWithHead } from "../heads/score.ts";
+import type { ResidualFeatures } from "../heads/residual.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
 import {
@@ -146,9 +147,16 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     // nothing can take it before the next await).
     let structure = buf.structure;
     const nStructure = buf.nStructure;
+    // ... and its features, for a tenant head's residual.
+    let features: ResidualFeatures = buf;
     if (lookup instanceof Promise) {
       z = z.slice(); // The engine may reuse z on its next call, which can run while the store answers.
       structure = structure.slice(0, nStructure);
+      features = {
+        indices: buf.indices.slice(0, buf.nnz),
+        values: buf.values.slice(0, buf.nnz),
+        dense: buf.dense.slice(),
+      };
       lookup = await lookup;
     }
     let head = ready.globalHead;
@@ -169,7 +177,7 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
       source = "store-error";
       d.headReason = lookup.reason;
     }
-    let s = scoreWithHead(head, z, structure, nStructure);
+    let s = scoreWithHead(head, z, structure, nStructure, features);
     if (!(s >= 0 && s <= 1) && source === "tenant") {
       // A malformed tenant head (e.g. novelty weights of the wrong length) must not fail the request.
       d.headReason = `head v${d.headVersion} gave the score ${s}`;

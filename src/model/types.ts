@@ -78,6 +78,12 @@ export interface HeadParams {
   a?: Float32Array;
   /** The site's structural profile. */
   profile?: SiteProfile;
+  /** Residual over the hashed features: sorted indices (`heads/residual.ts`). */
+  ri?: Int32Array;
+  /** Their weights. */
+  rv?: Float32Array;
+  /** Residual over the dense block. */
+  rd?: Float32Array;
 }
 
 /** What a model carries besides weights (ONNX `metadata_props["taugate"]`, JSON). */

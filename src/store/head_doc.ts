@@ -16,6 +16,7 @@
  * @module
  */
 import { z } from "zod";
+import { DENSE_DIM, FEATURE_SPEC } from "../features/spec.ts";
 import { NOVELTY_DIM, profileBitsFromBase64, profileBitsToBase64 } from "../heads/site_profile.ts";
 import type { HeadParams, SiteProfile } from "../model/types.ts";
 
@@ -47,6 +48,8 @@ export interface TenantHead {
 
 // Bounds keep a hostile or corrupt document from costing more than a few kB per tenant in the cache.
 const MAX_EMBED = 4096;
+/** Residual weights a head may carry (`heads/residual.ts` keeps at most `maxWeights`). */
+const MAX_RESIDUAL = 4096;
 const finite = z.number();
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -70,8 +73,18 @@ const headSchema = z.looseObject({
   b: finite,
   a: z.array(z.number().min(0)).length(NOVELTY_DIM).optional(),
   profile: profileSchema.optional(),
+  ri: z.array(z.number().int().min(0).max(FEATURE_SPEC.dim - 1)).max(MAX_RESIDUAL).optional(),
+  rv: z.array(finite).max(MAX_RESIDUAL).optional(),
+  rd: z.array(finite).max(DENSE_DIM).optional(),
 }).refine((h) => (h.a === undefined) === (h.profile === undefined), {
   message: "a and profile come together",
+}).refine(
+  (h) => (h.ri === undefined) === (h.rv === undefined) && (h.ri?.length ?? 0) === (h.rv?.length ?? 0),
+  {
+    message: "ri and rv come together, with one weight per index",
+  },
+).refine((h) => h.ri === undefined || h.ri.every((j, k) => k === 0 || j > h.ri![k - 1]), {
+  message: "ri must be strictly increasing",
 });
 
 const storedHeadSchema = z.looseObject({
@@ -124,7 +137,8 @@ export function headFromJson(json: StoredHead["head"]): HeadParams {
     if (k === "profile" && v !== null && typeof v === "object" && !Array.isArray(v)) {
       const p = v as Record<string, unknown>;
       out[k] = { ...p, bits: profileBitsFromBase64(String(p.bits)) } as SiteProfile;
-    } else out[k] = isNumberArray(v) ? Float32Array.from(v) : v;
+    } else if (k === "ri" && isNumberArray(v)) out[k] = Int32Array.from(v);
+    else out[k] = isNumberArray(v) ? Float32Array.from(v) : v;
   }
   return out as unknown as HeadParams;
 }

@@ -341,6 +341,8 @@ export async function runTraining(
       ),
       detectionRate: round(flaggedShare(canaryScores, tau), 4),
       tau,
+      // The requests themselves, so the tenant API's guard and a residual head's anchors see their features.
+      records: canaryRecords.map((r) => ({ method: r.method, url: r.url, headers: r.headers, body: r.body })),
     };
     const meta = metaOf(t, prefix, {
       tau,

@@ -70,11 +70,19 @@ export function runEval(o: EvalRun): EvalOutput {
   checkModelSpec(m.model.meta);
   const embed = (set: Parameters<typeof embedWithEngine>[1]) => embedWithEngine(m.engine, set);
   const methods: EvalMethod[] = [
-    headMethod("taugate", embed, m.head, m.adapt, m.tau, m.canaries),
+    headMethod("taugate", embed, m.head, m.adapt, m.tau, m.canaries, m.anchors),
   ];
   if (o.profileAblation && m.adapt.profile) {
     methods.push(
-      headMethod("taugate-noprofile", embed, m.head, { ...m.adapt, profile: undefined }, m.tau, m.canaries),
+      headMethod(
+        "taugate-noprofile",
+        embed,
+        m.head,
+        { ...m.adapt, profile: undefined },
+        m.tau,
+        m.canaries,
+        m.anchors,
+      ),
     );
   } else if (o.profileAblation) {
     // A model trained without a profile, adapted with one: novelty weights start at 0 and are fitted.
@@ -86,6 +94,7 @@ export function runEval(o: EvalRun): EvalOutput {
         { ...m.adapt, profile: PROFILE_DEFAULT },
         m.tau,
         m.canaries,
+        m.anchors,
       ),
     );
   }
@@ -94,7 +103,15 @@ export function runEval(o: EvalRun): EvalOutput {
     const b = loadModel(o.baseline);
     baselineId = b.model.meta.modelId;
     methods.push(
-      headMethod("erm-finetune", (set) => embedWithEngine(b.engine, set), b.head, b.adapt, b.tau, b.canaries),
+      headMethod(
+        "erm-finetune",
+        (set) => embedWithEngine(b.engine, set),
+        b.head,
+        b.adapt,
+        b.tau,
+        b.canaries,
+        b.anchors,
+      ),
     );
   }
   methods.push(scratchLogRegMethod(m.adapt.profile));

@@ -9,7 +9,13 @@
  *
  * @module
  */
-import { type AdaptConfig, adaptHead, type HeadExample, headInputs } from "../../../src/heads/adapt.ts";
+import {
+  type AdaptConfig,
+  adaptHead,
+  type Anchor,
+  type HeadExample,
+  headInputs,
+} from "../../../src/heads/adapt.ts";
 import { tenantTau } from "../../../src/heads/calibrate.ts";
 import { scoreWithHead } from "../../../src/heads/score.ts";
 import {
@@ -20,7 +26,7 @@ import {
 } from "../../../src/heads/site_profile.ts";
 import type { HeadParams } from "../../../src/model/types.ts";
 import { categoryOf, HELD_OUT_FAMILIES } from "../data/families.ts";
-import { type FeatureSet, rowStructure } from "../nn/features.ts";
+import { type FeatureSet, rowFeatures, rowStructure } from "../nn/features.ts";
 import { Rng } from "../util/rng.ts";
 import { fitLogReg, logRegLogit } from "./logreg.ts";
 import { auc, meanStd, precisionRecall, tprAtFpr } from "./metrics.ts";
@@ -98,6 +104,7 @@ export interface EvalOptions {
  * @param config The adaptation settings.
  * @param tau The worker's τ (the global head's).
  * @param canaries Canary embeddings for adapted heads' τ (`tenantTau`); without them, τ stays the global one.
+ * @param anchors The canaries with their features, for a residual head's anchors (as the tenant API fits).
  */
 export function headMethod(
   name: string,
@@ -106,6 +113,7 @@ export function headMethod(
   config: AdaptConfig,
   tau: number,
   canaries: readonly Float32Array[] | null = null,
+  anchors: readonly Anchor[] = [],
 ): EvalMethod {
   return {
     name,
@@ -118,11 +126,18 @@ export function headMethod(
             z: zs.subarray(r * Z, (r + 1) * Z),
             label: labels[i] as 0 | 1,
             structure: rowStructure(data.support, r),
+            features: rowFeatures(data.support, r),
           }));
           const unl = unlabeled.map((r) => ({ structure: rowStructure(data.support, r) }));
-          const { head } = adaptHead(init, examples, config, { unlabeled: unl });
+          const { head } = adaptHead(init, examples, config, { unlabeled: unl, anchors });
           for (let i = 0; i < data.query.n; i++) {
-            out[i] = scoreWithHead(head, zq.subarray(i * Z, (i + 1) * Z), rowStructure(data.query, i));
+            out[i] = scoreWithHead(
+              head,
+              zq.subarray(i * Z, (i + 1) * Z),
+              rowStructure(data.query, i),
+              undefined,
+              rowFeatures(data.query, i),
+            );
           }
           const adapted = shots.length > 0 || head.profile !== undefined;
           return adapted && canaries && canaries.length > 0 ? tenantTau(head, canaries, init, tau) : tau;

@@ -5,7 +5,9 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { AdaptConfig } from "../../../src/heads/adapt.ts";
+import type { AdaptConfig, Anchor } from "../../../src/heads/adapt.ts";
+import { featuresOfRecord } from "../../../src/features/mod.ts";
+import type { RequestRecord } from "../../../src/record/record.ts";
 import { createTsEngineFromModel, type TsEngine } from "../../../src/model/ts_engine.ts";
 import { type ReadModel, readModelOnnx } from "../../../src/model/onnx/read.ts";
 import type { HeadParams } from "../../../src/model/types.ts";
@@ -22,6 +24,16 @@ export interface LoadedModel {
   tau: number;
   /** The canary embeddings it ships (`meta.canary.z`), for adapted heads' τ; `null` when it ships none. */
   canaries: Float32Array[] | null;
+  /** The canaries with their features (`meta.canary.records`), a residual head's anchors; empty without. */
+  anchors: Anchor[];
+}
+
+/** The canaries as anchors: their embeddings with the features of the records the model ships beside them. */
+export function anchorsOf(meta: ReadModel["meta"]): Anchor[] {
+  const zs = canariesOf(meta);
+  const records = (meta.canary as { records?: unknown } | undefined)?.records;
+  if (!zs || !Array.isArray(records) || records.length !== zs.length) return [];
+  return zs.map((z, i) => ({ z, features: featuresOfRecord(records[i] as RequestRecord) }));
 }
 
 /** The canary embeddings a model ships as `meta.canary.z` (what the tenant API matches heads' τ on). */
@@ -51,6 +63,7 @@ export function loadModel(path: string): LoadedModel {
     adapt: adaptOf(model.meta),
     tau: model.meta.tau,
     canaries: canariesOf(model.meta),
+    anchors: anchorsOf(model.meta),
   };
 }
 

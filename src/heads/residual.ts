@@ -1,0 +1,272 @@
+/**
+ * The residual of a tenant head: what a tenant's labels teach that the global head's embedding cannot say.
+ * The adapted logit of a request is
+ *
+ * ```
+ * α·(w₀·z + b₀) + β + a·n + r·x + r_d·d
+ * ```
+ *
+ * with `w₀·z + b₀` the global head (the meta-learned init), α and β how far the tenant's labels trust it,
+ * `a·n` the site profile's novelty term, `r` a sparse residual over the request's hashed features `x` (the
+ * very vector the backbone reads) and `r_d` one over its dense block `d`. Each group has a prior toward the
+ * global head (α = 1, β = 0, r = 0, r_d = 0, a = a₀) whose strength is a setting of the model
+ * (`meta.adapt.residual`), chosen across training tenants' episodes: with five labels per class the head
+ * stays close to the global one, with fifty the residual learns the site's own words. α, β and the dense
+ * residual are kept when the labels hold one class only (a benign-only upload says nothing about how far to
+ * trust the global head, and the dense block — method, lengths, counts — would act as a bias on the whole
+ * site): the sparse residual alone makes those requests pass.
+ *
+ * The fitted head folds α and β into `w` and `b`, keeps the largest `maxWeights` residual weights (sorted
+ * indices `ri`, values `rv`) and the dense residual `rd`, so scoring is `w·z + b + a·n + Σ rv·x[ri] + rd·d`:
+ * a merge of two short sorted lists on top of the global head's dot product.
+ *
+ * @module
+ */
+
+/** The residual's settings (`meta.adapt.residual`). */
+export interface ResidualConfig {
+  /** Prior strength (L2 toward 0) of the sparse residual `r`. */
+  l2: number;
+  /** Prior strength of the dense residual `r_d`. */
+  l2Dense: number;
+  /** Prior strength of α toward 1 and β toward 0 (the trust in the global head). */
+  l2Scale: number;
+  /** Prior strength of the novelty weights toward `a₀`. */
+  l2Novelty: number;
+  /** Gradient steps. */
+  steps: number;
+  /** Step size. */
+  lr: number;
+  /** Residual weights kept (largest |r|), bounding the stored head. */
+  maxWeights: number;
+  /**
+   * Total weight of the anchors, known attacks (the model's canaries) fitted beside the tenant's labels as
+   * attacks, against the upload's 1: they keep the residual from learning that what every request carries
+   * (a client's headers, the method) is benign. 0: none.
+   */
+  anchors: number;
+}
+
+/** The defaults; `meta.adapt.residual` of a model overrides them. */
+export const RESIDUAL_DEFAULT: Readonly<ResidualConfig> = Object.freeze({
+  l2: 0.005,
+  l2Dense: 0.001,
+  l2Scale: 1,
+  l2Novelty: 1,
+  steps: 100,
+  lr: 1,
+  maxWeights: 1024,
+  anchors: 0.25,
+});
+
+/** Anchors used by one fit at most (evenly spread over the canary set), bounding its cost. */
+export const MAX_ANCHORS = 48;
+
+/** A request's features as the residual reads them (`FeatureBuffer`, `SparseFeatures`). */
+export interface ResidualFeatures {
+  /** Sorted, unique hashed indices. */
+  indices: ArrayLike<number>;
+  values: ArrayLike<number>;
+  dense: ArrayLike<number>;
+  /** Valid entries of `indices`/`values` (default: all). */
+  nnz?: number;
+}
+
+/** A fitted residual. */
+export interface Residual {
+  alpha: number;
+  beta: number;
+  /** Novelty weights (absent without a profile). */
+  a: Float64Array | null;
+  ri: Int32Array;
+  rv: Float32Array;
+  rd: Float32Array;
+}
+
+/**
+ * `Σ rv[k]·x[ri[k]] + rd·d` for a request: the residual part of a tenant head's logit.
+ *
+ * @param ri Sorted residual indices.
+ * @param rv Their weights.
+ * @param rd The dense residual (may be shorter than `f.dense`, never longer).
+ * @param f The request's features.
+ */
+export function residualLogit(
+  ri: Int32Array | undefined,
+  rv: Float32Array | undefined,
+  rd: Float32Array | undefined,
+  f: ResidualFeatures,
+): number {
+  let s = 0;
+  if (ri !== undefined && rv !== undefined && ri.length > 0) {
+    const nnz = f.nnz ?? f.indices.length, idx = f.indices, val = f.values;
+    let k = 0;
+    const m = ri.length;
+    for (let i = 0; i < nnz && k < m; i++) {
+      const j = idx[i];
+      // Both lists are sorted: gallop in ri to j.
+      if (ri[k] < j) {
+        let lo = k + 1, hi = m;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (ri[mid] < j) lo = mid + 1;
+          else hi = mid;
+        }
+        k = lo;
+        if (k >= m) break;
+      }
+      if (ri[k] === j) s += rv[k] * val[i];
+    }
+  }
+  if (rd !== undefined) {
+    const d = f.dense, n = Math.min(rd.length, d.length);
+    for (let j = 0; j < n; j++) s += rd[j] * d[j];
+  }
+  return s;
+}
+
+/**
+ * Fits the residual on labelled examples: gradient steps on the class-balanced logistic loss of the adapted
+ * logit plus each group's prior (see the module doc).
+ *
+ * @param g The global head's logit of each example (`w₀·z + b₀`).
+ * @param novelty Each example's novelty features (`[n][N]`), or null without a profile.
+ * @param a0 The novelty weights' prior (length N), or null.
+ * @param features Each example's features.
+ * @param ys Labels.
+ * @param rowWeights Each example's weight in the loss.
+ * @param bothClasses Whether the tenant's labels hold both classes (else α, β and the dense residual stay).
+ * @param config The settings.
+ */
+export function fitResidual(
+  g: Float64Array,
+  novelty: Float32Array | null,
+  a0: ArrayLike<number> | null,
+  features: readonly ResidualFeatures[],
+  ys: ArrayLike<number>,
+  rowWeights: Float64Array,
+  bothClasses: boolean,
+  config: ResidualConfig,
+): Residual {
+  const n = g.length, N = a0 ? a0.length : 0;
+  const D = features.length > 0 ? features[0].dense.length : 0;
+  // One sparse matrix over the features the examples touch: hashed features in a local index space
+  // (columns 0..P-1, `keys` maps them back), then the dense block (columns P..P+D-1), zeros left out.
+  const local = new Map<number, number>();
+  const keys: number[] = [];
+  let nnzAll = 0;
+  for (const f of features) nnzAll += (f.nnz ?? f.indices.length) + D;
+  const colOf = new Int32Array(nnzAll), valOf = new Float64Array(nnzAll), ptr = new Int32Array(n + 1);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const f = features[i], nnz = f.nnz ?? f.indices.length;
+    for (let k = 0; k < nnz; k++) {
+      const j = f.indices[k];
+      let c = local.get(j);
+      if (c === undefined) {
+        c = keys.length;
+        local.set(j, c);
+        keys.push(j);
+      }
+      colOf[at] = c;
+      valOf[at++] = f.values[k];
+    }
+    ptr[i + 1] = at;
+  }
+  const P = keys.length;
+  // The dense columns go after the hashed ones: re-walk, appending each row's non-zero dense values.
+  const col2 = new Int32Array(nnzAll), val2 = new Float64Array(nnzAll), ptr2 = new Int32Array(n + 1);
+  at = 0;
+  for (let i = 0; i < n; i++) {
+    for (let p = ptr[i]; p < ptr[i + 1]; p++) col2[at] = colOf[p], val2[at++] = valOf[p];
+    const d = features[i].dense;
+    for (let j = 0; j < D; j++) if (d[j] !== 0) col2[at] = P + j, val2[at++] = d[j];
+    ptr2[i + 1] = at;
+  }
+  const C = P + D;
+  const theta = new Float64Array(C), grad = new Float64Array(C), shrinkOf = new Float64Array(C);
+  const nov = novelty ?? new Float32Array(0);
+  const a = new Float64Array(N),
+    ga = new Float64Array(N),
+    c0 = new Float64Array(N),
+    prevA = new Float64Array(N);
+  for (let k = 0; k < N; k++) a[k] = c0[k] = Math.max(0, a0![k]);
+  prevA.set(a);
+  let alpha = 1, beta = 0;
+  // α's gradient scales with the global logits: its step is normalised by their mean square.
+  let g2 = 0;
+  for (let i = 0; i < n; i++) g2 += g[i] * g[i];
+  const lr = config.lr, lrAlpha = lr / (1 + g2 / Math.max(1, n));
+  // Proximal steps: a gradient step on the loss, then the prior's exact shrinkage toward its centre (stable
+  // for any prior strength).
+  shrinkOf.fill(1 / (1 + lr * config.l2), 0, P);
+  shrinkOf.fill(1 / (1 + lr * config.l2Dense), P, C);
+  // With one class only, the dense block (method, lengths, counts: features every request has) would act as
+  // a bias and move the whole site's scores; it is kept at zero like β.
+  const C1 = bothClasses ? C : P;
+  const shrinkA = 1 / (1 + lr * config.l2Novelty);
+  // Accelerated (FISTA): each step is taken from an extrapolation of the last two iterates.
+  const prev = new Float64Array(C);
+  let prevAlpha = alpha, prevBeta = beta, tk = 1;
+  for (let t = 0; t < config.steps; t++) {
+    const tNext = (1 + Math.sqrt(1 + 4 * tk * tk)) / 2, mom = (tk - 1) / tNext;
+    tk = tNext;
+    for (let p = 0; p < C; p++) {
+      const x = theta[p];
+      theta[p] = x + mom * (x - prev[p]);
+      prev[p] = x;
+    }
+    for (let k = 0; k < N; k++) {
+      const x = a[k];
+      a[k] = Math.max(0, x + mom * (x - prevA[k]));
+      prevA[k] = x;
+    }
+    {
+      const x = alpha, y = beta;
+      alpha = Math.max(0, x + mom * (x - prevAlpha));
+      beta = y + mom * (y - prevBeta);
+      prevAlpha = x, prevBeta = y;
+    }
+    grad.fill(0);
+    ga.fill(0);
+    let galpha = 0, gbeta = 0;
+    for (let i = 0; i < n; i++) {
+      let s = alpha * g[i] + beta;
+      const oN = i * N, p0 = ptr2[i], p1 = ptr2[i + 1];
+      for (let k = 0; k < N; k++) s += a[k] * nov[oN + k];
+      for (let p = p0; p < p1; p++) s += theta[col2[p]] * val2[p];
+      const y = ys[i];
+      const e = rowWeights[i] * (sigma(s) - y);
+      galpha += e * g[i];
+      gbeta += e;
+      for (let k = 0; k < N; k++) ga[k] += e * nov[oN + k];
+      for (let p = p0; p < p1; p++) grad[col2[p]] += e * val2[p];
+    }
+    for (let p = 0; p < C1; p++) theta[p] = (theta[p] - lr * grad[p]) * shrinkOf[p];
+    for (let k = 0; k < N; k++) {
+      a[k] = c0[k] + (a[k] - lr * ga[k] - c0[k]) * shrinkA;
+      if (a[k] < 0) a[k] = 0; // novelty may only raise a score
+    }
+    if (bothClasses) {
+      alpha = 1 + (alpha - lrAlpha * galpha - 1) / (1 + lrAlpha * config.l2Scale);
+      if (alpha < 0) alpha = 0; // the labels may distrust the global head, never invert it
+      beta = (beta - lr * gbeta) / (1 + lr * config.l2Scale);
+    }
+  }
+  const r = theta.subarray(0, P), rd = theta.subarray(P, C);
+  // Keep the largest weights, sorted by feature index.
+  const order = [...keys.keys()].filter((p) => r[p] !== 0).sort((p, q) => Math.abs(r[q]) - Math.abs(r[p]))
+    .slice(0, config.maxWeights).sort((p, q) => keys[p] - keys[q]);
+  const ri = new Int32Array(order.length), rv = new Float32Array(order.length);
+  order.forEach((p, k) => {
+    ri[k] = keys[p];
+    rv[k] = r[p];
+  });
+  return { alpha, beta, a: N > 0 ? a : null, ri, rv, rd: Float32Array.from(rd) };
+}
+
+function sigma(s: number): number {
+  if (s >= 0) return 1 / (1 + Math.exp(-s));
+  const e = Math.exp(s);
+  return e / (1 + e);
+}

@@ -1,0 +1,181 @@
+// The residual of a tenant head: its scoring term is the sparse dot product it claims to be, a fit learns
+// from the request's own features (a benign-only upload makes exactly those requests pass), a one-class
+// upload keeps the trust in the global head, the stored head stays within its budget and round-trips.
+import nodeAssert from "node:assert/strict";
+import fc from "fast-check";
+import { featuresOfRecord } from "../../src/features/mod.ts";
+import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
+import { RESIDUAL_DEFAULT, residualLogit } from "../../src/heads/residual.ts";
+import { logitWithHead } from "../../src/heads/score.ts";
+import type { HeadParams } from "../../src/model/types.ts";
+import type { RequestRecord } from "../../src/record/record.ts";
+import { headFromJson, headToJson, parseStoredHead } from "../../src/store/head_doc.ts";
+
+const assert = (ok: unknown, msg = "assertion failed") => nodeAssert.ok(ok, msg);
+
+Deno.test("residualLogit: the merge of two sorted lists equals the dense dot product", () => {
+  const D = 64;
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.integer({ min: 0, max: D - 1 }), { maxLength: 40 }),
+      fc.uniqueArray(fc.integer({ min: 0, max: D - 1 }), { maxLength: 40 }),
+      fc.array(fc.float({ min: -4, max: 4, noNaN: true }), { minLength: 3, maxLength: 3 }),
+      (reqIdx, headIdx, dense) => {
+        const idx = Int32Array.from([...reqIdx].sort((a, b) => a - b));
+        const values = Float32Array.from(idx, (j) => ((j * 7) % 5) - 2);
+        const ri = Int32Array.from([...headIdx].sort((a, b) => a - b));
+        const rv = Float32Array.from(ri, (j) => ((j * 3) % 7) / 4 - 0.7);
+        const rd = Float32Array.from([0.5, -1, 2]);
+        const full = new Float64Array(D);
+        ri.forEach((j, k) => full[j] = rv[k]);
+        let want = 0;
+        idx.forEach((j, k) => want += full[j] * values[k]);
+        for (let j = 0; j < 3; j++) want += rd[j] * Math.fround(dense[j]);
+        const got = residualLogit(ri, rv, rd, { indices: idx, values, dense: Float32Array.from(dense) });
+        return Math.abs(got - want) <= 1e-5 * (1 + Math.abs(want));
+      },
+    ),
+  );
+});
+
+Deno.test("residualLogit: only the first nnz entries of a buffer count", () => {
+  const ri = Int32Array.from([2, 5]), rv = Float32Array.from([1, 10]);
+  const f = {
+    indices: Int32Array.from([2, 5, 0]),
+    values: Float32Array.from([1, 1, 0]),
+    dense: new Float32Array(0),
+  };
+  assert(residualLogit(ri, rv, undefined, f) === 11);
+  assert(residualLogit(ri, rv, undefined, { ...f, nnz: 1 }) === 1);
+});
+
+// A head over a 2-wide embedding whose global part scores every shop request high (the false positives).
+const Z = 2;
+const init: HeadParams = { w: new Float32Array([3, 0]), b: 1 };
+const CONFIG: AdaptConfig = {
+  method: "gd",
+  steps: 20,
+  lr: 0.5,
+  prox: 0.05,
+  residual: { ...RESIDUAL_DEFAULT },
+};
+const UA =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+
+function rec(url: string, method = "GET"): RequestRecord {
+  return { method, url, headers: { "user-agent": UA }, body: "" };
+}
+
+function example(r: RequestRecord, label: 0 | 1, z = [1, 0]): HeadExample {
+  const f = featuresOfRecord(r);
+  return { z: Float32Array.from(z), label, structure: f.structure, features: f };
+}
+
+function logit(head: HeadParams, r: RequestRecord, z = [1, 0]): number {
+  const f = featuresOfRecord(r);
+  return logitWithHead(head, Float32Array.from(z), f.structure, undefined, f);
+}
+
+// Known attacks (as the model's canaries are), the residual's anchors: other sites, the same browsers.
+const ANCHORS = [
+  "/search?q=1%27%20UNION%20SELECT%20password%20FROM%20users--",
+  "/item?id=%3Cscript%3Ealert(1)%3C/script%3E",
+  "/download?file=../../../../etc/passwd",
+  "/ping?host=127.0.0.1;cat%20/etc/shadow",
+  "/login?user=admin%27--&pass=x",
+  "/page?name={{7*7}}",
+].map((u) => {
+  const f = featuresOfRecord(rec(u));
+  return { z: Float32Array.from([1, 0]), features: f };
+});
+
+// Requests of a web shop the global head wrongly flags: legacy Latin-1 forms.
+const FPS = [
+  "/tienda/autenticar.jsp?modo=entrar&login=garc%EDa&pwd=mu%F1oz&remember=off",
+  "/tienda/autenticar.jsp?modo=entrar&login=ib%E1%F1ez&pwd=se%F1al&remember=on",
+  "/tienda/autenticar.jsp?modo=entrar&login=nu%F1ez&pwd=ca%F1%F3n&remember=off",
+  "/tienda/autenticar.jsp?modo=entrar&login=pe%F1a&pwd=a%F1o2020&remember=on",
+].map((u) => rec(u));
+
+Deno.test("adaptHead with a residual: a benign-only upload makes exactly those requests (and near twins) pass", () => {
+  const { head } = adaptHead(init, FPS.map((r) => example(r, 0)), CONFIG, { anchors: ANCHORS });
+  const before = FPS.map((r) => logit(init, r)), after = FPS.map((r) => logit(head, r));
+  for (let i = 0; i < FPS.length; i++) assert(after[i] < before[i] - 3, `${after[i]} vs ${before[i]}`);
+  // A near twin (another customer's name) falls too.
+  const twin = rec("/tienda/autenticar.jsp?modo=entrar&login=casta%F1o&pwd=espa%F1a&remember=off");
+  assert(logit(head, twin) < logit(init, twin) - 1.5, "near twin");
+  // An unrelated request from the same browser keeps the global head's logit up to a small part: the anchors
+  // (attacks from the same browsers) keep the residual off what every request of that client carries.
+  const other = rec("/wp-json/wp/v2/posts?per_page=10&orderby=date");
+  const moved = logit(head, other) - logit(init, other);
+  const fpDrop = before.reduce((t, b, i) => t + b - after[i], 0) / FPS.length;
+  assert(Math.abs(moved) < fpDrop / 2, `unrelated request moved by ${moved}, the FPs by ${-fpDrop}`);
+  // One class only: the trust in the global head (α, β, folded into w and b) is unchanged.
+  assert(head.b === init.b && head.w[0] === init.w[0], "α and β kept");
+  assert(head.ri !== undefined && head.ri.length > 0 && head.ri.length <= RESIDUAL_DEFAULT.maxWeights);
+});
+
+Deno.test("adaptHead with a residual: an attack in the FP's own form still scores above the FPs after the upload", () => {
+  const { head } = adaptHead(init, FPS.map((r) => example(r, 0)), CONFIG, { anchors: ANCHORS });
+  const attack = rec("/tienda/autenticar.jsp?modo=entrar&login=x%27+OR+%271%27%3D%271&pwd=x&remember=off");
+  const fpMax = Math.max(...FPS.map((r) => logit(head, r)));
+  // The global part is the same for all (z is fixed here): the residual alone must not pull the attack's
+  // payload words down with the form's.
+  assert(logit(head, attack) > fpMax, `${logit(head, attack)} vs ${fpMax}`);
+});
+
+Deno.test("adaptHead with a residual: labels of both classes learn the site's attacks and benign requests", () => {
+  const benign = Array.from({ length: 10 }, (_, i) => rec(`/shop/item?id=${100 + i}&color=red`));
+  const attacks = Array.from(
+    { length: 10 },
+    (_, i) => rec(`/shop/item?id=${100 + i}%27%20AND%20SLEEP(${i + 1})--`),
+  );
+  // The global head cannot tell them apart (same z): only the residual can.
+  const ex = [...benign.map((r) => example(r, 0, [0, 0])), ...attacks.map((r) => example(r, 1, [0, 0]))];
+  const { head } = adaptHead(init, ex, CONFIG);
+  const b = logit(head, rec("/shop/item?id=777&color=blue"), [0, 0]);
+  const a = logit(head, rec("/shop/item?id=777%27%20AND%20SLEEP(9)--"), [0, 0]);
+  assert(a > b + 1, `${a} vs ${b}`);
+});
+
+Deno.test("adaptHead with a residual: deterministic, and the stored head round-trips within 64 KB", () => {
+  const many = Array.from(
+    { length: 100 },
+    (_, i) =>
+      example(rec(`/p${i}/x${i * 7}?q=${"abcdefghij".repeat(3)}${i}&k${i}=v${i * 13}`), (i % 2) as 0 | 1),
+  );
+  const a = adaptHead(init, many, CONFIG).head, b = adaptHead(init, many, CONFIG).head;
+  nodeAssert.deepStrictEqual(a, b);
+  const doc = { version: 1, head: headToJson(a), createdAt: new Date(0).toISOString() };
+  const text = JSON.stringify(doc);
+  assert(text.length <= 64 * 1024, `${text.length} bytes`);
+  const back = headFromJson(parseStoredHead(JSON.parse(text)).head);
+  assert(back.ri instanceof Int32Array);
+  nodeAssert.deepStrictEqual(back, a);
+});
+
+Deno.test("stored head: a malformed residual is refused", () => {
+  const base = { version: 1, createdAt: "2026-12-03T00:00:00.000Z" };
+  const bad = [
+    { w: [1], b: 0, ri: [3, 2], rv: [1, 1] }, // not increasing
+    { w: [1], b: 0, ri: [1], rv: [1, 2] }, // lengths differ
+    { w: [1], b: 0, ri: [1] }, // no weights
+    { w: [1], b: 0, ri: [1e9], rv: [1] }, // outside the feature space
+    { w: [1], b: 0, ri: [1.5], rv: [1] }, // not an index
+    { w: [1], b: 0, rd: new Array(1000).fill(0) }, // longer than the dense block
+  ];
+  for (const head of bad) nodeAssert.throws(() => parseStoredHead({ ...base, head }), TypeError);
+  parseStoredHead({ ...base, head: { w: [1], b: 0, ri: [1, 2], rv: [0.5, -1], rd: [0.1] } });
+});
+
+Deno.test("adaptHead with a residual: without anchors a benign-only upload leans on what every request carries", () => {
+  // The reason anchors exist: the same upload without them lowers an unrelated request of the same client
+  // further than with them.
+  const other = rec("/wp-json/wp/v2/posts?per_page=10&orderby=date");
+  const free = adaptHead(init, FPS.map((r) => example(r, 0)), CONFIG).head;
+  const anchored = adaptHead(init, FPS.map((r) => example(r, 0)), CONFIG, { anchors: ANCHORS }).head;
+  assert(
+    logit(free, other) < logit(anchored, other) - 0.5,
+    `${logit(free, other)} vs ${logit(anchored, other)}`,
+  );
+});

@@ -1,0 +1,177 @@
+/**
+ * `node train/bin/run.mjs sitefewshot [--folds 0] [--split query] [--shots 0,5,10,50] [--episodes 3]
+ * [--unlabeled 0] [--sites N] [--variants a,b] [--json OUT.json]`: the few-shot evaluation of `deno task eval`
+ * run on real sites left out of training, site by site, and summarised as the median over sites.
+ *
+ * For each site of the chosen folds: its ordinary requests (dressed with a client context) and attacks
+ * implanted into its own requests (`siteEvalSet`, payloads of the given split), cut in two halves by a seeded
+ * shuffle: one is the support pool, the other the query set. Then `evaluate` with the shipped model
+ * (`taugate`, adapted as the worker adapts), the baseline (`erm-finetune`) and `scratch-logreg`, exactly the
+ * methods of `deno task eval`; `--variants` adds the shipped model adapted with other settings (see
+ * `VARIANTS`), for choosing them on training folds.
+ *
+ * The shipped model is trained on folds 1–4 and calibrated on fold 0 (`SHIPPED_CAL_FOLD`), so fold 0's sites
+ * are the ones it never trained on; folds 1–4 are for choosing adaptation settings.
+ *
+ * @module
+ */
+import { writeFileSync } from "node:fs";
+import type { AdaptConfig } from "../../../src/heads/adapt.ts";
+import { RESIDUAL_DEFAULT, type ResidualConfig } from "../../../src/heads/residual.ts";
+import type { RequestRecord } from "../../../src/record/record.ts";
+import {
+  type EvalMethod,
+  evaluate,
+  headMethod,
+  type ResultRow,
+  scratchLogRegMethod,
+} from "../eval/fewshot.ts";
+import { embedWithEngine, loadModel } from "../eval/model_io.ts";
+import { featurise } from "../nn/features.ts";
+import { DEFAULT_RUN } from "../config.ts";
+import { loadSources } from "../data/sources.ts";
+import { buildWorld } from "../synth/world.ts";
+import { loadSiteData, siteEvalSets } from "../sites.ts";
+import { Rng } from "../util/rng.ts";
+import { Args } from "./args.ts";
+import { DEFAULT_BASELINE, DEFAULT_MODEL } from "./eval.ts";
+import type { Split } from "../data/pools.ts";
+
+/** Adaptation settings tried beside the shipped ones: overrides of `meta.adapt`. */
+export const VARIANTS: Record<string, (a: AdaptConfig) => AdaptConfig> = {
+  "no-profile": (a) => ({ ...a, profile: undefined }),
+  "no-residual": (a) => ({ ...a, residual: undefined }),
+  residual: (a) => ({ ...a, residual: { ...RESIDUAL_DEFAULT, ...envResidual() } }),
+};
+
+/** Residual settings from `TG_RESIDUAL` (JSON), for trying them. */
+function envResidual(): Partial<ResidualConfig> {
+  const v = process.env.TG_RESIDUAL;
+  return v ? JSON.parse(v) : {};
+}
+
+/** One site's results. */
+export interface SiteFewShot {
+  id: string;
+  counts: { benign: number; attack: number };
+  results: ResultRow[];
+  subsets: Record<string, ResultRow[]>;
+}
+
+/** The support and query halves of a site's evaluation set. */
+export function siteSupportQuery(
+  benign: RequestRecord[],
+  attacks: RequestRecord[],
+  seed: number,
+  id: string,
+  maxBenign = 1600,
+): { support: RequestRecord[]; query: RequestRecord[] } {
+  const r = new Rng(seed, `site-fewshot:${id}`);
+  const b = r.shuffle([...benign]).slice(0, maxBenign), a = r.shuffle([...attacks]);
+  const half = <T>(xs: T[], k: number) => xs.filter((_, i) => i % 2 === k);
+  return { support: [...half(b, 0), ...half(a, 0)], query: [...half(b, 1), ...half(a, 1)] };
+}
+
+/** The CLI entry: returns the exit code. */
+export function main(argv: string[]): Promise<number> {
+  const args = new Args(
+    argv,
+    [
+      "data",
+      "folds",
+      "split",
+      "shots",
+      "episodes",
+      "unlabeled",
+      "sites",
+      "variants",
+      "json",
+      "seed",
+      "model",
+    ],
+    ["no-baseline"],
+  );
+  const dataDir = args.str("data", "../shared/data");
+  const folds = args.ints("folds", [0]);
+  const split = args.str("split", "query") as Split;
+  const shots = args.ints("shots", [0, 5, 10, 50]);
+  const episodes = args.num("episodes", 3);
+  const unlabeled = args.num("unlabeled", 0);
+  const seed = args.num("seed", 1);
+  const maxSites = args.num("sites", 1000);
+  const m = loadModel(args.str("model", DEFAULT_MODEL));
+  const b = args.flag("no-baseline") ? null : loadModel(DEFAULT_BASELINE);
+  const world = buildWorld(loadSources(dataDir), seed, DEFAULT_RUN.world);
+  const sites = loadSiteData(dataDir).filter((s) => folds.includes(s.fold)).slice(0, maxSites);
+  const sets = siteEvalSets(sites, world.pools, seed, DEFAULT_RUN.world, split, 400);
+  const embed = (set: Parameters<typeof embedWithEngine>[1]) => embedWithEngine(m.engine, set);
+  const methods: EvalMethod[] = [headMethod("taugate", embed, m.head, m.adapt, m.tau, m.canaries, m.anchors)];
+  for (const v of args.str("variants", "").split(",").filter((x) => x)) {
+    if (!(v in VARIANTS)) throw new Error(`unknown variant ${v}: ${Object.keys(VARIANTS).join(", ")}`);
+    methods.push(
+      headMethod(`taugate:${v}`, embed, m.head, VARIANTS[v](m.adapt), m.tau, m.canaries, m.anchors),
+    );
+  }
+  if (b) {
+    methods.push(
+      headMethod(
+        "erm-finetune",
+        (set) => embedWithEngine(b.engine, set),
+        b.head,
+        b.adapt,
+        b.tau,
+        b.canaries,
+        b.anchors,
+      ),
+    );
+  }
+  methods.push(scratchLogRegMethod(m.adapt.profile));
+  const out: SiteFewShot[] = [];
+  for (const s of sets) {
+    const { support, query } = siteSupportQuery(s.dressed, s.attacks, seed, s.id);
+    const data = {
+      support: featurise(support),
+      query: featurise(query),
+      queryFamily: query.map((r) => r.family ?? ""),
+    };
+    const t0 = performance.now();
+    const res = evaluate(data, methods, { shots, episodes, seed, unlabeled, contamination: 0.02 });
+    out.push({ id: s.id, counts: res.counts.support, results: res.results, subsets: res.subsets });
+    const line = res.results.map((r) => `${r.method}@${r.shots} ${r.auc.toFixed(3)}`).join("  ");
+    console.error(`${s.id} (${((performance.now() - t0) / 1000).toFixed(1)} s): ${line}`);
+  }
+  console.log(summarise(out));
+  const json = args.str("json");
+  if (json) writeFileSync(json, JSON.stringify(out, null, 1) + "\n");
+  return Promise.resolve(0);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? NaN
+    : s.length % 2
+    ? s[(s.length - 1) / 2]
+    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Median over sites of AUC and TPR at 1e-2, per method and K, overall and for the anomalies and injections. */
+export function summarise(sites: SiteFewShot[]): string {
+  if (sites.length === 0) return "no sites";
+  const lines = [`${sites.length} sites; median over sites: AUC / TPR@1e-2 (all | injections | anomalies)`];
+  const rows = sites[0].results;
+  for (let i = 0; i < rows.length; i++) {
+    const pick = (f: (s: SiteFewShot) => ResultRow) => {
+      const rs = sites.map(f);
+      return `${median(rs.map((r) => r.auc)).toFixed(3)} / ${
+        median(rs.map((r) => r["tpr_at_fpr_1e-2"])).toFixed(3)
+      }`;
+    };
+    lines.push(
+      `${rows[i].method.padEnd(26)} K=${String(rows[i].shots).padEnd(3)} ${pick((s) => s.results[i])} | ${
+        pick((s) => s.subsets.injections[i])
+      } | ${pick((s) => s.subsets.anomalies[i])}`,
+    );
+  }
+  return lines.join("\n");
+}
