@@ -23,7 +23,7 @@ import { explainLogit } from "./explain.ts";
 import { embedderOf } from "./fit.ts";
 import type { GuardFigures } from "./guard.ts";
 import { importForReview } from "./import.ts";
-import { adaptConfigOf, canaryEmbeddings, canarySet } from "./model.ts";
+import { adaptConfigOf, canarySet } from "./model.ts";
 import { API_PREFIX, openApiDocument } from "./openapi.ts";
 import {
   emptyQuerySchema,
@@ -355,7 +355,11 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
       modelId: active.modelId ?? null,
       stale: meta !== undefined && active.modelId !== undefined && active.modelId !== meta.modelId,
       tau: meta ? effectiveTau(active, meta) : active.tau ?? o.tau ?? null,
-      tauSource: active.tau === undefined ? "worker" : active.tauSource === "tenant" ? "tenant" : "canaries",
+      tauSource: active.tau === undefined
+        ? "worker"
+        : active.tauSource === "tenant" || active.tauSource === "scale"
+        ? active.tauSource
+        : "canaries",
       counts: active.counts ?? null,
       fit: (active.fit as unknown) ?? null,
       guard: (active.guard as unknown) ?? null,

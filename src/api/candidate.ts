@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AdaptConfig, Anchor } from "../heads/adapt.ts";
+import { type AdaptConfig, type Anchor, residualTau } from "../heads/adapt.ts";
 import type { Engine, HeadParams } from "../model/types.ts";
 import type { RequestRecord } from "../record/record.ts";
 import { tenantTau } from "../heads/calibrate.ts";
@@ -29,8 +29,8 @@ export interface CandidateMs {
 export interface Candidate {
   fit: TenantFit;
   tau: number;
-  /** `tenant`: given with the upload; `canaries`: matched on the canaries. */
-  tauSource: "tenant" | "canaries";
+  /** `tenant`: given with the upload; `canaries`: matched on the canaries; `scale`: a residual head's. */
+  tauSource: "tenant" | "canaries" | "scale";
   guard: GuardFigures;
   ms: CandidateMs;
 }
@@ -73,7 +73,10 @@ export async function candidateHead(input: CandidateInput): Promise<Candidate> {
     : [];
   const fit = await fitTenantHead(input.engine, globalHead, config, input.records, anchors);
   const tc = performance.now();
-  const tau = input.tau ?? tenantTau(fit.head, canaries, globalHead, globalTau);
+  // A residual head's τ is the worker's carried through its change of scale; another head's is matched on
+  // the canaries.
+  const tau = input.tau ??
+    (fit.trust ? residualTau(fit.trust, globalTau) : tenantTau(fit.head, canaries, globalHead, globalTau));
   const outOfFold = outOfFoldBenignScores(globalHead, fit.examples, config, fit.unlabeled, anchors);
   const tg = performance.now();
   const guard = guardCheck(
@@ -92,7 +95,7 @@ export async function candidateHead(input: CandidateInput): Promise<Candidate> {
   return {
     fit,
     tau,
-    tauSource: input.tau !== undefined ? "tenant" : "canaries",
+    tauSource: input.tau !== undefined ? "tenant" : fit.trust ? "scale" : "canaries",
     guard,
     ms: { ...fit.ms, calibrate: tg - tc, guard: end - tg, total: end - t0 },
   };

@@ -31,6 +31,8 @@ export interface TenantFit {
   steps: number;
   loss: number;
   counts: LabelCounts;
+  /** A residual head's trust in the global head (for its τ: `residualTau`). */
+  trust?: { alpha: number; beta: number };
   /** The labelled examples (embeddings and structure tokens), in upload order. */
   examples: HeadExample[];
   /** The unlabelled records' structure tokens, in upload order. */
@@ -100,7 +102,7 @@ export async function fitTenantHead(
     }
   }
   const t2 = performance.now();
-  const { head, steps, loss } = adaptHead(init, examples, config, { unlabeled, anchors });
+  const { head, steps, loss, trust } = adaptHead(init, examples, config, { unlabeled, anchors });
   const adapt = performance.now() - t2;
-  return { head, steps, loss, counts, examples, unlabeled, ms: { features, embed: embedding, adapt } };
+  return { head, steps, loss, trust, counts, examples, unlabeled, ms: { features, embed: embedding, adapt } };
 }

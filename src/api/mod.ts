@@ -42,7 +42,7 @@ export { type Contribution, explainLogit, type Explanation } from "./explain.ts"
 export { type Embedder, embedderOf, fitTenantHead, type LabelCounts, type TenantFit } from "./fit.ts";
 export { detectionRate, guardCheck, type GuardFigures, type GuardInput } from "./guard.ts";
 export { importForReview, type ImportResult } from "./import.ts";
-export { adaptConfigOf, canaryEmbeddings } from "./model.ts";
+export { adaptConfigOf, canaryEmbeddings, type CanarySet, canarySet } from "./model.ts";
 export { API_PREFIX, openApiDocument } from "./openapi.ts";
 export {
   bearerToken,

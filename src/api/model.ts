@@ -41,6 +41,7 @@ function adaptSchema() {
       steps: z.number().int().min(0).max(2000),
       lr: finite.pipe(z.number().min(0).max(100)),
       maxWeights: z.number().int().min(0).max(4096),
+      anchors: finite.pipe(z.number().min(0)),
     }).optional(),
   });
 }
@@ -123,8 +124,13 @@ export function canarySet(engine: Engine): Promise<CanarySet> {
 
 async function readCanarySet(engine: Engine): Promise<CanarySet> {
   const z = await readCanaries(engine);
-  const c = engine.meta.canary as { records?: unknown } | undefined;
-  const records = c !== null && typeof c === "object" && !Array.isArray(c) ? c.records : undefined;
+  const c = engine.meta.canary ?? engine.meta.canaries;
+  // Records beside the embeddings (`{ z, records }`), or the set itself as records.
+  const records = Array.isArray(c)
+    ? c
+    : c !== null && typeof c === "object"
+    ? (c as { records?: unknown }).records
+    : undefined;
   if (!Array.isArray(records) || records.length !== z.length) return { z, features: null };
   const features: FeatureVector[] = [];
   for (const item of records) {

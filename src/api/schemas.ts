@@ -73,9 +73,10 @@ const guard = z.object({
   forced: z.boolean(),
 });
 
-const tauSource = z.enum(["tenant", "canaries", "worker"]).describe(
+const tauSource = z.enum(["tenant", "canaries", "scale", "worker"]).describe(
   "tenant: the tau query parameter; canaries: where the head catches the same share of the model's canary " +
-    "attacks as the global head at the worker's τ; worker: the worker's τ (heads stored without one)",
+    "attacks as the global head at the worker's τ; scale: a residual head's, the worker's τ carried through " +
+    "the head's trust in the global head (σ(α·logit τ + β)); worker: the worker's τ (heads stored without one)",
 );
 
 const fit = z.object({

@@ -99,6 +99,27 @@ export interface AdaptResult {
   steps: number;
   /** The final objective (balanced logistic loss plus the proximal term). */
   loss: number;
+  /**
+   * A residual head's trust in the global head: its logit is `alpha·(global logit) + beta + residual`, so the
+   * worker's τ maps to the head's scale exactly (`residualTau`). Absent for other heads.
+   */
+  trust?: { alpha: number; beta: number };
+}
+
+/**
+ * The τ of a residual head: the worker's τ carried through the head's change of scale, `σ(α·logit(τ) + β)`.
+ * A request the global head scores exactly at τ, with nothing of the tenant's in it, is still exactly at the
+ * head's τ; a one-class upload (α = 1, β = 0) keeps the worker's τ.
+ *
+ * @param trust The head's α and β (`AdaptResult.trust`).
+ * @param globalTau The worker's τ, in (0, 1).
+ * @returns τ in [0, 1].
+ */
+export function residualTau(trust: { alpha: number; beta: number }, globalTau: number): number {
+  if (trust.alpha === 1 && trust.beta === 0) return globalTau;
+  const t = Math.min(Math.max(globalTau, 1e-12), 1 - 1e-12);
+  const x = trust.alpha * Math.log(t / (1 - t)) + trust.beta;
+  return 1 / (1 + Math.exp(-x));
 }
 
 /** The head's inputs for labelled examples (see `headInputs`). */
@@ -273,7 +294,7 @@ function adaptResidual(
     head.a = Float32Array.from(fit.a);
     head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);
   }
-  return { head, steps: rc.steps, loss: NaN };
+  return { head, steps: rc.steps, loss: NaN, trust: { alpha: fit.alpha, beta: fit.beta } };
 }
 
 /** Coordinates `[from, to)` of θ kept non-negative (the novelty weights). */

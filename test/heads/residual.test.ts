@@ -50,7 +50,6 @@ Deno.test("residualLogit: only the first nnz entries of a buffer count", () => {
 });
 
 // A head over a 2-wide embedding whose global part scores every shop request high (the false positives).
-const Z = 2;
 const init: HeadParams = { w: new Float32Array([3, 0]), b: 1 };
 const CONFIG: AdaptConfig = {
   method: "gd",

@@ -129,7 +129,7 @@ export function headMethod(
             features: rowFeatures(data.support, r),
           }));
           const unl = unlabeled.map((r) => ({ structure: rowStructure(data.support, r) }));
-          const { head } = adaptHead(init, examples, config, { unlabeled: unl, anchors });
+          const { head, trust } = adaptHead(init, examples, config, { unlabeled: unl, anchors });
           for (let i = 0; i < data.query.n; i++) {
             out[i] = scoreWithHead(
               head,
@@ -140,6 +140,7 @@ export function headMethod(
             );
           }
           const adapted = shots.length > 0 || head.profile !== undefined;
+          if (trust) return residualTau(trust, tau);
           return adapted && canaries && canaries.length > 0 ? tenantTau(head, canaries, init, tau) : tau;
         },
       };

@@ -1,0 +1,89 @@
+// The false-positive story over HTTP with a residual head (the shipped model's adaptation): a tenant uploads
+// the requests the global head wrongly blocks, labelled benign, and they pass from its next request on,
+// with their unseen twins, while its other traffic and its attacks are decided as before. Poisoning (attacks
+// labelled benign) and contradictory labels are refused, and the refusal says what to do.
+import assert from "node:assert/strict";
+import { RESIDUAL_DEFAULT } from "../../src/heads/residual.ts";
+import { labelled, testWorld } from "./_app.ts";
+import { attackRecord, benignRecord, TEST_ADAPT } from "./_model.ts";
+
+const RESIDUAL = { adapt: { ...TEST_ADAPT, residual: { ...RESIDUAL_DEFAULT } } };
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+/** The test shop's form posts and detail pages (kinds 2 and 3), which the test model's global head blocks. */
+const flagged = (from: number, n: number) => range(4 * n, from).filter((i) => i % 4 >= 2).slice(0, n);
+const plain = (from: number, n: number) => range(4 * n, from).filter((i) => i % 4 < 2).slice(0, n);
+
+async function blockRate(w: ReturnType<typeof testWorld>, records: ReturnType<typeof benignRecord>[]) {
+  let blocked = 0;
+  for (const r of records) if ((await w.send("shop-a.test", r)).status === 403) blocked++;
+  return blocked / records.length;
+}
+
+Deno.test("false positives: uploaded as benign, they and their twins pass; other traffic and attacks as before", async () => {
+  const w = testWorld({ modelMeta: RESIDUAL });
+  const fps = flagged(0, 12).map(benignRecord), twins = flagged(400, 40).map(benignRecord);
+  const others = plain(400, 40).map(benignRecord), attacks = range(60, 100).map(attackRecord);
+  const before = {
+    fps: await blockRate(w, fps),
+    twins: await blockRate(w, twins),
+    others: await blockRate(w, others),
+    attacks: await blockRate(w, attacks),
+  };
+  assert.equal(before.fps, 1, "the global head blocks them");
+  assert.equal(before.twins, 1);
+
+  const token = await w.mint("shop-a.test");
+  const res = await w.upload("shop-a.test", labelled(fps, 0), token);
+  const body = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(body));
+  assert.equal(body.guard.passed, true);
+  assert.equal(body.guard.conflicts, 0);
+  assert.equal(body.tauSource, "scale");
+  assert.equal(body.tau, w.engine.meta.tau, "a benign-only upload keeps the worker's τ");
+  const doc = (await w.store.read("shop-a.test")).active!;
+  const ri = doc.head.ri as number[], rv = doc.head.rv as number[];
+  assert.ok(ri.length > 0 && ri.length === rv.length, "the stored head has a residual");
+  assert.ok(JSON.stringify(doc).length < 64 * 1024, "within the 64 KB budget");
+
+  const after = {
+    fps: await blockRate(w, fps),
+    twins: await blockRate(w, twins),
+    others: await blockRate(w, others),
+    attacks: await blockRate(w, attacks),
+  };
+  assert.equal(after.fps, 0, JSON.stringify(after));
+  assert.equal(after.twins, 0, "unseen requests of the same forms pass too");
+  assert.ok(Math.abs(after.others - before.others) <= 0.002, JSON.stringify({ before, after }));
+  assert.ok(Math.abs(after.attacks - before.attacks) <= 0.002, JSON.stringify({ before, after }));
+});
+
+Deno.test("poisoning: attacks labelled benign are refused (the canaries carry their words); the head stays", async () => {
+  const w = testWorld({ modelMeta: RESIDUAL });
+  const token = await w.mint("shop-a.test");
+  const poison = labelled([...flagged(0, 10).map(benignRecord), ...range(20).map(attackRecord)], 0);
+  const res = await w.upload("shop-a.test", poison, token);
+  const body = await res.json();
+  assert.equal(res.status, 422, JSON.stringify(body.guard));
+  assert.equal(body.error, "guard_refused");
+  assert.equal(body.guard.canaries.passed, false, JSON.stringify(body.guard));
+  assert.ok(body.guard.canaries.drop > body.guard.margin);
+  assert.match(body.reason, /check the records labelled 0 \(benign\) for attacks/);
+  assert.equal((await w.store.read("shop-a.test")).active, null);
+  assert.equal(await blockRate(w, range(20, 200).map(attackRecord)), 1, "attacks are still blocked");
+});
+
+Deno.test("contradictory labels: a request labelled both benign and attack is refused, named in the reason", async () => {
+  const w = testWorld({ modelMeta: RESIDUAL });
+  const token = await w.mint("shop-a.test");
+  const records = [
+    ...labelled(plain(0, 10).map(benignRecord), 0),
+    ...labelled(range(5).map(attackRecord), 1),
+  ];
+  records.push({ ...records[0], label: 1 });
+  const res = await w.upload("shop-a.test", records, token);
+  const body = await res.json();
+  assert.equal(res.status, 422, JSON.stringify(body.guard));
+  assert.equal(body.guard.conflicts, 1);
+  assert.match(body.reason, /1 request is labelled both benign and attack/);
+  assert.match(body.reason, /keep one label for each of them/);
+});
