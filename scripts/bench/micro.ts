@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { canarySet } from "../../src/api/model.ts";
 import process from "node:process";
 import { Hono } from "hono";
 import {
@@ -176,7 +177,12 @@ export async function labelledExamples(
   if (picked.length < benign + attack) throw new Error("the mix has too few requests of the head tenant");
   const out: HeadExample[] = [];
   for (const f of await featuresOf(picked)) {
-    out.push({ z: (await engine.embed(f)).slice(), label: picked[out.length].label, structure: f.structure });
+    out.push({
+      z: (await engine.embed(f)).slice(),
+      label: picked[out.length].label,
+      structure: f.structure,
+      features: f,
+    });
   }
   return out;
 }
@@ -307,7 +313,12 @@ export async function benchAdapt(
   // K per class, as the tenant API and eval count them, with their structure tokens and 1,000 requests of
   // unlabelled traffic: the site profile is built and used, as in an upload.
   const examples = await labelledExamples(engine, mix, k, k);
-  const options = { unlabeled: await unlabeledOf(mix, UNLABELED) };
+  // The canaries with their features: a residual head's anchors, as the tenant API fits.
+  const canaries = await canarySet(engine).catch(() => null);
+  const anchors = canaries?.features
+    ? canaries.z.map((z, i) => ({ z, features: canaries.features![i] }))
+    : [];
+  const options = { unlabeled: await unlabeledOf(mix, UNLABELED), anchors };
   const init: HeadParams = engine.head;
   for (let i = 0; i < 20; i++) adaptHead(init, examples, config, options);
   const wall: number[] = [];

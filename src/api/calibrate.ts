@@ -33,6 +33,8 @@ export const MAX_FOLDS = 5;
  * @param config The adaptation settings.
  * @param unlabeled The tenant's unlabelled traffic (given to every fold's fit, as to the head's).
  * @param anchors The residual's anchors (as given to the head's fit).
+ * @param tau The τ given to the head's fit.
+ * @param contrasts A correction's contrasts (as given to the head's fit).
  * @returns One score per benign example, in upload order; `null` with fewer than two benign examples.
  */
 export function outOfFoldBenignScores(
@@ -41,6 +43,8 @@ export function outOfFoldBenignScores(
   config: AdaptConfig,
   unlabeled: readonly UnlabeledRequest[],
   anchors: readonly Anchor[] = [],
+  tau?: number,
+  contrasts: readonly Anchor[] = [],
 ): number[] | null {
   const benign: number[] = [];
   for (let i = 0; i < examples.length; i++) if (examples[i].label === 0) benign.push(i);

@@ -71,13 +71,23 @@ export async function candidateHead(input: CandidateInput): Promise<Candidate> {
   const anchors: Anchor[] = cf && cf.length === canaries.length
     ? canaries.map((z, i) => ({ z, features: cf[i] }))
     : [];
-  const fit = await fitTenantHead(input.engine, globalHead, config, input.records, anchors);
+  // The τ the head is fitted toward: the tenant's own, else the worker's (then carried through its scale).
+  const fitTau = input.tau ?? globalTau;
+  const fit = await fitTenantHead(input.engine, globalHead, config, input.records, anchors, fitTau);
   const tc = performance.now();
   // A residual head's τ is the worker's carried through its change of scale; another head's is matched on
   // the canaries.
   const tau = input.tau ??
     (fit.trust ? residualTau(fit.trust, globalTau) : tenantTau(fit.head, canaries, globalHead, globalTau));
-  const outOfFold = outOfFoldBenignScores(globalHead, fit.examples, config, fit.unlabeled, anchors);
+  const outOfFold = outOfFoldBenignScores(
+    globalHead,
+    fit.examples,
+    config,
+    fit.unlabeled,
+    anchors,
+    fitTau,
+    fit.contrasts,
+  );
   const tg = performance.now();
   const guard = guardCheck(
     {

@@ -16,6 +16,7 @@ import {
 } from "../heads/adapt.ts";
 import type { Engine, HeadParams, SparseFeatures } from "../model/types.ts";
 import type { RequestRecord } from "../record/record.ts";
+import { contrastRecords } from "../heads/contrast.ts";
 
 /** Examples per label. */
 export interface LabelCounts {
@@ -35,6 +36,8 @@ export interface TenantFit {
   trust?: { alpha: number; beta: number };
   /** The labelled examples (embeddings and structure tokens), in upload order. */
   examples: HeadExample[];
+  /** A correction's attack copies of its requests (for the out-of-fold refits). */
+  contrasts: Anchor[];
   /** The unlabelled records' structure tokens, in upload order. */
   unlabeled: UnlabeledRequest[];
   /**
@@ -66,6 +69,8 @@ export function embedderOf(engine: Engine): Embedder {
  * @param config The model's adaptation settings (`meta.adapt`).
  * @param records The upload; records with a label are examples, records without one unlabelled traffic.
  * @param anchors Known attacks for a residual head's anchors (the model's canaries with their features).
+ * @param tau The τ the head will be used with before its change of scale (a benign-only upload is fitted as
+ *   a correction that brings its requests just under it).
  * @returns The head, steps, final loss, counts and timings.
  * @throws {RangeError} when the engine's embeddings do not fit the head.
  * @example
@@ -79,6 +84,7 @@ export async function fitTenantHead(
   config: AdaptConfig,
   records: readonly RequestRecord[],
   anchors: readonly Anchor[] = [],
+  tau?: number,
 ): Promise<TenantFit> {
   const embed = embedderOf(engine);
   const counts: LabelCounts = { benign: 0, attack: 0, unlabeled: 0 };
@@ -101,8 +107,34 @@ export async function fitTenantHead(
       counts.unlabeled++;
     }
   }
+  // A correction (benign labels only) is fitted against attack copies of its own requests (`contrast.ts`).
+  const contrasts: Anchor[] = [];
+  if (config.residual && counts.attack === 0 && counts.benign > 0 && tau !== undefined) {
+    const t0 = performance.now();
+    for (const rec of contrastRecords(records.filter((r) => r.label === 0))) {
+      const f = featuresOfRecord(rec);
+      const got = embed(f);
+      contrasts.push({ z: got instanceof Promise ? await got : got, features: f });
+    }
+    embedding += performance.now() - t0;
+  }
   const t2 = performance.now();
-  const { head, steps, loss, trust } = adaptHead(init, examples, config, { unlabeled, anchors });
+  const { head, steps, loss, trust } = adaptHead(init, examples, config, {
+    unlabeled,
+    anchors,
+    tau,
+    contrasts,
+  });
   const adapt = performance.now() - t2;
-  return { head, steps, loss, trust, counts, examples, unlabeled, ms: { features, embed: embedding, adapt } };
+  return {
+    head,
+    steps,
+    loss,
+    trust,
+    counts,
+    examples,
+    unlabeled,
+    contrasts,
+    ms: { features, embed: embedding, adapt },
+  };
 }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { featuresOfRecord, type FeatureVector } from "../features/mod.ts";
 import type { AdaptConfig } from "../heads/adapt.ts";
 import { NOVELTY_DIM } from "../heads/site_profile.ts";
+import { RESIDUAL_DEFAULT } from "../heads/residual.ts";
 import type { Engine, ModelMeta } from "../model/types.ts";
 import { parseRecord } from "../record/schema.ts";
 import { ApiError } from "./errors.ts";
@@ -42,6 +43,8 @@ function adaptSchema() {
       lr: finite.pipe(z.number().min(0).max(100)),
       maxWeights: z.number().int().min(0).max(4096),
       anchors: finite.pipe(z.number().min(0)),
+      margin: finite.pipe(z.number().min(0)).default(RESIDUAL_DEFAULT.margin),
+      contrast: finite.pipe(z.number().min(0)).default(RESIDUAL_DEFAULT.contrast),
     }).optional(),
   });
 }

@@ -84,6 +84,17 @@ export interface AdaptOptions {
   unlabeled?: readonly UnlabeledRequest[];
   /** Known attacks for the residual's anchors (`ResidualConfig.anchors`): the model's canaries. */
   anchors?: readonly Anchor[];
+  /**
+   * The τ the head will be used with before its change of scale (the worker's, or the tenant's own): with it,
+   * an upload of benign requests only is fitted as a correction, bringing each just under τ
+   * (`ResidualConfig.margin`).
+   */
+  tau?: number;
+  /**
+   * For a correction (benign labels only, `tau` given): attack copies of the uploaded requests
+   * (`contrast.ts`), featurised and embedded, fitted as attacks with the upload's weight.
+   */
+  contrasts?: readonly Anchor[];
 }
 
 /** At most `max` anchors, evenly spread over the list (deterministic). */
@@ -215,7 +226,17 @@ export function adaptHead(
   const inputs = headInputs(zs, ys, n, Z, structures, unlabeled, config.profile);
   const { F, counts } = inputs;
   if (config.residual && n > 0 && examples.every((e) => e.features !== undefined)) {
-    return adaptResidual(init, examples, config, config.residual, inputs, ys, options.anchors ?? []);
+    return adaptResidual(
+      init,
+      examples,
+      config,
+      config.residual,
+      inputs,
+      ys,
+      options.anchors ?? [],
+      options.tau,
+      options.contrasts ?? [],
+    );
   }
   const theta0 = new Float64Array(F + 1);
   for (let j = 0; j < Z; j++) theta0[j] = init.w[j];
@@ -243,6 +264,8 @@ function adaptResidual(
   inputs: HeadInputs,
   ys: Uint8Array,
   anchorsIn: readonly Anchor[],
+  tau: number | undefined,
+  contrastsIn: readonly Anchor[],
 ): AdaptResult {
   const Z = init.w.length, n = examples.length, { F, counts } = inputs;
   const g = new Float64Array(n);
@@ -258,8 +281,14 @@ function adaptResidual(
     for (let i = 0; i < n; i++) novelty.set(inputs.X.subarray(i * F + Z, (i + 1) * F), i * NOVELTY_DIM);
   }
   const weights = classWeights(ys, n);
+  const correction = weights[1] === 0 && tau !== undefined && tau > 0 && tau < 1 && rc.margin >= 0;
   // The anchors (known attacks) follow the tenant's examples, as attacks without novelty.
-  const anchors = pickAnchors(rc.anchors > 0 ? anchorsIn : [], MAX_ANCHORS);
+  const canaries = pickAnchors(rc.anchors > 0 ? anchorsIn : [], MAX_ANCHORS);
+  // A correction's contrasts (attack copies of the uploaded requests), weighing `contrast` against the upload.
+  const contrasts = correction ? contrastsIn : [];
+  const anchors = [...canaries, ...contrasts];
+  const anchorWeight = (k: number) =>
+    k < canaries.length ? rc.anchors / canaries.length : (rc.contrast ?? 1) / contrasts.length;
   const m = n + anchors.length;
   const gAll = new Float64Array(m), yAll = new Uint8Array(m), rowWeights = new Float64Array(m);
   gAll.set(g);
@@ -270,7 +299,7 @@ function adaptResidual(
     for (let j = 0; j < Z; j++) s += init.w[j] * c.z[j];
     gAll[n + k] = s;
     yAll[n + k] = 1;
-    rowWeights[n + k] = rc.anchors / anchors.length;
+    rowWeights[n + k] = anchorWeight(k);
   });
   let noveltyAll = novelty;
   if (novelty && anchors.length > 0) {
@@ -286,6 +315,8 @@ function adaptResidual(
     rowWeights,
     weights[0] > 0 && weights[1] > 0,
     rc,
+    correction ? logit(tau!) - rc.margin : null,
+    n,
   );
   const w = new Float32Array(Z);
   for (let j = 0; j < Z; j++) w[j] = fit.alpha * init.w[j];
@@ -295,6 +326,10 @@ function adaptResidual(
     head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);
   }
   return { head, steps: rc.steps, loss: NaN, trust: { alpha: fit.alpha, beta: fit.beta } };
+}
+
+function logit(p: number): number {
+  return Math.log(p / (1 - p));
 }
 
 /** Coordinates `[from, to)` of θ kept non-negative (the novelty weights). */

@@ -14,7 +14,7 @@
  * stays close to the global one, with fifty the residual learns the site's own words. α, β and the dense
  * residual are kept when the labels hold one class only (a benign-only upload says nothing about how far to
  * trust the global head, and the dense block — method, lengths, counts — would act as a bias on the whole
- * site): the sparse residual alone makes those requests pass.
+ * site): the sparse residual alone makes those requests pass, and only just (`margin`), when τ is known.
  *
  * The fitted head folds α and β into `w` and `b`, keeps the largest `maxWeights` residual weights (sorted
  * indices `ri`, values `rv`) and the dense residual `rd`, so scoring is `w·z + b + a·n + Σ rv·x[ri] + rd·d`:
@@ -40,6 +40,15 @@ export interface ResidualConfig {
   /** Residual weights kept (largest |r|), bounding the stored head. */
   maxWeights: number;
   /**
+   * How far below τ (in logits) an upload of benign requests only brings them: such an upload is a
+   * correction of false positives, fitted as the smallest residual that brings each under `logit τ − margin`
+   * (a squared hinge), not as far down as the logistic loss would push them, so that attacks sharing their
+   * endpoint or client lose no more than the correction needs.
+   */
+  margin: number;
+  /** Total weight of a correction's contrasts (attack copies of its requests), against the upload's 1. */
+  contrast: number;
+  /**
    * Total weight of the anchors, known attacks (the model's canaries) fitted beside the tenant's labels as
    * attacks, against the upload's 1: they keep the residual from learning that what every request carries
    * (a client's headers, the method) is benign. 0: none.
@@ -56,6 +65,8 @@ export const RESIDUAL_DEFAULT: Readonly<ResidualConfig> = Object.freeze({
   steps: 100,
   lr: 1,
   maxWeights: 1024,
+  margin: 0.5,
+  contrast: 3,
   anchors: 0.25,
 });
 
@@ -137,6 +148,9 @@ export function residualLogit(
  * @param rowWeights Each example's weight in the loss.
  * @param bothClasses Whether the tenant's labels hold both classes (else α, β and the dense residual stay).
  * @param config The settings.
+ * @param hingeTarget For a correction (benign labels only, τ known): the logit the first `nHinge` rows must
+ *   get under (`logit τ − margin`), by a squared hinge instead of the logistic loss; `null`: logistic.
+ * @param nHinge How many rows (the first) the hinge applies to.
  */
 export function fitResidual(
   g: Float64Array,
@@ -147,6 +161,8 @@ export function fitResidual(
   rowWeights: Float64Array,
   bothClasses: boolean,
   config: ResidualConfig,
+  hingeTarget: number | null = null,
+  nHinge = 0,
 ): Residual {
   const n = g.length, N = a0 ? a0.length : 0;
   const D = features.length > 0 ? features[0].dense.length : 0;
@@ -236,7 +252,11 @@ export function fitResidual(
       for (let k = 0; k < N; k++) s += a[k] * nov[oN + k];
       for (let p = p0; p < p1; p++) s += theta[col2[p]] * val2[p];
       const y = ys[i];
-      const e = rowWeights[i] * (sigma(s) - y);
+      // A correction row (benign, with a target) pays a squared hinge above its target and nothing below it:
+      // the smallest residual that brings it there. Every other row pays the logistic loss.
+      const e = i < nHinge && hingeTarget !== null
+        ? rowWeights[i] * Math.max(0, s - hingeTarget)
+        : rowWeights[i] * (sigma(s) - y);
       galpha += e * g[i];
       gbeta += e;
       for (let k = 0; k < N; k++) ga[k] += e * nov[oN + k];

@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { featuresOfRecord } from "../../src/features/mod.ts";
 import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
 import { RESIDUAL_DEFAULT, residualLogit } from "../../src/heads/residual.ts";
+import { contrastRecords } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
 import type { HeadParams } from "../../src/model/types.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
@@ -177,4 +178,44 @@ Deno.test("adaptHead with a residual: without anchors a benign-only upload leans
     logit(free, other) < logit(anchored, other) - 0.5,
     `${logit(free, other)} vs ${logit(anchored, other)}`,
   );
+});
+
+Deno.test("adaptHead with a residual: a correction (τ known) brings the false positives just under τ", () => {
+  const tau = 0.9, target = Math.log(tau / (1 - tau)) - RESIDUAL_DEFAULT.margin;
+  const { head, trust } = adaptHead(init, FPS.map((r) => example(r, 0)), CONFIG, { anchors: ANCHORS, tau });
+  assert(trust !== undefined && trust.alpha === 1 && trust.beta === 0);
+  for (const r of FPS) {
+    const l = logit(head, r);
+    // Under τ, and not pushed much further than the margin asks (the logistic fit goes several logits lower).
+    assert(l < Math.log(tau / (1 - tau)), `${l} is not under τ`);
+    assert(l > target - 1.5, `${l} is far below the target ${target}`);
+  }
+  const logistic = adaptHead(init, FPS.map((r) => example(r, 0)), CONFIG, { anchors: ANCHORS }).head;
+  const other = rec("/wp-json/wp/v2/posts?per_page=10&orderby=date");
+  assert(
+    Math.abs(logit(head, other) - logit(init, other)) < Math.abs(logit(logistic, other) - logit(init, other)),
+    "the correction moves an unrelated request less than the logistic fit",
+  );
+});
+
+Deno.test("contrastRecords: each request gets attack copies in its own values, deterministic and bounded", () => {
+  const out = contrastRecords(FPS);
+  nodeAssert.equal(out.length, FPS.length * 2);
+  nodeAssert.deepEqual(out, contrastRecords(FPS));
+  for (const [k, c] of out.entries()) {
+    const src = FPS[Math.floor(k / 2)];
+    nodeAssert.equal(c.label, 1);
+    nodeAssert.equal(c.url.split("?")[0], src.url.split("?")[0], "same endpoint");
+    nodeAssert.notEqual(c.url, src.url);
+    nodeAssert.equal(c.url.split("&").length, src.url.split("&").length, "same parameters");
+  }
+  const json = contrastRecords([{
+    method: "POST",
+    url: "/api/cart",
+    headers: { "content-type": "application/json" },
+    body: '{"sku":"A-12","qty":2,"gift":true}',
+  }], 1);
+  nodeAssert.equal(JSON.parse(json[0].body!).sku, "1' OR '1'='1' -- ");
+  nodeAssert.equal(contrastRecords([rec("/")])[0].url, "/?id=1'%20OR%20'1'%3D'1'%20--%20");
+  nodeAssert.equal(contrastRecords(Array.from({ length: 500 }, () => FPS[0])).length, 64);
 });

@@ -15,6 +15,7 @@ import {
   type Anchor,
   type HeadExample,
   headInputs,
+  residualTau,
 } from "../../../src/heads/adapt.ts";
 import { tenantTau } from "../../../src/heads/calibrate.ts";
 import { scoreWithHead } from "../../../src/heads/score.ts";
@@ -129,7 +130,7 @@ export function headMethod(
             features: rowFeatures(data.support, r),
           }));
           const unl = unlabeled.map((r) => ({ structure: rowStructure(data.support, r) }));
-          const { head, trust } = adaptHead(init, examples, config, { unlabeled: unl, anchors });
+          const { head, trust } = adaptHead(init, examples, config, { unlabeled: unl, anchors, tau });
           for (let i = 0; i < data.query.n; i++) {
             out[i] = scoreWithHead(
               head,

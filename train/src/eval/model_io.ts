@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { AdaptConfig, Anchor } from "../../../src/heads/adapt.ts";
+import { RESIDUAL_DEFAULT } from "../../../src/heads/residual.ts";
 import { featuresOfRecord } from "../../../src/features/mod.ts";
 import type { RequestRecord } from "../../../src/record/record.ts";
 import { createTsEngineFromModel, type TsEngine } from "../../../src/model/ts_engine.ts";
@@ -46,9 +47,11 @@ export function canariesOf(meta: ReadModel["meta"]): Float32Array[] | null {
 /** The adaptation settings a model ships, or the plain defaults for a model without them. */
 export function adaptOf(meta: ReadModel["meta"]): AdaptConfig {
   const a = meta.adapt as AdaptConfig | undefined;
-  return a && typeof a === "object" && typeof a.steps === "number"
-    ? a
-    : { method: "gd", steps: 20, lr: 0.5, prox: 0.02 };
+  if (!a || typeof a !== "object" || typeof a.steps !== "number") {
+    return { method: "gd", steps: 20, lr: 0.5, prox: 0.02 };
+  }
+  // A residual's settings a model predates take their defaults, as the tenant API's schema gives them.
+  return a.residual ? { ...a, residual: { ...RESIDUAL_DEFAULT, ...a.residual } } : a;
 }
 
 /** Loads an ONNX model file. @throws {ModelFormatError} if it is not a taugate model. */
