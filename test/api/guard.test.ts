@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { fitTenantHead } from "../../src/api/fit.ts";
 import { canaryMatchedTau } from "../../src/api/calibrate.ts";
 import { detectionRate, guardCheck } from "../../src/api/guard.ts";
-import { canaryEmbeddings } from "../../src/api/model.ts";
+import { canaryEmbeddings, canarySet } from "../../src/api/model.ts";
 import { featuresOfRecord } from "../../src/features/mod.ts";
 import { adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
 import { createTsEngine } from "../../src/model/mod.ts";
@@ -172,6 +172,11 @@ Deno.test("canaries: as records or as embeddings, the same set", async () => {
     apiModelBytes({ canary: undefined, canaries: { z: zs.map((z) => Array.from(z)) } }),
   );
   assert.deepEqual(await canaryEmbeddings(wrapped), zs);
+  // Records under `canary.records` (the shipped form): the same embeddings, and their features for the guard.
+  const shipped = await canarySet(createTsEngine(apiModelBytes({ canary: { records: canaryRecords() } })));
+  assert.deepEqual(shipped.z, zs);
+  assert.equal(shipped.features?.length, zs.length);
+  assert.equal((await canarySet(asZ)).features, null, "embeddings alone carry no features");
 });
 
 Deno.test("determinism: the same records give the same head, bit for bit, and it is adaptHead's", async () => {

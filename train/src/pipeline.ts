@@ -1,5 +1,6 @@
 /**
- * `deno task train` end to end: import the data, build tenants and tasks, meta-train, train the baseline
+ * `deno task train` end to end: import type { RequestRecord } from "../../src/record/record.ts";
+import the data, build tenants and tasks, meta-train, train the baseline
  * with the same budget, choose τ, pick canaries, export int8 ONNX models, write the held-out evaluation
  * files, evaluate every held-out tenant with the exported models exactly as `deno task eval` does, and
  * write the model card.
@@ -127,6 +128,25 @@ function fixtureDigest(): string {
   return goldenDigest(records.map((r) => encodeVector(featuresOfRecord(r))));
 }
 
+/** Header names of a client's dressing (never where a canary's payload is): dropped from canaries. */
+const DRESSING =
+  /^(accept|accept-encoding|accept-language|sec-ch-.*|sec-fetch-.*|upgrade-insecure-requests|connection|cache-control|pragma|dnt|priority|te)$/;
+/** Characters an injected header value carries and a client's own rarely does. */
+const INJECTED = /[<>'"{}$|`\\]|\.\.\/|%[0-9a-f]{2}/i;
+
+/**
+ * A canary as the model ships it: the request without its client's dressing (content type kept, and any
+ * header whose value looks injected), so that 176 of them fit the model's size budget.
+ */
+export function canaryRecord(r: RequestRecord): RequestRecord {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r.headers ?? {})) {
+    const name = k.toLowerCase();
+    if (name === "content-type" || (!DRESSING.test(name) && INJECTED.test(v))) headers[k] = v;
+  }
+  return { ...r, headers };
+}
+
 /** Meta of an exported model (a₀ of the profile rounded; canaries and τ filled in by the caller). */
 function metaOf(
   t: Trained,
@@ -245,7 +265,7 @@ export async function runTraining(
     world.train.flatMap((t) => t.attacks),
     cfg.canariesPerFamily,
     seed,
-  );
+  ).map(canaryRecord);
   const models: Record<string, unknown> = {};
   mkdirp(join(paths.outDir, "baselines"));
   mkdirp(paths.artifactsDir);
@@ -335,13 +355,10 @@ export async function runTraining(
     const canary = {
       source: "training families: training payloads injected into meta-training tenants' requests",
       families: canaryRecords.map((r) => r.family),
-      z: Array.from(
-        { length: canarySet.n },
-        (_, i) => Array.from(zc.subarray(i * Z, (i + 1) * Z), (x) => round(x, 3)),
-      ),
       detectionRate: round(flaggedShare(canaryScores, tau), 4),
       tau,
-      // The requests themselves, so the tenant API's guard and a residual head's anchors see their features.
+      // The requests themselves (the worker embeds them once): the tenant API's guard and a residual head's
+      // anchors need their features, not only their embeddings.
       records: canaryRecords.map((r) => ({ method: r.method, url: r.url, headers: r.headers, body: r.body })),
     };
     const meta = metaOf(t, prefix, {

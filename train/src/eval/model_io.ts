@@ -23,18 +23,26 @@ export interface LoadedModel {
   head: HeadParams;
   adapt: AdaptConfig;
   tau: number;
-  /** The canary embeddings it ships (`meta.canary.z`), for adapted heads' τ; `null` when it ships none. */
+  /**
+   * The canary embeddings it ships (`meta.canary.z`), or its canary records' embeddings, for adapted heads'
+   * τ; `null` when it ships neither.
+   */
   canaries: Float32Array[] | null;
   /** The canaries with their features (`meta.canary.records`), a residual head's anchors; empty without. */
   anchors: Anchor[];
 }
 
-/** The canaries as anchors: their embeddings with the features of the records the model ships beside them. */
-export function anchorsOf(meta: ReadModel["meta"]): Anchor[] {
-  const zs = canariesOf(meta);
+/**
+ * The canaries as anchors: the records the model ships (`meta.canary.records`) with their features and
+ * embeddings (through the engine, as the tenant API embeds them); empty when it ships none.
+ */
+export function anchorsOf(meta: ReadModel["meta"], engine: TsEngine): Anchor[] {
   const records = (meta.canary as { records?: unknown } | undefined)?.records;
-  if (!zs || !Array.isArray(records) || records.length !== zs.length) return [];
-  return zs.map((z, i) => ({ z, features: featuresOfRecord(records[i] as RequestRecord) }));
+  if (!Array.isArray(records)) return [];
+  return records.map((r) => {
+    const features = featuresOfRecord(r as RequestRecord);
+    return { z: engine.embedSync(features).slice(), features };
+  });
 }
 
 /** The canary embeddings a model ships as `meta.canary.z` (what the tenant API matches heads' τ on). */
@@ -58,6 +66,7 @@ export function adaptOf(meta: ReadModel["meta"]): AdaptConfig {
 export function loadModel(path: string): LoadedModel {
   const model = readModelOnnx(new Uint8Array(readFileSync(path)));
   const engine = createTsEngineFromModel(model);
+  const anchors = anchorsOf(model.meta, engine);
   return {
     path,
     model,
@@ -65,8 +74,8 @@ export function loadModel(path: string): LoadedModel {
     head: engine.head,
     adapt: adaptOf(model.meta),
     tau: model.meta.tau,
-    canaries: canariesOf(model.meta),
-    anchors: anchorsOf(model.meta),
+    canaries: canariesOf(model.meta) ?? (anchors.length > 0 ? anchors.map((a) => a.z) : null),
+    anchors,
   };
 }
 

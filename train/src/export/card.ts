@@ -361,7 +361,14 @@ function markdown(
         (s.config as { train: { adapt: { prox: number } } }).train.adapt.prox
       }); λ chosen on the held-out fwaf tenants' support pools (K = 10 AUC ${
         sel.map((r) => `λ=${r.prox}: ${f3(r.auc)}`).join(", ")
-      }; ties → stronger pull) |`,
+      }; ties → stronger pull)${
+        (m.adapt as { residual?: unknown }).residual
+          ? "; with `residual` set, tenant heads are residual heads (`src/heads/residual.ts`) and λ, `steps` and " +
+            "`lr` apply only to a model adapted without it; the residual's settings were chosen with " +
+            "`node train/bin/run.mjs sitefewshot --folds 1,2,3,4 --split support` and `sitefp --folds 1,2` on the " +
+            "shipped model's training sites, never on fold 0"
+          : ""
+      } |`,
     );
   }
   lines.push(
