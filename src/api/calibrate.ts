@@ -57,6 +57,8 @@ export function outOfFoldBenignScores(
     const { head } = adaptHead(init, examples.filter((_, i) => fold[i] !== k), config, {
       unlabeled,
       anchors,
+      tau,
+      contrasts,
     });
     benign.forEach((i, j) => {
       if (fold[i] === k) {
