@@ -98,6 +98,7 @@ export async function denoColdStart(
     env: {
       ...env,
       NO_COLOR: "1",
+      TAUGATE_EXPOSE: "on", // the first scored response is told by its decision header
       PORT: String(port),
       TAUGATE_MODEL: model,
       TAUGATE_ENGINE: engine,

@@ -207,7 +207,9 @@ export interface MiddlewareResult {
 /** The app both measurements use: taugate (or not) in front of a handler that reads the body and answers. */
 export function benchApp(mw: Parameters<typeof taugate>[0]): Hono<TaugateEnv> {
   const app = new Hono<TaugateEnv>();
-  app.use("*", taugate(mw));
+  // The decision headers on the responses (the bench counts decisions by them; figures since 2026-11-29
+  // include their cost, so they stay comparable).
+  app.use("*", taugate({ exposeToClient: true, ...mw }));
   app.all("*", async (c) => {
     if (c.req.raw.body !== null) await c.req.raw.arrayBuffer();
     return c.text("ok");

@@ -55,10 +55,20 @@ export function formatScore(score: number): string {
   return String(Number(score.toPrecision(4)));
 }
 
-/** The decision headers as `[name, value]` pairs (no score header when there is no score). */
-export function decisionHeaderPairs(d: Decision, names: DecisionHeaderNames): [string, string][] {
+/**
+ * The decision headers as `[name, value]` pairs (no score header when there is no score).
+ *
+ * @param d The decision.
+ * @param names The header names.
+ * @param decision The decision header's value, if not `d.decision` (`would-block` in `log` mode).
+ */
+export function decisionHeaderPairs(
+  d: Decision,
+  names: DecisionHeaderNames,
+  decision: string = d.decision,
+): [string, string][] {
   const pairs: [string, string][] = [
-    [names.decision, d.decision],
+    [names.decision, decision],
     [names.model, d.model ?? "-"],
     [names.tenant, d.tenant ?? "-"],
     [names.head, d.head],

@@ -99,7 +99,7 @@ const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
  */
 export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> {
   const o = resolveOptions(options);
-  const { mode, failMode, bodyCap, headers: names, cache, log } = o;
+  const { mode, failMode, bodyCap, headers: names, cache, log, exposeToClient: expose } = o;
   const excluded = compileExclusions(o.exclude);
   const getEngine = lazyEngine(o.engine, o.engineRetryMs, undefined, o.engineTimeoutMs);
   const resolveTenant = o.tenant;
@@ -263,12 +263,14 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     if (d.decision === "block") {
       return ownAnswer(
         c.json(
-          {
-            error: "blocked",
-            score: d.score === null ? null : Number(formatScore(d.score)),
-            tau: d.tau,
-            request_id: d.requestId,
-          },
+          expose
+            ? {
+              error: "blocked",
+              score: d.score === null ? null : Number(formatScore(d.score)),
+              tau: d.tau,
+              request_id: d.requestId,
+            }
+            : { error: "blocked", request_id: d.requestId },
           403,
           JSON_TYPE,
         ),
@@ -286,18 +288,24 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
       );
     }
 
-    // Downstream sees taugate's decision headers only when taugate set them: a client's own are dropped.
-    const tag = mode === "tag";
-    if (tag || spoofedIn(read.view, req)) {
+    // Downstream sees taugate's decision headers only when taugate set them: a client's own are dropped. In
+    // `log` mode a flagged request reaches it as `would-block`.
+    const forward = mode === "tag" || mode === "log";
+    if (forward || spoofedIn(read.view, req)) {
       const pairs = read.view !== null
         ? read.view.headers.filter((h) => !ownNameSet.has(h[0]))
         : headerPairs(req.headers, ownNameSet);
-      if (tag) pairs.push(...decisionHeaderPairs(d, names));
+      if (forward) {
+        pairs.push(
+          ...decisionHeaderPairs(d, names, mode === "log" && d.flagged ? "would-block" : d.decision),
+        );
+      }
       req = new Request(req, { headers: pairs });
       c.req.raw = req;
     }
 
     await next();
+    if (!expose) return;
     if (!stampHeaders(c.res.headers, d, names)) {
       try {
         // Hono's setter keeps the headers; the copy's are mutable.
@@ -321,7 +329,7 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
    */
   function ownAnswer(res: Response, d: Decision): Response {
     res.headers.set("cache-control", "no-store");
-    stampHeaders(res.headers, d, names);
+    if (expose) stampHeaders(res.headers, d, names);
     return res;
   }
 }

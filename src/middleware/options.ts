@@ -75,6 +75,13 @@ export interface TaugateOptions {
   exclude?: Exclusions;
   /** Names of the decision headers. */
   headers?: Partial<DecisionHeaderNames>;
+  /**
+   * Also tell the client: the decision headers (decision, score, model, tenant, head) on every response and
+   * the score and τ in the 403 body. For debugging only — a client that sees its score can tune a payload
+   * until it slips under τ. Default `false`: clients see a 403's `request_id` and nothing else; the origin
+   * (the next handler) gets the decision headers in `tag` and `log` mode, and the log gets everything.
+   */
+  exposeToClient?: boolean;
   /** Decision log options, or `false` for none. */
   log?: LogOptions | false;
   /** After a failed engine load, requests fail fast (fail mode) for this long before a retry (default 10 000 ms). */
@@ -97,6 +104,7 @@ export interface ResolvedOptions {
   bodyCap: number;
   exclude: Required<Exclusions>;
   headers: DecisionHeaderNames;
+  exposeToClient: boolean;
   log: Required<LogOptions> | false;
   engineRetryMs: number;
   engineTimeoutMs: number;
@@ -170,6 +178,7 @@ const optionsSchema = z.strictObject({
     tenant: headerName.optional(),
     head: headerName.optional(),
   }).default({}),
+  exposeToClient: z.boolean().default(false),
   log: z.union([
     z.literal(false),
     z.strictObject({
@@ -233,6 +242,7 @@ export function resolveOptions(options: TaugateOptions): ResolvedOptions {
       contentTypes: o.exclude.contentTypes.map((t) => t.toLowerCase()),
     },
     headers,
+    exposeToClient: o.exposeToClient,
     log: o.log === false
       ? false
       : { sample: o.log.sample, flaggedSample: o.log.flaggedSample, sink: o.log.sink ?? console.log },

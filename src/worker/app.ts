@@ -128,6 +128,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       failMode: config.failMode,
       bodyCap: config.bodyCap,
       exclude: { paths: config.excludePaths },
+      exposeToClient: config.exposeToClient,
       log: { sample: config.logSample, flaggedSample: config.logFlaggedSample, sink: options.logSink },
       engineTimeoutMs: options.engineTimeoutMs,
     }),

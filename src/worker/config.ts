@@ -11,6 +11,7 @@
  * | `TAUGATE_LOG_FLAGGED_SAMPLE` | `1` | fraction of flagged (score ≥ τ) and `error` decisions logged |
  * | `TAUGATE_BODY_CAP` | the spec's cap | body bytes read for features |
  * | `TAUGATE_EXCLUDE_PATHS` | none | comma-separated `/exact`, `/prefix/*`, `*.suffix` |
+ * | `TAUGATE_EXPOSE` | `off` | `on`: clients get the decision headers and the 403's score and τ (debugging only) |
  * | `ORIGIN` | none | forward allowed requests there; without it, the echo app answers |
  *
  * @module
@@ -27,6 +28,8 @@ export interface WorkerConfig {
   tau: number | undefined;
   engine: "ort" | "ts";
   failMode: FailMode;
+  /** `TAUGATE_EXPOSE=on`: decision headers and the 403's score and τ go to clients too (debugging only). */
+  exposeToClient: boolean;
   logSample: number;
   logFlaggedSample: number;
   bodyCap: number;
@@ -47,6 +50,7 @@ const schema = z.object({
   TAUGATE_LOG_FLAGGED_SAMPLE: num(0, 1).default(1),
   TAUGATE_BODY_CAP: num(0, FEATURE_SPEC.caps.body).pipe(z.number().int()).default(FEATURE_SPEC.caps.body),
   TAUGATE_EXCLUDE_PATHS: z.string().default(""),
+  TAUGATE_EXPOSE: z.enum(["on", "off"]).default("off"),
   ORIGIN: z.string().optional(),
 });
 
@@ -89,6 +93,7 @@ export function workerConfigFromEnv(
     logFlaggedSample: c.TAUGATE_LOG_FLAGGED_SAMPLE,
     bodyCap: c.TAUGATE_BODY_CAP,
     excludePaths: c.TAUGATE_EXCLUDE_PATHS.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    exposeToClient: c.TAUGATE_EXPOSE === "on",
     origin,
   };
 }

@@ -44,7 +44,7 @@ export function testWorld(
     modelMeta?: Record<string, unknown>;
   } = {},
 ): TestWorld {
-  const env = { TAUGATE_MODE: "block", TAUGATE_ADMIN_TOKEN: ADMIN, ...options.env };
+  const env = { TAUGATE_MODE: "block", TAUGATE_ADMIN_TOKEN: ADMIN, TAUGATE_EXPOSE: "on", ...options.env };
   const store = options.store ?? new MemoryTenantStore();
   const engine = options.engine ?? createTsEngine(apiModelBytes(options.modelMeta));
   const audit: string[] = [];

@@ -162,7 +162,7 @@ Deno.test("auth: nothing under /_taugate reaches the origin or the middleware; u
 Deno.test("API off (no TAUGATE_ADMIN_TOKEN): /_taugate is scored like any other, then refused, never forwarded", async () => {
   const make = (mode: string) =>
     createWorkerApp({
-      config: workerConfigFromEnv({ TAUGATE_MODE: mode }),
+      config: workerConfigFromEnv({ TAUGATE_EXPOSE: "on", TAUGATE_MODE: mode }),
       engine: createTsEngine(apiModelBytes()),
       logSink: () => {},
     });

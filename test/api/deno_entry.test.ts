@@ -12,7 +12,14 @@ function spawn(env: Record<string, string>): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: task.split(/\s+/).slice(1),
     cwd: ROOT,
-    env: { NO_COLOR: "1", TAUGATE_LOG_SAMPLE: "0", TAUGATE_LOG_FLAGGED_SAMPLE: "0", PORT: "0", ...env },
+    env: {
+      NO_COLOR: "1",
+      TAUGATE_LOG_SAMPLE: "0",
+      TAUGATE_LOG_FLAGGED_SAMPLE: "0",
+      PORT: "0",
+      TAUGATE_EXPOSE: "on",
+      ...env,
+    },
     stdout: "piped",
     stderr: "null",
   }).spawn();

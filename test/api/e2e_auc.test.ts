@@ -136,7 +136,7 @@ Deno.test({
     const labels = query.map((r) => r.label!);
 
     const engine = await loadEngine("ort", await Deno.readFile(MODEL), await denoOrtWasm());
-    const env = { TAUGATE_MODE: "log", TAUGATE_ADMIN_TOKEN: ADMIN };
+    const env = { TAUGATE_MODE: "log", TAUGATE_ADMIN_TOKEN: ADMIN, TAUGATE_EXPOSE: "on" };
     const store = new MemoryTenantStore();
     const app = createWorkerApp({
       config: workerConfigFromEnv(env),

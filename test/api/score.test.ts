@@ -157,7 +157,7 @@ Deno.test("explain: gradient × input matches finite differences of the forward 
 Deno.test("dry-run with the ORT engine explains through the weights the worker supplies", async () => {
   const bytes = apiModelBytes();
   const engine = await loadEngine("ort", bytes, await denoOrtWasm());
-  const env = { TAUGATE_ADMIN_TOKEN: ADMIN };
+  const env = { TAUGATE_ADMIN_TOKEN: ADMIN, TAUGATE_EXPOSE: "on" };
   const app = createWorkerApp({
     config: workerConfigFromEnv(env),
     engine,

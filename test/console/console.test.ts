@@ -143,7 +143,7 @@ Deno.test("console: a path under /_taugate that is not the console is still the 
 
 Deno.test("console: without TAUGATE_ADMIN_TOKEN there is no console: /_taugate/console is scored as traffic", async () => {
   const app = createWorkerApp({
-    config: workerConfigFromEnv({ TAUGATE_MODE: "tag" }),
+    config: workerConfigFromEnv({ TAUGATE_EXPOSE: "on", TAUGATE_MODE: "tag" }),
     engine: fakeEngine(),
     logSink: () => {},
   });

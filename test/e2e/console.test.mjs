@@ -45,6 +45,7 @@ before(async () => {
     TAUGATE_MODEL: join(dir, "model.onnx"),
     TAUGATE_KV_PATH: join(dir, "kv.sqlite3"),
     TAUGATE_ADMIN_TOKEN: ADMIN,
+    TAUGATE_EXPOSE: "on",
   });
   const minted = await fetch(`${worker.base}/_taugate/tenants/${TENANT}/tokens`, {
     method: "POST",

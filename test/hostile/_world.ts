@@ -45,7 +45,7 @@ export function world(
 ): World {
   const lines: string[] = [];
   const app = createWorkerApp({
-    config: workerConfigFromEnv({ TAUGATE_LOG_SAMPLE: "1", ...env }),
+    config: workerConfigFromEnv({ TAUGATE_EXPOSE: "on", TAUGATE_LOG_SAMPLE: "1", ...env }),
     engine: extra.engine ?? tsEngine(),
     store: extra.store,
     api: extra.api,

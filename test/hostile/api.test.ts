@@ -297,7 +297,7 @@ Deno.test("tokens: none, wrong, another tenant's, an operator token on a disable
   try {
     for (const extra of [{}, { ORIGIN: `http://127.0.0.1:${origin.addr.port}` }]) {
       const off = createWorkerApp({
-        config: workerConfigFromEnv({ TAUGATE_MODE: "log", ...extra }),
+        config: workerConfigFromEnv({ TAUGATE_EXPOSE: "on", TAUGATE_MODE: "log", ...extra }),
         engine: createTsEngine(apiModelBytes()),
         logSink: () => {},
       });

@@ -228,7 +228,7 @@ function faultyTenantStore() {
 
 function apiWorld(store: TenantStore) {
   const lines: string[] = [];
-  const env = { TAUGATE_MODE: "block", TAUGATE_ADMIN_TOKEN: ADMIN };
+  const env = { TAUGATE_MODE: "block", TAUGATE_ADMIN_TOKEN: ADMIN, TAUGATE_EXPOSE: "on" };
   const app = createWorkerApp({
     config: workerConfigFromEnv(env),
     engine: createTsEngine(apiModelBytes()),

@@ -298,7 +298,10 @@ Deno.test("whole requests at the issue's sizes: 20,000 parameters, a 64 KB heade
     // Through a plain Hono app the middleware scores what the worker would refuse: its work stays capped.
     const lines: string[] = [];
     const bare = new Hono<TaugateEnv>();
-    bare.use("*", taugate({ engine, mode: "tag", log: { sample: 1, sink: (l) => lines.push(l) } }));
+    bare.use(
+      "*",
+      taugate({ engine, mode: "tag", exposeToClient: true, log: { sample: 1, sink: (l) => lines.push(l) } }),
+    );
     bare.all("*", async (c) => new Response(String((await c.req.arrayBuffer()).byteLength)));
 
     const params = Array.from({ length: 20_000 }, (_, i) => `k${i}=v${i}`).join("&");

@@ -49,6 +49,7 @@ async function startEntry(dir: string): Promise<Entry> {
       TAUGATE_KV_PATH: kvPath,
       TAUGATE_ENGINE: "ts",
       TAUGATE_MODE: "block",
+      TAUGATE_EXPOSE: "on",
       TAUGATE_TAU: "1",
       TAUGATE_EXCLUDE_PATHS: "/static/*",
       TAUGATE_LOG_SAMPLE: "1",

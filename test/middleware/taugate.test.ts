@@ -31,7 +31,15 @@ function harness(
   const lines: string[] = [];
   const seen: Harness["seen"] = [];
   const app = new Hono<TaugateEnv>();
-  app.use("*", taugate({ engine: fakeEngine(), log: { sample: 1, sink: (l) => lines.push(l) }, ...options }));
+  app.use(
+    "*",
+    taugate({
+      engine: fakeEngine(),
+      exposeToClient: true,
+      log: { sample: 1, sink: (l) => lines.push(l) },
+      ...options,
+    }),
+  );
   app.all("*", async (c) => {
     seen.push({ decision: c.get("taugate"), headers: c.req.raw.headers, body: await c.req.text() });
     return handler ? handler(c) : c.text("origin says hi");

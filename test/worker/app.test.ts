@@ -37,7 +37,7 @@ async function serving<T>(handler: Deno.ServeHandler, f: (base: string) => Promi
 
 Deno.test("echo app: describes the request, with credentials redacted", async () => {
   const app = createWorkerApp({
-    config: workerConfigFromEnv({ TAUGATE_MODE: "log" }),
+    config: workerConfigFromEnv({ TAUGATE_EXPOSE: "on", TAUGATE_MODE: "log" }),
     engine: fakeEngine(),
     logSink: quiet,
   });
@@ -71,7 +71,7 @@ Deno.test("standalone app with the ORT engine: blocks, tags and allows by the mo
   assert.equal(engine.kind, "ort");
   const scores: number[] = [];
   const probe = createWorkerApp({
-    config: workerConfigFromEnv({ TAUGATE_MODE: "log" }),
+    config: workerConfigFromEnv({ TAUGATE_EXPOSE: "on", TAUGATE_MODE: "log" }),
     engine,
     logSink: quiet,
   });
@@ -87,7 +87,7 @@ Deno.test("standalone app with the ORT engine: blocks, tags and allows by the mo
   const tau = (sorted[2] + sorted[3]) / 2;
   for (const mode of ["block", "tag"] as const) {
     const app = createWorkerApp({
-      config: workerConfigFromEnv({ TAUGATE_MODE: mode, TAUGATE_TAU: String(tau) }),
+      config: workerConfigFromEnv({ TAUGATE_EXPOSE: "on", TAUGATE_MODE: mode, TAUGATE_TAU: String(tau) }),
       engine,
       logSink: quiet,
     });
@@ -108,7 +108,7 @@ Deno.test("standalone app with the ORT engine: blocks, tags and allows by the mo
 });
 
 Deno.test("standalone app: the TS engine agrees with the ORT engine within 1e-5", async () => {
-  const config = workerConfigFromEnv({ TAUGATE_MODE: "log" });
+  const config = workerConfigFromEnv({ TAUGATE_EXPOSE: "on", TAUGATE_MODE: "log" });
   const a = createWorkerApp({ config, engine: await ort(), logSink: quiet });
   const b = createWorkerApp({ config, engine: await loadEngine("ts", testModelBytes()), logSink: quiet });
   for (const p of ["/", ATTACK, "/download?file=..%2F..%2Fetc%2Fpasswd", "/p?k=v&k2=v2"]) {
@@ -122,7 +122,7 @@ Deno.test("a 10 MB body reaches the echo app byte-exact, streamed over HTTP", as
   const { bytes, sha256 } = await bigBody();
   // τ = 1: nothing is blocked, whatever the random test model makes of random bytes (this test is about the
   // body, not the score).
-  const config = workerConfigFromEnv({ TAUGATE_TAU: "1" });
+  const config = workerConfigFromEnv({ TAUGATE_EXPOSE: "on", TAUGATE_TAU: "1" });
   const app = createWorkerApp({ config, engine: await ort(), logSink: quiet });
   await serving(app.fetch, async (base) => {
     const res = await fetch(`${base}/upload`, {
@@ -158,7 +158,7 @@ Deno.test("ORIGIN: a 10 MB body is forwarded byte-exact; tag mode adds the decis
   };
   await serving(origin, async (originBase) => {
     const app = createWorkerApp({
-      config: workerConfigFromEnv({ ORIGIN: originBase, TAUGATE_MODE: "tag" }),
+      config: workerConfigFromEnv({ TAUGATE_EXPOSE: "on", ORIGIN: originBase, TAUGATE_MODE: "tag" }),
       engine: await ort(),
       logSink: quiet,
     });
@@ -195,7 +195,7 @@ Deno.test("ORIGIN: an unreachable origin is a 502 JSON, never a crash", async ()
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
   const app = createWorkerApp({
-    config: workerConfigFromEnv({ ORIGIN: `http://127.0.0.1:${port}` }),
+    config: workerConfigFromEnv({ TAUGATE_EXPOSE: "on", ORIGIN: `http://127.0.0.1:${port}` }),
     engine: fakeEngine(),
     logSink: quiet,
   });
@@ -217,7 +217,11 @@ Deno.test("standalone app: a tenant head from the store, and exclusions from the
     createdAt: "2026-11-29T00:00:00Z",
   });
   const app = createWorkerApp({
-    config: workerConfigFromEnv({ TAUGATE_MODE: "log", TAUGATE_EXCLUDE_PATHS: "/static/*" }),
+    config: workerConfigFromEnv({
+      TAUGATE_EXPOSE: "on",
+      TAUGATE_MODE: "log",
+      TAUGATE_EXCLUDE_PATHS: "/static/*",
+    }),
     engine,
     store,
     logSink: quiet,

@@ -12,6 +12,7 @@ Deno.test("worker config: defaults", () => {
     logFlaggedSample: 1,
     bodyCap: FEATURE_SPEC.caps.body,
     excludePaths: [],
+    exposeToClient: false,
     origin: undefined,
   });
   assert.equal(workerConfigFromEnv({}, { TAUGATE_ENGINE: "ts" }).engine, "ts");
@@ -32,6 +33,7 @@ Deno.test("worker config: every variable is read", () => {
     TAUGATE_LOG_FLAGGED_SAMPLE: "0.25",
     TAUGATE_BODY_CAP: "1024",
     TAUGATE_EXCLUDE_PATHS: "/static/*, *.css,,/healthz",
+    TAUGATE_EXPOSE: "on",
     ORIGIN: "http://127.0.0.1:3000/base/",
     UNRELATED: "x",
   });
@@ -44,6 +46,7 @@ Deno.test("worker config: every variable is read", () => {
     logFlaggedSample: 0.25,
     bodyCap: 1024,
     excludePaths: ["/static/*", "*.css", "/healthz"],
+    exposeToClient: true,
     origin: "http://127.0.0.1:3000/base",
   });
 });
@@ -55,6 +58,7 @@ Deno.test("worker config: a bad value names its variable", () => {
     [{ TAUGATE_TAU: "1.5" }, /invalid TAUGATE_TAU/],
     [{ TAUGATE_ENGINE: "onnx" }, /invalid TAUGATE_ENGINE/],
     [{ TAUGATE_FAIL_MODE: "maybe" }, /invalid TAUGATE_FAIL_MODE/],
+    [{ TAUGATE_EXPOSE: "yes" }, /invalid TAUGATE_EXPOSE/],
     [{ TAUGATE_LOG_SAMPLE: "-1" }, /invalid TAUGATE_LOG_SAMPLE/],
     [{ TAUGATE_BODY_CAP: "1.5" }, /invalid TAUGATE_BODY_CAP/],
     [{ TAUGATE_BODY_CAP: "99999999" }, /invalid TAUGATE_BODY_CAP/],

@@ -18,7 +18,13 @@ function spawn(env: Record<string, string>): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: startArgs(),
     cwd: ROOT,
-    env: { NO_COLOR: "1", TAUGATE_LOG_SAMPLE: "0", TAUGATE_LOG_FLAGGED_SAMPLE: "0", ...env },
+    env: {
+      NO_COLOR: "1",
+      TAUGATE_LOG_SAMPLE: "0",
+      TAUGATE_LOG_FLAGGED_SAMPLE: "0",
+      TAUGATE_EXPOSE: "on",
+      ...env,
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -123,6 +123,7 @@ async function check(name: string, fetch: (req: Request) => Response | Promise<R
 Deno.test("named requests: the standalone worker blocks the attacks and passes the ordinary requests", async () => {
   const app = createWorkerApp({
     config: workerConfigFromEnv({
+      TAUGATE_EXPOSE: "on",
       TAUGATE_MODE: "block",
       TAUGATE_LOG_SAMPLE: "0",
       TAUGATE_LOG_FLAGGED_SAMPLE: "0",

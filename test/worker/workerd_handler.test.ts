@@ -37,6 +37,7 @@ Deno.test("workerd handler: one app and one engine per isolate, tenant heads fro
   const env = {
     TENANT_KV: kv,
     TAUGATE_MODE: "block",
+    TAUGATE_EXPOSE: "on",
     TAUGATE_LOG_SAMPLE: "0",
     TAUGATE_LOG_FLAGGED_SAMPLE: "0",
   };
@@ -74,6 +75,7 @@ Deno.test("workerd handler: without a TENANT_KV binding every tenant gets the gl
   const { h } = handler();
   const res = await h.fetch(new Request("http://acme.example/"), {
     TAUGATE_MODE: "log",
+    TAUGATE_EXPOSE: "on",
     TAUGATE_LOG_SAMPLE: "0",
   });
   assert.equal(res.status, 200);

@@ -28,7 +28,7 @@ const store = new MemoryHeadStore();
 for (const [tenant, doc] of Object.entries(input.heads ?? {})) await store.put(tenant, doc);
 // Log mode: every request is scored and let through, so each answer carries its score.
 const app = createWorkerApp({
-  config: workerConfigFromEnv({ TAUGATE_MODE: "log" }),
+  config: workerConfigFromEnv({ TAUGATE_EXPOSE: "on", TAUGATE_MODE: "log" }),
   engine,
   store,
   logSink: () => {},

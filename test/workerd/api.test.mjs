@@ -34,6 +34,7 @@ before(async () => {
     modulesRoot: ROOT,
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: {
+      TAUGATE_EXPOSE: "on",
       TAUGATE_MODE: "block",
       TAUGATE_LOG_SAMPLE: "0",
       TAUGATE_LOG_FLAGGED_SAMPLE: "0",

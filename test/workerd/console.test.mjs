@@ -30,7 +30,12 @@ before(async () => {
     modules,
     modulesRoot: ROOT,
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings: { TAUGATE_MODE: "block", TAUGATE_LOG_SAMPLE: "0", TAUGATE_ADMIN_TOKEN: token },
+    bindings: {
+      TAUGATE_MODE: "block",
+      TAUGATE_LOG_SAMPLE: "0",
+      TAUGATE_ADMIN_TOKEN: token,
+      TAUGATE_EXPOSE: "on",
+    },
     kvNamespaces: { TENANT_KV: `kv-${name}` },
     routes,
   });

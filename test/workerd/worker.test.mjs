@@ -133,7 +133,7 @@ before(async () => {
     modules,
     modulesRoot: ROOT,
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings: { TAUGATE_LOG_SAMPLE: "0", TAUGATE_LOG_FLAGGED_SAMPLE: "0", ...vars },
+    bindings: { TAUGATE_LOG_SAMPLE: "0", TAUGATE_LOG_FLAGGED_SAMPLE: "0", TAUGATE_EXPOSE: "on", ...vars },
     kvNamespaces: { TENANT_KV: "tenant-kv" },
     routes,
   });
