@@ -325,7 +325,7 @@ function adaptResidual(
     head.a = Float32Array.from(fit.a);
     head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);
   }
-  return { head, steps: rc.steps, loss: NaN, trust: { alpha: fit.alpha, beta: fit.beta } };
+  return { head, steps: rc.steps, loss: fit.loss, trust: { alpha: fit.alpha, beta: fit.beta } };
 }
 
 function logit(p: number): number {

@@ -92,6 +92,8 @@ export interface Residual {
   ri: Int32Array;
   rv: Float32Array;
   rd: Float32Array;
+  /** The final objective (before the smallest weights are dropped). */
+  loss: number;
 }
 
 /**
@@ -273,6 +275,20 @@ export function fitResidual(
       beta = (beta - lr * gbeta) / (1 + lr * config.l2Scale);
     }
   }
+  // The final objective: each row's loss (as fitted) plus the priors.
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    let s = alpha * g[i] + beta;
+    for (let k = 0; k < N; k++) s += a[k] * nov[i * N + k];
+    for (let p = ptr2[i]; p < ptr2[i + 1]; p++) s += theta[col2[p]] * val2[p];
+    loss += rowWeights[i] *
+      (i < nHinge && hingeTarget !== null
+        ? Math.max(0, s - hingeTarget) ** 2 / 2
+        : (s > 0 ? s + Math.log1p(Math.exp(-s)) : Math.log1p(Math.exp(s))) - ys[i] * s);
+  }
+  for (let p = 0; p < C; p++) loss += (p < P ? config.l2 : config.l2Dense) * theta[p] * theta[p] / 2;
+  for (let k = 0; k < N; k++) loss += config.l2Novelty * (a[k] - c0[k]) ** 2 / 2;
+  loss += config.l2Scale * ((alpha - 1) ** 2 + beta * beta) / 2;
   const r = theta.subarray(0, P), rd = theta.subarray(P, C);
   // Keep the largest weights, sorted by feature index.
   const order = [...keys.keys()].filter((p) => r[p] !== 0).sort((p, q) => Math.abs(r[q]) - Math.abs(r[p]))
@@ -282,7 +298,7 @@ export function fitResidual(
     ri[k] = keys[p];
     rv[k] = r[p];
   });
-  return { alpha, beta, a: N > 0 ? a : null, ri, rv, rd: Float32Array.from(rd) };
+  return { alpha, beta, a: N > 0 ? a : null, ri, rv, rd: Float32Array.from(rd), loss };
 }
 
 function sigma(s: number): number {

@@ -38,6 +38,7 @@ Deno.test("false positives: uploaded as benign, they and their twins pass; other
   assert.equal(res.status, 201, JSON.stringify(body));
   assert.equal(body.guard.passed, true);
   assert.equal(body.guard.conflicts, 0);
+  assert.ok(Number.isFinite(body.fit.loss) && body.fit.loss >= 0, "the fit reports its final objective");
   assert.equal(body.tauSource, "scale");
   assert.equal(body.tau, w.engine.meta.tau, "a benign-only upload keeps the worker's τ");
   const doc = (await w.store.read("shop-a.test")).active!;
