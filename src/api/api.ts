@@ -8,13 +8,13 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { FEATURE_SPEC, featuresOfRecord } from "../features/mod.ts";
-import { scoreWithHead } from "../heads/score.ts";
+import { decide, headFitsModel } from "../middleware/decide.ts";
 import { lazyEngine, type ReadyEngine } from "../middleware/engine.ts";
 import type { EngineSource, Mode } from "../middleware/options.ts";
 import type { BackboneWeights, ModelMeta } from "../model/types.ts";
 import { boundedTenantStore, DEFAULT_STORE_TIMEOUT_MS } from "../store/bounded.ts";
 import { HeadCache } from "../store/cached.ts";
-import { headToJson, type StoredHead, tenantHeadOf } from "../store/head_doc.ts";
+import { headToJson, type StoredHead, type TenantHead, tenantHeadOf } from "../store/head_doc.ts";
 import { isTenantId } from "../store/tenant_id.ts";
 import { isTokenId, type TenantStore } from "../store/tenant_store.ts";
 import { candidateHead, type CandidateMs } from "./candidate.ts";
@@ -399,19 +399,28 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     const { records } = parseUpload(text, format, { tenant });
     const r = await ready();
     const meta = r.engine.meta;
-    let head = r.globalHead, tau = globalTau(meta);
-    let source: "tenant" | "global" | "stale" = "global", version: number | null = null;
+    let tenantHead: TenantHead | null = null, storeError: string | undefined;
     if (q.head !== "global") {
-      const doc = await stored(() => store.heads.get(tenant));
-      if (doc !== null) {
-        const t = tenantHeadOf(tenant, doc);
-        if ((t.modelId !== undefined && t.modelId !== meta.modelId) || t.head.w.length !== meta.embedDim) {
-          source = "stale";
-        } else {
-          head = t.head, tau = t.tau ?? tau, source = "tenant", version = t.version;
-        }
+      // A head that cannot be read (a store fault, a malformed document) is what the worker scores around
+      // with the global head: so does the dry run.
+      try {
+        const doc = await store.heads.get(tenant);
+        if (doc !== null) tenantHead = tenantHeadOf(tenant, doc);
+      } catch (err) {
+        storeError = `the tenant's head could not be read (${(err as Error).name})`;
       }
     }
+    // The head as the worker would choose it (`decide`), for the answer's summary and the explanations.
+    const chosen = tenantHead !== null && headFitsModel(tenantHead, meta) ? tenantHead : null;
+    const source: "tenant" | "global" | "stale" | "store-error" = storeError !== undefined
+      ? "store-error"
+      : chosen !== null
+      ? "tenant"
+      : tenantHead !== null
+      ? "stale"
+      : "global";
+    const version = chosen?.version ?? null;
+    const tau = chosen?.tau ?? globalTau(meta);
     const explain = q.explain ?? true;
     const weights = explain ? await weightsOf(r) : null;
     const embed = embedderOf(r.engine);
@@ -421,14 +430,22 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
       const f = featuresOfRecord(rec, FEATURE_SPEC, trace);
       const got = embed(f);
       const z = got instanceof Promise ? await got : got;
-      const score = scoreWithHead(head, z, f.structure, undefined, f);
-      const flagged = score >= tau;
-      const decision = !flagged || o.mode === "log" || o.mode === "off"
-        ? "allow"
-        : o.mode === "block"
-        ? "block"
-        : "tag";
+      const v = decide({
+        tenantHead,
+        storeError,
+        meta,
+        globalHead: r.globalHead,
+        globalTau: globalTau(meta),
+        mode: o.mode,
+        z,
+        structure: f.structure,
+        features: f,
+      });
+      const { score, flagged, decision } = v;
+      const head = v.head === "tenant" ? chosen!.head : r.globalHead;
       const row: Record<string, unknown> = { index: i + 1, score, flagged, decision };
+      // A malformed tenant head falls back to the global head request by request, as in the worker.
+      if (v.head !== source) row.head = v.head;
       if (rec.label !== undefined) row.label = rec.label;
       if (weights && trace) {
         const ex = explainLogit(weights, head, f, trace, q.top ?? 8);

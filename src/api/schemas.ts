@@ -164,7 +164,10 @@ const contribution = z.object({
 export const scoreResultSchema = z.object({
   tenant: z.string(),
   head: z.object({
-    source: z.enum(["tenant", "global", "stale"]),
+    source: z.enum(["tenant", "global", "stale", "store-error"]).describe(
+      "store-error: the tenant's head could not be read (a store fault, a malformed document) and the global " +
+        "head scored, as in the worker",
+    ),
     version: z.number().int().nullable(),
   }),
   tau: z.number(),
@@ -176,6 +179,10 @@ export const scoreResultSchema = z.object({
     score: z.number(),
     flagged: z.boolean().describe("score ≥ τ"),
     decision: z.enum(["allow", "tag", "block"]).describe("what the worker's mode does with it"),
+    head: z.enum(["store-error"]).optional().describe(
+      "present when this record was scored by the global head because the tenant's head gave no valid score " +
+        "(a malformed head), as the worker does",
+    ),
     label: z.number().int().optional(),
     logit: z.number().optional(),
     why: z.array(contribution).optional(),

@@ -29,17 +29,11 @@ import {
   type RequestView,
   viewOrPromiseFromRequest,
 } from "../features/mod.ts";
-import { scoreWithHead } from "../heads/score.ts";
+import { decide } from "./decide.ts";
 import type { ResidualFeatures } from "../heads/residual.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
-import {
-  type Decision,
-  decisionHeaderPairs,
-  formatScore,
-  type HeadSource,
-  stampHeaders,
-} from "./decision.ts";
+import { type Decision, decisionHeaderPairs, formatScore, stampHeaders } from "./decision.ts";
 import { lazyEngine, type ReadyEngine } from "./engine.ts";
 import { compileExclusions } from "./exclude.ts";
 import { headerPairs } from "./headers.ts";
@@ -55,6 +49,7 @@ export {
   type HeadSource,
   stampHeaders,
 } from "./decision.ts";
+export { decide, type DecideInput, headFitsModel, type Verdict } from "./decide.ts";
 export { checkEngine, type EngineGetter, lazyEngine, type ReadyEngine } from "./engine.ts";
 export { compileExclusions, type ExclusionTest } from "./exclude.ts";
 export { decisionLogLine, type LogContext } from "./log.ts";
@@ -159,40 +154,25 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
       };
       lookup = await lookup;
     }
-    let head = ready.globalHead;
-    let tau = o.tau ?? meta.tau;
-    let source: HeadSource = "global";
-    if (lookup.status === "tenant") {
-      const t = lookup.head;
-      if ((t.modelId !== undefined && t.modelId !== meta.modelId) || t.head.w.length !== meta.embedDim) {
-        source = "stale";
-        d.headReason = `head v${t.version} was fitted for ${t.modelId ?? `Z=${t.head.w.length}`}`;
-      } else {
-        head = t.head;
-        source = "tenant";
-        d.headVersion = t.version;
-        if (t.tau !== undefined) tau = t.tau;
-      }
-    } else if (lookup.status === "error") {
-      source = "store-error";
-      d.headReason = lookup.reason;
-    }
-    let s = scoreWithHead(head, z, structure, nStructure, features);
-    if (!(s >= 0 && s <= 1) && source === "tenant") {
-      // A malformed tenant head (e.g. novelty weights of the wrong length) must not fail the request.
-      d.headReason = `head v${d.headVersion} gave the score ${s}`;
-      d.headVersion = null;
-      source = "store-error";
-      head = ready.globalHead;
-      tau = o.tau ?? meta.tau;
-      s = scoreWithHead(head, z);
-    }
-    if (!(s >= 0 && s <= 1)) throw new Error(`score ${s} is not in [0, 1]`);
-    d.score = s;
-    d.tau = tau;
-    d.head = source;
-    d.flagged = s >= tau;
-    d.decision = !d.flagged || mode === "log" ? "allow" : mode === "block" ? "block" : "tag";
+    const v = decide({
+      tenantHead: lookup.status === "tenant" ? lookup.head : null,
+      storeError: lookup.status === "error" ? lookup.reason : undefined,
+      meta,
+      globalHead: ready.globalHead,
+      globalTau: o.tau ?? meta.tau,
+      mode,
+      z,
+      structure,
+      nStructure,
+      features,
+    });
+    d.score = v.score;
+    d.tau = v.tau;
+    d.head = v.head;
+    d.headVersion = v.headVersion;
+    if (v.headReason !== undefined) d.headReason = v.headReason;
+    d.flagged = v.flagged;
+    d.decision = v.decision;
   };
 
   return async function taugate(c, next) {

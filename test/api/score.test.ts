@@ -205,3 +205,60 @@ Deno.test("openapi.json: every route is documented, with the answers' schemas", 
   }
   assert.ok(doc.components.schemas.UploadResult.properties.guard.properties.margin);
 });
+
+Deno.test("one decision path: the worker and the dry run agree on every head (valid, residual, stale, malformed) and mode", async () => {
+  // Both call `decide` (src/middleware/decide.ts); this feeds them the same records and stored heads.
+  const records = [benignRecord(0), benignRecord(2), benignRecord(3), attackRecord(1), attackRecord(4)];
+  const w0 = testWorld();
+  const Z = w0.engine.meta.embedDim, modelId = w0.engine.meta.modelId;
+  const heads: Record<string, Record<string, unknown>> = {
+    valid: { w: Array.from(w0.engine.head.w, (x) => x * 0.5), b: -0.5 },
+    residual: {
+      w: Array.from(w0.engine.head.w),
+      b: w0.engine.head.b,
+      ri: [1, 5, 900],
+      rv: [0.5, -2, 3],
+      rd: [0.1],
+    },
+    stale: { w: new Array(Z + 1).fill(0.1), b: 0 },
+    // A document the store cannot read back as a head (see below): the global head scores instead.
+    malformed: { w: Array.from(w0.engine.head.w), b: w0.engine.head.b },
+  };
+  for (const mode of ["block", "tag", "log"]) {
+    for (const [name, head] of Object.entries(heads)) {
+      const store = new MemoryTenantStore();
+      if (name === "malformed") {
+        // The stored document fails its schema when read (as a corrupt KV value would).
+        const heads = store.heads;
+        Object.defineProperty(store, "heads", {
+          value: {
+            ...heads,
+            get: () => Promise.reject(new TypeError("invalid stored head: w: expected array")),
+          },
+        });
+      }
+      const w = testWorld({ env: { TAUGATE_MODE: mode }, store });
+      const token = await w.mint("shop-a.test");
+      await w.store.heads.put("shop-a.test", {
+        version: 7,
+        head: head as { w: number[]; b: number },
+        tau: 0.6,
+        createdAt: "2026-12-03T00:00:00.000Z",
+        modelId: name === "stale" ? "another-model" : modelId,
+      });
+      const out = scoreResultSchema.parse(
+        await (await w.api("/tenants/shop-a.test/score?explain=0", { ...asJson(records), token })).json(),
+      );
+      const source = name === "stale" ? "stale" : name === "malformed" ? "store-error" : "tenant";
+      assert.equal(out.head.source, source, `${mode} ${name}`);
+      for (const [i, r] of out.results.entries()) {
+        const live = await w.send("shop-a.test", records[i]);
+        const what = `${mode} ${name} #${i}`;
+        assert.equal(live.score, Number(r.score.toPrecision(4)), what);
+        assert.equal(live.head, r.head ?? out.head.source, what);
+        const status = r.decision === "block" ? 403 : 200;
+        assert.equal(live.status, status, what);
+      }
+    }
+  }
+});

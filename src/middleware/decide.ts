@@ -1,0 +1,105 @@
+/**
+ * The one decision path: which head scores a request, its τ, the score and what the mode does with it. The
+ * middleware and the tenant API's dry run (`POST /_taugate/tenants/:t/score`) both call `decide`, so the
+ * dry run answers what the worker would do with the same request and the same stored head.
+ *
+ * @module
+ */
+import { scoreWithHead } from "../heads/score.ts";
+import type { ResidualFeatures } from "../heads/residual.ts";
+import type { HeadParams, ModelMeta } from "../model/types.ts";
+import type { TenantHead } from "../store/head_doc.ts";
+import type { DecisionKind, HeadSource } from "./decision.ts";
+import type { Mode } from "./options.ts";
+
+/** What `decide` is given. */
+export interface DecideInput {
+  /** The tenant's stored head, or `null` (no tenant, no head, or the global head asked for). */
+  tenantHead: TenantHead | null;
+  /** Why the store could not say (the middleware's read failed or timed out); the global head scores. */
+  storeError?: string;
+  meta: ModelMeta;
+  globalHead: HeadParams;
+  /** The worker's τ (the `tau` option, else the model's). */
+  globalTau: number;
+  mode: Mode;
+  z: Float32Array;
+  /** The request's structure tokens (a head's site profile). */
+  structure?: ArrayLike<number>;
+  nStructure?: number;
+  /** The request's features (a head's residual). */
+  features?: ResidualFeatures;
+}
+
+/** What was decided. */
+export interface Verdict {
+  score: number;
+  tau: number;
+  head: HeadSource;
+  /** The tenant head's version when `head` is `tenant`. */
+  headVersion: number | null;
+  /** Why the global head scored instead of the tenant's (for the log, never for a client). */
+  headReason?: string;
+  flagged: boolean;
+  /** `allow`, `tag` or `block` (`log` and `off` allow). */
+  decision: Exclude<DecisionKind, "error">;
+}
+
+/**
+ * Whether a stored tenant head can score with this model (else it is `stale`: fitted for another model).
+ *
+ * @param t The tenant head.
+ * @param meta The model's card.
+ */
+export function headFitsModel(t: TenantHead, meta: ModelMeta): boolean {
+  return (t.modelId === undefined || t.modelId === meta.modelId) && t.head.w.length === meta.embedDim;
+}
+
+/**
+ * Chooses the head, scores and decides. A tenant head fitted for another model is `stale` (the global head
+ * scores); a tenant head that gives a score outside [0, 1] (malformed) falls back to the global head as a
+ * `store-error`.
+ *
+ * @param input The stored head, the model, the mode and the request's embedding and features.
+ * @returns The verdict.
+ * @throws {Error} when even the global head's score is not in [0, 1].
+ */
+export function decide(input: DecideInput): Verdict {
+  const { meta, globalHead, globalTau, z } = input;
+  let head = globalHead, tau = globalTau, source: HeadSource = "global";
+  let headVersion: number | null = null, headReason: string | undefined;
+  const t = input.tenantHead;
+  if (input.storeError !== undefined) {
+    source = "store-error";
+    headReason = input.storeError;
+  } else if (t !== null) {
+    if (!headFitsModel(t, meta)) {
+      source = "stale";
+      headReason = `head v${t.version} was fitted for ${t.modelId ?? `Z=${t.head.w.length}`}`;
+    } else {
+      head = t.head, source = "tenant", headVersion = t.version;
+      if (t.tau !== undefined) tau = t.tau;
+    }
+  }
+  let score = scoreWithHead(head, z, input.structure, input.nStructure, input.features);
+  if (!(score >= 0 && score <= 1) && source === "tenant") {
+    // A malformed tenant head (e.g. novelty weights of the wrong length) must not fail the request.
+    headReason = `head v${headVersion} gave the score ${score}`;
+    headVersion = null;
+    source = "store-error";
+    head = globalHead;
+    tau = globalTau;
+    score = scoreWithHead(head, z);
+  }
+  if (!(score >= 0 && score <= 1)) throw new Error(`score ${score} is not in [0, 1]`);
+  const flagged = score >= tau;
+  const mode = input.mode;
+  const decision = !flagged || mode === "log" || mode === "off"
+    ? "allow"
+    : mode === "block"
+    ? "block"
+    : "tag";
+  const v: Verdict = { score, tau, head: source, headVersion, flagged, decision };
+  if (headReason !== undefined) v.headReason = headReason;
+  return v;
+}
