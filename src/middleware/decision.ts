@@ -83,12 +83,18 @@ export function decisionHeaderPairs(
  * @param h The headers.
  * @param d The decision.
  * @param names The header names.
+ * @param decision The decision header's value, if not `d.decision` (`would-block` in `log` mode).
  * @returns `false`, with nothing changed, when the headers are immutable (a `fetch` response from an origin).
  */
-export function stampHeaders(h: Headers, d: Decision, names: DecisionHeaderNames): boolean {
+export function stampHeaders(
+  h: Headers,
+  d: Decision,
+  names: DecisionHeaderNames,
+  decision: string = d.decision,
+): boolean {
   // The headers of decisionHeaderPairs, in its order, without building the pairs (once per response).
   try {
-    h.set(names.decision, d.decision);
+    h.set(names.decision, decision);
   } catch {
     return false;
   }

@@ -275,18 +275,14 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
       const pairs = read.view !== null
         ? read.view.headers.filter((h) => !ownNameSet.has(h[0]))
         : headerPairs(req.headers, ownNameSet);
-      if (forward) {
-        pairs.push(
-          ...decisionHeaderPairs(d, names, mode === "log" && d.flagged ? "would-block" : d.decision),
-        );
-      }
+      if (forward) pairs.push(...decisionHeaderPairs(d, names, shownDecision(d)));
       req = new Request(req, { headers: pairs });
       c.req.raw = req;
     }
 
     await next();
     if (!expose) return;
-    if (!stampHeaders(c.res.headers, d, names)) {
+    if (!stampHeaders(c.res.headers, d, names, shownDecision(d))) {
       try {
         // Hono's setter keeps the headers; the copy's are mutable.
         const res = c.res;
@@ -298,7 +294,7 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
       } catch {
         return; // A status the Response constructor refuses (101): left as it is.
       }
-      stampHeaders(c.res.headers, d, names);
+      stampHeaders(c.res.headers, d, names, shownDecision(d));
     }
   };
 
@@ -307,6 +303,11 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
    * `c.json`: with more than one header Hono builds a `Headers` for the `Response` constructor to copy (see
    * `headers.ts`), with one it passes a plain record.
    */
+  /** The decision as headers tell it: `would-block` for a request `log` mode lets through flagged. */
+  function shownDecision(d: Decision): string {
+    return mode === "log" && d.flagged ? "would-block" : d.decision;
+  }
+
   function ownAnswer(res: Response, d: Decision): Response {
     res.headers.set("cache-control", "no-store");
     if (expose) stampHeaders(res.headers, d, names);

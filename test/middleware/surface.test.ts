@@ -92,6 +92,10 @@ Deno.test("exposeToClient: the decision headers and the 403's score and τ, for 
   assert.equal(blocked.status, 403);
   assert.ok(typeof body.score === "number" && typeof body.tau === "number" && body.request_id);
   assert.equal(blocked.headers.get("x-taugate-decision"), "block");
+  // In log mode the client is told what the origin is: a flagged request would have been blocked.
+  const { app: logged } = app("log", true);
+  assert.equal((await logged.request(HOST + ATTACK)).headers.get("x-taugate-decision"), "would-block");
+  assert.equal((await logged.request(HOST + BENIGN)).headers.get("x-taugate-decision"), "allow");
 });
 
 Deno.test("standalone worker: TAUGATE_EXPOSE defaults to off; on shows the headers", async () => {
