@@ -23,6 +23,7 @@
  * ```
  * @module
  */
+import { logit, sigmoid as sigma } from "../util/math.ts";
 import type { HeadParams } from "../model/types.ts";
 import {
   minCountFor,
@@ -129,8 +130,7 @@ export interface AdaptResult {
 export function residualTau(trust: { alpha: number; beta: number }, globalTau: number): number {
   if (trust.alpha === 1 && trust.beta === 0) return globalTau;
   const t = Math.min(Math.max(globalTau, 1e-12), 1 - 1e-12);
-  const x = trust.alpha * Math.log(t / (1 - t)) + trust.beta;
-  return 1 / (1 + Math.exp(-x));
+  return sigma(trust.alpha * logit(t) + trust.beta);
 }
 
 /** The head's inputs for labelled examples (see `headInputs`). */
@@ -328,10 +328,6 @@ function adaptResidual(
   return { head, steps: rc.steps, loss: fit.loss, trust: { alpha: fit.alpha, beta: fit.beta } };
 }
 
-function logit(p: number): number {
-  return Math.log(p / (1 - p));
-}
-
 /** Coordinates `[from, to)` of θ kept non-negative (the novelty weights). */
 export interface NonNegative {
   from: number;
@@ -462,10 +458,4 @@ function objective(
   let d = 0;
   for (let j = 0; j <= Z; j++) d += (theta[j] - theta0[j]) ** 2;
   return loss + prox * d / 2;
-}
-
-function sigma(s: number): number {
-  if (s >= 0) return 1 / (1 + Math.exp(-s));
-  const e = Math.exp(s);
-  return e / (1 + e);
 }

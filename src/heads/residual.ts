@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { sigmoid as sigma } from "../util/math.ts";
 
 /** The residual's settings (`meta.adapt.residual`). */
 export interface ResidualConfig {
@@ -299,10 +300,4 @@ export function fitResidual(
     rv[k] = r[p];
   });
   return { alpha, beta, a: N > 0 ? a : null, ri, rv, rd: Float32Array.from(rd), loss };
-}
-
-function sigma(s: number): number {
-  if (s >= 0) return 1 / (1 + Math.exp(-s));
-  const e = Math.exp(s);
-  return e / (1 + e);
 }

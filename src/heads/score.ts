@@ -1,14 +1,10 @@
 /** Scoring with a head: the last, per-tenant step of the hot path. */
 import type { HeadParams } from "../model/types.ts";
 import { NOVELTY_DIM, noveltyFeatures } from "./site_profile.ts";
+import { sigmoid } from "../util/math.ts";
 import { type ResidualFeatures, residualLogit } from "./residual.ts";
 
-/** Logistic sigmoid, stable for large |x|. */
-export function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
+export { sigmoid };
 
 const novelty = new Float32Array(NOVELTY_DIM);
 

@@ -10,12 +10,7 @@
  * @module
  */
 import { type AdaptConfig, classWeights, type NonNegative } from "../../../src/heads/adapt.ts";
-
-function sigma(s: number): number {
-  if (s >= 0) return 1 / (1 + Math.exp(-s));
-  const e = Math.exp(s);
-  return e / (1 + e);
-}
+import { sigmoid as sigma } from "../../../src/util/math.ts";
 
 /**
  * Backward through `fitHead`'s steps `θ_{t+1} = θ_t − α(Σ_i c_i(σ(θ_t·x_i) − y_i)x_i + λ(θ_t − θ₀))`:

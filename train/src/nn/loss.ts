@@ -4,18 +4,14 @@
  *
  * @module
  */
+import { sigmoid } from "../../../src/util/math.ts";
 
 /** log(1 + e^s), stable for large |s|. */
 export function softplus(s: number): number {
   return s > 0 ? s + Math.log1p(Math.exp(-s)) : Math.log1p(Math.exp(s));
 }
 
-/** σ(s), stable for large |s|. */
-export function sigmoid(s: number): number {
-  if (s >= 0) return 1 / (1 + Math.exp(-s));
-  const e = Math.exp(s);
-  return e / (1 + e);
-}
+export { sigmoid };
 
 /**
  * The weighted logistic loss `Σ_i w_i·ℓ(s_i, y_i)` and, if asked, its gradient `w_i·(σ(s_i) − y_i)`.
