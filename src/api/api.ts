@@ -306,7 +306,12 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
       tau,
       tauSource: cand.tauSource,
       counts: fit.counts,
-      fit: { method: config.method, steps: fit.steps, loss: fit.loss, ms: roundMs(cand.ms) },
+      fit: {
+        method: fit.trust ? "residual" : config.method,
+        steps: fit.steps,
+        loss: fit.loss,
+        ms: roundMs(cand.ms),
+      },
       guard,
     };
     if (!guard.passed && !guard.forced) {

@@ -80,7 +80,7 @@ const tauSource = z.enum(["tenant", "canaries", "scale", "worker"]).describe(
 );
 
 const fit = z.object({
-  method: z.string(),
+  method: z.string().describe("residual (the shipped model's heads: src/heads/residual.ts), gd or proto"),
   steps: z.number().int(),
   loss: z.number(),
   ms: z.object({

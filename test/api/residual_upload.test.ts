@@ -39,6 +39,7 @@ Deno.test("false positives: uploaded as benign, they and their twins pass; other
   assert.equal(body.guard.passed, true);
   assert.equal(body.guard.conflicts, 0);
   assert.ok(Number.isFinite(body.fit.loss) && body.fit.loss >= 0, "the fit reports its final objective");
+  assert.equal(body.fit.method, "residual");
   assert.equal(body.tauSource, "scale");
   assert.equal(body.tau, w.engine.meta.tau, "a benign-only upload keeps the worker's τ");
   const doc = (await w.store.read("shop-a.test")).active!;
