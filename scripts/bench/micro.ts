@@ -26,6 +26,7 @@ import {
   type HeadExample,
   type UnlabeledRequest,
 } from "../../src/heads/adapt.ts";
+import { scoreWithHead } from "../../src/heads/score.ts";
 import { taugate, type TaugateEnv } from "../../src/middleware/mod.ts";
 import type { HeadParams, ScoringEngine } from "../../src/model/types.ts";
 import { HeadCache, headToJson, MemoryHeadStore } from "../../src/store/mod.ts";
@@ -364,4 +365,44 @@ export async function benchAdapt(
     cpuMs: (cpu.user + cpu.system) / 1000 / reps,
     withEmbedMs: median(full),
   };
+}
+
+/** The last step of the hot path, per request: scoring with the global head and with a tenant's head. */
+export interface HeadScoreResult {
+  /** Median over rounds of the mean µs per call. */
+  globalUs: number;
+  tenantUs: number;
+  /** The tenant head's residual weights. */
+  residualWeights: number;
+}
+
+/**
+ * Times `scoreWithHead` on the mix's requests (embeddings and features computed beforehand) with the global
+ * head and with a K = 50 adapted head of the model's `meta.adapt` (its residual and site profile included),
+ * in interleaved rounds: the extra cost of a tenant head over the global one, which is all the middleware
+ * does differently for a tenant.
+ */
+export async function benchHeadScore(
+  engine: ScoringEngine,
+  mix: BenchRequest[],
+  config: AdaptConfig,
+  rounds: number,
+): Promise<HeadScoreResult> {
+  const examples = await labelledExamples(engine, mix, 50, 50);
+  const { head } = adaptHead(engine.head, examples, config, { unlabeled: await unlabeledOf(mix, 200) });
+  const fs = await featuresOf(mix.slice(0, 500));
+  const zs: Float32Array[] = [];
+  for (const f of fs) zs.push((await engine.embed(f)).slice());
+  const g = new Samples(), t = new Samples();
+  let sink = 0;
+  for (let r = 0; r < rounds; r++) {
+    let t0 = now();
+    for (let i = 0; i < fs.length; i++) sink += scoreWithHead(engine.head, zs[i]);
+    g.add(((now() - t0) * 1000) / fs.length);
+    t0 = now();
+    for (let i = 0; i < fs.length; i++) sink += scoreWithHead(head, zs[i], fs[i].structure, undefined, fs[i]);
+    t.add(((now() - t0) * 1000) / fs.length);
+  }
+  if (!Number.isFinite(sink)) throw new Error("non-finite scores");
+  return { globalUs: g.p50, tenantUs: t.p50, residualWeights: head.ri?.length ?? 0 };
 }

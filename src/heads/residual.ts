@@ -97,6 +97,36 @@ export interface Residual {
   loss: number;
 }
 
+/** A head's residual weights by feature index: open addressing, linear probing, load ≤ 1/2. */
+interface WeightTable {
+  keys: Int32Array;
+  weights: Float32Array;
+  /** 32 − log2(slots): the hash's top bits pick the slot. */
+  shift: number;
+}
+
+const TABLES = new WeakMap<Int32Array, WeightTable>();
+
+/** The weight table of a head's residual, built once per head (keyed by its `ri` array). */
+function tableOf(ri: Int32Array, rv: Float32Array): WeightTable {
+  let t = TABLES.get(ri);
+  if (t === undefined) {
+    let bits = 1;
+    while (1 << bits < 2 * ri.length) bits++;
+    const keys = new Int32Array(1 << bits).fill(-1), weights = new Float32Array(1 << bits);
+    const shift = 32 - bits, mask = keys.length - 1;
+    for (let k = 0; k < ri.length; k++) {
+      let h = Math.imul(ri[k], 0x9e3779b1) >>> shift;
+      while (keys[h] !== -1 && keys[h] !== ri[k]) h = (h + 1) & mask;
+      keys[h] = ri[k];
+      weights[h] = rv[k];
+    }
+    t = { keys, weights, shift };
+    TABLES.set(ri, t);
+  }
+  return t;
+}
+
 /**
  * `Σ rv[k]·x[ri[k]] + rd·d` for a request: the residual part of a tenant head's logit.
  *
@@ -114,22 +144,21 @@ export function residualLogit(
   let s = 0;
   if (ri !== undefined && rv !== undefined && ri.length > 0) {
     const nnz = f.nnz ?? f.indices.length, idx = f.indices, val = f.values;
-    let k = 0;
-    const m = ri.length;
-    for (let i = 0; i < nnz && k < m; i++) {
+    // A hash table of the head's weights (built once per head, at most 2 slots per weight): one probe or two
+    // per feature of the request, whatever the number of weights.
+    const t = tableOf(ri, rv), keys = t.keys, weights = t.weights, mask = keys.length - 1;
+    for (let i = 0; i < nnz; i++) {
       const j = idx[i];
-      // Both lists are sorted: gallop in ri to j.
-      if (ri[k] < j) {
-        let lo = k + 1, hi = m;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (ri[mid] < j) lo = mid + 1;
-          else hi = mid;
+      let h = Math.imul(j, 0x9e3779b1) >>> t.shift;
+      for (;;) {
+        const key = keys[h];
+        if (key === j) {
+          s += weights[h] * val[i];
+          break;
         }
-        k = lo;
-        if (k >= m) break;
+        if (key === -1) break;
+        h = (h + 1) & mask;
       }
-      if (ri[k] === j) s += rv[k] * val[i];
     }
   }
   if (rd !== undefined) {
