@@ -63,7 +63,7 @@ export const RESIDUAL_DEFAULT: Readonly<ResidualConfig> = Object.freeze({
   l2Dense: 0.001,
   l2Scale: 1,
   l2Novelty: 1,
-  steps: 60,
+  steps: 50,
   lr: 1,
   maxWeights: 1024,
   margin: 0.5,
