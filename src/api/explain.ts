@@ -9,7 +9,7 @@
  * @module
  */
 import { DENSE_NAMES, FEATURE_SPEC, type FeatureTrace, type FeatureVector } from "../features/mod.ts";
-import { residualLogit } from "../heads/residual.ts";
+import { residualLogit, residualWeight } from "../heads/residual.ts";
 import { NOVELTY_DIM, NOVELTY_NAMES, profileHas } from "../heads/site_profile.ts";
 import type { BackboneWeights, HeadParams } from "../model/types.ts";
 
@@ -125,7 +125,7 @@ export function explainLogit(
     const bucket = f.indices[k], base = bucket * H;
     let s = 0;
     for (let j = 0; j < H; j++) s += W1[base + j] * g1[j];
-    s += residualWeight(head, bucket);
+    s += residualWeight(head.ri, head.rv, bucket);
     const names = trace.get(bucket);
     const feature = names && names.length > 0
       ? names.slice(0, MAX_NAMES).join(" | ") +
@@ -145,19 +145,6 @@ export function explainLogit(
   all.push(...site);
   all.sort((p, q) => Math.abs(q.contribution) - Math.abs(p.contribution));
   return { logit, top: all.slice(0, Math.max(0, top)) };
-}
-
-/** A tenant head's residual weight of a hashed feature (0 when it has none). */
-function residualWeight(head: HeadParams, bucket: number): number {
-  const { ri, rv } = head;
-  if (ri === undefined || rv === undefined) return 0;
-  let lo = 0, hi = ri.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ri[mid] < bucket) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < ri.length && ri[lo] === bucket ? rv[lo] : 0;
 }
 
 /** Trace prefixes of the structure-token kinds (by kind; cookie names are traced as keys). */

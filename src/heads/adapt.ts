@@ -34,6 +34,7 @@ import {
   siteProfileOf,
   TokenCounts,
 } from "./site_profile.ts";
+import { logitWithHead } from "./score.ts";
 import { fitResidual, MAX_ANCHORS, type ResidualConfig, type ResidualFeatures } from "./residual.ts";
 
 /** How a head is adapted; shipped in the model's meta (`meta.adapt`) so the worker fits heads as eval did. */
@@ -269,12 +270,7 @@ function adaptResidual(
 ): AdaptResult {
   const Z = init.w.length, n = examples.length, { F, counts } = inputs;
   const g = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = init.b;
-    const z = examples[i].z;
-    for (let j = 0; j < Z; j++) s += init.w[j] * z[j];
-    g[i] = s;
-  }
+  for (let i = 0; i < n; i++) g[i] = logitWithHead(init, examples[i].z);
   let novelty: Float32Array | null = null;
   if (counts) {
     novelty = new Float32Array(n * NOVELTY_DIM);
@@ -295,9 +291,7 @@ function adaptResidual(
   yAll.set(ys);
   for (let i = 0; i < n; i++) rowWeights[i] = weights[ys[i]];
   anchors.forEach((c, k) => {
-    let s = init.b;
-    for (let j = 0; j < Z; j++) s += init.w[j] * c.z[j];
-    gAll[n + k] = s;
+    gAll[n + k] = logitWithHead(init, c.z);
     yAll[n + k] = 1;
     rowWeights[n + k] = anchorWeight(k);
   });

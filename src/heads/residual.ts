@@ -128,6 +128,22 @@ function tableOf(ri: Int32Array, rv: Float32Array): WeightTable {
 }
 
 /**
+ * A head's residual weight of one hashed feature (0 when it has none), through the same table as scoring.
+ *
+ * @param ri Sorted residual indices (absent: no residual).
+ * @param rv Their weights.
+ * @param j The feature's index.
+ */
+export function residualWeight(ri: Int32Array | undefined, rv: Float32Array | undefined, j: number): number {
+  if (ri === undefined || rv === undefined || ri.length === 0) return 0;
+  const t = tableOf(ri, rv), mask = t.keys.length - 1;
+  for (let h = Math.imul(j, 0x9e3779b1) >>> t.shift;; h = (h + 1) & mask) {
+    if (t.keys[h] === j) return t.weights[h];
+    if (t.keys[h] === -1) return 0;
+  }
+}
+
+/**
  * `Σ rv[k]·x[ri[k]] + rd·d` for a request: the residual part of a tenant head's logit.
  *
  * @param ri Sorted residual indices.

@@ -12,7 +12,7 @@ import type { RequestRecord } from "../../src/record/record.ts";
 import { logitWithHead, sigmoid } from "../../src/heads/score.ts";
 import { categoryOf, HELD_OUT_FAMILIES } from "./data/families.ts";
 import { foldsOf, loadSite, ordinaryRecords, siteIds, type SiteRecord } from "./data/sites.ts";
-import { auc, tprAtFpr } from "./eval/metrics.ts";
+import { auc, median, tprAtFpr } from "./eval/metrics.ts";
 import { featurise, rowFeatures } from "./nn/features.ts";
 import {
   AttackMaker,
@@ -204,13 +204,6 @@ function blockRate(logits: Float64Array, cal: Calibration, tau: number): number 
   let n = 0;
   for (const x of logits) if (sigmoid(cal.a * x + cal.c) >= tau) n++;
   return n / logits.length;
-}
-
-function median(xs: number[]): number {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /**

@@ -18,15 +18,9 @@ import { fileURLToPath } from "node:url";
 import { specId } from "../../../src/features/mod.ts";
 import { checkModelSpec } from "../../../src/model/spec_check.ts";
 import type { RequestRecord } from "../../../src/record/record.ts";
-import {
-  type EvalMethod,
-  type EvalResults,
-  evaluate,
-  headMethod,
-  scratchLogRegMethod,
-} from "../eval/fewshot.ts";
+import { type EvalMethod, type EvalResults, evaluate, scratchLogRegMethod } from "../eval/fewshot.ts";
 import { PROFILE_DEFAULT } from "../config.ts";
-import { embedWithEngine, loadModel } from "../eval/model_io.ts";
+import { loadModel, modelMethod } from "../eval/model_io.ts";
 import { formatResults } from "../eval/table.ts";
 import { featurise } from "../nn/features.ts";
 import { Args } from "./args.ts";
@@ -68,51 +62,18 @@ export interface EvalOutput extends EvalResults {
 export function runEval(o: EvalRun): EvalOutput {
   const m = loadModel(o.model);
   checkModelSpec(m.model.meta);
-  const embed = (set: Parameters<typeof embedWithEngine>[1]) => embedWithEngine(m.engine, set);
-  const methods: EvalMethod[] = [
-    headMethod("taugate", embed, m.head, m.adapt, m.tau, m.canaries, m.anchors),
-  ];
+  const methods: EvalMethod[] = [modelMethod("taugate", m)];
   if (o.profileAblation && m.adapt.profile) {
-    methods.push(
-      headMethod(
-        "taugate-noprofile",
-        embed,
-        m.head,
-        { ...m.adapt, profile: undefined },
-        m.tau,
-        m.canaries,
-        m.anchors,
-      ),
-    );
+    methods.push(modelMethod("taugate-noprofile", m, { ...m.adapt, profile: undefined }));
   } else if (o.profileAblation) {
     // A model trained without a profile, adapted with one: novelty weights start at 0 and are fitted.
-    methods.push(
-      headMethod(
-        "taugate+profile",
-        embed,
-        m.head,
-        { ...m.adapt, profile: PROFILE_DEFAULT },
-        m.tau,
-        m.canaries,
-        m.anchors,
-      ),
-    );
+    methods.push(modelMethod("taugate+profile", m, { ...m.adapt, profile: PROFILE_DEFAULT }));
   }
   let baselineId: string | null = null;
   if (o.baseline) {
     const b = loadModel(o.baseline);
     baselineId = b.model.meta.modelId;
-    methods.push(
-      headMethod(
-        "erm-finetune",
-        (set) => embedWithEngine(b.engine, set),
-        b.head,
-        b.adapt,
-        b.tau,
-        b.canaries,
-        b.anchors,
-      ),
-    );
+    methods.push(modelMethod("erm-finetune", b));
   }
   methods.push(scratchLogRegMethod(m.adapt.profile));
   const data = {

@@ -19,14 +19,9 @@ import { writeFileSync } from "node:fs";
 import type { AdaptConfig } from "../../../src/heads/adapt.ts";
 import { RESIDUAL_DEFAULT, type ResidualConfig } from "../../../src/heads/residual.ts";
 import type { RequestRecord } from "../../../src/record/record.ts";
-import {
-  type EvalMethod,
-  evaluate,
-  headMethod,
-  type ResultRow,
-  scratchLogRegMethod,
-} from "../eval/fewshot.ts";
-import { embedWithEngine, loadModel } from "../eval/model_io.ts";
+import { type EvalMethod, evaluate, type ResultRow, scratchLogRegMethod } from "../eval/fewshot.ts";
+import { median } from "../eval/metrics.ts";
+import { loadModel, modelMethod } from "../eval/model_io.ts";
 import { featurise } from "../nn/features.ts";
 import { DEFAULT_RUN } from "../config.ts";
 import { loadSources } from "../data/sources.ts";
@@ -104,27 +99,12 @@ export function main(argv: string[]): Promise<number> {
   const world = buildWorld(loadSources(dataDir), seed, DEFAULT_RUN.world);
   const sites = loadSiteData(dataDir).filter((s) => folds.includes(s.fold)).slice(0, maxSites);
   const sets = siteEvalSets(sites, world.pools, seed, DEFAULT_RUN.world, split, 400);
-  const embed = (set: Parameters<typeof embedWithEngine>[1]) => embedWithEngine(m.engine, set);
-  const methods: EvalMethod[] = [headMethod("taugate", embed, m.head, m.adapt, m.tau, m.canaries, m.anchors)];
+  const methods: EvalMethod[] = [modelMethod("taugate", m)];
   for (const v of args.str("variants", "").split(",").filter((x) => x)) {
     if (!(v in VARIANTS)) throw new Error(`unknown variant ${v}: ${Object.keys(VARIANTS).join(", ")}`);
-    methods.push(
-      headMethod(`taugate:${v}`, embed, m.head, VARIANTS[v](m.adapt), m.tau, m.canaries, m.anchors),
-    );
+    methods.push(modelMethod(`taugate:${v}`, m, VARIANTS[v](m.adapt)));
   }
-  if (b) {
-    methods.push(
-      headMethod(
-        "erm-finetune",
-        (set) => embedWithEngine(b.engine, set),
-        b.head,
-        b.adapt,
-        b.tau,
-        b.canaries,
-        b.anchors,
-      ),
-    );
-  }
+  if (b) methods.push(modelMethod("erm-finetune", b));
   methods.push(scratchLogRegMethod(m.adapt.profile));
   const out: SiteFewShot[] = [];
   for (const s of sets) {
@@ -144,15 +124,6 @@ export function main(argv: string[]): Promise<number> {
   const json = args.str("json");
   if (json) writeFileSync(json, JSON.stringify(out, null, 1) + "\n");
   return Promise.resolve(0);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-    ? s[(s.length - 1) / 2]
-    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** Median over sites of AUC and TPR at 1e-2, per method and K, overall and for the anomalies and injections. */

@@ -18,6 +18,7 @@ import { scoreWithHead } from "../../../src/heads/score.ts";
 import { contrastRecords } from "../../../src/heads/contrast.ts";
 import { DEFAULT_RUN } from "../config.ts";
 import { loadSources } from "../data/sources.ts";
+import { median } from "../eval/metrics.ts";
 import { embedWithEngine, loadModel } from "../eval/model_io.ts";
 import { featurise, rowFeatures, rowStructure } from "../nn/features.ts";
 import { loadSiteData, siteEvalSets } from "../sites.ts";
@@ -119,17 +120,13 @@ export function main(argv: string[]): Promise<number> {
     out.push(row);
     console.error(JSON.stringify(row));
   }
-  const med = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
   const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
   const line = (name: string, f: (r: SiteFp) => [number, number]) => {
     const d = out.map((r) => f(r)[1] - f(r)[0]);
-    return `${name.padEnd(34)} before ${pct(med(out.map((r) => f(r)[0])))}  after ${
-      pct(med(out.map((r) => f(r)[1])))
+    return `${name.padEnd(34)} before ${pct(median(out.map((r) => f(r)[0])))}  after ${
+      pct(median(out.map((r) => f(r)[1])))
     }` +
-      `  change: median ${pct(med(d))}, largest rise ${pct(Math.max(...d))}, largest fall ${
+      `  change: median ${pct(median(d))}, largest rise ${pct(Math.max(...d))}, largest fall ${
         pct(Math.min(...d))
       }`;
   };

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { AdaptConfig, Anchor } from "../../../src/heads/adapt.ts";
+import { type EvalMethod, headMethod } from "./fewshot.ts";
 import { RESIDUAL_DEFAULT } from "../../../src/heads/residual.ts";
 import { featuresOfRecord } from "../../../src/features/mod.ts";
 import type { RequestRecord } from "../../../src/record/record.ts";
@@ -89,4 +90,24 @@ export function embedWithEngine(
     out.set(engine.embedSync(rowFeatures(set, r)), r * Z);
   }
   return out;
+}
+
+/**
+ * A loaded model as an evaluation method: embedded by its own engine, adapted as the worker adapts it (its
+ * canaries for τ and anchors), with `adapt` in place of its `meta.adapt` for ablations.
+ *
+ * @param name The method's name in the results.
+ * @param m The model.
+ * @param adapt The adaptation settings (default: the model's own).
+ */
+export function modelMethod(name: string, m: LoadedModel, adapt: AdaptConfig = m.adapt): EvalMethod {
+  return headMethod(
+    name,
+    (set) => embedWithEngine(m.engine, set),
+    m.head,
+    adapt,
+    m.tau,
+    m.canaries,
+    m.anchors,
+  );
 }
