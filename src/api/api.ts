@@ -24,10 +24,17 @@ import { embedderOf } from "./fit.ts";
 import type { GuardFigures } from "./guard.ts";
 import { importForReview } from "./import.ts";
 import { adaptConfigOf, canarySet } from "./model.ts";
+import { canaryMatchedTau, detectionRate } from "../heads/calibrate.ts";
+import { Learner } from "../learn/learner.ts";
+import { LEARN_DEFAULTS } from "../learn/state.ts";
+import { headWithProfile, histogramView, learntProfile, profileView, propose, readLearnt } from "./learning.ts";
+import { guardCheck } from "./guard.ts";
 import { API_PREFIX, openApiDocument } from "./openapi.ts";
 import {
   emptyQuerySchema,
   importQuerySchema,
+  learningApplySchema,
+  learningQuerySchema,
   parseQuery,
   scoreQuerySchema,
   uploadQuerySchema,
@@ -83,6 +90,11 @@ export interface TenantApiOptions {
   now?: () => number;
   /** Longest wait for one storage call before the API answers 503 `store_unavailable` (default 5 000 ms). */
   storeTimeoutMs?: number;
+  /**
+   * The middleware's learner (learning mode), when it runs in this process: `GET .../learning` adds its live
+   * state to the shards in the store. Without it, the API reads the shards alone.
+   */
+  learner?: Learner;
 }
 
 const isFunction = (v: unknown) => typeof v === "function";
@@ -105,6 +117,7 @@ const optionsSchema = z.strictObject({
   log: z.custom<(line: string) => void>(isFunction, { message: "must be a function" }).optional(),
   now: z.custom<() => number>(isFunction, { message: "must be a function" }).optional(),
   storeTimeoutMs: z.number().min(1).max(600_000).default(DEFAULT_STORE_TIMEOUT_MS),
+  learner: z.custom<Learner>((v) => v instanceof Learner, { message: "must be a Learner" }).optional(),
 });
 
 type UploadResult = z.input<typeof uploadResultSchema>;
@@ -362,7 +375,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
       tau: meta ? effectiveTau(active, meta) : active.tau ?? o.tau ?? null,
       tauSource: active.tau === undefined
         ? "worker"
-        : active.tauSource === "tenant" || active.tauSource === "scale"
+        : active.tauSource === "tenant" || active.tauSource === "scale" || active.tauSource === "learning"
         ? active.tauSource
         : "canaries",
       counts: active.counts ?? null,
@@ -476,6 +489,167 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     // Any content type: access logs and raw dumps are plain text, and nothing here is stored.
     const text = await readBodyText(c.req.raw);
     return json({ tenant, ...importForReview(text, q.format ?? "auto") });
+  });
+
+  /**
+   * A tenant's learning: the shards of its current epoch learnt under its active head (this process's live
+   * state in place of its own shard), the head `apply` would make (the active head, or the global one, with
+   * the learnt profile) and τ proposals on the histogram of that head's scores (prequential, see
+   * `learn/state.ts`), capped where the canaries say attacks begin.
+   */
+  const learning = async (tenant: string, withProfile: boolean) => {
+    const { active } = await stored(() => store.read(tenant));
+    const r = await ready();
+    const meta = r.engine.meta;
+    const own = active !== null ? tenantHeadOf(tenant, active) : null;
+    const fits = own !== null && headFitsModel(own, meta);
+    const view = await stored(() => readLearnt(store, o.learner ?? null, tenant, fits ? own.version : null));
+    const base = fits ? own.head : r.globalHead;
+    const settings = o.learner?.settings ?? LEARN_DEFAULTS;
+    const sum = view.sum;
+    const profile = withProfile
+      ? learntProfile(sum, settings.minCount, base.a !== undefined && base.profile ? base.profile : null)
+      : null;
+    const candidate = profile !== null ? headWithProfile(base, profile, meta) : base;
+    const canaries = await canarySet(r.engine);
+    const gTau = globalTau(meta);
+    const limit = detectionRate(r.globalHead, canaries.z, gTau) - o.guardMargin;
+    const tauMax = canaryMatchedTau(candidate, canaries.z, Math.max(0, limit), canaries.features);
+    const hist = withProfile ? sum.proposed : sum.served;
+    const p = propose(hist, tauMax);
+    const servedTau = fits && own.tau !== undefined ? own.tau : gTau;
+    return { r, meta, active, fits, view, sum, profile, candidate, canaries, gTau, servedTau, p, hist, settings };
+  };
+
+  app.get("/tenants/:tenant/learning", async (c) => {
+    const tenant = tenantOf(c);
+    const q = query(c, learningQuerySchema);
+    const L = await learning(tenant, q.profile ?? true);
+    const { sum, view } = L;
+    const target = L.p.proposals.find((x) => x.fpr === 1e-3) ?? L.p.proposals[0];
+    return json({
+      tenant,
+      requests: sum.learnt,
+      seen: sum.seen,
+      since: sum.since === null ? null : new Date(sum.since).toISOString(),
+      updated: sum.updated === null ? null : new Date(sum.updated).toISOString(),
+      epochSince: view.epoch === null ? null : new Date(view.epoch.since).toISOString(),
+      head: { source: L.fits ? "tenant" : "global", version: L.fits ? L.active!.version : null },
+      shards: { read: sum.shards, stale: view.stale, invalid: view.invalid, live: view.live },
+      flushMs: o.learner?.flushMs ?? null,
+      clients: { capped: sum.capped, anonymous: sum.anonymous },
+      basis: L.profile !== null ? "profile" : "served",
+      histogram: histogramView(L.hist),
+      histogramRequests: L.profile !== null ? sum.proposedCount : sum.learnt,
+      served: {
+        tau: L.servedTau,
+        flaggedRate: sum.learnt > 0 ? Number((sum.flagged / sum.learnt).toPrecision(4)) : 0,
+        histogram: histogramView(sum.served),
+      },
+      contamination: L.p.contamination,
+      tauMax: L.p.tauMax,
+      settled: target.settled,
+      progress: target.progress,
+      proposals: L.p.proposals,
+      profile: L.profile !== null ? profileView(sum, L.settings) : null,
+    });
+  });
+
+  app.post("/tenants/:tenant/learning/apply", async (c) => {
+    const tenant = tenantOf(c);
+    query(c, emptyQuerySchema);
+    const text = await readBodyText(c.req.raw);
+    let parsed: unknown;
+    try {
+      parsed = text.trim() === "" ? {} : JSON.parse(text);
+    } catch {
+      throw new ApiError(400, "invalid_body", "the body must be JSON, e.g. {\"fpr\": 0.001}");
+    }
+    const b = learningApplySchema.safeParse(parsed);
+    if (!b.success) {
+      const issue = b.error.issues[0];
+      throw new ApiError(400, "invalid_body", `${issue.path.join(".") || "body"}: ${issue.message}`);
+    }
+    const { fpr, profile: withProfile = true } = b.data;
+    const principal = c.get("principal");
+    const L = await learning(tenant, withProfile);
+    const n = L.profile !== null ? L.sum.proposedCount : L.sum.learnt;
+    const MIN = 500;
+    if (n < MIN) {
+      throw new ApiError(
+        409,
+        "not_enough_traffic",
+        `learning has ${n} requests of ${tenant} to choose τ on (under its current head` +
+          (L.profile !== null ? `, after the first ${L.settings.warmup} that start the profile` : "") +
+          `); apply needs at least ${MIN}. Keep TAUGATE_LEARN=on and try again later.`,
+      );
+    }
+    const one = propose(L.hist, L.p.tauMax, [fpr]).proposals[0];
+    const tau = one.tau;
+    const guard = guardCheck({
+      canaries: L.canaries.z,
+      canaryFeatures: L.canaries.features,
+      global: { head: L.r.globalHead, tau: L.gTau },
+      tenant: { head: L.candidate, tau },
+      benign: { z: [], outOfFold: null },
+    }, o.guardMargin, false);
+    const fit = {
+      method: "learning",
+      requests: L.sum.learnt,
+      basis: L.profile !== null ? "profile" : "served",
+      fpr,
+      settled: one.settled,
+      expected_block_rate: one.expected_block_rate,
+      limit: one.limit,
+      contamination: L.p.contamination,
+    };
+    if (!guard.passed) {
+      audit("learning-apply-refused", tenant, principal, { canary_drop: guard.canaries.drop });
+      throw new ApiError(422, "guard_refused", refusal(guard), { tenant, tau, fit, guard });
+    }
+    const previousCounts = L.fits ? L.active!.counts : undefined;
+    const fitted: Unversioned = {
+      head: headToJson(L.candidate),
+      modelId: L.meta.modelId,
+      counts: { benign: previousCounts?.benign ?? 0, attack: previousCounts?.attack ?? 0, learnt: L.sum.learnt },
+      fit,
+      guard,
+      by: principal.kind,
+    };
+    fitted.tau = tau;
+    fitted.tauSource = "learning";
+    const { doc, previous } = await stored(() => publishHead(versions, tenant, fitted));
+    o.cache?.invalidate(tenant);
+    audit("learning-apply", tenant, principal, { version: doc.version, fpr, tau });
+    return json({
+      tenant,
+      version: doc.version,
+      previousVersion: previous,
+      createdAt: doc.createdAt,
+      tau,
+      tauSource: "learning",
+      fpr,
+      settled: one.settled,
+      needed: one.needed,
+      expected_block_rate: one.expected_block_rate,
+      limit: one.limit,
+      requests: L.sum.learnt,
+      profile: L.profile !== null ? { tokens: L.profile.tokens, requests: L.profile.requests } : null,
+      guard,
+    }, 201);
+  });
+
+  app.delete("/tenants/:tenant/learning", async (c) => {
+    const tenant = tenantOf(c);
+    query(c, emptyQuerySchema);
+    const since = now();
+    const epoch = { epoch: crypto.randomUUID().replaceAll("-", ""), since };
+    // The epoch first: a shard written meanwhile by another isolate is of the old epoch and no longer counts.
+    await stored(() => store.learning.putEpoch(tenant, epoch));
+    const removed = await stored(() => store.learning.clearShards(tenant));
+    o.learner?.forget(tenant);
+    audit("learning-delete", tenant, c.get("principal"), { shards: removed });
+    return json({ tenant, deleted: true, shards: removed, since: new Date(since).toISOString() });
   });
 
   app.post("/tenants/:tenant/tokens", async (c) => {

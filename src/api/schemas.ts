@@ -43,6 +43,20 @@ export const importQuerySchema = z.strictObject({
 /** Query of the routes without parameters. */
 export const emptyQuerySchema = z.strictObject({});
 
+/** Query of `GET /tenants/:tenant/learning`. */
+export const learningQuerySchema = z.strictObject({
+  /** Propose τ for the head with the learnt profile (default) or for the serving head as it is (`0`). */
+  profile: flag.optional(),
+});
+
+/** Body of `POST /tenants/:tenant/learning/apply`. */
+export const learningApplySchema = z.strictObject({
+  /** The target false-positive rate on the site's ordinary traffic, e.g. 0.001. */
+  fpr: z.number().min(1e-6, { message: "must be at least 1e-6" }).max(0.5, { message: "must be at most 0.5" }),
+  /** Add the learnt site profile to the head (default true). */
+  profile: z.boolean().optional(),
+});
+
 const counts = z.object({
   benign: z.number().int(),
   attack: z.number().int(),
@@ -73,10 +87,11 @@ const guard = z.object({
   forced: z.boolean(),
 });
 
-const tauSource = z.enum(["tenant", "canaries", "scale", "worker"]).describe(
+const tauSource = z.enum(["tenant", "canaries", "scale", "learning", "worker"]).describe(
   "tenant: the tau query parameter; canaries: where the head catches the same share of the model's canary " +
     "attacks as the global head at the worker's τ; scale: a residual head's, the worker's τ carried through " +
-    "the head's trust in the global head (σ(α·logit τ + β)); worker: the worker's τ (heads stored without one)",
+    "the head's trust in the global head (σ(α·logit τ + β)); learning: proposed by learning mode for a target " +
+    "false-positive rate (POST .../learning/apply); worker: the worker's τ (heads stored without one)",
 );
 
 const fit = z.object({

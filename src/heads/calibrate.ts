@@ -47,6 +47,7 @@ export function detectionRate(
  * @param head The head.
  * @param canaries Canary embeddings (at least one).
  * @param detection The share to catch, in [0, 1].
+ * @param features The canaries' features, for a head with a residual (as `detectionRate` takes them).
  * @returns τ in [0, 1].
  * @example
  * ```ts
@@ -60,8 +61,10 @@ export function canaryMatchedTau(
   head: HeadParams,
   canaries: readonly Float32Array[],
   detection: number,
+  features: readonly ResidualFeatures[] | null = null,
 ): number {
-  const scores = canaries.map((z) => scoreWithHead(head, z)).sort((a, b) => b - a);
+  const scores = canaries.map((z, i) => scoreWithHead(head, z, undefined, undefined, features?.[i]))
+    .sort((a, b) => b - a);
   const k = Math.ceil(detection * scores.length - 1e-9);
   return k <= 0 ? nextUp(scores[0]) : scores[Math.min(k, scores.length) - 1];
 }

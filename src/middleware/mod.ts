@@ -41,6 +41,9 @@ import { decisionLogLine } from "./log.ts";
 import { resolveOptions, type TaugateOptions } from "./options.ts";
 import { requestIdOf, requestIdOfHeaders } from "./request_id.ts";
 import { hostTenant } from "./tenant.ts";
+import { clientHash } from "../learn/state.ts";
+import { profileTermOf } from "../learn/term.ts";
+import { logit } from "../util/math.ts";
 
 export {
   type Decision,
@@ -94,7 +97,7 @@ const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
  */
 export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> {
   const o = resolveOptions(options);
-  const { mode, failMode, bodyCap, headers: names, cache, log, exposeToClient: expose } = o;
+  const { mode, failMode, bodyCap, headers: names, cache, log, exposeToClient: expose, learner } = o;
   const excluded = compileExclusions(o.exclude);
   const getEngine = lazyEngine(o.engine, o.engineRetryMs, undefined, o.engineTimeoutMs);
   const resolveTenant = o.tenant;
@@ -119,6 +122,7 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     lookup: HeadLookup | Promise<HeadLookup>,
     keep: (p: Promise<unknown>) => void,
     read: { view: RequestView | null; engine: string | null },
+    client: number | null,
   ) => {
     const got = getEngine();
     if (got instanceof Promise) keep(got);
@@ -173,6 +177,17 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     if (v.headReason !== undefined) d.headReason = v.headReason;
     d.flagged = v.flagged;
     d.decision = v.decision;
+    // Learning mode: synchronously, while `structure` is still this request's.
+    if (learner !== null && d.tenant !== null) {
+      const head = v.head === "tenant" && lookup.status === "tenant" ? lookup.head.head : ready.globalHead;
+      learner.observe(d.tenant, v.headVersion, {
+        logit: logit(v.score),
+        flagged: v.flagged,
+        structure,
+        nStructure,
+        client,
+      }, profileTermOf(head, meta), keep);
+    }
   };
 
   return async function taugate(c, next) {
@@ -203,8 +218,13 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     };
     const read: { view: RequestView | null; engine: string | null } = { view: null, engine: null };
     let unreadable = false;
+    let client: number | null = null;
+    if (learner !== null && tenant !== null) {
+      const address = o.clientAddress(c);
+      if (typeof address === "string" && address !== "") client = clientHash(address);
+    }
     try {
-      await score(req, d, lookup, keep, read);
+      await score(req, d, lookup, keep, read, client);
     } catch (err) {
       unreadable = err instanceof BodyReadError;
       d.decision = "error";

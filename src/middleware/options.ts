@@ -9,6 +9,7 @@ import { FEATURE_SPEC } from "../features/mod.ts";
 import type { Engine } from "../model/types.ts";
 import { HeadCache, type HeadCacheOptions } from "../store/cached.ts";
 import type { HeadStore } from "../store/types.ts";
+import { Learner } from "../learn/learner.ts";
 
 /** What the middleware does with a score: `block` (403 at or above τ), `tag` (headers), `log` only, `off`. */
 export type Mode = "block" | "tag" | "log" | "off";
@@ -16,6 +17,9 @@ export type Mode = "block" | "tag" | "log" | "off";
 export type FailMode = "open" | "closed";
 /** An engine, or a function that makes one (called lazily, once per isolate; again after a failure). */
 export type EngineSource = Engine | (() => Engine | Promise<Engine>);
+/** The address of a request's client, for learning mode's per-client bound; `null`: unknown. */
+export type ClientAddress = (c: Context) => string | null | undefined;
+
 /** Maps a request to its tenant id; `null` or `undefined` means no tenant (the global head scores it). */
 export type TenantResolver = (c: Context) => string | null | undefined;
 
@@ -91,6 +95,19 @@ export interface TaugateOptions {
    * the load goes on) and for one call of an asynchronous engine such as ORT (default 5 000 ms).
    */
   engineTimeoutMs?: number;
+  /**
+   * Learning mode (`src/learn/`): learn each tenant's score distribution and site profile from its live
+   * traffic, in every mode. `true` learns in this isolate only; a `Learner` (give the same one to
+   * `tenantApi({ learner })`, and a store to share it with other isolates) is what the worker uses.
+   * Default `false`.
+   */
+  learn?: boolean | Learner;
+  /**
+   * The client's address, for learning's per-client bound. Default: `cf-connecting-ip` on workerd (set by
+   * Cloudflare's edge), the socket's peer address on Deno (`Deno.serve`'s `remoteAddr`), else none. Behind
+   * your own proxy, say which header it sets.
+   */
+  clientAddress?: ClientAddress;
 }
 
 /** Options after checking, with every default filled in. */
@@ -108,6 +125,9 @@ export interface ResolvedOptions {
   log: Required<LogOptions> | false;
   engineRetryMs: number;
   engineTimeoutMs: number;
+  /** The learner, or `null` when learning is off. */
+  learner: Learner | null;
+  clientAddress: ClientAddress;
 }
 
 /** The default decision header names. */
@@ -189,6 +209,12 @@ const optionsSchema = z.strictObject({
   ]).default({ sample: 0.01, flaggedSample: 1 }),
   engineRetryMs: z.number().min(0).default(10_000),
   engineTimeoutMs: z.number().min(1).max(600_000).default(5_000),
+  learn: z.union([
+    z.boolean(),
+    z.custom<Learner>((v) => v instanceof Learner, { message: "must be a boolean or a Learner" }),
+  ]).default(false),
+  clientAddress: z.custom<ClientAddress>(isFunction, { message: "must be a function (c) => string | null" })
+    .optional(),
 });
 
 /**
@@ -248,7 +274,20 @@ export function resolveOptions(options: TaugateOptions): ResolvedOptions {
       : { sample: o.log.sample, flaggedSample: o.log.flaggedSample, sink: o.log.sink ?? console.log },
     engineRetryMs: o.engineRetryMs,
     engineTimeoutMs: o.engineTimeoutMs,
+    learner: o.learn === false ? null : o.learn === true ? new Learner() : o.learn,
+    clientAddress: o.clientAddress ?? defaultClientAddress,
   };
+}
+
+/**
+ * The default `clientAddress`: `cf-connecting-ip` when the request came through Cloudflare's edge (workerd
+ * gives it a `cf` object), else the peer address `Deno.serve` passes as the environment, else none.
+ */
+export function defaultClientAddress(c: Context): string | null {
+  if ((c.req.raw as { cf?: unknown }).cf !== undefined) return c.req.raw.headers.get("cf-connecting-ip");
+  const env = c.env as { remoteAddr?: { hostname?: unknown } } | undefined;
+  const host = env?.remoteAddr?.hostname;
+  return typeof host === "string" ? host : null;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -10,6 +10,7 @@
  */
 import type { TenantStore } from "./tenant_store.ts";
 import type { HeadStore } from "./types.ts";
+import type { LearnStore } from "../learn/store.ts";
 import { withTimeout } from "../util/timeout.ts";
 
 /** Default bound on one storage call of the tenant API, in ms. */
@@ -56,10 +57,19 @@ export function boundedTenantStore(store: TenantStore, ms: number): TenantStore 
     put: (tenant, doc) => bound(store.heads.put(tenant, doc), "heads.put", ms),
     delete: (tenant) => bound(store.heads.delete(tenant), "heads.delete", ms),
   };
+  const l = store.learning;
+  const learning: LearnStore = {
+    putShard: (tenant, doc, ttl) => bound(l.putShard(tenant, doc, ttl), "learning.putShard", ms),
+    shards: (tenant) => bound(l.shards(tenant), "learning.shards", ms),
+    clearShards: (tenant) => bound(l.clearShards(tenant), "learning.clearShards", ms),
+    getEpoch: (tenant) => bound(l.getEpoch(tenant), "learning.getEpoch", ms),
+    putEpoch: (tenant, e) => bound(l.putEpoch(tenant, e), "learning.putEpoch", ms),
+  };
   return {
     kind: store.kind,
     atomic: store.atomic,
     heads,
+    learning,
     read: (tenant) => bound(store.read(tenant), "read", ms),
     history: (tenant) => bound(store.history(tenant), "history", ms),
     commit: (tenant, change, stamp) => bound(store.commit(tenant, change, stamp), "commit", ms),

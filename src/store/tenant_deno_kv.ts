@@ -19,6 +19,8 @@ import {
   type TokenRecord,
 } from "./tenant_store.ts";
 import type { HeadStore } from "./types.ts";
+import { collectShards, type LearnEpoch, type LearnStore, parseEpoch } from "../learn/store.ts";
+import { type LearnShard, parseShard } from "../learn/shard.ts";
 
 /** The Deno KV key of a token record. */
 export function denoTokenKey(id: string): Deno.KvKey {
@@ -39,12 +41,43 @@ export class DenoKvTenantStore implements TenantStore {
   readonly kind = "deno-kv";
   readonly atomic = true;
   readonly heads: HeadStore;
+  readonly learning: LearnStore;
   #kv: Deno.Kv;
 
   /** @param kv An open Deno KV handle. */
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
     this.heads = new DenoKvHeadStore(kv);
+    const shardKey = (tenant: string, id: string): Deno.KvKey => ["taugate", "learn", tenant, "shard", id];
+    const epochKey = (tenant: string): Deno.KvKey => ["taugate", "learn", tenant, "epoch"];
+    this.learning = {
+      putShard: async (tenant: string, doc: LearnShard, ttlSeconds: number) => {
+        const d = parseShard(doc);
+        await kv.set(shardKey(assertTenantId(tenant), d.shard), d, { expireIn: ttlSeconds * 1000 });
+      },
+      shards: async (tenant: string) => {
+        const values: unknown[] = [];
+        const prefix = ["taugate", "learn", assertTenantId(tenant), "shard"];
+        for await (const e of kv.list({ prefix }, { limit: 10_000 })) values.push(e.value);
+        return collectShards(tenant, values);
+      },
+      clearShards: async (tenant: string) => {
+        const prefix = ["taugate", "learn", assertTenantId(tenant), "shard"];
+        let n = 0;
+        for await (const e of kv.list({ prefix }, { limit: 10_000 })) {
+          await kv.delete(e.key);
+          n++;
+        }
+        return n;
+      },
+      getEpoch: async (tenant: string) => {
+        const e = await kv.get(epochKey(assertTenantId(tenant)));
+        return e.value === null ? null : parseEpoch(e.value);
+      },
+      putEpoch: async (tenant: string, e: LearnEpoch) => {
+        await kv.set(epochKey(assertTenantId(tenant)), parseEpoch(e));
+      },
+    };
   }
 
   /** @inheritdoc */

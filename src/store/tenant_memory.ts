@@ -14,6 +14,8 @@ import {
   type TokenRecord,
 } from "./tenant_store.ts";
 import type { HeadStore } from "./types.ts";
+import { collectShards, type LearnEpoch, type LearnStore, parseEpoch } from "../learn/store.ts";
+import { parseShard } from "../learn/shard.ts";
 
 /**
  * A `TenantStore` kept in `Map`s, as JSON text (callers never share objects with it).
@@ -29,12 +31,49 @@ export class MemoryTenantStore implements TenantStore {
   readonly kind = "memory";
   readonly atomic = true;
   readonly heads: HeadStore;
+  readonly learning: LearnStore;
   #active = new Map<string, string>();
   #history = new Map<string, Map<number, string>>();
   #tokens = new Map<string, string>();
 
-  constructor() {
+  /** @param now Clock in ms, for shards' expiry (tests). */
+  constructor(now: () => number = Date.now) {
     const active = this.#active;
+    // tenant → shard id → [text, expires at]
+    const shards = new Map<string, Map<string, [string, number]>>();
+    const epochs = new Map<string, string>();
+    this.learning = {
+      putShard: (tenant, doc, ttlSeconds) =>
+        settle(() => {
+          const t = assertTenantId(tenant), d = parseShard(doc);
+          let m = shards.get(t);
+          if (!m) shards.set(t, m = new Map());
+          m.set(d.shard, [JSON.stringify(d), now() + ttlSeconds * 1000]);
+        }),
+      shards: (tenant) =>
+        settle(() => {
+          const m = shards.get(assertTenantId(tenant));
+          const t = now(), live: string[] = [];
+          for (const [id, [text, expires]] of m ?? []) {
+            if (expires > t) live.push(text);
+            else m!.delete(id);
+          }
+          return collectShards(tenant, live);
+        }),
+      clearShards: (tenant) =>
+        settle(() => {
+          const m = shards.get(assertTenantId(tenant));
+          shards.delete(tenant);
+          return m?.size ?? 0;
+        }),
+      getEpoch: (tenant) =>
+        settle(() => {
+          const text = epochs.get(assertTenantId(tenant));
+          return text === undefined ? null : parseEpoch(JSON.parse(text));
+        }),
+      putEpoch: (tenant, e: LearnEpoch) =>
+        settle(() => void epochs.set(assertTenantId(tenant), JSON.stringify(parseEpoch(e)))),
+    };
     this.heads = {
       kind: "memory",
       get: (tenant) => settle(() => parseText(active.get(assertTenantId(tenant)))),

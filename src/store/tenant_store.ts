@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { StoredHead } from "./head_doc.ts";
 import type { HeadStore } from "./types.ts";
+import type { LearnStore } from "../learn/store.ts";
 
 /** A tenant token as stored: the tenant and the SHA-256 of the token, never the token itself. */
 export interface TokenRecord {
@@ -43,6 +44,8 @@ export interface TenantStore {
   readonly kind: string;
   /** The active heads, in the same storage (what the middleware's cache reads). */
   readonly heads: HeadStore;
+  /** Learning mode's shards and epochs, in the same storage (`src/learn/`). */
+  readonly learning: LearnStore;
   /**
    * Whether `commit` is atomic and refuses a stale stamp (Deno KV, memory). Workers KV has no transactions:
    * there, `commit` writes the history first and then the active head, each one whole document in one `put`.

@@ -23,6 +23,15 @@ import {
 } from "./tenant_store.ts";
 import { activeHeadKey, type HeadStore, historyHeadKey } from "./types.ts";
 import { type KVNamespace, WorkersKvHeadStore } from "./workers_kv.ts";
+import {
+  collectShards,
+  epochKey,
+  type LearnEpoch,
+  type LearnStore,
+  parseEpoch,
+  shardPrefix,
+} from "../learn/store.ts";
+import { type LearnShard, parseShard } from "../learn/shard.ts";
 
 /** The part of Workers KV's binding the tenant store uses: the head store's methods and `list`. */
 export interface ListableKVNamespace extends KVNamespace {
@@ -51,6 +60,7 @@ export class WorkersKvTenantStore implements TenantStore {
   readonly kind = "workers-kv";
   readonly atomic = false;
   readonly heads: HeadStore;
+  readonly learning: LearnStore;
   #kv: ListableKVNamespace;
 
   /**
@@ -63,6 +73,42 @@ export class WorkersKvTenantStore implements TenantStore {
     }
     this.#kv = kv;
     this.heads = new WorkersKvHeadStore(kv);
+    const listKeys = async (prefix: string): Promise<string[]> => {
+      const names: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const r = await kv.list({ prefix, cursor });
+        for (const k of r.keys) names.push(k.name);
+        if (r.list_complete || !r.cursor) break;
+        cursor = r.cursor;
+      }
+      return names;
+    };
+    this.learning = {
+      putShard: async (tenant: string, doc: LearnShard, ttlSeconds: number) => {
+        const d = parseShard(doc);
+        // Workers KV's shortest expiry is 60 s.
+        await kv.put(shardPrefix(assertTenantId(tenant)) + d.shard, JSON.stringify(d), {
+          expirationTtl: Math.max(60, Math.ceil(ttlSeconds)),
+        });
+      },
+      shards: async (tenant: string) => {
+        const names = await listKeys(shardPrefix(assertTenantId(tenant)));
+        return collectShards(tenant, await Promise.all(names.map((n) => kv.get(n, "text"))));
+      },
+      clearShards: async (tenant: string) => {
+        const names = await listKeys(shardPrefix(assertTenantId(tenant)));
+        await Promise.all(names.map((n) => kv.delete(n)));
+        return names.length;
+      },
+      getEpoch: async (tenant: string) => {
+        const text = await kv.get(epochKey(assertTenantId(tenant)), "text");
+        return text === null ? null : parseEpoch(JSON.parse(text));
+      },
+      putEpoch: async (tenant: string, e: LearnEpoch) => {
+        await kv.put(epochKey(assertTenantId(tenant)), JSON.stringify(parseEpoch(e)));
+      },
+    };
   }
 
   /** @inheritdoc */

@@ -13,7 +13,7 @@ import { activeHeadKey, type HeadStore } from "./types.ts";
 /** The part of Workers KV's `KVNamespace` binding that the store uses (structurally typed). */
 export interface KVNamespace {
   get(key: string, type: "text"): Promise<string | null>;
-  put(key: string, value: string): Promise<void>;
+  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
   delete(key: string): Promise<void>;
 }
 

@@ -18,6 +18,8 @@ import type { HeadStore } from "../store/types.ts";
 import { canonicalRequest, MAX_TARGET_BYTES, refusalResponse } from "./canonical.ts";
 import type { WorkerConfig } from "./config.ts";
 import { echo } from "./echo.ts";
+import { Learner } from "../learn/learner.ts";
+import type { LearnStore } from "../learn/store.ts";
 import { forwarder } from "./forward.ts";
 
 /** What the worker app is built from. */
@@ -40,6 +42,13 @@ export interface WorkerAppOptions {
   maxTargetBytes?: number;
   /** The middleware's bound on a request's wait for the engine (`engineTimeoutMs`; default its own). */
   engineTimeoutMs?: number;
+  /**
+   * Learning mode's learner when `config.learn` is on (default: one made here, writing to the API store's
+   * `learning`, else to `learnStore`, else nowhere).
+   */
+  learner?: Learner;
+  /** Where learning shards go when the API is off. */
+  learnStore?: LearnStore;
 }
 
 /** The tenant API's part of the worker. */
@@ -86,6 +95,10 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
   const app = new Hono<TaugateEnv>();
   let store = options.store;
   let engine = options.engine;
+  const learner = !config.learn ? undefined : options.learner ?? new Learner({
+    store: options.api?.store.learning ?? options.learnStore ?? null,
+    flushMs: config.learnFlushMs,
+  });
   if (options.api !== undefined) {
     const { api } = options;
     engine = shared(engine);
@@ -104,6 +117,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       weights: api.weights,
       log: options.logSink,
       storeTimeoutMs: api.storeTimeoutMs,
+      learner,
     });
     const consoleApp = tenantConsole();
     // Before the middleware: the API's own requests (full of attack examples) are never scored, and nothing
@@ -131,6 +145,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       exposeToClient: config.exposeToClient,
       log: { sample: config.logSample, flaggedSample: config.logFlaggedSample, sink: options.logSink },
       engineTimeoutMs: options.engineTimeoutMs,
+      learn: learner ?? false,
     }),
   );
   if (options.api === undefined) {

@@ -12,6 +12,8 @@
  * | `TAUGATE_BODY_CAP` | the spec's cap | body bytes read for features |
  * | `TAUGATE_EXCLUDE_PATHS` | none | comma-separated `/exact`, `/prefix/*`, `*.suffix` |
  * | `TAUGATE_EXPOSE` | `off` | `on`: clients get the decision headers and the 403's score and τ (debugging only) |
+ * | `TAUGATE_LEARN` | `off` | `on`: learning mode (each tenant's score distribution and site profile, from live traffic) |
+ * | `TAUGATE_LEARN_FLUSH_S` | `300` | seconds between two writes of a tenant's learning shard by one isolate (at least 1) |
  * | `ORIGIN` | none | forward allowed requests there; without it, the echo app answers |
  *
  * @module
@@ -35,6 +37,10 @@ export interface WorkerConfig {
   bodyCap: number;
   excludePaths: string[];
   origin: string | undefined;
+  /** `TAUGATE_LEARN=on`: learning mode. */
+  learn: boolean;
+  /** `TAUGATE_LEARN_FLUSH_S`, in ms. */
+  learnFlushMs: number;
 }
 
 const num = (lo: number, hi: number) =>
@@ -51,6 +57,8 @@ const schema = z.object({
   TAUGATE_BODY_CAP: num(0, FEATURE_SPEC.caps.body).pipe(z.number().int()).default(FEATURE_SPEC.caps.body),
   TAUGATE_EXCLUDE_PATHS: z.string().default(""),
   TAUGATE_EXPOSE: z.enum(["on", "off"]).default("off"),
+  TAUGATE_LEARN: z.enum(["on", "off"]).default("off"),
+  TAUGATE_LEARN_FLUSH_S: num(1, 86_400).default(300),
   ORIGIN: z.string().optional(),
 });
 
@@ -95,5 +103,7 @@ export function workerConfigFromEnv(
     excludePaths: c.TAUGATE_EXCLUDE_PATHS.split(",").map((s) => s.trim()).filter((s) => s !== ""),
     exposeToClient: c.TAUGATE_EXPOSE === "on",
     origin,
+    learn: c.TAUGATE_LEARN === "on",
+    learnFlushMs: c.TAUGATE_LEARN_FLUSH_S * 1000,
   };
 }

@@ -18,6 +18,7 @@ import { denoOrtWasm } from "../model/ort_deno.ts";
 import { HeadCache } from "../store/cached.ts";
 import { DenoKvTenantStore } from "../store/tenant_deno_kv.ts";
 import { createWorkerApp } from "./app.ts";
+import { Learner } from "../learn/learner.ts";
 import { workerConfigFromEnv } from "./config.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -80,8 +81,11 @@ const load = (): Promise<ScoringEngine> =>
   });
 
 const tenants = new DenoKvTenantStore(kv);
+// Learning mode: one learner for the process, its shards in the same Deno KV (a restart keeps them).
+const learner = config.learn ? new Learner({ store: tenants.learning, flushMs: config.learnFlushMs }) : undefined;
 const app = createWorkerApp({
   config,
+  learner,
   engine: load,
   store: new HeadCache(tenants.heads),
   api: apiConfig === null ? undefined : {
@@ -99,7 +103,8 @@ const server = Deno.serve({
     const target = config.origin ? `origin ${config.origin}` : "echo app";
     console.log(
       `taugate listening on http://${hostname}:${port} (mode ${config.mode}, engine ${engineKind}, ` +
-        `${target}, model ${modelPath}, kv ${kvPath}, tenant API ${apiConfig ? "on at /_taugate" : "off"}) ` +
+        `${target}, model ${modelPath}, kv ${kvPath}, tenant API ${apiConfig ? "on at /_taugate" : "off"}, ` +
+        `learning ${learner ? "on" : "off"}) ` +
         `after ${Math.round(performance.now() - started)} ms`,
     );
     // Loading starts now, off the request path; the first request waits for it if it comes sooner.
@@ -120,7 +125,7 @@ const server = Deno.serve({
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => {
-    server.shutdown().finally(() => {
+    server.shutdown().then(() => learner?.flushAll()).finally(() => {
       kv.close();
       Deno.exit(0);
     });

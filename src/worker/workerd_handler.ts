@@ -31,6 +31,8 @@ export interface Env {
   TAUGATE_LOG_FLAGGED_SAMPLE?: string;
   TAUGATE_BODY_CAP?: string;
   TAUGATE_EXCLUDE_PATHS?: string;
+  TAUGATE_LEARN?: string;
+  TAUGATE_LEARN_FLUSH_S?: string;
   ORIGIN?: string;
   [name: string]: unknown;
 }
@@ -90,7 +92,11 @@ export function workerdHandler(modules: WorkerdModules): WorkerdHandler {
       store: new WorkersKvTenantStore(env.TENANT_KV as ListableKVNamespace),
       weights: () => readModelOnnx(bytes).weights,
     };
-    return createWorkerApp({ config, engine: () => factory(bytes), store, api });
+    // Learning shards go to the same namespace (the API merges every isolate's).
+    const learnStore = config.learn && env.TENANT_KV
+      ? (api?.store ?? new WorkersKvTenantStore(env.TENANT_KV as ListableKVNamespace)).learning
+      : undefined;
+    return createWorkerApp({ config, engine: () => factory(bytes), store, api, learnStore });
   };
 
   return {

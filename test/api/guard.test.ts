@@ -275,6 +275,7 @@ function racing(a: TenantStore, b: TenantStore): { a: TenantStore; b: TenantStor
       kind: s.kind,
       atomic: s.atomic,
       heads: s.heads,
+      learning: s.learning,
       async read(tenant) {
         const snap = await s.read(tenant);
         if (first) {

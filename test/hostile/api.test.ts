@@ -23,6 +23,7 @@ function watchedStore(): { store: TenantStore; writes: () => number; inner: Memo
     kind: inner.kind,
     atomic: inner.atomic,
     heads: inner.heads,
+    learning: inner.learning,
     read: (t) => inner.read(t),
     history: (t) => inner.history(t),
     commit: (t, c, s) => (writes++, inner.commit(t, c, s)),

@@ -216,6 +216,7 @@ function faultyTenantStore() {
       put: (t, d) => inner.heads.put(t, d),
       delete: (t) => inner.heads.delete(t),
     },
+    learning: inner.learning,
     read: wrap("read", (t: string) => inner.read(t)),
     history: wrap("history", (t: string) => inner.history(t)),
     commit: wrap("commit", (t: string, c, s) => inner.commit(t, c, s)),

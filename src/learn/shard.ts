@@ -1,0 +1,185 @@
+/**
+ * A learning shard: one isolate's (or process's) `LearnState` for one tenant as it writes it to KV, and the
+ * merge of every shard of a tenant that the tenant API reads. Each isolate writes only its own shard (key
+ * `learn/<tenant>/<shard id>`), whole, at most once per flush interval, so no two writers share a key.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { HIST_BUCKETS, type LearnState } from "./state.ts";
+
+/** A shard document as stored. */
+export interface LearnShard {
+  v: 1;
+  tenant: string;
+  shard: string;
+  /** The learning epoch (`DELETE .../learning` starts a new one); `null` when none was set yet. */
+  epoch: string | null;
+  /** The serving head's version (`null`: the global head). */
+  headVersion: number | null;
+  /** ms since the epoch (Unix). */
+  since: number;
+  updated: number;
+  seen: number;
+  learnt: number;
+  capped: number;
+  anonymous: number;
+  flagged: number;
+  proposedCount: number;
+  /** Histograms as `[bucket, count]` pairs (non-zero buckets only). */
+  served: [number, number][];
+  proposed: [number, number][];
+  /** Token counts as base64 of little-endian int32 keys and uint32 counts. */
+  tokenKeys: string;
+  tokenCounts: string;
+}
+
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const pairs = z.array(z.tuple([z.number().int().min(0).max(HIST_BUCKETS - 1), count])).max(HIST_BUCKETS);
+const b64 = z.string().max(64 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/);
+
+const shardSchema = z.object({
+  v: z.literal(1),
+  tenant: z.string().min(1).max(253),
+  shard: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/),
+  epoch: z.string().min(1).max(64).nullable(),
+  headVersion: z.number().int().min(1).nullable(),
+  since: count,
+  updated: count,
+  seen: count,
+  learnt: count,
+  capped: count,
+  anonymous: count,
+  flagged: count,
+  proposedCount: count,
+  served: pairs,
+  proposed: pairs,
+  tokenKeys: b64,
+  tokenCounts: b64,
+});
+
+/**
+ * Checks a stored shard.
+ *
+ * @throws {TypeError} when it is not one.
+ */
+export function parseShard(value: unknown): LearnShard {
+  const r = shardSchema.safeParse(value);
+  if (!r.success) throw new TypeError("invalid learning shard");
+  return r.data as LearnShard;
+}
+
+function sparse(h: Uint32Array): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < h.length; i++) if (h[i] > 0) out.push([i, h[i]]);
+  return out;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const raw = atob(text);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
+/** The shard document of a state. */
+export function shardOf(tenant: string, shard: string, s: LearnState): LearnShard {
+  const n = s.tokens.size;
+  const keys = new Int32Array(n), counts = new Uint32Array(n);
+  let j = 0;
+  for (const [k, c] of s.tokens.entries()) {
+    keys[j] = k;
+    counts[j++] = c;
+  }
+  return {
+    v: 1,
+    tenant,
+    shard,
+    epoch: s.epoch,
+    headVersion: s.headVersion,
+    since: s.since,
+    updated: s.updated,
+    seen: s.seen,
+    learnt: s.learnt,
+    capped: s.capped,
+    anonymous: s.anonymous,
+    flagged: s.flagged,
+    proposedCount: s.proposedCount,
+    served: sparse(s.served),
+    proposed: sparse(s.proposed),
+    tokenKeys: toBase64(new Uint8Array(keys.buffer)),
+    tokenCounts: toBase64(new Uint8Array(counts.buffer)),
+  };
+}
+
+/** What a tenant's shards add up to (what the API shows and applies). */
+export interface Learnt {
+  shards: number;
+  since: number | null;
+  updated: number | null;
+  seen: number;
+  learnt: number;
+  capped: number;
+  anonymous: number;
+  flagged: number;
+  served: Float64Array;
+  proposed: Float64Array;
+  proposedCount: number;
+  /** Token counts, summed over shards. */
+  tokens: Map<number, number>;
+}
+
+/** An empty sum. */
+export function emptyLearnt(): Learnt {
+  return {
+    shards: 0,
+    since: null,
+    updated: null,
+    seen: 0,
+    learnt: 0,
+    capped: 0,
+    anonymous: 0,
+    flagged: 0,
+    served: new Float64Array(HIST_BUCKETS),
+    proposed: new Float64Array(HIST_BUCKETS),
+    proposedCount: 0,
+    tokens: new Map(),
+  };
+}
+
+/**
+ * Adds a shard to a sum.
+ *
+ * @throws {TypeError} when its token arrays do not match.
+ */
+export function addShard(sum: Learnt, s: LearnShard): Learnt {
+  const keysB = fromBase64(s.tokenKeys), countsB = fromBase64(s.tokenCounts);
+  if (keysB.length !== countsB.length || keysB.length % 4 !== 0) {
+    throw new TypeError("invalid learning shard: token arrays differ");
+  }
+  const dv = new DataView(keysB.buffer), dc = new DataView(countsB.buffer);
+  for (let i = 0; i < keysB.length; i += 4) {
+    const k = dv.getInt32(i, true);
+    sum.tokens.set(k, (sum.tokens.get(k) ?? 0) + dc.getUint32(i, true));
+  }
+  for (const [b, c] of s.served) sum.served[b] += c;
+  for (const [b, c] of s.proposed) sum.proposed[b] += c;
+  sum.shards++;
+  sum.since = sum.since === null ? s.since : Math.min(sum.since, s.since);
+  sum.updated = sum.updated === null ? s.updated : Math.max(sum.updated, s.updated);
+  sum.seen += s.seen;
+  sum.learnt += s.learnt;
+  sum.capped += s.capped;
+  sum.anonymous += s.anonymous;
+  sum.flagged += s.flagged;
+  sum.proposedCount += s.proposedCount;
+  return sum;
+}
