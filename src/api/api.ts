@@ -535,7 +535,8 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
       updated: sum.updated === null ? null : new Date(sum.updated).toISOString(),
       epochSince: view.epoch === null ? null : new Date(view.epoch.since).toISOString(),
       head: { source: L.fits ? "tenant" : "global", version: L.fits ? L.active!.version : null },
-      shards: { read: sum.shards, stale: view.stale, invalid: view.invalid, live: view.live },
+      // Shards read from the store (this process's live state counted apart).
+      shards: { read: sum.shards - (view.live ? 1 : 0), stale: view.stale, invalid: view.invalid, live: view.live },
       flushMs: o.learner?.flushMs ?? null,
       clients: { capped: sum.capped, anonymous: sum.anonymous },
       basis: L.profile !== null ? "profile" : "served",
@@ -574,7 +575,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     const principal = c.get("principal");
     const L = await learning(tenant, withProfile);
     const n = L.profile !== null ? L.sum.proposedCount : L.sum.learnt;
-    const MIN = 500;
+    const MIN = 300;
     if (n < MIN) {
       throw new ApiError(
         409,

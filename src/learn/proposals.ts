@@ -63,7 +63,7 @@ export interface Proposals {
   requests: number;
   /** Share of them at or above τ_max (attacks in the learning traffic, by the canaries' measure). */
   contamination: number;
-  /** τ_max as a score. */
+  /** τ_max as a score (unrounded: proposals are capped at exactly it). */
   tauMax: number;
   proposals: Proposal[];
 }
@@ -121,5 +121,5 @@ export function propose(
       limit,
     };
   });
-  return { requests: total, contamination: total > 0 ? sig4(above / total) : 0, tauMax: sig4(tauMax), proposals };
+  return { requests: total, contamination: total > 0 ? sig4(above / total) : 0, tauMax, proposals };
 }

@@ -9,6 +9,7 @@ const commands = {
   score: "../src/cli/score.ts",
   sitefewshot: "../src/cli/sitefewshot.ts", // few-shot evaluation on real sites left out of training
   sitefp: "../src/cli/sitefp.ts", // the false-positive story on real sites left out of training
+  learnreplay: "../src/cli/learnreplay.ts", // learning mode replayed on real sites left out of training
   rotations: "../src/cli/rotations.ts", // internal: train's leave-sites-out rotations, in a process of their own
 };
 const [command, ...args] = process.argv.slice(2);

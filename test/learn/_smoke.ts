@@ -1,0 +1,16 @@
+import { testWorld } from "../api/_app.ts";
+import { benignRecord, attackRecord } from "../api/_model.ts";
+const w = testWorld({ env: { TAUGATE_MODE: "log", TAUGATE_LEARN: "on" } });
+const T = "shop.test";
+for (let i = 0; i < 1200; i++) await w.send(T, benignRecord(i));
+for (let i = 0; i < 20; i++) await w.send(T, attackRecord(i));
+let res = await w.api(`/tenants/${T}/learning`);
+const body = await res.json();
+console.log(res.status, JSON.stringify({ ...body, histogram: undefined, served: { ...body.served, histogram: undefined } }, null, 1));
+res = await w.api(`/tenants/${T}/learning/apply`, { method: "POST", body: JSON.stringify({ fpr: 0.001 }) });
+console.log(res.status, JSON.stringify(await res.json()).slice(0, 1500));
+res = await w.api(`/tenants/${T}/learning`);
+console.log(res.status, (await res.json()).requests);
+for (let i = 0; i < 5; i++) console.log(JSON.stringify(await w.send(T, benignRecord(5000 + i))), JSON.stringify(await w.send(T, attackRecord(100+i))));
+res = await w.api(`/tenants/${T}/learning`, { method: "DELETE" });
+console.log(res.status, await res.text());
