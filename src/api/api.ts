@@ -27,7 +27,14 @@ import { adaptConfigOf, canarySet } from "./model.ts";
 import { canaryMatchedTau, detectionRate } from "../heads/calibrate.ts";
 import { Learner } from "../learn/learner.ts";
 import { LEARN_DEFAULTS } from "../learn/state.ts";
-import { headWithProfile, histogramView, learntProfile, profileView, propose, readLearnt } from "./learning.ts";
+import {
+  headWithProfile,
+  histogramView,
+  learntProfile,
+  profileView,
+  propose,
+  readLearnt,
+} from "./learning.ts";
 import { guardCheck } from "./guard.ts";
 import { API_PREFIX, openApiDocument } from "./openapi.ts";
 import {
@@ -518,7 +525,22 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     const hist = withProfile ? sum.proposed : sum.served;
     const p = propose(hist, tauMax);
     const servedTau = fits && own.tau !== undefined ? own.tau : gTau;
-    return { r, meta, active, fits, view, sum, profile, candidate, canaries, gTau, servedTau, p, hist, settings };
+    return {
+      r,
+      meta,
+      active,
+      fits,
+      view,
+      sum,
+      profile,
+      candidate,
+      canaries,
+      gTau,
+      servedTau,
+      p,
+      hist,
+      settings,
+    };
   };
 
   app.get("/tenants/:tenant/learning", async (c) => {
@@ -536,7 +558,12 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
       epochSince: view.epoch === null ? null : new Date(view.epoch.since).toISOString(),
       head: { source: L.fits ? "tenant" : "global", version: L.fits ? L.active!.version : null },
       // Shards read from the store (this process's live state counted apart).
-      shards: { read: sum.shards - (view.live ? 1 : 0), stale: view.stale, invalid: view.invalid, live: view.live },
+      shards: {
+        read: sum.shards - (view.live ? 1 : 0),
+        stale: view.stale,
+        invalid: view.invalid,
+        live: view.live,
+      },
       flushMs: o.learner?.flushMs ?? null,
       clients: { capped: sum.capped, anonymous: sum.anonymous },
       basis: L.profile !== null ? "profile" : "served",
@@ -564,7 +591,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     try {
       parsed = text.trim() === "" ? {} : JSON.parse(text);
     } catch {
-      throw new ApiError(400, "invalid_body", "the body must be JSON, e.g. {\"fpr\": 0.001}");
+      throw new ApiError(400, "invalid_body", 'the body must be JSON, e.g. {"fpr": 0.001}');
     }
     const b = learningApplySchema.safeParse(parsed);
     if (!b.success) {
@@ -587,13 +614,17 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     }
     const one = propose(L.hist, L.p.tauMax, [fpr]).proposals[0];
     const tau = one.tau;
-    const guard = guardCheck({
-      canaries: L.canaries.z,
-      canaryFeatures: L.canaries.features,
-      global: { head: L.r.globalHead, tau: L.gTau },
-      tenant: { head: L.candidate, tau },
-      benign: { z: [], outOfFold: null },
-    }, o.guardMargin, false);
+    const guard = guardCheck(
+      {
+        canaries: L.canaries.z,
+        canaryFeatures: L.canaries.features,
+        global: { head: L.r.globalHead, tau: L.gTau },
+        tenant: { head: L.candidate, tau },
+        benign: { z: [], outOfFold: null },
+      },
+      o.guardMargin,
+      false,
+    );
     const fit = {
       method: "learning",
       requests: L.sum.learnt,
@@ -612,7 +643,11 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     const fitted: Unversioned = {
       head: headToJson(L.candidate),
       modelId: L.meta.modelId,
-      counts: { benign: previousCounts?.benign ?? 0, attack: previousCounts?.attack ?? 0, learnt: L.sum.learnt },
+      counts: {
+        benign: previousCounts?.benign ?? 0,
+        attack: previousCounts?.attack ?? 0,
+        learnt: L.sum.learnt,
+      },
       fit,
       guard,
       by: principal.kind,

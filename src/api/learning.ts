@@ -7,7 +7,7 @@
 import { canaryMatchedTau } from "../heads/calibrate.ts";
 import type { ResidualFeatures } from "../heads/residual.ts";
 import { siteProfileOf, TokenCounts } from "../heads/site_profile.ts";
-import { propose, type Proposals } from "../learn/proposals.ts";
+import { type Proposals, propose } from "../learn/proposals.ts";
 import { addShard, emptyLearnt, type Learnt, shardOf } from "../learn/shard.ts";
 import { HIST_BUCKETS, HIST_LO, HIST_STEP, type LearnSettings } from "../learn/state.ts";
 import type { LearnEpoch } from "../learn/store.ts";
@@ -99,7 +99,9 @@ export function canaryTauMax(
 }
 
 /** The histogram as the API shows it. */
-export function histogramView(h: Float64Array): { scale: "logit"; lo: number; step: number; counts: number[] } {
+export function histogramView(
+  h: Float64Array,
+): { scale: "logit"; lo: number; step: number; counts: number[] } {
   return { scale: "logit", lo: HIST_LO, step: HIST_STEP, counts: Array.from(h.subarray(0, HIST_BUCKETS)) };
 }
 
@@ -120,4 +122,4 @@ export function profileView(sum: Learnt, settings: LearnSettings): {
   return { tokens, minCount: settings.minCount, byKind };
 }
 
-export { propose, type Proposals };
+export { type Proposals, propose };

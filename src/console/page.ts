@@ -173,6 +173,55 @@ function page() {
                 <button id="adapt" type="button" class="primary">Adapt the head</button>
                 <div id="adapt-result" class="result" hidden tabindex="-1"></div>
               </section>
+
+              <section id="learning-section" class="card" aria-labelledby="learning-h">
+                <h2 id="learning-h" tabindex="-1">Learning from live traffic</h2>
+                <p>In learning mode the worker learns your site's ordinary requests as it serves them, and proposes a τ
+        for a target rate of false positives. Applying one makes a new version of your head, checked by the same
+        guard; you can roll it back.</p>
+                <p id="learning-summary" class="summary">Not loaded yet.</p>
+                <p id="learning-note" class="muted"></p>
+                <div id="learning-empty" class="empty" hidden></div>
+                <div id="learning-body" hidden>
+                  <div class="row">
+                    <label for="learning-progress">How settled the estimate is</label>
+                    <progress id="learning-progress" max="1" value="0"
+                      aria-describedby="learning-progress-text"></progress>
+                    <span id="learning-progress-text"></span>
+                  </div>
+                  <figure class="hist">
+                    <svg id="learning-hist" role="img" aria-labelledby="learning-hist-title" viewBox="0 0 640 230"
+                      preserveAspectRatio="xMidYMid meet">
+                      <title id="learning-hist-title">No learnt requests yet</title>
+                    </svg>
+                    <figcaption id="learning-hist-caption" class="muted"></figcaption>
+                  </figure>
+                  <p id="learning-served"></p>
+                  <p id="learning-contamination"></p>
+                  <div class="table-wrap">
+                    <table id="learning-proposals" class="proposals">
+                      <caption>τ proposed for each target rate of false positives</caption>
+                      <thead>
+                        <tr>
+                          <th scope="col">Target false positives</th>
+                          <th scope="col" class="num">Proposed τ</th>
+                          <th scope="col" class="num">Expected block rate</th>
+                          <th scope="col">Settled</th>
+                          <th scope="col">Held at</th>
+                          <th scope="col"><span class="sr-only">Apply</span></th>
+                        </tr>
+                      </thead>
+                      <tbody id="learning-proposals-body"></tbody>
+                    </table>
+                  </div>
+                  <p id="learning-profile" class="muted small"></p>
+                </div>
+                <div class="actions">
+                  <button id="learning-refresh" type="button">Refresh</button>
+                  <button id="learning-reset" type="button" class="danger" disabled>Start again</button>
+                </div>
+                <div id="learning-result" class="result" hidden tabindex="-1"></div>
+              </section>
             </div>
 
             <aside class="side-col" aria-label="Explanation and history">

@@ -20,7 +20,13 @@
  */
 import { z } from "zod";
 import { shardOf } from "./shard.ts";
-import { LEARN_DEFAULTS, type LearnSettings, LearnState, type Observation, type ProfileTerm } from "./state.ts";
+import {
+  LEARN_DEFAULTS,
+  type LearnSettings,
+  LearnState,
+  type Observation,
+  type ProfileTerm,
+} from "./state.ts";
 import type { LearnStore } from "./store.ts";
 
 /** Options of a `Learner`. */
@@ -86,7 +92,9 @@ export class Learner {
     const r = optionsSchema.safeParse(options);
     if (!r.success) {
       const issue = r.error.issues[0];
-      throw new TypeError(`Learner: invalid option "${issue.path.join(".") || "(options)"}": ${issue.message}`);
+      throw new TypeError(
+        `Learner: invalid option "${issue.path.join(".") || "(options)"}": ${issue.message}`,
+      );
     }
     const o = r.data;
     this.store = o.store ?? null;

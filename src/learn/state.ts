@@ -218,7 +218,13 @@ export class LearnState {
     this.proposed.fill(0);
     this.tokens.clear();
     this.clients.clear();
-    this.seen = this.learnt = this.capped = this.anonymous = this.flagged = this.proposedCount = 0;
+    this.seen =
+      this.learnt =
+      this.capped =
+      this.anonymous =
+      this.flagged =
+      this.proposedCount =
+        0;
     this.since = now;
     this.updated = now;
     this.headVersion = headVersion;
@@ -276,7 +282,7 @@ export class LearnState {
       this.proposed[bucketOf(x)]++;
       this.proposedCount++;
     }
-    if (!o.flagged) for (let i = 0; i < n; i++) tokens.add(structure[i]);
+    if (!o.flagged) { for (let i = 0; i < n; i++) tokens.add(structure[i]); }
     return true;
   }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { parseShard, type LearnShard } from "./shard.ts";
+import { type LearnShard, parseShard } from "./shard.ts";
 
 /** A learning epoch: `DELETE .../learning` starts a new one. */
 export interface LearnEpoch {

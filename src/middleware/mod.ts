@@ -57,8 +57,10 @@ export { checkEngine, type EngineGetter, lazyEngine, type ReadyEngine } from "./
 export { compileExclusions, type ExclusionTest } from "./exclude.ts";
 export { decisionLogLine, type LogContext } from "./log.ts";
 export {
+  type ClientAddress,
   type DecisionHeaderNames,
   DEFAULT_HEADER_NAMES,
+  defaultClientAddress,
   type EngineSource,
   type Exclusions,
   type FailMode,
@@ -180,13 +182,19 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     // Learning mode: synchronously, while `structure` is still this request's.
     if (learner !== null && d.tenant !== null) {
       const head = v.head === "tenant" && lookup.status === "tenant" ? lookup.head.head : ready.globalHead;
-      learner.observe(d.tenant, v.headVersion, {
-        logit: logit(v.score),
-        flagged: v.flagged,
-        structure,
-        nStructure,
-        client,
-      }, profileTermOf(head, meta), keep);
+      learner.observe(
+        d.tenant,
+        v.headVersion,
+        {
+          logit: logit(v.score),
+          flagged: v.flagged,
+          structure,
+          nStructure,
+          client,
+        },
+        profileTermOf(head, meta),
+        keep,
+      );
     }
   };
 

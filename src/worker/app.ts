@@ -10,7 +10,13 @@ import { Hono } from "hono";
 import { isApiPath, tenantApi } from "../api/api.ts";
 import type { ApiConfig } from "../api/config.ts";
 import { isConsolePath, tenantConsole } from "../console/console.ts";
-import { type EngineSource, type LogOptions, taugate, type TaugateEnv } from "../middleware/mod.ts";
+import {
+  type ClientAddress,
+  type EngineSource,
+  type LogOptions,
+  taugate,
+  type TaugateEnv,
+} from "../middleware/mod.ts";
 import type { BackboneWeights, Engine } from "../model/types.ts";
 import { HeadCache } from "../store/cached.ts";
 import type { TenantStore } from "../store/tenant_store.ts";
@@ -49,6 +55,8 @@ export interface WorkerAppOptions {
   learner?: Learner;
   /** Where learning shards go when the API is off. */
   learnStore?: LearnStore;
+  /** The client's address for learning's per-client bound (default: the middleware's, see `clientAddress`). */
+  clientAddress?: ClientAddress;
 }
 
 /** The tenant API's part of the worker. */
@@ -146,6 +154,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       log: { sample: config.logSample, flaggedSample: config.logFlaggedSample, sink: options.logSink },
       engineTimeoutMs: options.engineTimeoutMs,
       learn: learner ?? false,
+      clientAddress: options.clientAddress,
     }),
   );
   if (options.api === undefined) {

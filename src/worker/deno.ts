@@ -82,7 +82,9 @@ const load = (): Promise<ScoringEngine> =>
 
 const tenants = new DenoKvTenantStore(kv);
 // Learning mode: one learner for the process, its shards in the same Deno KV (a restart keeps them).
-const learner = config.learn ? new Learner({ store: tenants.learning, flushMs: config.learnFlushMs }) : undefined;
+const learner = config.learn
+  ? new Learner({ store: tenants.learning, flushMs: config.learnFlushMs })
+  : undefined;
 const app = createWorkerApp({
   config,
   learner,

@@ -8,6 +8,8 @@ import {
 } from "../../src/store/mod.ts";
 import { DenoKvTenantStore } from "../../src/store/tenant_deno_kv.ts";
 import { FakeListableKv } from "./_kv.ts";
+import { LearnState } from "../../src/learn/state.ts";
+import { shardOf } from "../../src/learn/shard.ts";
 
 const doc = (version: number, extra: Partial<StoredHead> = {}): StoredHead => ({
   version,
@@ -95,6 +97,86 @@ async function contract(
     });
   }
 }
+
+/** The learning part of the contract: shards by tenant, whole, cleared; epochs; garbage skipped. */
+async function learningContract(
+  name: string,
+  make: () => Promise<{ store: TenantStore; close?: () => void }>,
+) {
+  await Deno.test(`${name}: learning shards and epochs are kept per tenant`, async () => {
+    const { store, close } = await make();
+    try {
+      const l = store.learning;
+      const state = new LearnState();
+      for (let i = 0; i < 40; i++) {
+        state.observe(
+          { logit: -2, flagged: false, structure: [i % 7, 100 + i], nStructure: 2, client: null },
+          { a: new Float32Array(8), profile: null, weight: 1 },
+          1_000 + i,
+        );
+      }
+      await l.putShard("shop.example.com", shardOf("shop.example.com", "iso-0", state), 3600);
+      await l.putShard("shop.example.com", shardOf("shop.example.com", "iso-1", state), 3600);
+      await l.putShard("shop.example.co", shardOf("shop.example.co", "iso-0", state), 3600);
+      // A second write of a shard replaces it.
+      state.observe({ logit: 1, flagged: false, structure: [1], nStructure: 1, client: null }, {
+        a: new Float32Array(8),
+        profile: null,
+        weight: 1,
+      }, 2_000);
+      await l.putShard("shop.example.com", shardOf("shop.example.com", "iso-1", state), 3600);
+      const got = await l.shards("shop.example.com");
+      assert.equal(got.invalid, 0);
+      assert.deepEqual(got.shards.map((s) => [s.shard, s.learnt]).sort(), [["iso-0", 40], ["iso-1", 41]]);
+      assert.equal((await l.shards("shop.example.co")).shards.length, 1, "a tenant's prefix is its own");
+      assert.equal(await l.getEpoch("shop.example.com"), null);
+      await l.putEpoch("shop.example.com", { epoch: "e1", since: 5 });
+      assert.deepEqual(await l.getEpoch("shop.example.com"), { epoch: "e1", since: 5 });
+      assert.equal(await l.clearShards("shop.example.com"), 2);
+      assert.equal((await l.shards("shop.example.com")).shards.length, 0);
+      assert.equal((await l.shards("shop.example.co")).shards.length, 1);
+      await assert.rejects(() => l.shards("../x"), RangeError);
+      await assert.rejects(
+        () => l.putShard("shop.example.com", { ...shardOf("shop.example.com", "x", state), learnt: -1 }, 60),
+        TypeError,
+      );
+    } finally {
+      close?.();
+    }
+  });
+}
+
+await learningContract("MemoryTenantStore", () => Promise.resolve({ store: new MemoryTenantStore() }));
+await learningContract("DenoKvTenantStore", async () => {
+  const kv = await Deno.openKv(":memory:");
+  return { store: new DenoKvTenantStore(kv), close: () => kv.close() };
+});
+await learningContract(
+  "WorkersKvTenantStore",
+  () => Promise.resolve({ store: new WorkersKvTenantStore(new FakeListableKv()) }),
+);
+
+Deno.test("WorkersKvTenantStore: learning keys, a garbage shard skipped and counted", async () => {
+  const kv = new FakeListableKv();
+  const store = new WorkersKvTenantStore(kv);
+  const state = new LearnState();
+  state.observe({ logit: 0, flagged: false, structure: [1], nStructure: 1, client: null }, {
+    a: new Float32Array(8),
+    profile: null,
+    weight: 1,
+  }, 1);
+  await store.learning.putShard("shop.example.com", shardOf("shop.example.com", "iso-0", state), 60);
+  await store.learning.putEpoch("shop.example.com", { epoch: "e", since: 1 });
+  kv.data.set("learn/shop.example.com/shard/bad", "{not json");
+  assert.deepEqual([...kv.data.keys()].sort(), [
+    "learn/shop.example.com/epoch",
+    "learn/shop.example.com/shard/bad",
+    "learn/shop.example.com/shard/iso-0",
+  ]);
+  const got = await store.learning.shards("shop.example.com");
+  assert.equal(got.shards.length, 1);
+  assert.equal(got.invalid, 1);
+});
 
 await contract("MemoryTenantStore", true, () => Promise.resolve({ store: new MemoryTenantStore() }));
 await contract("DenoKvTenantStore", true, async () => {

@@ -21,7 +21,12 @@ const get = (url: string, headers: Record<string, string> = { accept: "*/*" }): 
   headers,
 });
 const tokens = (r: RequestRecord) => featuresOfRecord(r).structure;
-const obs = (logit: number, structure: Int32Array = new Int32Array(0), client: number | null = null, flagged = false) => ({
+const obs = (
+  logit: number,
+  structure: Int32Array = new Int32Array(0),
+  client: number | null = null,
+  flagged = false,
+) => ({
   logit,
   flagged,
   structure,

@@ -57,7 +57,11 @@ export interface ReplayRow {
 
 /** The CLI entry: returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const args = new Args(argv, ["data", "folds", "n", "fpr", "scenarios", "json", "seed", "model", "logged"], []);
+  const args = new Args(
+    argv,
+    ["data", "folds", "n", "fpr", "scenarios", "json", "seed", "model", "logged"],
+    [],
+  );
   const dataDir = args.str("data", "../shared/data");
   const folds = args.ints("folds", [0]);
   const n = args.num("n", 5000);
@@ -132,15 +136,17 @@ export async function main(argv: string[]): Promise<number> {
     const drop = rows.map((x) => x.caught[0] - x.caught[1]);
     console.log(
       `${scenario.padEnd(10)} ${rows.length} sites, learnt ${median(rows.map((x) => x.learnt))} (median), ` +
-        `tested ${median(rows.map((x) => x.tested))}: ordinary blocked ${pct(median(rows.map((x) => x.blocked[0])))} → ${
-          pct(median(rows.map((x) => x.blocked[1])))
-        } (median), worst ${pct(Math.max(...rows.map((x) => x.blocked[0])))} → ${
-          pct(Math.max(...rows.map((x) => x.blocked[1])))
-        }; attacks caught ${pct(median(rows.map((x) => x.caught[0])))} → ${
-          pct(median(rows.map((x) => x.caught[1])))
-        } (median; largest fall ${pct(Math.max(...drop))}); τ median ${
-          median(rows.map((x) => x.tau)).toPrecision(4)
-        } (global ${rows[0].tauGlobal.toPrecision(4)})`,
+        `tested ${median(rows.map((x) => x.tested))}: ordinary blocked ${
+          pct(median(rows.map((x) => x.blocked[0])))
+        } → ${pct(median(rows.map((x) => x.blocked[1])))} (median), worst ${
+          pct(Math.max(...rows.map((x) => x.blocked[0])))
+        } → ${pct(Math.max(...rows.map((x) => x.blocked[1])))}; attacks caught ${
+          pct(median(rows.map((x) => x.caught[0])))
+        } → ${pct(median(rows.map((x) => x.caught[1])))} (median; largest fall ${
+          pct(Math.max(...drop))
+        }); τ median ${median(rows.map((x) => x.tau)).toPrecision(4)} (global ${
+          rows[0].tauGlobal.toPrecision(4)
+        })`,
     );
   }
   const json = args.str("json");
@@ -199,7 +205,11 @@ async function send(
   const method = rec.method;
   let req: Request;
   try {
-    req = new Request(url, { method, headers, body: method === "GET" || method === "HEAD" ? undefined : rec.body ?? "" });
+    req = new Request(url, {
+      method,
+      headers,
+      body: method === "GET" || method === "HEAD" ? undefined : rec.body ?? "",
+    });
   } catch {
     return null;
   }
