@@ -132,7 +132,15 @@ try {
   // Model and middleware: each engine in processes of its own, alternating (see engine_child.ts).
   const perEngine: Record<
     string,
-    { model: Samples; off: Samples; on: Samples; paired: Samples; decisions: Record<string, number> }
+    {
+      model: Samples;
+      off: Samples;
+      on: Samples;
+      paired: Samples;
+      learn: Samples;
+      learnPaired: Samples;
+      decisions: Record<string, number>;
+    }
   > = {};
   if (only.has("model") || only.has("middleware")) {
     await measured("model+middleware", async () => {
@@ -161,9 +169,13 @@ try {
             off: new Samples(),
             on: new Samples(),
             paired: new Samples(),
+            learn: new Samples(),
+            learnPaired: new Samples(),
             decisions: {},
           };
-          for (const k of ["model", "off", "on", "paired"] as const) for (const x of got[k]) e[k].add(x);
+          for (const k of ["model", "off", "on", "paired", "learn", "learnPaired"] as const) {
+            for (const x of got[k]) e[k].add(x);
+          }
           for (const [d, n] of Object.entries(got.decisions as Record<string, number>)) {
             e.decisions[d] = (e.decisions[d] ?? 0) + n;
           }
@@ -203,6 +215,9 @@ try {
         paired_p50: round(quantile(e.paired.xs, 0.5), 2),
         off_p50: round(e.off.p50, 2),
         on_p50: round(e.on.p50, 2),
+        learn_p50: round(e.learn.p50, 2),
+        learn_extra_p50: round(e.learn.p50 - e.on.p50, 2),
+        learn_extra_paired_p50: round(quantile(e.learnPaired.xs, 0.5), 2),
         decisions: e.decisions,
       };
     }
@@ -210,6 +225,8 @@ try {
       middleware_overhead_p50_us: by.ort.p50,
       middleware_overhead_p99_us: by.ort.p99,
       middleware_overhead_by_engine: by,
+      // Learning mode's cost on the hot path: the same app with `learn` on minus off (ort engine).
+      middleware_learn_extra_p50_us: by.ort.learn_extra_p50,
     });
   }
 
@@ -347,6 +364,7 @@ function targets(o: Record<string, unknown>): Record<string, Target> {
     features_p50_us: le(at("features_p50_us"), 10),
     features_request_p50_us: le(at("features_request_p50_us"), 10),
     middleware_overhead_p50_us: le(at("middleware_overhead_p50_us"), 25),
+    middleware_learn_extra_p50_us: le(at("middleware_learn_extra_p50_us"), 3),
     throughput_ratio: ge(at("throughput_ratio"), 0.4),
     cold_start_ms_ort: le(at("cold_start_ms", "ort"), 600),
     adapt_k50_ms: le(at("adapt_k50_ms"), 10),
@@ -390,6 +408,21 @@ function printTable(o: Record<string, unknown>): void {
     mark("middleware_overhead_p50_us"),
   ]);
   if (by?.ts) rows.push(["middleware overhead p50 / p99 (ts)", `${by.ts.p50} / ${by.ts.p99}`, ""]);
+  const byL = by as Record<string, { learn_extra_p50: number; learn_extra_paired_p50: number }> | undefined;
+  if (byL?.ort) {
+    rows.push([
+      "learn on − off p50 (ort; paired median)",
+      `${byL.ort.learn_extra_p50} (${byL.ort.learn_extra_paired_p50})`,
+      mark("middleware_learn_extra_p50_us"),
+    ]);
+  }
+  if (byL?.ts) {
+    rows.push([
+      "learn on − off p50 (ts; paired median)",
+      `${byL.ts.learn_extra_p50} (${byL.ts.learn_extra_paired_p50})`,
+      "",
+    ]);
+  }
   const tp = o.throughput as ThroughputResult[] | undefined;
   rows.push(["throughput_ratio (min app, ort)", v(o.throughput_ratio), mark("throughput_ratio")]);
   for (const r of tp?.slice(1) ?? []) {

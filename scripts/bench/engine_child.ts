@@ -1,6 +1,7 @@
 /**
  * One engine's in-process measurements, in a process of its own (spawned by `scripts/bench.ts`): one forward
- * pass per call, and the benchmark app with taugate `off` and `block` taking turns on the request mix.
+ * pass per call, and the benchmark app with taugate `off`, `block` and `block` with learning on taking turns
+ * on the request mix.
  *
  * A process of its own because that is how the engine runs when deployed, and because a second engine in
  * the same isolate changes the first one's speed: V8 specialises the TypeScript engine's forward pass to
@@ -34,6 +35,8 @@ try {
     off: mw.off.xs,
     on: mw.on[kind].xs,
     paired: mw.paired[kind].xs,
+    learn: mw.learn[kind].xs,
+    learnPaired: mw.learnPaired[kind].xs,
     decisions: mw.decisions[kind],
   }));
 } finally {

@@ -29,6 +29,7 @@ import {
 import { scoreWithHead } from "../../src/heads/score.ts";
 import { taugate, type TaugateEnv } from "../../src/middleware/mod.ts";
 import type { HeadParams, ScoringEngine } from "../../src/model/types.ts";
+import { Learner } from "../../src/learn/learner.ts";
 import { HeadCache, headToJson, MemoryHeadStore } from "../../src/store/mod.ts";
 import { type BenchRequest, HEAD_TENANT, oneMegabyte, toRequest } from "./mix.ts";
 import { median, Samples } from "./stats.ts";
@@ -203,6 +204,10 @@ export interface MiddlewareResult {
   /** Decisions seen per engine (block, allow, ...). */
   decisions: Record<string, Record<string, number>>;
   logLines: number;
+  /** Per engine, the same app with learning on (`learn`, a `Learner` without a store) ... */
+  learn: Record<string, Samples>;
+  /** ... and learning on − learning off per request (the same request in both variants' blocks). */
+  learnPaired: Record<string, Samples>;
 }
 
 /** The app both measurements use: taugate (or not) in front of a handler that reads the body and answers. */
@@ -242,9 +247,20 @@ export async function benchMiddleware(
       name,
       app: benchApp({ engine: engines[name], mode: "block", store: new HeadCache(store), log: { sink } }),
     })),
+    // Learning on (every tenant of the mix learnt; no store: the writes are not the hot path's).
+    ...names.map((name) => ({
+      name: `${name}+learn`,
+      app: benchApp({
+        engine: engines[name],
+        mode: "block",
+        store: new HeadCache(store),
+        log: { sink },
+        learn: new Learner(),
+      }),
+    })),
   ];
   const decisions: Record<string, Record<string, number>> = {};
-  for (const name of names) decisions[name] = {};
+  for (const name of names) decisions[name] = decisions[`${name}+learn`] = {};
   const once = async (app: Hono<TaugateEnv>, req: Request) => {
     const t = now();
     const res = await app.fetch(req);
@@ -256,7 +272,12 @@ export async function benchMiddleware(
   }
   const off = new Samples();
   const on: Record<string, Samples> = {}, paired: Record<string, Samples> = {};
-  for (const name of names) on[name] = new Samples(), paired[name] = new Samples();
+  const learn: Record<string, Samples> = {}, learnPaired: Record<string, Samples> = {};
+  for (const name of names) {
+    on[name] = new Samples(), paired[name] = new Samples();
+    learn[name] = new Samples(), learnPaired[name] = new Samples();
+  }
+  const at = (name: string) => apps.findIndex((a) => a.name === name);
   const times = apps.map(() => new Float64Array(BLOCK));
   for (let b = 0; b * BLOCK < iterations; b++) {
     for (let j = 0; j < apps.length; j++) {
@@ -274,13 +295,16 @@ export async function benchMiddleware(
     }
     for (let i = 0; i < BLOCK; i++) {
       off.add(times[0][i]);
-      for (let k = 1; k < apps.length; k++) {
-        on[apps[k].name].add(times[k][i]);
-        paired[apps[k].name].add(times[k][i] - times[0][i]);
+      for (const name of names) {
+        const k = at(name), l = at(`${name}+learn`);
+        on[name].add(times[k][i]);
+        paired[name].add(times[k][i] - times[0][i]);
+        learn[name].add(times[l][i]);
+        learnPaired[name].add(times[l][i] - times[k][i]);
       }
     }
   }
-  return { off, on, paired, decisions, logLines };
+  return { off, on, paired, decisions, logLines, learn, learnPaired };
 }
 
 /** Head adaptation for K examples. */

@@ -11,6 +11,9 @@ import {
   errorSchema,
   headResultSchema,
   importResultSchema,
+  learningApplyResultSchema,
+  learningDeleteResultSchema,
+  learningResultSchema,
   rollbackResultSchema,
   scoreResultSchema,
   tokenResultSchema,
@@ -32,7 +35,7 @@ const ERROR_TEXT: Record<number, string> = {
   401: "no token, or a token that is not valid",
   403: "a tenant token of another tenant, or on an operator-only route (or with force)",
   404: "no such head (or route)",
-  409: "no earlier version, or concurrent changes",
+  409: "no earlier version, concurrent changes, or too little traffic learnt to apply",
   413: `over ${MAX_UPLOAD_BYTES} bytes or over ${MAX_RECORDS} records`,
   415: `content-type not one of ${UPLOAD_MEDIA_TYPES.join(", ")}`,
   422:
@@ -90,6 +93,9 @@ export function openApiDocument(): Record<string, unknown> {
         DeleteResult: schema(deleteResultSchema),
         ScoreResult: schema(scoreResultSchema),
         ImportResult: schema(importResultSchema),
+        LearningResult: schema(learningResultSchema),
+        LearningApplyResult: schema(learningApplyResultSchema),
+        LearningDeleteResult: schema(learningDeleteResultSchema),
         TokenResult: schema(tokenResultSchema),
         TokenRevoked: schema(tokenRevokedSchema),
       },
@@ -207,6 +213,64 @@ export function openApiDocument(): Record<string, unknown> {
           responses: {
             "200": { description: "the records and the skipped entries", content: jsonOf("ImportResult") },
             ...errors(400, 401, 403, 413, 422),
+          },
+        },
+      },
+      "/tenants/{tenant}/learning": {
+        get: {
+          summary: "learning mode: the tenant's learnt score distribution, profile and τ proposals",
+          security: secured,
+          parameters: [
+            tenantParam,
+            q(
+              "profile",
+              "propose τ for the head with the learnt profile (default 1) or for the serving head (0)",
+              {
+                enum: ["0", "1", "true", "false"],
+              },
+            ),
+          ],
+          responses: {
+            "200": { description: "what was learnt", content: jsonOf("LearningResult") },
+            ...errors(400, 401, 403, 503),
+          },
+        },
+        delete: {
+          summary: "start learning again (other isolates drop what they learnt up to their next write)",
+          security: secured,
+          parameters: [tenantParam],
+          responses: {
+            "200": { description: "started again", content: jsonOf("LearningDeleteResult") },
+            ...errors(400, 401, 403, 503),
+          },
+        },
+      },
+      "/tenants/{tenant}/learning/apply": {
+        post: {
+          summary:
+            "make a head version from what was learnt: the current head, the learnt profile, the proposed τ",
+          security: secured,
+          parameters: [tenantParam],
+          requestBody: {
+            required: true,
+            description: 'JSON: {"fpr": 0.001} (a target false-positive rate), optionally "profile": false',
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["fpr"],
+                  additionalProperties: false,
+                  properties: {
+                    fpr: { type: "number", minimum: 1e-6, maximum: 0.5 },
+                    profile: { type: "boolean" },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            "201": { description: "the new version", content: jsonOf("LearningApplyResult") },
+            ...errors(400, 401, 403, 409, 422, 503),
           },
         },
       },

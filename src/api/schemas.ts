@@ -52,7 +52,9 @@ export const learningQuerySchema = z.strictObject({
 /** Body of `POST /tenants/:tenant/learning/apply`. */
 export const learningApplySchema = z.strictObject({
   /** The target false-positive rate on the site's ordinary traffic, e.g. 0.001. */
-  fpr: z.number().min(1e-6, { message: "must be at least 1e-6" }).max(0.5, { message: "must be at most 0.5" }),
+  fpr: z.number().min(1e-6, { message: "must be at least 1e-6" }).max(0.5, {
+    message: "must be at most 0.5",
+  }),
   /** Add the learnt site profile to the head (default true). */
   profile: z.boolean().optional(),
 });
@@ -159,6 +161,97 @@ export const rollbackResultSchema = z.object({
   version: z.number().int().describe("the active version now"),
   rolledBackFrom: z.number().int(),
   createdAt: z.string(),
+});
+
+const histogram = z.strictObject({
+  scale: z.literal("logit"),
+  lo: z.number().describe("lower edge (a logit) of the first bucket"),
+  step: z.number().describe("bucket width (logit)"),
+  counts: z.array(z.number().int().min(0)).length(256).describe(
+    "requests per bucket; bucket i covers logits [lo + i·step, lo + (i+1)·step), the end buckets take the tails",
+  ),
+});
+
+const proposal = z.strictObject({
+  fpr: z.number().describe("target false-positive rate on the tenant's ordinary traffic"),
+  tau: z.number().describe("proposed τ (a score)"),
+  expected_block_rate: z.number().describe(
+    "share of everything learnt (contamination included) at or above τ",
+  ),
+  settled: z.boolean().describe("enough ordinary requests for the 95 % bound (n·fpr ≥ 3)"),
+  needed: z.number().int().describe("ordinary requests still needed to settle"),
+  progress: z.number().describe("n·fpr / 3, at most 1"),
+  limit: z.enum(["canaries", "floor"]).nullable().describe(
+    "canaries: τ held at the highest τ that still catches the canaries the guard asks for; floor: at even odds",
+  ),
+});
+
+/** Answer of `GET /tenants/:tenant/learning`. */
+export const learningResultSchema = z.strictObject({
+  tenant: z.string(),
+  requests: z.number().int().describe("requests learnt (under the tenant's current head, this epoch)"),
+  seen: z.number().int().describe("requests seen (learnt, or past their client's share)"),
+  since: z.string().nullable(),
+  updated: z.string().nullable(),
+  epochSince: z.string().nullable().describe("when learning was last started again (DELETE), if ever"),
+  head: z.strictObject({ source: z.enum(["tenant", "global"]), version: z.number().int().nullable() }),
+  shards: z.strictObject({
+    read: z.number().int().describe("shards of other isolates or processes read from the store"),
+    stale: z.number().int().describe("shards of an earlier epoch or head version, left out"),
+    invalid: z.number().int(),
+    live: z.boolean().describe("this process's own learning was added as it is now"),
+  }),
+  flushMs: z.number().nullable().describe("how often each isolate writes its shard (null: no learner here)"),
+  clients: z.strictObject({
+    capped: z.number().int().describe("requests not learnt: their client had given its share"),
+    anonymous: z.number().int().describe("requests learnt without a client address"),
+  }),
+  basis: z.enum(["profile", "served"]).describe(
+    "profile: proposals are for the head apply makes (with the learnt profile); served: for the serving head",
+  ),
+  histogram: histogram.describe("scores the proposals are chosen on"),
+  histogramRequests: z.number().int(),
+  served: z.strictObject({
+    tau: z.number(),
+    flaggedRate: z.number(),
+    histogram: histogram.describe("scores as served"),
+  }),
+  contamination: z.number().describe("share of what was learnt at or above tauMax (attack-like)"),
+  tauMax: z.number().describe("highest τ at which the head still catches the canaries the guard asks for"),
+  settled: z.boolean(),
+  progress: z.number(),
+  proposals: z.array(proposal),
+  profile: z.strictObject({
+    tokens: z.number().int(),
+    minCount: z.number().int(),
+    byKind: z.record(z.string(), z.number().int()),
+  }).nullable(),
+});
+
+/** Answer of `POST /tenants/:tenant/learning/apply`. */
+export const learningApplyResultSchema = z.strictObject({
+  tenant: z.string(),
+  version: z.number().int(),
+  previousVersion: z.number().int().nullable(),
+  createdAt: z.string(),
+  tau: z.number(),
+  tauSource: z.literal("learning"),
+  fpr: z.number(),
+  settled: z.boolean(),
+  needed: z.number().int(),
+  expected_block_rate: z.number(),
+  limit: z.enum(["canaries", "floor"]).nullable(),
+  requests: z.number().int(),
+  profile: z.strictObject({ tokens: z.number().int(), requests: z.number().int() }).nullable(),
+  guard,
+});
+
+/** Answer of `DELETE /tenants/:tenant/learning`. */
+export const learningDeleteResultSchema = z.strictObject({
+  tenant: z.string(),
+  deleted: z.literal(true),
+  shards: z.number().int().describe("shards removed from the store"),
+  since: z.string(),
 });
 
 /** Answer of a delete. */

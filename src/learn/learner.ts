@@ -27,7 +27,7 @@ import {
   type Observation,
   type ProfileTerm,
 } from "./state.ts";
-import type { LearnStore } from "./store.ts";
+import { isShardId, type LearnStore } from "./store.ts";
 
 /** Options of a `Learner`. */
 export interface LearnerOptions {
@@ -63,8 +63,7 @@ const optionsSchema = z.strictObject({
     minCount: z.number().int().min(1).max(1_000).optional(),
     warmup: z.number().int().min(0).max(1_000_000).optional(),
   }).default({}),
-  shardId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be 1-64 of A-Z a-z 0-9 _ -" })
-    .optional(),
+  shardId: z.string().refine(isShardId, { message: "must be 1-64 of A-Z a-z 0-9 _ -" }).optional(),
   now: z.custom<() => number>((v) => typeof v === "function", { message: "must be a function" }).optional(),
   onError: z.custom<(line: string) => void>((v) => typeof v === "function", { message: "must be a function" })
     .optional(),

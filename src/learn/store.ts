@@ -73,7 +73,13 @@ export function collectShards(tenant: string, values: unknown[]): ShardList {
   return { shards, invalid };
 }
 
-/** Shard ids: what an isolate calls itself (letters, digits, `-`, `_`; at most 64). */
+/** Shard ids: what an isolate calls itself (1 to 64 of letters, digits, `-`, `_`: safe in any key). */
 export function isShardId(id: string): boolean {
-  return /^[A-Za-z0-9_-]{1,64}$/.test(id);
+  if (typeof id !== "string" || id.length < 1 || id.length > 64) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95;
+    if (!ok) return false;
+  }
+  return true;
 }

@@ -4,6 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { apiConfigFromEnv } from "../../src/api/config.ts";
+import {
+  learningApplyResultSchema,
+  learningDeleteResultSchema,
+  learningResultSchema,
+} from "../../src/api/schemas.ts";
 import { Learner } from "../../src/learn/learner.ts";
 import { createTsEngine } from "../../src/model/mod.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
@@ -81,7 +86,7 @@ Deno.test("learning: onboarding in log mode, proposals, apply fpr=0.001 through 
   await ordinary(w, 1000, 0, 2);
   let res = await w.api("/learning");
   assert.equal(res.status, 200);
-  const l = await res.json();
+  const l = learningResultSchema.parse(await res.json()); // the answer is what the OpenAPI document says
   assert.equal(l.requests, 1000);
   assert.equal(l.seen, 1000);
   assert.equal(l.head.source, "global");
@@ -91,13 +96,13 @@ Deno.test("learning: onboarding in log mode, proposals, apply fpr=0.001 through 
   assert.equal(l.histogram.counts.reduce((a: number, b: number) => a + b, 0), l.histogramRequests);
   assert.equal(l.histogramRequests, 1000 - 200, "the first 200 requests start the profile");
   assert.equal(l.served.histogram.counts.reduce((a: number, b: number) => a + b, 0), 1000);
-  assert.ok(l.profile.tokens > 0);
   assert.equal(l.clients.capped, 0);
-  assert.ok(new Date(l.since).getTime() <= new Date(l.updated).getTime());
+  assert.ok(new Date(l.since!).getTime() <= new Date(l.updated!).getTime());
   const p3 = l.proposals[1];
   assert.equal(p3.settled, false, "1e-3 needs 3,000 ordinary requests");
   assert.equal(p3.needed, 3000 - 800);
   assert.ok(p3.tau <= l.tauMax);
+  assert.ok(l.profile !== null && l.profile.tokens > 0);
 
   const attacks = Array.from({ length: 60 }, (_, i) => attackRecord(300 + i));
   const caughtBefore = await flaggedShare(w, attacks, "global");
@@ -106,13 +111,13 @@ Deno.test("learning: onboarding in log mode, proposals, apply fpr=0.001 through 
 
   res = await w.apply({ fpr: 0.001 });
   assert.equal(res.status, 201);
-  const a = await res.json();
+  const a = learningApplyResultSchema.parse(await res.json());
   assert.equal(a.tauSource, "learning");
   assert.equal(a.tau, p3.tau);
   assert.equal(a.guard.passed, true);
   assert.ok(a.guard.canaries.drop <= a.guard.margin + 1e-12);
   assert.equal(a.requests, 1000);
-  assert.ok(a.profile.tokens > 0);
+  assert.ok(a.profile !== null && a.profile.tokens > 0);
   res = await w.api("/head");
   const head = await res.json();
   assert.equal(head.version, a.version);
@@ -166,7 +171,7 @@ Deno.test("learning: start again, not enough traffic, bad bodies, other tenants'
 
   res = await w.api("/learning", { method: "DELETE" });
   assert.equal(res.status, 200);
-  assert.equal((await res.json()).deleted, true);
+  assert.equal(learningDeleteResultSchema.parse(await res.json()).deleted, true);
   const l = await (await w.api("/learning")).json();
   assert.equal(l.requests, 0);
   assert.ok(l.epochSince !== null);
@@ -215,6 +220,7 @@ Deno.test("learning: one client sending 20 % attacks is held to its share; τ st
     else await poisoned.send(rec, `198.51.100.${i % 200}`);
   }
   const lc = await (await clean.api("/learning")).json();
+  assert.equal(lc.clients.capped, 0);
   const lp = await (await poisoned.api("/learning")).json();
   assert.equal(lp.seen, 1500);
   // The attacker's 300 requests: at most max(20, 2 % of what was learnt) of them learnt.

@@ -14,6 +14,8 @@ Deno.test("worker config: defaults", () => {
     excludePaths: [],
     exposeToClient: false,
     origin: undefined,
+    learn: false,
+    learnFlushMs: 300_000,
   });
   assert.equal(workerConfigFromEnv({}, { TAUGATE_ENGINE: "ts" }).engine, "ts");
   assert.equal(
@@ -34,6 +36,8 @@ Deno.test("worker config: every variable is read", () => {
     TAUGATE_BODY_CAP: "1024",
     TAUGATE_EXCLUDE_PATHS: "/static/*, *.css,,/healthz",
     TAUGATE_EXPOSE: "on",
+    TAUGATE_LEARN: "on",
+    TAUGATE_LEARN_FLUSH_S: "30",
     ORIGIN: "http://127.0.0.1:3000/base/",
     UNRELATED: "x",
   });
@@ -48,6 +52,8 @@ Deno.test("worker config: every variable is read", () => {
     excludePaths: ["/static/*", "*.css", "/healthz"],
     exposeToClient: true,
     origin: "http://127.0.0.1:3000/base",
+    learn: true,
+    learnFlushMs: 30_000,
   });
 });
 
@@ -58,6 +64,8 @@ Deno.test("worker config: a bad value names its variable", () => {
     [{ TAUGATE_TAU: "1.5" }, /invalid TAUGATE_TAU/],
     [{ TAUGATE_ENGINE: "onnx" }, /invalid TAUGATE_ENGINE/],
     [{ TAUGATE_FAIL_MODE: "maybe" }, /invalid TAUGATE_FAIL_MODE/],
+    [{ TAUGATE_LEARN: "yes" }, /invalid TAUGATE_LEARN/],
+    [{ TAUGATE_LEARN_FLUSH_S: "0" }, /invalid TAUGATE_LEARN_FLUSH_S/],
     [{ TAUGATE_EXPOSE: "yes" }, /invalid TAUGATE_EXPOSE/],
     [{ TAUGATE_LOG_SAMPLE: "-1" }, /invalid TAUGATE_LOG_SAMPLE/],
     [{ TAUGATE_BODY_CAP: "1.5" }, /invalid TAUGATE_BODY_CAP/],
