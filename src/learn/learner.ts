@@ -1,6 +1,6 @@
 /**
  * `Learner`: learning mode's per-isolate part. The middleware hands it every scored request of a tenant
- * (`observe`, synchronous, a microsecond or two); it keeps one `LearnState` per tenant (at most `maxTenants`,
+ * (`observe`, synchronous, under a microsecond); it keeps one `LearnState` per tenant (at most `maxTenants`;
  * the least recently seen leaves first, written out before it goes) and writes each tenant's state to its
  * own shard in the store at most once per `flushMs`, off the request's path (`waitUntil` on workerd).
  *
@@ -85,6 +85,7 @@ export class Learner {
   /** Each state's shard id: the isolate's, and a sequence number (a tenant evicted and seen again writes anew). */
   #shards = new Map<string, string>();
   #seq = 0;
+  #tick = 0;
 
   /** @throws {TypeError} naming the option, when one is invalid. */
   constructor(options: LearnerOptions = {}) {
@@ -132,12 +133,8 @@ export class Learner {
       this.#states.set(tenant, s);
       this.#shards.set(tenant, `${this.shardId}-${this.#seq++}`);
       this.#lastFlush.set(tenant, now);
-    } else {
-      if (s.headVersion !== headVersion) s.reset(headVersion, now);
-      // Most recently seen last (the first is the one to evict).
-      this.#states.delete(tenant);
-      this.#states.set(tenant, s);
-    }
+    } else if (s.headVersion !== headVersion) s.reset(headVersion, now);
+    s.tick = ++this.#tick;
     s.observe(o, term, now);
     if (this.store !== null && now - (this.#lastFlush.get(tenant) ?? 0) >= this.flushMs) {
       const p = this.flush(tenant);
@@ -218,8 +215,13 @@ export class Learner {
     }
   }
 
+  /** Writes out and forgets the tenant seen least recently (a scan of at most `maxTenants`, on a new tenant). */
   #evict(keep?: (p: Promise<unknown>) => void): void {
-    const [oldest, state] = this.#states.entries().next().value as [string, LearnState];
+    let oldest = "", state: LearnState | undefined;
+    for (const [t, s] of this.#states) {
+      if (state === undefined || s.tick < state.tick) oldest = t, state = s;
+    }
+    if (state === undefined) return;
     const shard = this.#shards.get(oldest);
     this.#states.delete(oldest);
     this.#shards.delete(oldest);

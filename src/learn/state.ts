@@ -119,6 +119,27 @@ export class CountTable {
     }
   }
 
+  /**
+   * A key's count before this call, adding 1 to it when `add` (one probe for both).
+   *
+   * @param key The key.
+   * @param add Count this occurrence.
+   */
+  bump(key: number, add: boolean): number {
+    const { keys, counts } = this, mask = this.#mask;
+    for (let i = mix(key) & mask;; i = (i + 1) & mask) {
+      const c = counts[i];
+      if (c === 0) {
+        if (add) this.add(key);
+        return 0;
+      }
+      if (keys[i] === key) {
+        if (add && c < 0xffffffff) counts[i] = c + 1;
+        return c;
+      }
+    }
+  }
+
   /** Adds `by` to a key's count. */
   add(key: number, by = 1): void {
     const { keys, counts } = this, mask = this.#mask;
@@ -203,6 +224,8 @@ export class LearnState {
   epoch: string | null = null;
   /** Changed since it was last written. */
   dirty = false;
+  /** The learner's recency stamp (which tenant to evict first). */
+  tick = 0;
 
   constructor(readonly settings: LearnSettings = LEARN_DEFAULTS) {}
 
@@ -258,31 +281,42 @@ export class LearnState {
     this.served[bucketOf(o.logit)]++;
     if (o.flagged) this.flagged++;
     const { structure, nStructure: n } = o;
-    const tokens = this.tokens;
-    if (this.learnt > s.warmup) {
-      // The head `apply` makes: the served head's profile term swapped for the merged profile's (a token is
-      // novel when neither the head's profile nor the traffic learnt so far knows it).
-      nOld.fill(0);
-      nNew.fill(0);
-      const old = term.profile;
-      for (let i = 0; i < n; i++) {
-        const t = structure[i];
-        const unknown = old === null || !profileHas(old, t);
-        if (!unknown) continue;
-        const k = (t >>> 28) & 7;
-        if (old !== null) nOld[k]++;
-        if (tokens.get(t) < s.minCount) nNew[k]++;
+    const tokens = this.tokens, learn = !o.flagged;
+    if (this.learnt <= s.warmup) {
+      if (learn) { for (let i = 0; i < n; i++) tokens.add(structure[i]); }
+      return true;
+    }
+    // The head `apply` makes: the served head's profile term swapped for the merged profile's (a token is
+    // novel when neither the head's profile nor the traffic learnt so far knows it). One probe per token
+    // reads its count (before this request) and counts it.
+    const old = term.profile;
+    let novelOld = 0, novelNew = 0;
+    for (let i = 0; i < n; i++) {
+      const t = structure[i];
+      const seen = tokens.bump(t, learn);
+      if (old !== null && profileHas(old, t)) continue;
+      const k = (t >>> 28) & 7;
+      if (old !== null) {
+        if (novelOld === 0) nOld.fill(0);
+        novelOld++;
+        nOld[k]++;
       }
-      let x = o.logit;
+      if (seen < s.minCount) {
+        if (novelNew === 0) nNew.fill(0);
+        novelNew++;
+        nNew[k]++;
+      }
+    }
+    let x = o.logit;
+    if (novelOld + novelNew > 0) {
       const a = term.a, wOld = old?.weight ?? 0;
       for (let k = 0; k < NOVELTY_DIM; k++) {
-        if (nOld[k] !== 0) x -= a[k] * wOld * Math.log1p(nOld[k]);
-        if (nNew[k] !== 0) x += a[k] * term.weight * Math.log1p(nNew[k]);
+        if (novelOld > 0 && nOld[k] !== 0) x -= a[k] * wOld * Math.log1p(nOld[k]);
+        if (novelNew > 0 && nNew[k] !== 0) x += a[k] * term.weight * Math.log1p(nNew[k]);
       }
-      this.proposed[bucketOf(x)]++;
-      this.proposedCount++;
     }
-    if (!o.flagged) { for (let i = 0; i < n; i++) tokens.add(structure[i]); }
+    this.proposed[bucketOf(x)]++;
+    this.proposedCount++;
     return true;
   }
 }
