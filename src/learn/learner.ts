@@ -69,6 +69,9 @@ const optionsSchema = z.strictObject({
     .optional(),
 });
 
+/** An evicted tenant's state is written out only when it learnt at least this many requests. */
+export const EVICT_WRITE_MIN = 20;
+
 /** Learning mode in one isolate or process. */
 export class Learner {
   readonly shardId: string;
@@ -226,7 +229,8 @@ export class Learner {
     this.#states.delete(oldest);
     this.#shards.delete(oldest);
     this.#lastFlush.delete(oldest);
-    if (this.store !== null) {
+    // A tenant of a few requests is not worth a write (a client cycling through Host names makes many).
+    if (this.store !== null && state.learnt >= EVICT_WRITE_MIN) {
       const p = this.#write(oldest, state, shard).catch(() => {});
       keep?.(p);
     }

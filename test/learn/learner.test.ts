@@ -68,8 +68,7 @@ Deno.test("learner: at most maxTenants states; the least recently seen is writte
   const store = new MemoryTenantStore().learning;
   const kept: Promise<unknown>[] = [];
   const l = new Learner({ store, maxTenants: 2, shardId: "iso" });
-  l.observe("a.test", null, o(), TERM);
-  l.observe("b.test", null, o(), TERM);
+  for (let i = 0; i < 25; i++) l.observe("b.test", null, o(), TERM);
   l.observe("a.test", null, o(), TERM); // b is now the least recent
   const bShard = l.shardFor("b.test");
   l.observe("c.test", null, o(), TERM, (p) => void kept.push(p));
@@ -115,4 +114,29 @@ Deno.test("learner: memory stores expire shards after their TTL", async () => {
   assert.equal((await store.shards(T)).shards.length, 1);
   c.tick(61_000);
   assert.equal((await store.shards(T)).shards.length, 0);
+});
+
+Deno.test("learner: a client cycling through Host names (one tenant each) keeps memory and KV writes bounded", async () => {
+  const { Hono } = await import("hono");
+  const { taugate } = await import("../../src/middleware/mod.ts");
+  const { createTsEngine } = await import("../../src/model/mod.ts");
+  const { apiModelBytes } = await import("../api/_model.ts");
+  const inner = new MemoryTenantStore().learning;
+  let writes = 0;
+  const store: LearnStore = { ...inner, putShard: (t, d, ttl) => (writes++, inner.putShard(t, d, ttl)) };
+  const learner = new Learner({ store, maxTenants: 8 });
+  const app = new Hono();
+  app.use("*", taugate({ engine: createTsEngine(apiModelBytes()), mode: "log", log: false, learn: learner }));
+  app.all("*", (c) => c.text("ok"));
+  for (let i = 0; i < 300; i++) {
+    const q = Array.from({ length: 6 }, (_, j) => `k${i}${j}=${"%27".repeat(j)}v${i}`).join("&");
+    const res = await app.request(`http://h${i}.evil.test/p${i}/${i}.x${i}?${q}`, {
+      headers: { [`x-r${i}`]: "1", cookie: `s${i}=1` },
+    });
+    await res.text();
+  }
+  assert.ok(learner.tenants().length <= 8);
+  for (const t of learner.tenants()) assert.ok(learner.state(t)!.bytes() <= 64 * 1024);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(writes, 0, "states of one request are evicted without a write");
 });
