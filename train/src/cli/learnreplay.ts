@@ -1,6 +1,7 @@
 /**
  * `node train/bin/run.mjs learnreplay [--folds 0] [--n 5000] [--fpr 0.001] [--scenarios clean,mixed,oneclient]
- * [--json OUT.json]`: learning mode on real sites left out of training, through the worker's own code.
+ * [--logged 1] [--no-profile] [--json OUT.json]`: learning mode on real sites left out of training, through the
+ * worker's own code.
  *
  * For each site: its ordinary requests (dressed with a client context, in the log's order) are cut into a
  * learning part (the first `n`, at most half of them) and a test part (the next `n`). The learning part is
@@ -12,7 +13,9 @@
  *
  * Scenarios: `clean` (the learning part as it is), `mixed` (2 % of it replaced by attacks from many
  * clients), `oneclient` (20 % of it replaced by attacks, all from one client address). The attacks mixed in
- * are not the ones measured.
+ * are not the ones measured. `--logged 1` replays the requests as logged (user agent and referer only) instead
+ * of dressed with a client context; `--no-profile` applies without the learnt profile (τ chosen on the scores
+ * as served).
  *
  * @module
  */
@@ -60,8 +63,9 @@ export async function main(argv: string[]): Promise<number> {
   const args = new Args(
     argv,
     ["data", "folds", "n", "fpr", "scenarios", "json", "seed", "model", "logged"],
-    [],
+    ["no-profile"],
   );
+  const withProfile = !args.flag("no-profile");
   const dataDir = args.str("data", "../shared/data");
   const folds = args.ints("folds", [0]);
   const n = args.num("n", 5000);
@@ -102,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
       const res = await learning.request(`http://${tenant}/_taugate/tenants/${tenant}/learning/apply`, {
         method: "POST",
         headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-        body: JSON.stringify({ fpr }),
+        body: JSON.stringify({ fpr, profile: withProfile }),
       });
       const applied = await res.json();
       if (res.status !== 201) {
