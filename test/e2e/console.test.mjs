@@ -4,10 +4,13 @@
 // back, meet the guard's refusal, sign out; then, as the operator, force a refused head and reset the tenant.
 // What a user sees is asserted at each step and screenshotted into artifacts/console/ (gitignored).
 // `UPDATE_CONSOLE_SCREENSHOT=1` also writes docs/console.png (the README's): `npm run console:screenshot`.
+// A second worker, in log mode with learning on, serves some hundreds of the shop's ordinary requests from
+// many loopback addresses; its console's Learning panel shows what was learnt and applies τ for 1 in 1,000.
 // Without Chromium the test fails, saying how to install it; `TAUGATE_SKIP_BROWSER=1` makes that a skip
 // that the runner counts and `deno task test` reports (never in CI: .ci/run installs Chromium and unsets it).
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -57,9 +60,14 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   browser = await launchChromium(CHROMIUM);
   page = browser.context.pages()[0] ?? await browser.context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-  page.on("console", (m) => {
+  watch(page, problems, requests);
+});
+
+/** Records a page's script errors, the messages it logs and the requests it makes. */
+function watch(p, problems, requests) {
+  p.setDefaultTimeout(20_000);
+  p.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  p.on("console", (m) => {
     // The refused token (401), the tenant without a head (404) and the file that is not traffic (422) are
     // answers the test asks for; anything else logged (a CSP violation, a script error) is a problem.
     if (/^Failed to load resource: the server responded with a status of (401|404|422) /.test(m.text())) {
@@ -67,8 +75,8 @@ before(async () => {
     }
     if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
   });
-  page.on("request", (r) => requests.push({ url: r.url(), headers: r.headers() }));
-});
+  p.on("request", (r) => requests.push({ url: r.url(), headers: r.headers() }));
+}
 
 after(async () => {
   await browser?.close();
@@ -77,18 +85,18 @@ after(async () => {
 });
 
 let step = 0;
-async function shot(name) {
+async function shot(name, p = page) {
   const file = join(SHOTS, `${String(++step).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await p.screenshot({ path: file, fullPage: true });
   return file;
 }
 
-const text = (selector) => page.locator(selector).first().textContent();
+const text = (selector, p = page) => p.locator(selector).first().textContent();
 /** Waits until the element's text matches. */
-const seeText = (selector, re) =>
-  until(async () => re.test((await text(selector)) ?? ""), `${selector} to match ${re}`).catch(
+const seeText = (selector, re, p = page) =>
+  until(async () => re.test((await text(selector, p)) ?? ""), `${selector} to match ${re}`).catch(
     async (err) => {
-      throw new Error(`${err.message}; it reads ${JSON.stringify(await text(selector))}`);
+      throw new Error(`${err.message}; it reads ${JSON.stringify(await text(selector, p))}`);
     },
   );
 /** The shown rows as the user reads them. */
@@ -117,15 +125,22 @@ async function tick(re) {
 }
 const filter = (id, value) => page.locator(id).selectOption(value);
 
-test("the console in Chromium: sign in, load a HAR, label, adapt, re-scored rows, explain, roll back", async (t) => {
-  if (CHROMIUM === null) {
-    const where = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-    if (SKIP) return t.skip(`no Chromium at ${where}: skipped because TAUGATE_SKIP_BROWSER=1`);
-    assert.fail(
-      `no Chromium at ${where}: install Debian's (apt-get install -y --no-install-recommends chromium; ` +
-        ".ci/run does) or set CHROMIUM_PATH; TAUGATE_SKIP_BROWSER=1 skips this test",
-    );
+/** Fails without Chromium, saying how to install it; skips instead with `TAUGATE_SKIP_BROWSER=1`. */
+function needChromium(t) {
+  if (CHROMIUM !== null) return true;
+  const where = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+  if (SKIP) {
+    t.skip(`no Chromium at ${where}: skipped because TAUGATE_SKIP_BROWSER=1`);
+    return false;
   }
+  assert.fail(
+    `no Chromium at ${where}: install Debian's (apt-get install -y --no-install-recommends chromium; ` +
+      ".ci/run does) or set CHROMIUM_PATH; TAUGATE_SKIP_BROWSER=1 skips this test",
+  );
+}
+
+test("the console in Chromium: sign in, load a HAR, label, adapt, re-scored rows, explain, roll back", async (t) => {
+  if (!needChromium(t)) return;
   // Sign in: a wrong token is refused with a message; the right one is kept in this tab only.
   const res = await page.goto(`${worker.base}/_taugate/console`);
   assert.equal(res.status(), 200);
@@ -148,6 +163,11 @@ test("the console in Chromium: sign in, load a HAR, label, adapt, re-scored rows
   assert.equal(await page.evaluate(() => localStorage.length), 0);
   assert.deepEqual(await browser.context.cookies(), []);
   await seeText("#history-summary", /No head of your own/);
+  // This worker does not learn: the Learning panel says how to turn learning mode on.
+  await seeText("#learning-summary", /^Nothing learnt yet\.$/);
+  await seeText("#learning-empty", /^Learning mode must be on .*TAUGATE_LEARN=on.*TAUGATE_MODE=log/);
+  assert.ok(await page.locator("#learning-body").isHidden(), "no histogram nor proposals without data");
+  assert.ok(await page.locator("#learning-reset").isDisabled(), "nothing to start again from");
   await shot("signed-in");
   // A reload keeps the session (this tab's sessionStorage), checked again with the API.
   await page.reload();
@@ -365,4 +385,216 @@ test("the console in Chromium: sign in, load a HAR, label, adapt, re-scored rows
   );
   assert.ok(requests.every((r) => new URL(r.url).origin === worker.base), "no third-party request");
   assert.deepEqual(problems, [], "no script error and no CSP violation");
+});
+
+/** The shop's ordinary requests, varied: product pages, searches, cart posts, images, account pages. */
+function ordinaryRequest(i) {
+  const products = ["boots", "socks", "belts", "coats", "scarves", "gloves", "hats", "shirts"];
+  const p = products[i % products.length];
+  const form = { "content-type": "application/x-www-form-urlencoded" };
+  switch (i % 5) {
+    case 0:
+      return { method: "GET", path: `/shop/${p}/${1000 + i}?sort=${i % 2 ? "price" : "name"}&page=${i % 5}` };
+    case 1:
+      return { method: "GET", path: `/search?q=${["red", "warm", "wool"][i % 3]}+${p}&lang=en` };
+    case 2:
+      return { method: "POST", path: "/cart", headers: form, body: `item=${p}&qty=${1 + (i % 3)}` };
+    case 3:
+      return { method: "GET", path: `/static/img/${p}-${i % 7}.jpg` };
+    default:
+      return { method: "GET", path: `/account/orders?page=${i % 4}` };
+  }
+}
+
+/**
+ * Sends requests to the worker as the tenant's site (Host header), each from a loopback address of its
+ * client (learning bounds each client's share of what it learns, by address).
+ *
+ * @returns {Promise<number[]>} The status codes.
+ */
+async function serveTraffic(base, host, list) {
+  const { hostname, port } = new URL(base);
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const one = ({ method, path, headers = {}, body }, client) =>
+    new Promise((resolve, reject) => {
+      const req = request({
+        host: hostname,
+        port,
+        method,
+        path,
+        agent,
+        localAddress: client,
+        headers: {
+          host,
+          "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0",
+          accept: "text/html,application/xhtml+xml",
+          ...headers,
+        },
+      }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path}: no answer in 10 s`)));
+      req.on("error", reject);
+      req.end(body);
+    });
+  const statuses = [];
+  try {
+    for (let i = 0; i < list.length; i += 16) {
+      statuses.push(...await Promise.all(list.slice(i, i + 16).map((x) => one(x.request, x.client))));
+    }
+  } finally {
+    agent.destroy();
+  }
+  return statuses;
+}
+
+test("the Learning panel in Chromium: learn the shop's ordinary traffic in log mode, apply τ for 1 in 1,000", async (t) => {
+  if (!needChromium(t)) return;
+  const learner = await startWorker({
+    TAUGATE_MODEL: join(dir, "model.onnx"),
+    TAUGATE_KV_PATH: join(dir, "learning-kv.sqlite3"),
+    TAUGATE_ADMIN_TOKEN: ADMIN,
+    TAUGATE_EXPOSE: "on",
+    TAUGATE_MODE: "log",
+    TAUGATE_LEARN: "on",
+  });
+  const learnProblems = [], learnRequests = [];
+  const p = await browser.context.newPage();
+  watch(p, learnProblems, learnRequests);
+  try {
+    assert.match(learner.output(), /\(mode log, .*learning on\)/);
+    const api = async (path, init = {}) => {
+      const res = await fetch(`${learner.base}/_taugate/tenants/${TENANT}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${tenantToken}`, ...init.headers },
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    const minted = await fetch(`${learner.base}/_taugate/tenants/${TENANT}/tokens`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    assert.equal(minted.status, 201);
+    const tenantToken = (await minted.json()).token;
+
+    // Signed in before any traffic: learning is on, nothing learnt yet.
+    await p.goto(`${learner.base}/_taugate/console`);
+    await p.locator("#tenant").fill(TENANT);
+    await p.locator("#token").fill(tenantToken);
+    await p.locator("#token").press("Enter");
+    await seeText("#who-tenant", /^shop\.example$/, p);
+    await seeText("#learning-summary", /^Nothing learnt yet\.$/, p);
+    await seeText(
+      "#learning-empty",
+      /^Learning mode is on in this worker \(TAUGATE_LEARN=on\), but no request of shop\.example has been learnt/,
+      p,
+    );
+    await seeText("#learning-note", /other isolates' learning arrives within 5 minutes/, p);
+    await shot("learning-empty", p);
+
+    // 800 ordinary requests of the shop from 80 clients (10 each: within each client's share), in log mode:
+    // none is blocked, all are learnt.
+    const traffic = Array.from({ length: 800 }, (_, i) => ({
+      request: ordinaryRequest(i),
+      client: `127.0.1.${1 + (i % 80)}`,
+    }));
+    const statuses = await serveTraffic(learner.base, TENANT, traffic);
+    assert.ok(statuses.every((s) => s === 200), "log mode blocks nothing");
+    const learnt = (await api("/learning")).body;
+    assert.ok(learnt.requests >= 600, `the worker learnt ${learnt.requests} requests`);
+    assert.equal(learnt.clients.capped, 0, "no client over its share");
+
+    // Refresh: what was learnt, since when, how settled, the histogram and the proposals.
+    await p.locator("#learning-refresh").click();
+    await seeText(
+      "#status",
+      new RegExp(`^Learning refreshed: ${learnt.requests.toLocaleString("en")} requests`),
+      p,
+    );
+    await seeText(
+      "#learning-summary",
+      new RegExp(
+        `^${learnt.requests.toLocaleString("en")} requests of shop\\.example learnt since .+; last updated`,
+      ),
+      p,
+    );
+    assert.ok(await p.locator("#learning-empty").isHidden());
+    assert.equal(Number(await p.locator("#learning-progress").evaluate((e) => e.value)), learnt.progress);
+    assert.match(await text("#learning-progress-text", p), /settled for 1 in 1,000 false positives/i);
+    const proposals = await p.locator("#learning-proposals-body tr").evaluateAll((trs) =>
+      trs.map((tr) => ({
+        fpr: tr.dataset.fpr,
+        target: tr.querySelector("th").textContent,
+        tau: tr.querySelector("td.tau").textContent,
+        settled: tr.querySelector("td.settled").textContent,
+        apply: tr.querySelector("button.apply")?.textContent,
+      }))
+    );
+    assert.deepEqual(proposals.map((r) => r.fpr), ["0.01", "0.001", "0.0001"]);
+    assert.deepEqual(proposals.map((r) => r.target), ["1 in 100", "1 in 1,000", "1 in 10,000"]);
+    assert.deepEqual(proposals.map((r) => r.tau), learnt.proposals.map((x) => x.tau.toFixed(4)));
+    assert.ok(proposals.every((r) => r.apply === "Apply"));
+    // The histogram's bars hold every request the proposals were made on; each τ is marked.
+    const bars = await p.locator("#learning-hist rect.bar:not(.key) title").allTextContents();
+    const plotted = bars.reduce((n, s) => n + Number(/^([\d,]+) request/.exec(s)[1].replaceAll(",", "")), 0);
+    assert.equal(plotted, learnt.histogramRequests);
+    assert.ok(await p.locator("#learning-hist line.tau.proposal:not(.key)").count() >= 1);
+    assert.equal(await p.locator("#learning-hist line.tau.current:not(.key)").count(), 1);
+    await seeText(
+      "#learning-hist-title",
+      /^Scores of [\d,]+ learnt requests, on a logit scale: proposed τ /,
+      p,
+    );
+    await seeText("#learning-contamination", /^Contamination: \d+(\.\d+)?% of the learnt requests/, p);
+    await shot("learning-learnt", p);
+
+    // Apply τ for 1 in 1,000: the new version, its τ and the guard's verdict; history refreshed.
+    await p.locator('#learning-proposals-body tr[data-fpr="0.001"] button.apply').click();
+    await seeText("#learning-result h3", /^Applied: v\d+ is active$/, p);
+    const version = (await text("#learning-version", p)).slice(1);
+    await seeText("#learning-verdict", /^passed$/, p);
+    await seeText("#learning-result", /Canaries before\d+(\.\d)?% of \d+ caught by the global head/, p);
+    await seeText("#learning-result", /Canaries after\d+(\.\d)?% caught at τ /, p);
+    const head = (await api("/head")).body;
+    assert.equal(String(head.version), version, "the page shows the stored version");
+    assert.equal(head.tauSource, "learning");
+    assert.equal(await text("#learning-tau", p), head.tau.toFixed(4));
+    assert.equal(await text("#learning-tau", p), learnt.proposals[1].tau.toFixed(4), "the τ proposed");
+    await seeText("#history-summary", new RegExp(`^Active: v${version}`), p);
+    await seeText(
+      "#history-body",
+      new RegExp(`τ learnt from ${learnt.requests.toLocaleString("en")} requests`),
+      p,
+    );
+    await seeText("#status", new RegExp(`^Version ${version} is active, with the learnt τ`), p);
+    // Learning goes on under the new head, from nothing.
+    await seeText("#learning-summary", /^Nothing learnt yet\.$/, p);
+    await seeText("#learning-note", new RegExp(`^Learning under your head v${version}:`), p);
+    await shot("learning-applied", p);
+
+    // More traffic under the new head, then Start again (after a confirmation): nothing learnt.
+    await serveTraffic(learner.base, TENANT, traffic.slice(0, 40));
+    await p.locator("#learning-refresh").click();
+    await seeText("#learning-summary", /^40 requests of shop\.example learnt since /, p);
+    await p.locator("#learning-reset").click();
+    await seeText("#confirm-h", /^Start learning again\?$/, p);
+    await seeText("#confirm-text", /^The 40 requests learnt so far/, p);
+    await p.locator("#confirm-ok").click();
+    await seeText("#status", /^Learning starts again: \d+ stored shards? deleted\.$/, p);
+    await seeText("#learning-summary", /^Nothing learnt yet since learning started again on .+\.$/, p);
+    assert.equal((await api("/learning")).body.requests, 0, "forgotten in the worker too");
+    assert.ok(await p.locator("#learning-reset").isDisabled());
+    await shot("learning-restarted", p);
+
+    // The token only ever travelled as the bearer token of API calls.
+    const calls = learnRequests.filter((r) => r.url.includes("/_taugate/tenants/"));
+    assert.ok(calls.length >= 5);
+    assert.ok(calls.every((r) => r.headers.authorization === `Bearer ${tenantToken}`));
+    assert.ok(learnRequests.every((r) => !r.url.includes(tenantToken.slice(4, 20))), "never in a URL");
+    assert.deepEqual(learnProblems, [], "no script error and no CSP violation");
+  } finally {
+    await p.close();
+    await learner.stop();
+  }
 });

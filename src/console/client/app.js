@@ -1,4 +1,5 @@
-// The taugate console in the browser: sign in, load a file, score, label, adapt, roll back, explain.
+// The taugate console in the browser: sign in, load a file, score, label, adapt, roll back, explain, and
+// see what learning mode learnt from live traffic and apply its proposed τ.
 // No framework and no build step. The rows are attack strings, so every node is built with textContent
 // (the page's Trusted Types policy makes any HTML sink throw). The token lives in this tab's
 // sessionStorage and travels only as the API's bearer token.
@@ -53,6 +54,9 @@ let whyRow = null;
 let whyRequest = 0;
 /** The last `GET .../head` answer, or null when the tenant has no head of its own. */
 let head = null;
+/** The last `GET .../learning` answer, or null before it came. */
+let learning = null;
+let learningRequest = 0;
 
 // ---------------------------------------------------------------------------------------------------
 // Messages
@@ -262,6 +266,10 @@ async function openSession(candidate) {
   renderHistory();
   renderRows();
   renderHistogram();
+  learning = null;
+  renderLearning();
+  // Off the sign-in path: the panel fills in when its answer comes (an error shows like any other).
+  busy($("learning-refresh"), () => refreshLearning(false));
 }
 
 function isOperator() {
@@ -288,6 +296,11 @@ function signOut(message) {
   $("skipped").hidden = true;
   $("adapt-result").hidden = true;
   $("adapt-result").replaceChildren();
+  learning = null;
+  learningRequest++; // an answer still on its way is for the session that ended
+  $("learning-result").hidden = true;
+  $("learning-result").replaceChildren();
+  renderLearning();
   renderWhy();
   clearAlert();
   if (message) fail(message);
@@ -575,6 +588,8 @@ function updateButtons() {
   const older = head?.history?.some((h) => h.version < head.version) ?? false;
   if ($("rollback").getAttribute("aria-busy") !== "true") $("rollback").disabled = !older;
   if ($("reset").getAttribute("aria-busy") !== "true") $("reset").disabled = head === null;
+  const learnt = learning !== null && (learning.requests > 0 || learning.seen > 0);
+  if ($("learning-reset").getAttribute("aria-busy") !== "true") $("learning-reset").disabled = !learnt;
 }
 
 function markSelected(label) {
@@ -931,7 +946,9 @@ function renderHistory() {
         ),
         el("td", { text: new Date(h.createdAt).toLocaleString() }),
         el("td", {
-          text: `${c.benign ?? 0} benign, ${c.attack ?? 0} attack, ${c.unlabeled ?? 0} unlabelled`,
+          text: typeof c.learnt === "number"
+            ? `τ learnt from ${count(c.learnt)} requests`
+            : `${c.benign ?? 0} benign, ${c.attack ?? 0} attack, ${c.unlabeled ?? 0} unlabelled`,
         }),
       );
     }),
@@ -995,10 +1012,506 @@ async function reset() {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Learning from live traffic
+
+/** The target that `progress` and `settled` of `GET .../learning` are about. */
+const LEARNING_TARGET = 0.001;
+
+/** What is wrong with a `GET .../learning` answer for this panel, or null. */
+function learningProblem(L) {
+  const num = (x) => typeof x === "number" && Number.isFinite(x);
+  if (!num(L.requests) || L.requests < 0) return "it has no count of requests learnt";
+  if (!Array.isArray(L.proposals) || !L.proposals.every((p) => num(p?.fpr) && num(p?.tau))) {
+    return "its proposals are not a list of target rates and τ";
+  }
+  const h = L.histogram;
+  if (!h || !num(h.lo) || !num(h.step) || h.step <= 0 || !Array.isArray(h.counts) || !h.counts.every(num)) {
+    return "its histogram is not one of logit buckets";
+  }
+  return null;
+}
+
+/** Reads the tenant's learning and shows it; with `tell`, says so in the status line. */
+async function refreshLearning(tell) {
+  const ticket = ++learningRequest;
+  let out;
+  try {
+    out = await call("/learning");
+  } catch (err) {
+    if (ticket === learningRequest && session !== null) unreadable();
+    throw err;
+  }
+  if (ticket !== learningRequest || session === null) return; // a newer read, or signed out meanwhile
+  const problem = learningProblem(out);
+  if (problem) {
+    unreadable();
+    throw new Error(`The worker's learning answer cannot be shown: ${problem}.`);
+  }
+  learning = out;
+  renderLearning();
+  if (tell) {
+    announce(
+      out.requests === 0
+        ? "Learning refreshed: nothing learnt yet."
+        : `Learning refreshed: ${count(out.requests)} requests learnt.`,
+    );
+  }
+}
+
+/** No figures shown that the last read did not confirm. */
+function unreadable() {
+  learning = null;
+  renderLearning();
+  $("learning-summary").textContent = "Learning could not be read.";
+}
+
+function timeEl(iso) {
+  if (typeof iso !== "string") return "–";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "–" : el("time", { datetime: iso, text: d.toLocaleString() });
+}
+
+/** "1 in 1,000" for 0.001; a percentage when the rate is not one in a round number. */
+function fprText(f) {
+  const n = 1 / f;
+  const r = Math.round(n);
+  return r >= 2 && Math.abs(n - r) < 1e-6 * n ? `1 in ${count(r)}` : share(f);
+}
+
+function limitText(limit) {
+  return limit === "canaries"
+    ? "the canaries' limit"
+    : limit === "floor"
+    ? "the floor"
+    : limit
+    ? String(limit)
+    : "not held";
+}
+
+function durationText(ms) {
+  if (ms >= 60000 && ms % 60000 === 0) return `${ms / 60000} minute${ms === 60000 ? "" : "s"}`;
+  const s = Math.round(ms / 1000);
+  return `${s} second${s === 1 ? "" : "s"}`;
+}
+
+function learntUnder(L) {
+  return L.head?.source === "tenant" ? `your head v${L.head.version}` : "the global head";
+}
+
+function renderLearning() {
+  const L = learning;
+  const body = $("learning-body");
+  const empty = $("learning-empty");
+  updateButtons();
+  if (L === null) {
+    $("learning-summary").textContent = session === null ? "Not loaded yet." : "Reading what was learnt…";
+    $("learning-note").textContent = "";
+    empty.hidden = true;
+    body.hidden = true;
+    $("learning-proposals-body").replaceChildren();
+    return;
+  }
+  const tenant = session?.tenant ?? L.tenant;
+  const on = typeof L.flushMs === "number";
+  // What was learnt, when, from which worker.
+  const note = [`Learning under ${learntUnder(L)}: it starts afresh with each new version of your head.`];
+  note.push(
+    on
+      ? `What this worker learns shows at once; other isolates' learning arrives within ${
+        durationText(L.flushMs)
+      }, their flush interval.`
+      : "The worker that answered does not learn (TAUGATE_LEARN is off there): only what other isolates " +
+        "stored is shown.",
+  );
+  if (L.clients?.capped > 0) {
+    note.push(
+      `${count(L.clients.capped)} more requests were seen but not learnt: their client had already given ` +
+        "its share (so that no one client can move τ).",
+    );
+  }
+  if (L.shards?.stale > 0) {
+    note.push(`${count(L.shards.stale)} stored shards learnt under another head are left out.`);
+  }
+  $("learning-note").textContent = note.join(" ");
+  if (L.requests === 0) {
+    $("learning-summary").replaceChildren(
+      "Nothing learnt yet",
+      ...(L.epochSince ? [" since learning started again on ", timeEl(L.epochSince)] : []),
+      ".",
+    );
+    const env = (text) => el("code", { text });
+    empty.replaceChildren(
+      on
+        ? el(
+          "p",
+          {},
+          "Learning mode is on in this worker (",
+          env("TAUGATE_LEARN=on"),
+          `), but no request of ${tenant} has been learnt under ${learntUnder(L)} yet. Let your site serve ` +
+            "its ordinary traffic, then choose Refresh. To onboard a site without blocking anything, run the " +
+            "worker with ",
+          env("TAUGATE_MODE=log"),
+          " too: every request is learnt and none is blocked.",
+        )
+        : el(
+          "p",
+          {},
+          "Learning mode must be on for the worker to learn your site's traffic: start it with ",
+          env("TAUGATE_LEARN=on"),
+          ", and to onboard a site with ",
+          env("TAUGATE_MODE=log"),
+          " as well (nothing is blocked, everything is learnt). Nothing was learnt yet.",
+        ),
+    );
+    empty.hidden = false;
+    body.hidden = true;
+    $("learning-proposals-body").replaceChildren();
+    return;
+  }
+  empty.hidden = true;
+  $("learning-summary").replaceChildren(
+    `${count(L.requests)} request${L.requests === 1 ? "" : "s"} of ${tenant} learnt since `,
+    timeEl(L.since),
+    "; last updated ",
+    timeEl(L.updated),
+    ".",
+  );
+  // How settled the estimate for the target is.
+  const target = L.proposals.find((p) => p.fpr === LEARNING_TARGET) ?? null;
+  const progress = typeof L.progress === "number" ? Math.min(1, Math.max(0, L.progress)) : 0;
+  $("learning-progress").value = progress;
+  const goal = `${fprText(target?.fpr ?? LEARNING_TARGET)} false positives`;
+  $("learning-progress-text").textContent = L.settled
+    ? `Settled for ${goal}.`
+    : `${Math.round(progress * 100)}% settled for ${goal}` +
+      (target && target.needed > 0 ? `: about ${count(target.needed)} more ordinary requests to go.` : ".");
+  renderLearningHistogram(L);
+  const served = L.served;
+  $("learning-served").textContent = served && typeof served.tau === "number"
+    ? `At the current τ ${fmt(served.tau)} (${learntUnder(L)}), ${
+      share(served.flaggedRate)
+    } of the learnt requests were flagged.`
+    : "";
+  $("learning-contamination").textContent = typeof L.contamination === "number"
+    ? `Contamination: ${share(L.contamination)} of the learnt requests score like attacks (at or above τ ${
+      fmt(L.tauMax, 4)
+    }, where the canary attacks begin). They never raise τ: no proposal goes above ${fmt(L.tauMax, 4)}.`
+    : "";
+  $("learning-proposals-body").replaceChildren(...L.proposals.map(proposalRow));
+  const p = L.profile;
+  $("learning-profile").textContent = p
+    ? `Site profile learnt: ${count(p.tokens)} structure token${
+      p.tokens === 1 ? "" : "s"
+    } seen at least ${p.minCount} times${
+      Object.entries(p.byKind ?? {}).some(([, n]) => n > 0)
+        ? ` (${Object.entries(p.byKind).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ")})`
+        : ""
+    }. Applying adds it to the head.`
+    : "Proposed for the head as it serves now, without a site profile.";
+  body.hidden = false;
+}
+
+function proposalRow(p) {
+  const apply = el("button", {
+    type: "button",
+    className: "apply",
+    text: "Apply",
+    "aria-label": `Apply τ ${fmt(p.tau, 4)} for ${fprText(p.fpr)} false positives`,
+  });
+  apply.addEventListener("click", () => busy(apply, () => applyLearning(p.fpr)));
+  return el(
+    "tr",
+    { "data-fpr": String(p.fpr), className: p.settled ? "settled" : "unsettled" },
+    el("th", { scope: "row", text: fprText(p.fpr) }),
+    el("td", { className: "num tau", text: fmt(p.tau, 4) }),
+    el("td", { className: "num rate", text: share(p.expected_block_rate) }),
+    el(
+      "td",
+      { className: "settled" },
+      p.settled
+        ? el("span", { className: "badge allow", text: "settled" })
+        : el("span", { className: "badge tag", text: `not yet: ${count(p.needed)} more` }),
+    ),
+    el("td", { className: "limit", text: limitText(p.limit) }),
+    el("td", {}, apply),
+  );
+}
+
+/** The learnt score histogram on the logit axis, with each proposed τ and the current τ marked. */
+function renderLearningHistogram(L) {
+  const box = $("learning-hist");
+  const h = L.histogram;
+  const counts = h.counts;
+  const W = 640, H = 230, left = 44, right = 14, top = 58, bottom = 36;
+  const logitOf = (s) => Math.log(s / (1 - s));
+  const score = (z) => 1 / (1 + Math.exp(-z));
+  const inside = (s) => typeof s === "number" && s > 0 && s < 1;
+  const end = h.lo + counts.length * h.step;
+  // The axis spans the buckets with requests and every τ marked, with a little room.
+  const first = counts.findIndex((c) => c > 0);
+  const last = counts.findLastIndex((c) => c > 0);
+  let lo = first < 0 ? -4 : h.lo + first * h.step;
+  let hi = last < 0 ? 4 : h.lo + (last + 1) * h.step;
+  const marked = [...L.proposals.map((p) => p.tau), L.served?.tau, L.tauMax].filter(inside).map(logitOf);
+  for (const z of marked) {
+    lo = Math.min(lo, z);
+    hi = Math.max(hi, z);
+  }
+  const pad = Math.max(0.5, (hi - lo) * 0.04);
+  lo = Math.max(h.lo, lo - pad);
+  hi = Math.min(end, hi + pad);
+  const x = (z) => left + ((Math.min(hi, Math.max(lo, z)) - lo) / (hi - lo)) * (W - left - right);
+  const most = Math.max(1, ...counts);
+  const y = (c) => H - bottom - (Math.log1p(c) / Math.log1p(most)) * (H - top - bottom);
+  const n = counts.reduce((a, b) => a + b, 0);
+  const groups = new Map(); // τ (as shown) → the targets proposing it
+  for (const p of L.proposals) {
+    const key = fmt(p.tau, 4);
+    if (!groups.has(key)) groups.set(key, { tau: p.tau, fprs: [] });
+    groups.get(key).fprs.push(p.fpr);
+  }
+  const proposed = [...groups.values()].map((g) =>
+    `τ ${fmt(g.tau, 4)} for ${g.fprs.map(fprText).join(", ")}`
+  );
+  const nodes = [
+    svg(
+      "title",
+      { id: "learning-hist-title" },
+      `Scores of ${count(n)} learnt requests, on a logit scale: proposed ${proposed.join("; ")}; current τ ${
+        fmt(L.served?.tau)
+      }`,
+    ),
+  ];
+  // Where the canaries say attacks begin: shaded.
+  if (inside(L.tauMax)) {
+    const zx = x(logitOf(L.tauMax));
+    const zone = svg("rect", {
+      x: zx,
+      y: top - 4,
+      width: Math.max(0, W - right - zx),
+      height: H - bottom - top + 4,
+      class: "zone",
+    });
+    zone.append(svg("title", {}, `At or above τ ${fmt(L.tauMax, 4)}: scored like the canary attacks`));
+    nodes.push(zone);
+  }
+  // Axes: score ticks at round scores (placed by their logits), counts on a log scale.
+  nodes.push(svg("line", { x1: left, y1: H - bottom, x2: W - right, y2: H - bottom, class: "axis" }));
+  nodes.push(svg("line", { x1: left, y1: top - 4, x2: left, y2: H - bottom, class: "axis" }));
+  let lastTick = -Infinity;
+  for (const s of [1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999]) {
+    const z = logitOf(s);
+    if (z < lo || z > hi) continue;
+    const tx = x(z);
+    if (tx - lastTick < 40) continue;
+    lastTick = tx;
+    nodes.push(svg("line", { x1: tx, y1: H - bottom, x2: tx, y2: H - bottom + 4, class: "axis" }));
+    nodes.push(svg("text", { x: tx, y: H - bottom + 16, class: "tick", "text-anchor": "middle" }, String(s)));
+  }
+  nodes.push(
+    svg("text", { x: W - right, y: H - 4, class: "tick", "text-anchor": "end" }, "score (logit scale)"),
+  );
+  nodes.push(svg("text", { x: left - 6, y: top + 4, class: "tick", "text-anchor": "end" }, count(most)));
+  nodes.push(svg("text", { x: left - 6, y: H - bottom, class: "tick", "text-anchor": "end" }, "0"));
+  nodes.push(svg("text", { x: 4, y: H - 4, class: "tick" }, "requests (log scale)"));
+  // Bars: one per bucket with requests; those at or above τ_max in the attack colour.
+  const zMax = inside(L.tauMax) ? logitOf(L.tauMax) : Infinity;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i];
+    if (c <= 0) continue;
+    const a = h.lo + i * h.step, b = a + h.step;
+    const x0 = x(a), x1 = x(b);
+    const bar = svg("rect", {
+      x: x0,
+      y: y(c),
+      width: Math.max(1, x1 - x0 - 0.5),
+      height: H - bottom - y(c),
+      class: b > zMax ? "bar attack" : "bar learnt",
+    });
+    const from = i === 0 ? "0" : fmt(score(a), 4), to = i === counts.length - 1 ? "1" : fmt(score(b), 4);
+    bar.append(svg("title", {}, `${count(c)} request${c === 1 ? "" : "s"} scoring ${from} to ${to}`));
+    nodes.push(bar);
+  }
+  // Markers: the current τ, solid; each proposed τ, dashed, labelled with its targets. Labels that would
+  // overlap go on another line.
+  const labels = [];
+  if (inside(L.served?.tau)) {
+    const mx = x(logitOf(L.served.tau));
+    nodes.push(svg("line", { x1: mx, y1: top - 4, x2: mx, y2: H - bottom, class: "tau current" }));
+    labels.push({ x: mx, text: `now ${fmt(L.served.tau)}`, cls: "tau-label current" });
+  }
+  for (const g of groups.values()) {
+    if (!inside(g.tau)) continue;
+    const mx = x(logitOf(g.tau));
+    nodes.push(svg("line", { x1: mx, y1: top - 4, x2: mx, y2: H - bottom, class: "tau proposal" }));
+    labels.push({ x: mx, text: g.fprs.map(fprText).join(", "), cls: "tau-label proposal" });
+  }
+  const rows = [top - 8, top - 22, top - 36];
+  const used = rows.map(() => []);
+  for (const l of labels.sort((a, b) => a.x - b.x)) {
+    const width = l.text.length * 6.2;
+    let r = used.findIndex((spans) => spans.every((s) => Math.abs(s.x - l.x) > (s.width + width) / 2 + 4));
+    if (r < 0) r = rows.length - 1;
+    used[r].push({ x: l.x, width });
+    const lx = Math.min(W - right - width / 2, Math.max(left + width / 2, l.x));
+    nodes.push(svg("text", { x: lx, y: rows[r], class: l.cls, "text-anchor": "middle" }, l.text));
+  }
+  // Legend.
+  nodes.push(svg("rect", { x: left, y: 2, width: 12, height: 10, class: "bar learnt key" }));
+  nodes.push(svg("text", { x: left + 16, y: 11, class: "legend" }, "learnt requests"));
+  nodes.push(svg("rect", { x: left + 120, y: 2, width: 12, height: 10, class: "bar attack key" }));
+  nodes.push(svg("text", { x: left + 136, y: 11, class: "legend" }, "scoring like attacks"));
+  nodes.push(svg("line", { x1: left + 270, y1: 7, x2: left + 290, y2: 7, class: "tau proposal key" }));
+  nodes.push(svg("text", { x: left + 294, y: 11, class: "legend" }, "proposed τ (target)"));
+  nodes.push(svg("line", { x1: left + 420, y1: 7, x2: left + 440, y2: 7, class: "tau current key" }));
+  nodes.push(svg("text", { x: left + 444, y: 11, class: "legend" }, "current τ"));
+  box.replaceChildren(...nodes);
+  $("learning-hist-caption").textContent = L.basis === "profile"
+    ? `Scores of ${count(L.histogramRequests ?? n)} of the ${
+      count(L.requests)
+    } requests learnt, as your head ` +
+      "with the learnt site profile would score them (the first requests start the profile). The score " +
+      "axis is stretched at both ends (logit scale), where τ sits; counts are on a log scale."
+    : `Scores of ${count(L.histogramRequests ?? n)} requests learnt, as ${learntUnder(L)} scored them. The ` +
+      "score axis is stretched at both ends (logit scale), where τ sits; counts are on a log scale.";
+}
+
+/** Applies the proposal for a target rate: a new head version with the learnt profile and τ. */
+async function applyLearning(fpr) {
+  announce(`Applying the τ proposed for ${fprText(fpr)} false positives…`);
+  const box = $("learning-result");
+  let out;
+  try {
+    out = await call("/learning/apply", {
+      method: "POST",
+      body: JSON.stringify({ fpr }),
+      type: "application/json",
+    });
+  } catch (err) {
+    if (err instanceof ApiFailure && (err.code === "guard_refused" || err.code === "not_enough_traffic")) {
+      renderLearningResult(err.data, err);
+      box.hidden = false;
+      box.focus();
+      announce(
+        err.code === "guard_refused"
+          ? "The guard refused the learnt τ: the active head is unchanged."
+          : "Not enough traffic learnt yet to apply: the active head is unchanged.",
+      );
+      return;
+    }
+    throw err;
+  }
+  renderLearningResult(out, null);
+  box.hidden = false;
+  $("adapt-result").hidden = true; // it described a version that is no longer active
+  await refreshHistory();
+  await refreshLearning(false); // learning starts afresh under the new head
+  const what = `Version ${out.version} is active, with the learnt τ ${fmt(out.tau, 4)}.`;
+  if (rows.length > 0) await rescore(what);
+  else announce(what);
+  box.focus();
+}
+
+function renderLearningResult(out, failure) {
+  const box = $("learning-result");
+  const items = [];
+  const dl = el("dl", { className: "facts" });
+  const fact = (k, ...v) => dl.append(el("dt", { text: k }), el("dd", {}, ...v));
+  if (!failure) {
+    items.push(el("h3", { text: `Applied: v${out.version} is active` }));
+    fact("Version", el("strong", { id: "learning-version", text: `v${out.version}` }));
+    fact("Replaces", out.previousVersion ? `v${out.previousVersion}` : "the global head");
+    fact(
+      "τ",
+      el("strong", { id: "learning-tau", text: fmt(out.tau, 4) }),
+      ` for ${fprText(out.fpr)} false positives${out.limit ? `, held at ${limitText(out.limit)}` : ""}`,
+    );
+    fact("Expected block rate", share(out.expected_block_rate));
+    fact(
+      "Learnt from",
+      `${count(out.requests)} requests` +
+        (out.profile ? `, with a site profile of ${count(out.profile.tokens)} structure tokens` : ""),
+    );
+  } else {
+    items.push(
+      el("h3", {
+        text: failure.code === "guard_refused"
+          ? "Not applied: the guard refused the learnt τ"
+          : "Not applied: not enough traffic learnt yet",
+      }),
+      el("p", { className: "error", id: "learning-refusal", text: sentence(failure.message) }),
+    );
+    if (typeof out.tau === "number") fact("Proposed τ", fmt(out.tau, 4));
+  }
+  const g = out.guard;
+  if (g && typeof g === "object") {
+    const verdict = g.forced ? "forced past the guard" : g.passed ? "passed" : "refused";
+    fact(
+      "Guard",
+      el("span", { id: "learning-verdict", className: `verdict ${g.passed ? "ok" : "bad"}`, text: verdict }),
+    );
+    const c = g.canaries;
+    if (c && typeof c.count === "number") {
+      fact(
+        "Canaries before",
+        `${pct(c.global)} of ${c.count} caught by the global head at τ ${fmt(c.globalTau)}`,
+      );
+      fact(
+        "Canaries after",
+        `${pct(c.tenant)} caught at τ ${fmt(c.tau, 4)}` +
+          (c.drop > 0 ? ` (a fall of ${pct(c.drop)}; the guard allows ${pct(g.margin)})` : ""),
+      );
+    }
+  }
+  if (dl.childNodes.length > 0) items.push(dl);
+  if (!failure && out.settled === false) {
+    items.push(
+      el("p", {
+        className: "warn",
+        text:
+          `Not settled yet: about ${count(out.needed)} more ordinary requests would make this τ sure of ` +
+          `${fprText(out.fpr)} false positives. Learning goes on under the new head; apply again later.`,
+      }),
+    );
+  }
+  box.className = `result ${failure ? "refused" : "adapted"}`;
+  box.replaceChildren(...items);
+}
+
+/** Forgets what was learnt (after a confirmation): learning starts again from now. */
+async function restartLearning() {
+  const n = learning?.requests ?? 0;
+  const ok = await confirmDialog(
+    "Start learning again?",
+    `The ${count(n)} request${n === 1 ? "" : "s"} learnt so far and the proposals made from them are ` +
+      "forgotten, and learning starts again from now. Your head and its τ stay as they are. This cannot " +
+      "be undone.",
+    "Forget what was learnt",
+  );
+  if (!ok) return announce("Nothing was forgotten.");
+  const out = await call("/learning", { method: "DELETE" });
+  $("learning-result").hidden = true;
+  await refreshLearning(false);
+  announce(`Learning starts again: ${count(out.shards)} stored shard${out.shards === 1 ? "" : "s"} deleted.`);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Formatting
 
 function fmt(x, digits = 3) {
   return typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "–";
+}
+
+/** A count as people read it: 1,220. */
+function count(n) {
+  return typeof n === "number" && Number.isFinite(n) ? n.toLocaleString("en") : "–";
+}
+
+/** A small share, with the digits it needs: 2.0%, 0.35%, 0.012%. */
+function share(x) {
+  if (typeof x !== "number" || !Number.isFinite(x)) return "–";
+  const p = x * 100;
+  return `${p.toFixed(p === 0 || p >= 1 ? 1 : p >= 0.1 ? 2 : 3)}%`;
 }
 
 function bytesText(n) {
@@ -1063,6 +1576,11 @@ $("mark-clear").addEventListener("click", () => markSelected(null));
 $("adapt").addEventListener("click", () => busy($("adapt"), () => adapt(false)));
 $("rollback").addEventListener("click", () => busy($("rollback"), rollback));
 $("reset").addEventListener("click", () => busy($("reset"), reset));
+$("learning-refresh").addEventListener(
+  "click",
+  () => busy($("learning-refresh"), () => refreshLearning(true)),
+);
+$("learning-reset").addEventListener("click", () => busy($("learning-reset"), restartLearning));
 
 // The host name is usually the tenant: the worker keys heads by it.
 $("tenant").value = location.hostname.toLowerCase();
