@@ -637,7 +637,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     };
     if (!guard.passed) {
       audit("learning-apply-refused", tenant, principal, { canary_drop: guard.canaries.drop });
-      throw new ApiError(422, "guard_refused", refusal(guard), { tenant, tau, fit, guard });
+      throw new ApiError(422, "guard_refused", refusal(guard, "learning"), { tenant, tau, fit, guard });
     }
     const previousCounts = L.fits ? L.active!.counts : undefined;
     const fitted: Unversioned = {
@@ -737,7 +737,7 @@ function pct(x: number): string {
 }
 
 /** Why the guard refused a head and what the tenant can do about it, in one line. */
-export function refusal(g: GuardFigures): string {
+export function refusal(g: GuardFigures, context: "upload" | "learning" = "upload"): string {
   const why: string[] = [], todo: string[] = [];
   const c = g.canaries, b = g.benign;
   if (g.conflicts > 0) {
@@ -762,6 +762,10 @@ export function refusal(g: GuardFigures): string {
         `head ${pct(b.global)}: a rise of ${pct(b.rise)}, over the ${pct(g.margin)} margin`,
     );
     todo.push("add more of your site's ordinary requests labelled 0, or check the records labelled 1");
+  }
+  if (context === "learning") {
+    return `the learnt head is refused: ${why.join("; and ")}. To fix it: apply a looser target (a higher ` +
+      `fpr), or start learning again (DELETE .../learning) if the learning traffic held attacks.`;
   }
   return `the new head is refused: ${why.join("; and ")}. To fix it: ${
     todo.join("; ")

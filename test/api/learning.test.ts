@@ -3,6 +3,7 @@
  * the proposals, apply through the guard, start again, shards of other isolates, poisoning bounds.
  */
 import assert from "node:assert/strict";
+import { refusal } from "../../src/api/api.ts";
 import { apiConfigFromEnv } from "../../src/api/config.ts";
 import {
   learningApplyResultSchema,
@@ -257,4 +258,20 @@ Deno.test("learning: traffic made of attacks alone cannot push τ past the canar
   assert.ok(a.tau <= l.tauMax + 1e-12);
   assert.equal(a.guard.passed, true);
   assert.ok(a.guard.canaries.tenant >= a.guard.canaries.global - a.guard.margin - 1e-12);
+});
+
+Deno.test("learning: a refusal of a learnt head says what to do about learning, not about uploads", () => {
+  const g = {
+    margin: 0.05,
+    conflicts: 0,
+    canaries: { count: 40, global: 0.9, globalTau: 0.98, tenant: 0.7, tau: 0.99, drop: 0.2, passed: false },
+    benign: { count: 0, global: 0, tenant: 0, rise: 0, passed: true },
+    passed: false,
+    forced: false,
+  };
+  const text = refusal(g, "learning");
+  assert.match(text, /learnt head is refused/);
+  assert.match(text, /DELETE \.\.\.\/learning/);
+  assert.doesNotMatch(text, /upload|force/);
+  assert.match(refusal(g), /upload again/);
 });

@@ -288,7 +288,7 @@ Deno.test("learning panel: the guard's refusal shows its reason and figures, and
     passed: false,
     forced: false,
   };
-  const reason = refusal(guard);
+  const reason = refusal(guard, "learning");
   const real = toWorld(w);
   const b = await signIn(
     w,
@@ -315,7 +315,7 @@ Deno.test("learning panel: the guard's refusal shows its reason and figures, and
   );
   assert.match(
     text(b, "learning-refusal"),
-    /^The new head is refused: it would catch 87\.5% of the 40 canary attacks/,
+    /^The learnt head is refused: it would catch 87\.5% of the 40 canary attacks/,
   );
   assert.equal(text(b, "learning-verdict"), "refused");
   assert.ok(b.$("learning-verdict").classList.contains("bad"));
