@@ -55,8 +55,21 @@ export function checkEngine(engine: Engine): ReadyEngine {
   return { engine, globalHead: headFromJson(head) };
 }
 
-/** Gets the engine: synchronously once loaded; rejects (or throws) while the load fails. */
-export type EngineGetter = () => ReadyEngine | Promise<ReadyEngine>;
+/** Where the engine's load stands (what an operator asks: is taugate ready?). */
+export interface EngineStatus {
+  /** `idle` (not asked for yet), `loading`, `ready`, or `failed` (the last attempt failed). */
+  state: "idle" | "loading" | "ready" | "failed";
+  /** The model's id, once loaded. */
+  model?: string;
+  /** Why the last attempt failed. */
+  error?: string;
+}
+
+/**
+ * Gets the engine: synchronously once loaded; rejects (or throws) while the load fails. `status()` says
+ * where the load stands without starting it.
+ */
+export type EngineGetter = (() => ReadyEngine | Promise<ReadyEngine>) & { status(): EngineStatus };
 
 /** Default bound on a request's wait for the engine (its load, or one call of an asynchronous engine). */
 export const DEFAULT_ENGINE_TIMEOUT_MS = 5_000;
@@ -98,6 +111,8 @@ function withBoundedEmbed(engine: Engine, ms: number): Engine {
  * @param now Clock (tests).
  * @param timeoutMs Longest wait of one request for the load (which goes on for later requests) and for
  *   one `embed` of an engine without `embedSync`; a longer wait rejects with `EngineTimeoutError`.
+ * @param onFirstFailure Called once, with the error, the first time a load fails (the middleware logs it
+ *   at error level: fail-open must not hide a model that never loads).
  * @returns A getter; call it on each request.
  * @example
  * ```ts ignore
@@ -110,26 +125,48 @@ export function lazyEngine(
   retryMs: number,
   now: () => number = Date.now,
   timeoutMs: number = DEFAULT_ENGINE_TIMEOUT_MS,
+  onFirstFailure?: (error: unknown) => void,
 ): EngineGetter {
   let ready: ReadyEngine | undefined;
   let pending: Promise<ReadyEngine> | undefined;
   let failure: { error: unknown; until: number } | undefined;
+  let reported = false;
   const load = async (): Promise<ReadyEngine> => {
     try {
       const engine = typeof source === "function" ? await source() : source;
       const checked = checkEngine(engine);
       ready = { engine: withBoundedEmbed(checked.engine, timeoutMs), globalHead: checked.globalHead };
+      failure = undefined;
       return ready;
     } catch (error) {
       failure = { error, until: now() + retryMs };
+      if (!reported && onFirstFailure !== undefined) {
+        reported = true;
+        try {
+          onFirstFailure(error);
+        } catch { /* a reporter's fault is not the request's */ }
+      }
       throw error;
     }
   };
-  return () => {
+  const get = () => {
     if (ready !== undefined) return ready;
     if (failure !== undefined && now() < failure.until) throw failure.error;
     // Cleared asynchronously, so even a synchronous failure leaves room for the retry.
     pending ??= load().finally(() => pending = undefined);
     return bounded(pending, timeoutMs, "the engine's load");
   };
+  const status = (): EngineStatus => {
+    if (ready !== undefined) return { state: "ready", model: ready.engine.meta.modelId };
+    if (pending !== undefined) return { state: "loading" };
+    if (failure !== undefined) {
+      const e = failure.error;
+      return {
+        state: "failed",
+        error: (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).slice(0, 300),
+      };
+    }
+    return { state: "idle" };
+  };
+  return Object.assign(get, { status });
 }

@@ -34,7 +34,7 @@ import type { ResidualFeatures } from "../heads/residual.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
 import { type Decision, decisionHeaderPairs, formatScore, stampHeaders } from "./decision.ts";
-import { lazyEngine, type ReadyEngine } from "./engine.ts";
+import { type EngineStatus, lazyEngine, type ReadyEngine } from "./engine.ts";
 import { compileExclusions } from "./exclude.ts";
 import { headerPairs } from "./headers.ts";
 import { decisionLogLine } from "./log.ts";
@@ -53,7 +53,7 @@ export {
   stampHeaders,
 } from "./decision.ts";
 export { decide, type DecideInput, headFitsModel, type Verdict } from "./decide.ts";
-export { checkEngine, type EngineGetter, lazyEngine, type ReadyEngine } from "./engine.ts";
+export { checkEngine, type EngineGetter, type EngineStatus, lazyEngine, type ReadyEngine } from "./engine.ts";
 export { compileExclusions, type ExclusionTest } from "./exclude.ts";
 export { decisionLogLine, type LogContext } from "./log.ts";
 export {
@@ -77,6 +77,14 @@ export { hostTenant } from "./tenant.ts";
 /** The Hono environment the middleware adds to: handlers read the decision with `c.get("taugate")`. */
 export type TaugateEnv = { Variables: { taugate: Decision } };
 
+/** The middleware, with what an operator can ask of it. */
+export type TaugateMiddleware = MiddlewareHandler<TaugateEnv> & {
+  /** Where the engine's load stands, without starting it. */
+  status(): EngineStatus;
+  /** Loads the engine if it is not (waiting at most `engineTimeoutMs`) and says where it stands. */
+  ready(): Promise<EngineStatus>;
+};
+
 const NO_HEAD: HeadLookup = Object.freeze({ status: "none" });
 const POOL_MAX = 16;
 const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
@@ -97,11 +105,23 @@ const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
  * app.use("*", taugate({ engine, mode: "tag", exclude: { paths: ["/static/*"], methods: ["OPTIONS"] } }));
  * ```
  */
-export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> {
+export function taugate(options: TaugateOptions): TaugateMiddleware {
   const o = resolveOptions(options);
   const { mode, failMode, bodyCap, headers: names, cache, log, exposeToClient: expose, learner } = o;
   const excluded = compileExclusions(o.exclude);
-  const getEngine = lazyEngine(o.engine, o.engineRetryMs, undefined, o.engineTimeoutMs);
+  // An engine that cannot load is logged once per isolate at error level: fail-open must not hide it.
+  const getEngine = lazyEngine(
+    o.engine,
+    o.engineRetryMs,
+    undefined,
+    o.engineTimeoutMs,
+    (err) =>
+      console.error(JSON.stringify({
+        msg: "taugate: the model cannot load; requests get the fail mode until it does",
+        fail_mode: failMode,
+        error: (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 300),
+      })),
+  );
   const resolveTenant = o.tenant;
   const ownNames = Object.values(names);
   const ownNameSet = new Set(ownNames);
@@ -198,7 +218,7 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
     }
   };
 
-  return async function taugate(c, next) {
+  const handler: MiddlewareHandler<TaugateEnv> = async function taugate(c, next) {
     if (mode === "off") return next();
     let req = c.req.raw;
     if (excluded !== null && excluded(req.method, c.req.path, req.headers.get("content-type"))) return next();
@@ -325,6 +345,14 @@ export function taugate(options: TaugateOptions): MiddlewareHandler<TaugateEnv> 
       stampHeaders(c.res.headers, d, names, shownDecision(d));
     }
   };
+
+  const ready = async (): Promise<EngineStatus> => {
+    try {
+      await getEngine();
+    } catch { /* the status says why */ }
+    return getEngine.status();
+  };
+  return Object.assign(handler, { status: getEngine.status, ready });
 
   /**
    * taugate's own answer (403, 503) with the decision headers, set on the response rather than passed to

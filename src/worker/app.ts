@@ -16,7 +16,11 @@ import {
   type LogOptions,
   taugate,
   type TaugateEnv,
+  type TaugateMiddleware,
 } from "../middleware/mod.ts";
+
+/** The worker's readiness route: 200 `{"ready": true}` once the model is loaded, else 503. */
+export const READY_PATH = "/_taugate/ready";
 import type { BackboneWeights, Engine } from "../model/types.ts";
 import { HeadCache } from "../store/cached.ts";
 import type { TenantStore } from "../store/tenant_store.ts";
@@ -107,6 +111,18 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
     store: options.api?.store.learning ?? options.learnStore ?? null,
     flushMs: config.learnFlushMs,
   });
+  // Readiness for load balancers and operators, answered before anything else (API on or off): whether the
+  // model is loaded (loading it if needed). No detail for an unauthenticated caller; the reason a load failed
+  // is in the error log.
+  let middleware: TaugateMiddleware | undefined;
+  app.get(READY_PATH, async (c) => {
+    const s = middleware === undefined ? { state: "idle" as const } : await middleware.ready();
+    return c.json(
+      s.state === "ready" ? { ready: true } : { ready: false, state: s.state },
+      s.state === "ready" ? 200 : 503,
+      { "cache-control": "no-store" },
+    );
+  });
   if (options.api !== undefined) {
     const { api } = options;
     engine = shared(engine);
@@ -142,7 +158,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
   }
   app.use(
     "*",
-    taugate({
+    middleware = taugate({
       engine,
       mode: config.mode,
       tau: config.tau,

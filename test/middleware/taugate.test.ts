@@ -519,3 +519,38 @@ Deno.test("a malformed tenant head (a score that is not a number) falls back to 
   assert.equal(res.headers.get("x-taugate-head"), "store-error");
   assert.match(JSON.parse(h.lines[0]).head_reason, /head v2 gave the score NaN/);
 });
+
+Deno.test("an engine that cannot load: logged once per isolate at error level; status and ready() say so", async () => {
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...a: unknown[]) => void errors.push(a.map(String).join(" "));
+  try {
+    let loads = 0;
+    const mw = taugate({
+      engine: () => (loads++, Promise.reject(new Error("loadEngine: the ort engine needs its WebAssembly"))),
+      engineRetryMs: 0,
+      log: false,
+    });
+    assert.deepEqual(mw.status(), { state: "idle" });
+    const app = new Hono<TaugateEnv>();
+    app.use("*", mw);
+    app.all("*", (c) => c.text("ok"));
+    for (let i = 0; i < 5; i++) assert.equal((await app.request(HOST + BENIGN)).status, 200);
+    assert.ok(loads >= 5, "each request retried the load (retry 0 ms)");
+    assert.equal(errors.length, 1, errors.join("\n"));
+    const line = JSON.parse(errors[0]);
+    assert.match(line.msg, /cannot load/);
+    assert.equal(line.fail_mode, "open");
+    assert.match(line.error, /needs its WebAssembly/);
+    const s = await mw.ready();
+    assert.equal(s.state, "failed");
+    assert.match(s.error!, /needs its WebAssembly/);
+  } finally {
+    console.error = original;
+  }
+  const ok = taugate({ engine: fakeEngine(), log: false });
+  const s = await ok.ready();
+  assert.equal(s.state, "ready");
+  assert.equal(typeof s.model, "string");
+  assert.deepEqual(ok.status(), s);
+});

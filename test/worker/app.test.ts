@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { loadEngine, type ScoringEngine } from "../../src/model/mod.ts";
 import { denoOrtWasm } from "../../src/model/ort_deno.ts";
-import { MemoryHeadStore } from "../../src/store/mod.ts";
+import { MemoryHeadStore, MemoryTenantStore } from "../../src/store/mod.ts";
+import { apiConfigFromEnv } from "../../src/api/config.ts";
 import { createWorkerApp } from "../../src/worker/app.ts";
 import { workerConfigFromEnv } from "../../src/worker/config.ts";
 import { fakeEngine } from "../middleware/_fake_engine.ts";
@@ -233,4 +234,37 @@ Deno.test("standalone app: a tenant head from the store, and exclusions from the
   const skipped = await app.request("http://acme.example/static/app.js");
   assert.equal(skipped.headers.get("x-taugate-decision"), null);
   assert.equal(skipped.status, 200);
+});
+
+Deno.test("worker: GET /_taugate/ready says whether the model is loaded (API on or off), without details", async () => {
+  for (const env of [{}, { TAUGATE_ADMIN_TOKEN: "operator-token-0123456789abcdef0123456789" }]) {
+    const apiConfig = apiConfigFromEnv(env);
+    const api = () => apiConfig === null ? undefined : { config: apiConfig, store: new MemoryTenantStore() };
+    const good = createWorkerApp({
+      config: workerConfigFromEnv(env),
+      engine: fakeEngine(),
+      logSink: quiet,
+      api: api(),
+    });
+    let res = await good.request("http://shop.test/_taugate/ready");
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ready: true });
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    const original = console.error;
+    console.error = quiet;
+    try {
+      const bad = createWorkerApp({
+        config: workerConfigFromEnv(env),
+        engine: () => Promise.reject(new Error("secret /path/model.onnx missing")),
+        logSink: quiet,
+        api: api(),
+      });
+      res = await bad.request("http://shop.test/_taugate/ready");
+      assert.equal(res.status, 503);
+      const body = await res.json();
+      assert.deepEqual(body, { ready: false, state: "failed" });
+    } finally {
+      console.error = original;
+    }
+  }
 });
