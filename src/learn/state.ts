@@ -202,10 +202,10 @@ const nOld = new Int32Array(NOVELTY_DIM), nNew = new Int32Array(NOVELTY_DIM);
 
 /** One tenant's learning in one isolate. */
 export class LearnState {
-  readonly served = new Uint32Array(HIST_BUCKETS);
-  readonly proposed = new Uint32Array(HIST_BUCKETS);
-  readonly tokens = new CountTable(TOKEN_SLOTS);
-  readonly clients = new CountTable(CLIENT_SLOTS);
+  readonly served: Uint32Array = new Uint32Array(HIST_BUCKETS);
+  readonly proposed: Uint32Array = new Uint32Array(HIST_BUCKETS);
+  readonly tokens: CountTable = new CountTable(TOKEN_SLOTS);
+  readonly clients: CountTable = new CountTable(CLIENT_SLOTS);
   /** Requests seen; learnt; not learnt because their client had given its share; learnt without an address. */
   seen = 0;
   learnt = 0;

@@ -1,0 +1,95 @@
+// The JSR package as a user gets it: `deno publish --dry-run` must pass (no slow types), and the files it
+// would publish, copied alone into a fresh project (an import map to them, the npm dependencies from a
+// node_modules folder: offline), must run a Hono app on Deno that blocks a SQL injection and passes a benign
+// request with the bundled model through `denoEngine()`.
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const DENO = Deno.execPath();
+
+async function run(args: string[], cwd: string): Promise<{ code: number; out: string; stdout: string }> {
+  const r = await new Deno.Command(DENO, {
+    args,
+    cwd,
+    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  const stdout = dec.decode(r.stdout);
+  return { code: r.code, out: stdout + dec.decode(r.stderr), stdout };
+}
+
+Deno.test("JSR package: publish --dry-run passes; its files alone run a Hono app on Deno, offline", async () => {
+  const dry = await run(["publish", "--dry-run", "--allow-dirty"], ROOT);
+  assert.equal(dry.code, 0, dry.out.slice(-3000));
+  assert.match(dry.out, /Simulating publish of @taugate\/taugate@/);
+  const files = [...dry.out.matchAll(/file:\/\/(\/\S+)/g)].map((m) => m[1].slice(ROOT.length));
+  assert.ok(files.includes("models/taugate.onnx"), "the bundled model is published");
+  assert.ok(files.includes("src/mod.ts"));
+  for (const f of files) {
+    assert.ok(!/^(test|train|\.ci|scripts)\//.test(f), `ships only what runs: ${f}`);
+  }
+
+  const dir = await Deno.makeTempDir({ prefix: "taugate-jsr-" });
+  try {
+    for (const f of files) {
+      await Deno.mkdir(join(dir, "pkg", dirname(f)), { recursive: true });
+      await Deno.copyFile(join(ROOT, f), join(dir, "pkg", f));
+    }
+    const imports = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).imports;
+    await Deno.writeTextFile(
+      join(dir, "deno.json"),
+      JSON.stringify({
+        nodeModulesDir: "manual",
+        imports: {
+          "@taugate/taugate": "./pkg/src/mod.ts",
+          "@taugate/taugate/deno": "./pkg/src/runtime/deno.ts",
+          hono: imports.hono,
+          "hono/": imports["hono/"],
+          zod: imports.zod,
+          "onnxruntime-web": imports["onnxruntime-web"],
+          "onnxruntime-web/wasm": imports["onnxruntime-web/wasm"],
+        },
+      }),
+    );
+    await Deno.writeTextFile(
+      join(dir, "package.json"),
+      JSON.stringify({ dependencies: { hono: "*", zod: "*", "onnxruntime-web": "*" } }),
+    );
+    // Third-party packages only (hono, zod, onnxruntime-web and theirs), as npm installed them here.
+    await Deno.symlink(join(ROOT, "node_modules"), join(dir, "node_modules"));
+    await Deno.writeTextFile(
+      join(dir, "main.ts"),
+      `import { Hono } from "hono";
+import { taugate, type TaugateEnv } from "@taugate/taugate";
+import { denoEngine } from "@taugate/taugate/deno";
+
+const app = new Hono<TaugateEnv>();
+const guard = taugate({ engine: denoEngine(), mode: "block", log: false });
+app.use("*", guard);
+app.get("*", (c) => c.text("hello " + c.get("taugate").decision));
+const benign = await app.request("http://shop.example.com/products?page=2&sort=price");
+const attack = await app.request(
+  "http://shop.example.com/products?id=" + encodeURIComponent("1' UNION SELECT username, password FROM users--"),
+);
+console.log(JSON.stringify({
+  ready: (await guard.ready()).state,
+  benign: [benign.status, await benign.text()],
+  attack: [attack.status, await attack.json()],
+}));
+`,
+    );
+    const r = await run(["run", "--allow-read", "--allow-env", "--check", "main.ts"], dir);
+    assert.equal(r.code, 0, r.out.slice(-3000));
+    const got = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    assert.equal(got.ready, "ready");
+    assert.deepEqual(got.benign, [200, "hello allow"]);
+    assert.equal(got.attack[0], 403);
+    assert.equal(got.attack[1].error, "blocked");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
