@@ -2,7 +2,9 @@
  * `deno task test`: every check and test of the project, in order, with one summary line at the end.
  *
  * 1. `deno fmt --check`, `deno lint`, `deno check` (each counts as one test);
- * 2. the Deno tests (`test/`, `src/`; not `test/workerd` and `test/e2e`, which are Node tests);
+ * 2. the Deno tests (`test/`, `src/`; not `test/workerd` and `test/e2e`, which are Node tests), and the
+ *    `@example` blocks of `src/` (`deno test --doc`; the workerd-only entries, which import `.wasm` and
+ *    `.onnx` modules Deno cannot load, are left out);
  * 3. the training package's tests (Node's test runner);
  * 4. the workerd tests through miniflare (Node), once present;
  * 5. the browser tests (Node, Debian's Chromium through playwright-core), once present. When Chromium is
@@ -83,6 +85,30 @@ count(
   denoTests.ok,
   lastNumber(denoTests.out, /(\d+) passed/g),
   lastNumber(denoTests.out, /(\d+) failed/g),
+);
+
+// Every `@example` of src/ runs (blocks marked `ts ignore` are only shown: they need a server or workerd).
+const docFiles: string[] = [];
+const walk = (dir: string) => {
+  for (const e of Deno.readDirSync(root + dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) walk(p);
+    else if (e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) docFiles.push(p);
+  }
+};
+walk("src");
+const docs = await run("doc examples (deno test --doc)", deno, [
+  "test",
+  "-A",
+  "--unstable-kv",
+  "--doc",
+  ...docFiles.filter((f) => !/^src\/(worker\/workerd|runtime\/workerd|worker\/deno\.ts)/.test(f)).sort(),
+]);
+count(
+  "doc examples",
+  docs.ok,
+  lastNumber(docs.out, /(\d+) passed/g),
+  lastNumber(docs.out, /(\d+) failed/g),
 );
 
 const node = (out: string) => [lastNumber(out, /ℹ pass (\d+)/g), lastNumber(out, /ℹ fail (\d+)/g)] as const;

@@ -15,7 +15,7 @@
  * import { loadEngine } from "./mod.ts";
  * import { denoOrtWasm } from "./ort_deno.ts";
  * import { featuresOfRecord } from "../features/mod.ts";
- * const engine = await loadEngine("ort", await Deno.readFile("models/model.onnx"), await denoOrtWasm());
+ * const engine = await loadEngine("ort", await Deno.readFile("models/taugate.onnx"), await denoOrtWasm());
  * const { z, score } = await engine.embedAndScore(featuresOfRecord({ method: "GET", url: "/?q=1" }));
  * ```
  * @module
@@ -42,6 +42,7 @@ export {
   SELF_TEST_TOLERANCE,
 } from "./ort_engine.ts";
 export { checkModelSpec, ModelSpecMismatchError } from "./spec_check.ts";
+export type { FeatureCaps, FeatureSpec } from "../features/spec.ts";
 
 /**
  * Creates an engine for a model after checking that it was trained for the feature spec in use.

@@ -31,7 +31,7 @@ function candidates(): string[] {
  * ```ts
  * import { denoOrtWasm } from "./ort_deno.ts";
  * import { createOrtEngine } from "./ort_engine.ts";
- * const engine = await createOrtEngine(await Deno.readFile("models/model.onnx"), await denoOrtWasm());
+ * const engine = await createOrtEngine(await Deno.readFile("models/taugate.onnx"), await denoOrtWasm());
  * ```
  */
 export async function denoOrtWasm(path?: string): Promise<OrtWasmSource> {

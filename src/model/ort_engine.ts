@@ -127,7 +127,7 @@ const engines = new WeakMap<ArrayBufferLike, Map<string, Promise<OrtEngine>>>();
  * ```ts
  * import { createOrtEngine } from "./ort_engine.ts";
  * import { denoOrtWasm } from "./ort_deno.ts";
- * const engine = await createOrtEngine(await Deno.readFile("models/model.onnx"), await denoOrtWasm());
+ * const engine = await createOrtEngine(await Deno.readFile("models/taugate.onnx"), await denoOrtWasm());
  * const z = await engine.embed({ indices: new Int32Array([1]), values: new Float32Array([1]), dense: new Float32Array(engine.meta.denseDim) });
  * ```
  */

@@ -8,8 +8,8 @@
  * `WebAssembly.instantiate` so that the sentinel instantiates the precompiled module. That relies on 1.30.0's
  * internals: the version is pinned, and the engine's self-test fails loudly if the runtime misbehaves.
  *
- * ```ts
- * // worker entry (wrangler.toml: [[rules]] type = "CompiledWasm", globs = ["**\/*.wasm"])
+ * ```ts ignore
+ * // worker entry (wrangler bundles a .wasm import as CompiledWasm by default; runs on workerd only)
  * import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
  * import { workerdOrtWasm } from "./src/model/ort_workerd.ts";
  * const engine = await createOrtEngine(modelBytes, workerdOrtWasm(ortWasm));

@@ -21,7 +21,7 @@ export class ModelSpecMismatchError extends Error {
  * ```ts
  * import { checkModelSpec } from "./spec_check.ts";
  * import { readModelMeta } from "./onnx/read.ts";
- * checkModelSpec(readModelMeta(await Deno.readFile("models/model.onnx")));
+ * checkModelSpec(readModelMeta(await Deno.readFile("models/taugate.onnx")));
  * ```
  */
 export function checkModelSpec(meta: ModelMeta, spec: Readonly<FeatureSpec> = FEATURE_SPEC): void {
