@@ -27,6 +27,7 @@ import type { TenantStore } from "../store/tenant_store.ts";
 import type { HeadStore } from "../store/types.ts";
 import { canonicalRequest, MAX_TARGET_BYTES, refusalResponse } from "./canonical.ts";
 import type { WorkerConfig } from "./config.ts";
+export type { WorkerConfig } from "./config.ts";
 import { echo } from "./echo.ts";
 import { Learner } from "../learn/learner.ts";
 import type { LearnStore } from "../learn/store.ts";
@@ -76,6 +77,17 @@ export interface WorkerApiOptions {
   weights?: () => BackboneWeights | Promise<BackboneWeights>;
   /** Longest wait for one storage call before the API answers 503 (default the API's, 5 000 ms). */
   storeTimeoutMs?: number;
+}
+
+/** The client's address from a proxy's header (its first comma-separated value), when one is configured. */
+function headerAddress(name: string | undefined): ClientAddress | undefined {
+  if (name === undefined) return undefined;
+  return (c) => {
+    const v = c.req.header(name);
+    if (v === undefined) return null;
+    const i = v.indexOf(",");
+    return (i < 0 ? v : v.slice(0, i)).trim().slice(0, 64) || null;
+  };
 }
 
 /** One engine for the middleware and the API: a loader is called once (again only after it failed). */
@@ -170,7 +182,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       log: { sample: config.logSample, flaggedSample: config.logFlaggedSample, sink: options.logSink },
       engineTimeoutMs: options.engineTimeoutMs,
       learn: learner ?? false,
-      clientAddress: options.clientAddress,
+      clientAddress: options.clientAddress ?? headerAddress(config.clientHeader),
     }),
   );
   if (options.api === undefined) {

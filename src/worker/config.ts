@@ -14,6 +14,7 @@
  * | `TAUGATE_EXPOSE` | `off` | `on`: clients get the decision headers and the 403's score and τ (debugging only) |
  * | `TAUGATE_LEARN` | `off` | `on`: learning mode (each tenant's score distribution and site profile, from live traffic) |
  * | `TAUGATE_LEARN_FLUSH_S` | `300` | seconds between two writes of a tenant's learning shard by one isolate (at least 1) |
+ * | `TAUGATE_CLIENT_HEADER` | none | behind your own proxy: the header holding the client's address (its first value), for learning's per-client bound |
  * | `ORIGIN` | none | forward allowed requests there; without it, the echo app answers |
  *
  * @module
@@ -24,23 +25,45 @@ import type { FailMode, Mode } from "../middleware/options.ts";
 import { settingsFromEnv } from "../util/env.ts";
 import { checkOrigin } from "./forward.ts";
 
+/** Whether `s` is an RFC 9110 token (a header name), checked without a regex. */
+function isHeaderName(s: string): boolean {
+  if (s.length < 1 || s.length > 64) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || "!#$%&'*+-.^_`|~".includes(s[i]);
+    if (!ok) return false;
+  }
+  return true;
+}
+
 /** The worker's settings. */
 export interface WorkerConfig {
+  /** `TAUGATE_MODE`: what the middleware does with a score (default `block`). */
   mode: Mode;
+  /** `TAUGATE_TAU`: the decision threshold in [0, 1]; `undefined`: the model's τ. */
   tau: number | undefined;
+  /** `TAUGATE_ENGINE`: `ort` (onnxruntime-web, WASM; the default) or `ts` (TypeScript forward pass). */
   engine: "ort" | "ts";
+  /** `TAUGATE_FAIL_MODE`: `open` (default) lets requests through when scoring fails, `closed` answers 503. */
   failMode: FailMode;
   /** `TAUGATE_EXPOSE=on`: decision headers and the 403's score and τ go to clients too (debugging only). */
   exposeToClient: boolean;
+  /** `TAUGATE_LOG_SAMPLE`: fraction of `allow` decisions logged, in [0, 1] (default 0.01). */
   logSample: number;
+  /** `TAUGATE_LOG_FLAGGED_SAMPLE`: fraction of flagged and `error` decisions logged, in [0, 1] (default 1). */
   logFlaggedSample: number;
+  /** `TAUGATE_BODY_CAP`: bytes of the body read for features (default: the feature spec's cap, its maximum). */
   bodyCap: number;
+  /** `TAUGATE_EXCLUDE_PATHS`, split at commas: `/exact`, `/prefix/*` or `*.suffix` paths not scored. */
   excludePaths: string[];
+  /** `ORIGIN`, checked, without a trailing slash: where allowed requests go; `undefined`: the echo app answers. */
   origin: string | undefined;
   /** `TAUGATE_LEARN=on`: learning mode. */
   learn: boolean;
   /** `TAUGATE_LEARN_FLUSH_S`, in ms. */
   learnFlushMs: number;
+  /** `TAUGATE_CLIENT_HEADER`: the header a proxy in front sets to the client's address (lower case). */
+  clientHeader: string | undefined;
 }
 
 const num = (lo: number, hi: number) =>
@@ -59,6 +82,9 @@ const schema = z.object({
   TAUGATE_EXPOSE: z.enum(["on", "off"]).default("off"),
   TAUGATE_LEARN: z.enum(["on", "off"]).default("off"),
   TAUGATE_LEARN_FLUSH_S: num(1, 86_400).default(300),
+  TAUGATE_CLIENT_HEADER: z.string().trim().toLowerCase().refine(isHeaderName, {
+    message: "must be an HTTP header name, e.g. x-forwarded-for",
+  }).optional(),
   ORIGIN: z.string().optional(),
 });
 
@@ -105,5 +131,6 @@ export function workerConfigFromEnv(
     origin,
     learn: c.TAUGATE_LEARN === "on",
     learnFlushMs: c.TAUGATE_LEARN_FLUSH_S * 1000,
+    clientHeader: c.TAUGATE_CLIENT_HEADER,
   };
 }

@@ -275,3 +275,34 @@ Deno.test("learning: a refusal of a learnt head says what to do about learning, 
   assert.doesNotMatch(text, /upload|force/);
   assert.match(refusal(g), /upload again/);
 });
+
+Deno.test("learning: TAUGATE_CLIENT_HEADER names the proxy's header that carries the client's address", async () => {
+  const store = new MemoryTenantStore();
+  const learner = new Learner({ store: store.learning });
+  const env = {
+    TAUGATE_MODE: "log",
+    TAUGATE_LEARN: "on",
+    TAUGATE_ADMIN_TOKEN: ADMIN,
+    TAUGATE_CLIENT_HEADER: "x-forwarded-for",
+  };
+  const app = createWorkerApp({
+    config: workerConfigFromEnv(env),
+    engine,
+    api: { config: apiConfigFromEnv(env)!, store },
+    learner,
+    logSink: () => {},
+  });
+  const send = async (i: number, xff: string) => {
+    const rec = benignRecord(i);
+    const headers = new Headers(rec.headers);
+    headers.set("x-forwarded-for", xff);
+    await (await app.request(`http://${T}${rec.url}`, { method: rec.method, headers, body: rec.body }))
+      .text();
+  };
+  for (let i = 0; i < 100; i++) await send(i, "203.0.113.9, 10.0.0.1"); // one client behind the proxy
+  for (let i = 0; i < 100; i++) await send(i, `198.51.100.${i}, 10.0.0.1`);
+  const s = learner.state(T)!;
+  assert.equal(s.anonymous, 0);
+  assert.equal(s.capped, 100 - 20, "the first client is held to its share");
+  assert.equal(s.learnt, 120);
+});

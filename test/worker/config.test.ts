@@ -16,6 +16,7 @@ Deno.test("worker config: defaults", () => {
     origin: undefined,
     learn: false,
     learnFlushMs: 300_000,
+    clientHeader: undefined,
   });
   assert.equal(workerConfigFromEnv({}, { TAUGATE_ENGINE: "ts" }).engine, "ts");
   assert.equal(
@@ -38,6 +39,7 @@ Deno.test("worker config: every variable is read", () => {
     TAUGATE_EXPOSE: "on",
     TAUGATE_LEARN: "on",
     TAUGATE_LEARN_FLUSH_S: "30",
+    TAUGATE_CLIENT_HEADER: " X-Forwarded-For ",
     ORIGIN: "http://127.0.0.1:3000/base/",
     UNRELATED: "x",
   });
@@ -54,6 +56,7 @@ Deno.test("worker config: every variable is read", () => {
     origin: "http://127.0.0.1:3000/base",
     learn: true,
     learnFlushMs: 30_000,
+    clientHeader: "x-forwarded-for",
   });
 });
 
@@ -66,6 +69,7 @@ Deno.test("worker config: a bad value names its variable", () => {
     [{ TAUGATE_FAIL_MODE: "maybe" }, /invalid TAUGATE_FAIL_MODE/],
     [{ TAUGATE_LEARN: "yes" }, /invalid TAUGATE_LEARN/],
     [{ TAUGATE_LEARN_FLUSH_S: "0" }, /invalid TAUGATE_LEARN_FLUSH_S/],
+    [{ TAUGATE_CLIENT_HEADER: "x forwarded" }, /invalid TAUGATE_CLIENT_HEADER/],
     [{ TAUGATE_EXPOSE: "yes" }, /invalid TAUGATE_EXPOSE/],
     [{ TAUGATE_LOG_SAMPLE: "-1" }, /invalid TAUGATE_LOG_SAMPLE/],
     [{ TAUGATE_BODY_CAP: "1.5" }, /invalid TAUGATE_BODY_CAP/],
