@@ -16,40 +16,55 @@ import { guardCheck, type GuardFigures } from "./guard.ts";
 
 /** Milliseconds of each phase (`performance.now()` around synchronous work; 0 on workerd). */
 export interface CandidateMs {
+  /** Featurising the upload's records (and a correction's contrasts). */
   features: number;
+  /** Embedding the labelled records (and the contrasts) with the engine. */
   embed: number;
+  /** `adaptHead`: fitting the head. */
   adapt: number;
   /** τ matched on the canaries and the out-of-fold scores (up to 5 more fits). */
   calibrate: number;
+  /** `guardCheck`: scoring the canaries and the benign examples with both heads. */
   guard: number;
+  /** The whole of `candidateHead`. */
   total: number;
 }
 
 /** A fitted, checked head. */
 export interface Candidate {
+  /** The fitted head, with its examples, counts and timings. */
   fit: TenantFit;
+  /** The τ the head is to be used with, in [0, 1] (see `tauSource`). */
   tau: number;
   /** `tenant`: given with the upload; `canaries`: matched on the canaries; `scale`: a residual head's. */
   tauSource: "tenant" | "canaries" | "scale";
+  /** The guard's figures and verdict (`guard.passed`; `guard.forced` when `force` overrode a refusal). */
   guard: GuardFigures;
+  /** Milliseconds of each phase. */
   ms: CandidateMs;
 }
 
 /** What a candidate is made from. */
 export interface CandidateInput {
+  /** The engine that scores the tenant's traffic (it embeds the upload). */
   engine: Engine;
   /** The global head (the meta-learned init). */
   globalHead: HeadParams;
   /** The worker's τ. */
   globalTau: number;
+  /** The model's adaptation settings (`adaptConfigOf(meta)`). */
   config: AdaptConfig;
+  /** The model's canary attacks, embedded (`canaryEmbeddings`), for the guard and the head's matched τ. */
   canaries: readonly Float32Array[];
   /** The canaries' features (`canarySet`), so the guard sees a residual's effect on them. */
   canaryFeatures?: readonly ResidualFeatures[] | null;
+  /** The upload: labelled records are examples, unlabelled ones the tenant's traffic (site profile). */
   records: readonly RequestRecord[];
   /** The tenant's own τ, if it gave one. */
   tau?: number;
+  /** The guard's margin (`ApiConfig.guardMargin`): largest fall or rise allowed, absolute. */
   margin: number;
+  /** Keep the head even when the guard refuses it (operator only; recorded as `guard.forced`). */
   force: boolean;
 }
 

@@ -17,7 +17,12 @@ import { TENANT_TOKEN_PREFIX } from "./tokens.ts";
 export interface ApiConfig {
   /** The operator's token (a secret: never log this object). */
   adminToken: string;
+  /**
+   * `TAUGATE_GUARD_MARGIN`: the largest fall of canary detection (and rise of benign requests flagged) an
+   * upload may cause, absolute, in [0, 1] (default `DEFAULT_GUARD_MARGIN`, 0.05).
+   */
   guardMargin: number;
+  /** `TAUGATE_HEAD_VERSIONS`: versions of a tenant's head kept for rollback, the active one included. */
   keepVersions: number;
 }
 

@@ -12,12 +12,18 @@ export const API_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 
 /** An error the API answers with: a status, a short code, a one-line reason and optional details. */
 export class ApiError extends Error {
+  /** The HTTP status of the answer (4xx or 5xx). */
   readonly status: number;
+  /** The short machine-readable code, the body's `error` (e.g. `invalid_record`). */
   readonly code: string;
+  /** More fields of the JSON body, beside `error` and `reason`. */
   readonly details: Record<string, unknown>;
+  /** Extra headers of the answer (e.g. `www-authenticate`), beside `API_HEADERS`. */
   readonly headers: Record<string, string>;
 
   /**
+   * Creates the error; its message is the body's `reason`.
+   *
    * @param status HTTP status (4xx or 5xx).
    * @param code Short machine-readable code, e.g. `invalid_record`.
    * @param reason One line for a person.

@@ -20,6 +20,7 @@ export interface Contribution {
    * `dense:<name>`, or (`site`) what the site has not seen, e.g. `new parameter for this site: key:debug`.
    */
   feature: string;
+  /** `sparse`: a hashed bucket; `dense`: a structural number; `site`: the site profile's novelty term. */
   kind: "sparse" | "dense" | "site";
   /** The input's value (`site`: the number of tokens of that kind the site has not seen). */
   value: number;
@@ -29,6 +30,7 @@ export interface Contribution {
 
 /** An explanation: the logit and the inputs that moved it most. */
 export interface Explanation {
+  /** The head's logit for the request (its score is `σ(logit)`). */
   logit: number;
   /** The `top` inputs by |contribution|, largest first. */
   top: Contribution[];

@@ -20,7 +20,9 @@ import { contrastRecords } from "../heads/contrast.ts";
 
 /** Examples per label. */
 export interface LabelCounts {
+  /** Records labelled 0 (benign). */
   benign: number;
+  /** Records labelled 1 (attack). */
   attack: number;
   /** Records without a label: the tenant's unlabelled traffic (for the site profile, when the model has one). */
   unlabeled: number;
@@ -28,9 +30,13 @@ export interface LabelCounts {
 
 /** A fitted head and how the fit went. */
 export interface TenantFit {
+  /** The adapted head (with `a` and `profile` for a site profile, `ri`/`rv`/`rd` for a residual). */
   head: HeadParams;
+  /** Gradient steps taken (0 for a `proto` fit, or without labelled examples). */
   steps: number;
+  /** The fit's final objective (see `adaptHead`). */
   loss: number;
+  /** The upload's records per label. */
   counts: LabelCounts;
   /** A residual head's trust in the global head (for its τ: `residualTau`). */
   trust?: { alpha: number; beta: number };

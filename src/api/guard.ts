@@ -31,6 +31,7 @@ export { detectionRate };
 export interface GuardFigures {
   /** The largest fall (canaries) or rise (benign flagged, plus one request) allowed, absolute. */
   margin: number;
+  /** Check 1: detection of the model's canary attacks, global head against the new head. */
   canaries: {
     /** Canaries scored. */
     count: number;
@@ -44,6 +45,7 @@ export interface GuardFigures {
     drop: number;
     passed: boolean;
   };
+  /** Check 2: the share of the upload's benign examples flagged, global head against the new head. */
   benign: {
     /** The upload's benign examples (0: the check did not run, fewer than two). */
     count: number;
@@ -57,6 +59,7 @@ export interface GuardFigures {
   };
   /** Requests labelled both benign and attack in the upload (any refuses the head). */
   conflicts: number;
+  /** Whether every check passed (else the head is refused unless forced). */
   passed: boolean;
   /** The operator stored the head although the guard refused it. */
   forced: boolean;

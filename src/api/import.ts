@@ -15,12 +15,15 @@ export const SHOWN_SKIPPED = 20;
 
 /** What a file held. */
 export interface ImportResult {
+  /** The format read: the one asked for, or the one guessed for `auto`. */
   format: ImportFormat;
   /** Entries read: records plus skipped. */
   total: number;
+  /** Every entry that became a record, in file order (at most 1,000). */
   records: RequestRecord[];
   /** The first `SHOWN_SKIPPED` skipped entries: `line` (HAR: entry; 0: the file as a whole) and reason. */
   skipped: { line: number; reason: string }[];
+  /** Entries skipped in all (`skipped` lists the first `SHOWN_SKIPPED`). */
   skippedCount: number;
 }
 

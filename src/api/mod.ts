@@ -53,12 +53,28 @@ export {
   timingSafeEqual,
   tokenMatches,
 } from "./tokens.ts";
-export { parseUpload, readBodyText, UPLOAD_MEDIA_TYPES, uploadFormat, uploadMediaType } from "./upload.ts";
+export {
+  type ParsedUpload,
+  parseUpload,
+  readBodyText,
+  UPLOAD_MEDIA_TYPES,
+  type UploadFormat,
+  uploadFormat,
+  uploadMediaType,
+} from "./upload.ts";
 export {
   KeyedLock,
   nextVersion,
   publishHead,
   removeHead,
   rollbackHead,
+  type Unversioned,
   type VersionContext,
 } from "./versions.ts";
+// Types of the signatures above that live elsewhere.
+export type { AdaptConfig, Anchor, HeadExample, UnlabeledRequest } from "../heads/adapt.ts";
+export type { ResidualConfig, ResidualFeatures } from "../heads/residual.ts";
+export type { SiteProfileConfig } from "../heads/site_profile.ts";
+export type { FeatureTrace, FeatureVector } from "../features/extract.ts";
+export type { ImportFormat } from "../importers/types.ts";
+export type { RequestRecord } from "../record/record.ts";

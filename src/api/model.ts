@@ -84,6 +84,7 @@ export function adaptConfigOf(meta: ModelMeta): AdaptConfig {
 
 /** The canary set: embeddings and, when the model ships the canaries' records, their features. */
 export interface CanarySet {
+  /** Each canary's embedding by the engine's backbone. */
   z: Float32Array[];
   /**
    * Each canary's features (for a tenant head's residual, so the guard sees what the residual does to known

@@ -104,7 +104,9 @@ export async function readBodyText(req: Request, maxBytes: number = MAX_UPLOAD_B
 
 /** What an upload holds. */
 export interface ParsedUpload {
+  /** The format the upload was read as. */
   format: UploadFormat;
+  /** Its records, in upload order, each with the uploading tenant's id as `tenant`. */
   records: RequestRecord[];
 }
 

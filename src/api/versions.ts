@@ -42,7 +42,9 @@ export class KeyedLock {
 
 /** What the version functions need. */
 export interface VersionContext {
+  /** Where the heads, their history and the stamps live. */
   store: TenantStore;
+  /** Serialises this isolate's changes per tenant (the store's stamps guard against other isolates). */
   lock: KeyedLock;
   /** Versions kept, the active one included. */
   keep: number;

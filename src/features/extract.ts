@@ -20,9 +20,13 @@ import type { RequestView } from "./view.ts";
  * the request's structure tokens (kind in the top 4 bits, see `ST_*`; a 28-bit hash below), each once.
  */
 export interface FeatureVector {
+  /** The non-zero buckets of the hashed space, sorted and unique, in `[0, D)`. */
   indices: Int32Array;
+  /** Their values, entry for entry with `indices`. */
   values: Float32Array;
+  /** The dense block of structural numbers (`DENSE_DIM`, named by `DENSE_NAMES`). */
   dense: Float32Array;
+  /** The request's structure tokens, each once (at most `MAX_STRUCTURE`). */
   structure: Int32Array;
 }
 

@@ -62,6 +62,7 @@ export interface FeatureSpec {
   decodeRounds: number;
   /** Seed mixed into every hash; a new seed is a new feature space. */
   seed: number;
+  /** Per-field read limits. */
   caps: FeatureCaps;
 }
 

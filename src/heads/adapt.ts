@@ -61,8 +61,11 @@ export interface AdaptConfig {
 
 /** One labelled example: an embedding, its label (1 = attack) and its structure tokens (for the profile). */
 export interface HeadExample {
+  /** The request's embedding by the backbone (length `meta.embedDim`). */
   z: Float32Array;
+  /** 1 = attack, 0 = benign. */
   label: 0 | 1;
+  /** Its structure tokens (`FeatureVector.structure`); needed only with a site profile (`config.profile`). */
   structure?: ArrayLike<number>;
   /** The request's features (for the residual). */
   features?: ResidualFeatures;
@@ -70,13 +73,17 @@ export interface HeadExample {
 
 /** A request of the tenant's unlabelled traffic: only its structure tokens are used (for the profile). */
 export interface UnlabeledRequest {
+  /** Its embedding, when the caller has it; `adaptHead` does not read it. */
   z?: Float32Array;
+  /** Its structure tokens (`FeatureVector.structure`), counted into the site profile. */
   structure: ArrayLike<number>;
 }
 
 /** A known attack fitted beside a tenant's labels (a canary of the model, with its features). */
 export interface Anchor {
+  /** The attack's embedding by the backbone. */
   z: Float32Array;
+  /** The attack's features, which the residual is fitted on. */
   features: ResidualFeatures;
 }
 

@@ -78,7 +78,9 @@ export const MAX_ANCHORS = 48;
 export interface ResidualFeatures {
   /** Sorted, unique hashed indices. */
   indices: ArrayLike<number>;
+  /** The feature values, entry for entry with `indices` (the residual's `x`). */
   values: ArrayLike<number>;
+  /** The dense block of structural numbers (method, lengths, counts: the residual's `d`). */
   dense: ArrayLike<number>;
   /** Valid entries of `indices`/`values` (default: all). */
   nnz?: number;

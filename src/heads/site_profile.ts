@@ -55,6 +55,7 @@ export interface SiteProfileConfig {
   minCount: number;
   /** ...or in `minCountLarge` requests when the profile has at least `largeFrom` requests (0: never). */
   minCountLarge: number;
+  /** Requests from which a profile counts as large and `minCountLarge` applies (0: `minCount` always). */
   largeFrom: number;
   /** The novelty features are scaled by `R / (R + confidence)` for a profile of R requests. */
   confidence: number;

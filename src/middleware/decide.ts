@@ -18,14 +18,19 @@ export interface DecideInput {
   tenantHead: TenantHead | null;
   /** Why the store could not say (the middleware's read failed or timed out); the global head scores. */
   storeError?: string;
+  /** The model's card: a tenant head fits it when fitted for its `modelId` and `embedDim`. */
   meta: ModelMeta;
+  /** The model's global head (`meta.head` as float32), which scores whenever the tenant's cannot. */
   globalHead: HeadParams;
   /** The worker's τ (the `tau` option, else the model's). */
   globalTau: number;
+  /** The mode, which turns a flagged score into `block`, `tag` or (`log`, `off`) `allow`. */
   mode: Mode;
+  /** The request's embedding by the backbone (length `meta.embedDim`). */
   z: Float32Array;
   /** The request's structure tokens (a head's site profile). */
   structure?: ArrayLike<number>;
+  /** How many entries of `structure` are valid (default: all). */
   nStructure?: number;
   /** The request's features (a head's residual). */
   features?: ResidualFeatures;
@@ -33,13 +38,17 @@ export interface DecideInput {
 
 /** What was decided. */
 export interface Verdict {
+  /** The score in [0, 1], by the head that scored. */
   score: number;
+  /** The τ the score was compared with: the tenant head's own, else `globalTau`. */
   tau: number;
+  /** Which head scored (a tenant head that fails is replaced by the global head: `stale`, `store-error`). */
   head: HeadSource;
   /** The tenant head's version when `head` is `tenant`. */
   headVersion: number | null;
   /** Why the global head scored instead of the tenant's (for the log, never for a client). */
   headReason?: string;
+  /** Whether the score is at or above τ, whatever the mode does with it. */
   flagged: boolean;
   /** `allow`, `tag` or `block` (`log` and `off` allow). */
   decision: Exclude<DecisionKind, "error">;

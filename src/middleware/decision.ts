@@ -16,6 +16,7 @@ export type HeadSource = "tenant" | "global" | "stale" | "store-error";
 
 /** A decision, available to handlers as `c.get("taugate")`. */
 export interface Decision {
+  /** What the middleware did with the request (`error` until scoring succeeds). */
   decision: DecisionKind;
   /** σ(w·z + b) in [0, 1]; `null` when scoring failed. */
   score: number | null;
@@ -25,6 +26,7 @@ export interface Decision {
   flagged: boolean;
   /** The tenant id, or `null`. */
   tenant: string | null;
+  /** Which head scored: `tenant`, `global`, `stale` or `store-error` (see `HeadSource`). */
   head: HeadSource;
   /** The tenant head's version when `head` is `tenant`. */
   headVersion: number | null;

@@ -14,6 +14,7 @@ import { withTimeout } from "../util/timeout.ts";
 
 /** A checked engine and its global head in scoring form. */
 export interface ReadyEngine {
+  /** The engine, checked against this build's feature spec (`checkEngine`). */
   engine: Engine;
   /** `engine.meta.head` as `HeadParams` (float32). */
   globalHead: HeadParams;

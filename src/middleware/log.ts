@@ -20,7 +20,9 @@ function isoNow(): string {
 
 /** What a log line says besides the decision. */
 export interface LogContext {
+  /** The middleware's mode, logged beside the decision (a flagged request is an `allow` in `log` mode). */
   mode: Mode;
+  /** The request's HTTP method (cut to 24 characters in the line). */
   method: string;
   /** The URL path (without the query). */
   path: string;

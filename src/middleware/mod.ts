@@ -73,6 +73,7 @@ export {
 } from "./options.ts";
 export { requestIdOf, requestIdOfHeaders } from "./request_id.ts";
 export { hostTenant } from "./tenant.ts";
+export type { ResidualFeatures } from "../heads/residual.ts";
 
 /** The Hono environment the middleware adds to: handlers read the decision with `c.get("taugate")`. */
 export type TaugateEnv = { Variables: { taugate: Decision } };

@@ -112,21 +112,35 @@ export interface TaugateOptions {
 
 /** Options after checking, with every default filled in. */
 export interface ResolvedOptions {
+  /** The engine or its lazy loader, as given. */
   engine: EngineSource;
+  /** What the middleware does with a score (default `block`). */
   mode: Mode;
+  /** The operator's τ in [0, 1]; `undefined`: the model's `meta.tau` (a tenant head's own τ wins over both). */
   tau: number | undefined;
+  /** The tenant resolver given; `undefined`: the request's host name (`hostTenant`). */
   tenant: TenantResolver | undefined;
+  /** The cache heads are read through: `store` itself if a `HeadCache`, else one around it; none without. */
   cache: HeadCache | undefined;
+  /** What a request gets when the engine cannot load or scoring throws (default `open`). */
   failMode: FailMode;
+  /** Bytes of the body read for features (default: the feature spec's cap). */
   bodyCap: number;
+  /** The exclusions, every list present (default empty); methods upper case, media types lower case. */
   exclude: Required<Exclusions>;
+  /** Every decision header's name, defaults filled in (`DEFAULT_HEADER_NAMES`); all distinct. */
   headers: DecisionHeaderNames;
+  /** Whether clients see the decision headers and the 403's score and τ (default `false`). */
   exposeToClient: boolean;
+  /** The decision log (default: 1% of `allow` and every flagged decision, to `console.log`); `false`: none. */
   log: Required<LogOptions> | false;
+  /** How long, in ms, requests fail fast after a failed engine load before a retry (default 10 000). */
   engineRetryMs: number;
+  /** Longest wait of a request for the engine's load or one call, in ms (default 5 000). */
   engineTimeoutMs: number;
   /** The learner, or `null` when learning is off. */
   learner: Learner | null;
+  /** The client's address for learning's per-client bound (default `defaultClientAddress`). */
   clientAddress: ClientAddress;
 }
 

@@ -39,6 +39,7 @@ export interface OrtWasmSource {
 
 /** The ORT engine. */
 export interface OrtEngine extends ScoringEngine {
+  /** Always `ort`. */
   readonly kind: "ort";
   /** The largest |ORT − TS| over z and the score measured by the creation self-test. */
   readonly selfTestError: number;

@@ -7,9 +7,13 @@
 
 /** A quantised `[rows][cols]` matrix: int8 values row-major and one float32 scale per column. */
 export interface QuantizedMatrix {
+  /** Rows of the matrix (a layer's input dimension). */
   rows: number;
+  /** Columns (output channels), one scale each. */
   cols: number;
+  /** The `rows × cols` int8 values in [-127, 127], row-major. */
   q: Int8Array;
+  /** Per-column scale (`cols` entries, all positive): `W[i][j] ≈ q[i·cols + j] · scale[j]`. */
   scale: Float32Array;
 }
 

@@ -8,6 +8,7 @@ import type { ModelMeta } from "./types.ts";
 
 /** A model trained for another feature spec than the one this build extracts. */
 export class ModelSpecMismatchError extends Error {
+  /** Always `ModelSpecMismatchError`. */
   override name = "ModelSpecMismatchError";
 }
 

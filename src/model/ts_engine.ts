@@ -19,6 +19,7 @@ import type {
 
 /** The TypeScript engine, with synchronous forms of its calls. */
 export interface TsEngine extends ScoringEngine {
+  /** Always `ts`. */
   readonly kind: "ts";
   /** The float32 weights it runs (dequantised if the model is int8). */
   readonly weights: BackboneWeights;

@@ -22,10 +22,15 @@ export type Activation = "relu" | "tanh" | "none";
 
 /** A dense layer: `out = act(in · W + b)`, W row-major `[inDim][outDim]`. */
 export interface DenseLayer {
+  /** Width of its input (the previous layer's `outDim`, or H1 for the first). */
   inDim: number;
+  /** Width of its output; the last layer's is Z. */
   outDim: number;
+  /** `[inDim][outDim]`, row-major. */
   W: Float32Array;
+  /** The bias, `[outDim]`. */
   b: Float32Array;
+  /** Applied after `in · W + b`. */
   activation: Activation;
 }
 
@@ -72,7 +77,9 @@ export interface SiteProfile {
  * come together or not at all. The global head has no profile.
  */
 export interface HeadParams {
+  /** Weights on z (`embedDim` entries). */
   w: Float32Array;
+  /** The bias of the logit. */
   b: number;
   /** Weights of the novelty features (`NOVELTY_DIM`, non-negative). */
   a?: Float32Array;
@@ -92,7 +99,9 @@ export interface ModelMeta {
   modelId: string;
   /** The feature spec id the model was trained with; the worker refuses a model whose id differs. */
   specId: string;
+  /** D: sparse input dimension (the feature spec's `dim`). */
   dim: number;
+  /** Dd: dense input dimension (`DENSE_DIM` of the spec). */
   denseDim: number;
   /** Z. */
   embedDim: number;
@@ -106,9 +115,13 @@ export interface ModelMeta {
 
 /** A request's features as an engine consumes them: the first `nnz` (default: all) entries are used. */
 export interface SparseFeatures {
+  /** Hashed buckets in `[0, D)` (the extractor gives them sorted and unique). */
   indices: Int32Array;
+  /** Their values (finite), entry for entry with `indices`. */
   values: Float32Array;
+  /** The dense block of structural numbers, `[Dd]`. */
   dense: Float32Array;
+  /** Entries of `indices` and `values` used (default: all). */
   nnz?: number;
 }
 
@@ -116,6 +129,7 @@ export interface SparseFeatures {
 export interface Engine {
   /** `ort` (onnxruntime-web, WASM) or `ts` (TypeScript forward pass over the same weights). */
   readonly kind: "ort" | "ts";
+  /** The model's card, read from the ONNX file. */
   readonly meta: ModelMeta;
   /**
    * The embedding z of one request. The array may be reused by the engine's next call: copy it to keep it.
@@ -130,9 +144,11 @@ export interface Engine {
 
 /** A whole model in memory: what training exports and what `readModelOnnx` and `randomModel` return. */
 export interface ModelParts {
+  /** The backbone's float32 weights. */
   weights: BackboneWeights;
   /** The global head (the meta-learned head init); `meta.head` holds the same numbers. */
   head: HeadParams;
+  /** The model's card. */
   meta: ModelMeta;
 }
 

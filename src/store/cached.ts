@@ -77,6 +77,8 @@ export class HeadCache {
   #epoch = 0;
 
   /**
+   * Creates an empty cache in front of `store`.
+   *
    * @param store The store to read from.
    * @param options TTLs, timeout, size.
    * @throws {RangeError} for a bad option (named).

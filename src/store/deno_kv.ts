@@ -36,24 +36,28 @@ export class DenoKvHeadStore implements HeadStore {
   readonly kind = "deno-kv";
   #kv: Deno.Kv;
 
-  /** @param kv An open Deno KV handle. */
+  /**
+   * Wraps an open Deno KV handle (the caller closes it).
+   *
+   * @param kv An open Deno KV handle.
+   */
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
   }
 
-  /** @inheritdoc */
+  /** Reads and checks `["taugate", "head", <tenant>]`: the tenant's active head, or `null` when it has none. */
   async get(tenant: string): Promise<StoredHead | null> {
     const entry = await this.#kv.get(denoActiveHeadKey(assertTenantId(tenant)));
     return entry.value === null ? null : parseStoredHead(entry.value);
   }
 
-  /** @inheritdoc */
+  /** Checks `doc` and sets it, as an object, at `["taugate", "head", <tenant>]`: the tenant's active head. */
   async put(tenant: string, doc: StoredHead): Promise<void> {
     // Stored as a plain object: Deno KV's structured values keep it as is.
     await this.#kv.set(denoActiveHeadKey(assertTenantId(tenant)), parseStoredHead(doc));
   }
 
-  /** @inheritdoc */
+  /** Deletes `["taugate", "head", <tenant>]`: the global head scores the tenant's requests again. */
   async delete(tenant: string): Promise<void> {
     await this.#kv.delete(denoActiveHeadKey(assertTenantId(tenant)));
   }

@@ -34,15 +34,21 @@ export interface StoredHead {
   modelId?: string;
   /** Examples the head was fitted on. */
   counts?: { benign?: number; attack?: number; [k: string]: unknown };
+  /** Other fields, kept as they are: the tenant API's own (the fit's and guard's figures, who published). */
   [field: string]: unknown;
 }
 
 /** A tenant head ready for scoring (what the cache holds). */
 export interface TenantHead {
+  /** The tenant id the head was read for. */
   tenant: string;
+  /** The stored document's `version`. */
   version: number;
+  /** The head in scoring form (`headFromJson` of the document's `head`). */
   head: HeadParams;
+  /** The tenant's own threshold; absent: the worker's τ applies. */
   tau?: number;
+  /** The model the head was fitted on; a head for another model is `stale` and not used. */
   modelId?: string;
 }
 

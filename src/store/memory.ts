@@ -22,7 +22,7 @@ export class MemoryHeadStore implements HeadStore {
   readonly kind = "memory";
   #docs = new Map<string, string>();
 
-  /** @inheritdoc */
+  /** The tenant's active head (a fresh copy, checked), or `null` when it has none. */
   get(tenant: string): Promise<StoredHead | null> {
     return settle(() => {
       const text = this.#docs.get(assertTenantId(tenant));
@@ -30,12 +30,12 @@ export class MemoryHeadStore implements HeadStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Checks `doc` and keeps a copy of it as the tenant's active head. */
   put(tenant: string, doc: StoredHead): Promise<void> {
     return settle(() => void this.#docs.set(assertTenantId(tenant), JSON.stringify(parseStoredHead(doc))));
   }
 
-  /** @inheritdoc */
+  /** Forgets the tenant's active head: the global head scores its requests again. */
   delete(tenant: string): Promise<void> {
     return settle(() => void this.#docs.delete(assertTenantId(tenant)));
   }

@@ -44,7 +44,11 @@ export class DenoKvTenantStore implements TenantStore {
   readonly learning: LearnStore;
   #kv: Deno.Kv;
 
-  /** @param kv An open Deno KV handle. */
+  /**
+   * Wraps an open Deno KV handle (the caller closes it); `heads` and `learning` use the same handle.
+   *
+   * @param kv An open Deno KV handle.
+   */
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
     this.heads = new DenoKvHeadStore(kv);
@@ -80,13 +84,13 @@ export class DenoKvTenantStore implements TenantStore {
     };
   }
 
-  /** @inheritdoc */
+  /** The tenant's active head; its stamp is the entry's versionstamp (`null` without a head). */
   async read(tenant: string): Promise<TenantSnapshot> {
     const e = await this.#kv.get(denoActiveHeadKey(assertTenantId(tenant)));
     return { active: e.value === null ? null : parseStoredHead(e.value), stamp: e.versionstamp };
   }
 
-  /** @inheritdoc */
+  /** Every version under `["taugate", "history", <tenant>]`, checked, oldest first. */
   async history(tenant: string): Promise<StoredHead[]> {
     const out: StoredHead[] = [];
     const prefix = ["taugate", "history", assertTenantId(tenant)];
@@ -94,7 +98,12 @@ export class DenoKvTenantStore implements TenantStore {
     return out.sort((a, b) => a.version - b.version);
   }
 
-  /** @inheritdoc */
+  /**
+   * Applies a change in one `atomic()` operation, checked against the active head's versionstamp.
+   *
+   * @returns `false` (nothing written) when the active head changed since `read`, or when another process
+   *   holds the SQLite file's write lock.
+   */
   async commit(tenant: string, change: TenantChange, stamp: string | null): Promise<boolean> {
     const key = denoActiveHeadKey(assertTenantId(tenant));
     const op = this.#kv.atomic().check({ key, versionstamp: stamp });
@@ -115,18 +124,18 @@ export class DenoKvTenantStore implements TenantStore {
     }
   }
 
-  /** @inheritdoc */
+  /** The token record at `["taugate", "token", <id>]`, checked, or `null` when there is none. */
   async getToken(id: string): Promise<TokenRecord | null> {
     const e = await this.#kv.get(denoTokenKey(assertTokenId(id)));
     return e.value === null ? null : parseTokenRecord(e.value);
   }
 
-  /** @inheritdoc */
+  /** Checks `record` and sets it at `["taugate", "token", <id>]`. */
   async putToken(id: string, record: TokenRecord): Promise<void> {
     await this.#kv.set(denoTokenKey(assertTokenId(id)), parseTokenRecord(record));
   }
 
-  /** @inheritdoc */
+  /** Deletes `["taugate", "token", <id>]`: the token no longer authenticates. */
   async deleteToken(id: string): Promise<void> {
     await this.#kv.delete(denoTokenKey(assertTokenId(id)));
   }

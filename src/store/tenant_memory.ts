@@ -36,7 +36,11 @@ export class MemoryTenantStore implements TenantStore {
   #history = new Map<string, Map<number, string>>();
   #tokens = new Map<string, string>();
 
-  /** @param now Clock in ms, for shards' expiry (tests). */
+  /**
+   * Creates an empty store; `heads` and `learning` share its maps.
+   *
+   * @param now Clock in ms, for shards' expiry (tests; default `Date.now`).
+   */
   constructor(now: () => number = Date.now) {
     const active = this.#active;
     // tenant → shard id → [text, expires at]
@@ -83,7 +87,7 @@ export class MemoryTenantStore implements TenantStore {
     };
   }
 
-  /** @inheritdoc */
+  /** The tenant's active head; its stamp is the document's JSON text (`null` without a head). */
   read(tenant: string): Promise<TenantSnapshot> {
     return settle(() => {
       const text = this.#active.get(assertTenantId(tenant));
@@ -91,7 +95,7 @@ export class MemoryTenantStore implements TenantStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Every version in the tenant's history, oldest first (copies, checked). */
   history(tenant: string): Promise<StoredHead[]> {
     return settle(() => {
       const h = this.#history.get(assertTenantId(tenant));
@@ -100,7 +104,12 @@ export class MemoryTenantStore implements TenantStore {
     });
   }
 
-  /** @inheritdoc */
+  /**
+   * Applies a change at once if the active head is still the one `stamp` was read with; every document is
+   * checked before anything is written.
+   *
+   * @returns `false` (nothing written) when the active head changed since `read`.
+   */
   commit(tenant: string, change: TenantChange, stamp: string | null): Promise<boolean> {
     return settle(() => {
       assertTenantId(tenant);
@@ -121,7 +130,7 @@ export class MemoryTenantStore implements TenantStore {
     });
   }
 
-  /** @inheritdoc */
+  /** The token record with this id (a copy, checked), or `null` when there is none. */
   getToken(id: string): Promise<TokenRecord | null> {
     return settle(() => {
       const text = this.#tokens.get(assertTokenId(id));
@@ -129,12 +138,12 @@ export class MemoryTenantStore implements TenantStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Checks `record` and keeps a copy of it under `id`. */
   putToken(id: string, record: TokenRecord): Promise<void> {
     return settle(() => void this.#tokens.set(assertTokenId(id), JSON.stringify(parseTokenRecord(record))));
   }
 
-  /** @inheritdoc */
+  /** Forgets the token record with this id: the token no longer authenticates. */
   deleteToken(id: string): Promise<void> {
     return settle(() => void this.#tokens.delete(assertTokenId(id)));
   }

@@ -12,6 +12,7 @@ import type { LearnStore } from "../learn/store.ts";
 
 /** A tenant token as stored: the tenant and the SHA-256 of the token, never the token itself. */
 export interface TokenRecord {
+  /** The tenant the token acts for (and only for). */
   tenant: string;
   /** SHA-256 of the whole token, lower-case hex. */
   hash: string;
@@ -21,7 +22,9 @@ export interface TokenRecord {
 
 /** The active head and an opaque stamp that `commit` checks (stores without compare-and-set ignore it). */
 export interface TenantSnapshot {
+  /** The tenant's active head, or `null` when it has none. */
   active: StoredHead | null;
+  /** What to give `commit` to change this state; `null` without a head, or where stamps are not kept. */
   stamp: string | null;
 }
 
@@ -61,8 +64,11 @@ export interface TenantStore {
    * @returns `false` when it changed meanwhile (atomic stores only; nothing was written).
    */
   commit(tenant: string, change: TenantChange, stamp: string | null): Promise<boolean>;
+  /** The record of a tenant token by its id (`tenantTokenId`), or `null` when there is none. */
   getToken(id: string): Promise<TokenRecord | null>;
+  /** Stores the record of a newly minted token under its id. */
   putToken(id: string, record: TokenRecord): Promise<void>;
+  /** Removes a token's record: the token no longer authenticates. */
   deleteToken(id: string): Promise<void>;
 }
 

@@ -35,6 +35,10 @@ import { type LearnShard, parseShard } from "../learn/shard.ts";
 
 /** The part of Workers KV's binding the tenant store uses: the head store's methods and `list`. */
 export interface ListableKVNamespace extends KVNamespace {
+  /**
+   * One page of the keys starting with `prefix` (at most `limit`, 1 000 by default on Workers KV); `cursor`
+   * continues a listing whose last page had `list_complete: false`.
+   */
   list(options?: { prefix?: string; cursor?: string | null; limit?: number }): Promise<{
     keys: { name: string }[];
     list_complete: boolean;
@@ -64,6 +68,8 @@ export class WorkersKvTenantStore implements TenantStore {
   #kv: ListableKVNamespace;
 
   /**
+   * Wraps a KV namespace binding; `heads` and `learning` use the same namespace.
+   *
    * @param kv The KV namespace binding.
    * @throws {TypeError} when it is not one.
    */
@@ -111,13 +117,16 @@ export class WorkersKvTenantStore implements TenantStore {
     };
   }
 
-  /** @inheritdoc */
+  /** The tenant's active head (`head/<tenant>`); the stamp is always `null` (no compare-and-set on KV). */
   async read(tenant: string): Promise<TenantSnapshot> {
     const text = await this.#kv.get(activeHeadKey(assertTenantId(tenant)), "text");
     return { active: text === null ? null : parseStoredHead(JSON.parse(text)), stamp: null };
   }
 
-  /** @inheritdoc */
+  /**
+   * Every version under `history/<tenant>/`, oldest first. KV's listing is eventually consistent: a version
+   * written or deleted moments ago may be missing or still listed.
+   */
   async history(tenant: string): Promise<StoredHead[]> {
     const prefix = historyPrefix(assertTenantId(tenant));
     const versions: number[] = [];
@@ -138,7 +147,12 @@ export class WorkersKvTenantStore implements TenantStore {
     return out.sort((a, b) => a.version - b.version);
   }
 
-  /** @inheritdoc */
+  /**
+   * Applies a change without a transaction: the history version first, then the active head, then the
+   * deletions, each one `put` or `delete`. The stamp is ignored.
+   *
+   * @returns Always `true`.
+   */
   async commit(tenant: string, change: TenantChange, _stamp: string | null): Promise<boolean> {
     assertTenantId(tenant);
     const history = change.putHistory ? JSON.stringify(parseStoredHead(change.putHistory)) : undefined;
@@ -153,18 +167,18 @@ export class WorkersKvTenantStore implements TenantStore {
     return true;
   }
 
-  /** @inheritdoc */
+  /** The token record under `token/<id>`, checked, or `null` when there is none. */
   async getToken(id: string): Promise<TokenRecord | null> {
     const text = await this.#kv.get(tokenKey(assertTokenId(id)), "text");
     return text === null ? null : parseTokenRecord(JSON.parse(text));
   }
 
-  /** @inheritdoc */
+  /** Checks `record` and writes it under `token/<id>`. */
   async putToken(id: string, record: TokenRecord): Promise<void> {
     await this.#kv.put(tokenKey(assertTokenId(id)), JSON.stringify(parseTokenRecord(record)));
   }
 
-  /** @inheritdoc */
+  /** Deletes `token/<id>`: the token no longer authenticates. */
   async deleteToken(id: string): Promise<void> {
     await this.#kv.delete(tokenKey(assertTokenId(id)));
   }

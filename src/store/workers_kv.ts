@@ -12,8 +12,11 @@ import { activeHeadKey, type HeadStore } from "./types.ts";
 
 /** The part of Workers KV's `KVNamespace` binding that the store uses (structurally typed). */
 export interface KVNamespace {
+  /** The value of `key` as text, or `null` when the key does not exist. */
   get(key: string, type: "text"): Promise<string | null>;
+  /** Writes `value` under `key`; `expirationTtl` (seconds, at least 60 on Workers KV) makes it expire. */
   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+  /** Removes `key` (no error when it does not exist). */
   delete(key: string): Promise<void>;
 }
 
@@ -35,7 +38,12 @@ export class WorkersKvHeadStore implements HeadStore {
   readonly kind = "workers-kv";
   #kv: KVNamespace;
 
-  /** @param kv The KV namespace binding. */
+  /**
+   * Wraps a KV namespace binding.
+   *
+   * @param kv The KV namespace binding.
+   * @throws {TypeError} when `kv` is not a KV namespace (an unbound `TENANT_KV`).
+   */
   constructor(kv: KVNamespace) {
     if (kv === null || typeof kv !== "object" || typeof kv.get !== "function") {
       throw new TypeError("WorkersKvHeadStore: expected a KV namespace binding (is TENANT_KV bound?)");
@@ -43,18 +51,18 @@ export class WorkersKvHeadStore implements HeadStore {
     this.#kv = kv;
   }
 
-  /** @inheritdoc */
+  /** Reads and checks `head/<tenant>`: the tenant's active head, or `null` when it has none. */
   async get(tenant: string): Promise<StoredHead | null> {
     const text = await this.#kv.get(activeHeadKey(assertTenantId(tenant)), "text");
     return text === null ? null : parseStoredHead(JSON.parse(text));
   }
 
-  /** @inheritdoc */
+  /** Checks `doc` and writes it, as JSON text, to `head/<tenant>`: the tenant's active head. */
   async put(tenant: string, doc: StoredHead): Promise<void> {
     await this.#kv.put(activeHeadKey(assertTenantId(tenant)), JSON.stringify(parseStoredHead(doc)));
   }
 
-  /** @inheritdoc */
+  /** Deletes `head/<tenant>`: the global head scores the tenant's requests again. */
   async delete(tenant: string): Promise<void> {
     await this.#kv.delete(activeHeadKey(assertTenantId(tenant)));
   }

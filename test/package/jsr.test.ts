@@ -61,32 +61,29 @@ Deno.test("JSR package: publish --dry-run passes; its files alone run a Hono app
     );
     // Third-party packages only (hono, zod, onnxruntime-web and theirs), as npm installed them here.
     await Deno.symlink(join(ROOT, "node_modules"), join(dir, "node_modules"));
+    // The README's Deno program (Packages), its Deno.serve replaced by two requests to the app.
+    const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+    const program = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+      .find((b) => b.includes('from "@taugate/taugate/deno"'));
+    assert.ok(program?.includes("Deno.serve(app.fetch);"), "the README's Deno package example");
     await Deno.writeTextFile(
       join(dir, "main.ts"),
-      `import { Hono } from "hono";
-import { taugate, type TaugateEnv } from "@taugate/taugate";
-import { denoEngine } from "@taugate/taugate/deno";
-
-const app = new Hono<TaugateEnv>();
-const guard = taugate({ engine: denoEngine(), mode: "block", log: false });
-app.use("*", guard);
-app.get("*", (c) => c.text("hello " + c.get("taugate").decision));
-const benign = await app.request("http://shop.example.com/products?page=2&sort=price");
+      program!.replace(
+        "Deno.serve(app.fetch);",
+        `const benign = await app.request("http://shop.example.com/?page=2&sort=price");
 const attack = await app.request(
-  "http://shop.example.com/products?id=" + encodeURIComponent("1' UNION SELECT username, password FROM users--"),
+  "http://shop.example.com/?id=" + encodeURIComponent("1' UNION SELECT username, password FROM users--"),
 );
 console.log(JSON.stringify({
-  ready: (await guard.ready()).state,
   benign: [benign.status, await benign.text()],
   attack: [attack.status, await attack.json()],
-}));
-`,
+}));`,
+      ),
     );
     const r = await run(["run", "--allow-read", "--allow-env", "--check", "main.ts"], dir);
     assert.equal(r.code, 0, r.out.slice(-3000));
     const got = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
-    assert.equal(got.ready, "ready");
-    assert.deepEqual(got.benign, [200, "hello allow"]);
+    assert.deepEqual(got.benign, [200, "decision: allow"]);
     assert.equal(got.attack[0], 403);
     assert.equal(got.attack[1].error, "blocked");
   } finally {

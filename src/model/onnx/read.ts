@@ -25,6 +25,7 @@ export interface ReadModel extends ModelParts {
 
 /** A model file that is not a taugate ONNX model, with the reason. */
 export class ModelFormatError extends Error {
+  /** Always `ModelFormatError`. */
   override name = "ModelFormatError";
 }
 
