@@ -74,9 +74,13 @@ export const EVICT_WRITE_MIN = 20;
 
 /** Learning mode in one isolate or process. */
 export class Learner {
+  /** This isolate's id; each tenant's state writes to `<shardId>-<n>`. */
   readonly shardId: string;
+  /** Shortest time between two writes of one tenant's shard (ms). */
   readonly flushMs: number;
+  /** Where shards go, or `null` (learning stays in this isolate). */
   readonly store: LearnStore | null;
+  /** How traffic is learnt. */
   readonly settings: LearnSettings;
   #ttl: number;
   #max: number;
@@ -90,7 +94,12 @@ export class Learner {
   #seq = 0;
   #tick = 0;
 
-  /** @throws {TypeError} naming the option, when one is invalid. */
+  /**
+   * Makes a learner (one per isolate or process; give the same one to the middleware and the tenant API).
+   *
+   * @param options Store, flush interval, shard TTL, tenants kept, settings.
+   * @throws {TypeError} naming the option, when one is invalid.
+   */
   constructor(options: LearnerOptions = {}) {
     const r = optionsSchema.safeParse(options);
     if (!r.success) {

@@ -39,3 +39,4 @@ export {
 } from "./state.ts";
 export { isShardId, type LearnEpoch, type LearnStore, type ShardList } from "./store.ts";
 export { noveltyInit, profileTermOf } from "./term.ts";
+export type { HeadParams, ModelMeta, SiteProfile } from "../model/types.ts";

@@ -24,6 +24,7 @@ export const CONFIDENCE = 0.95;
 
 /** One proposal. */
 export interface Proposal {
+  /** The target false-positive rate on the tenant's ordinary traffic. */
   fpr: number;
   /** The proposed τ (a score: a bucket's lower edge, unrounded, so that it means what the histogram says). */
   tau: number;
@@ -65,6 +66,7 @@ export interface Proposals {
   contamination: number;
   /** τ_max as a score (unrounded: proposals are capped at exactly it). */
   tauMax: number;
+  /** One proposal per target, in the order asked. */
   proposals: Proposal[];
 }
 

@@ -11,27 +11,39 @@ import { isShardId } from "./store.ts";
 
 /** A shard document as stored. */
 export interface LearnShard {
+  /** The document's format version. */
   v: 1;
+  /** The tenant it was learnt for. */
   tenant: string;
+  /** The writer's id (`isShardId`): the key it is stored under. */
   shard: string;
   /** The learning epoch (`DELETE .../learning` starts a new one); `null` when none was set yet. */
   epoch: string | null;
   /** The serving head's version (`null`: the global head). */
   headVersion: number | null;
-  /** ms since the epoch (Unix). */
+  /** When its first request was seen (ms since the Unix epoch). */
   since: number;
+  /** When its last request was seen (ms since the Unix epoch). */
   updated: number;
+  /** Requests seen, learnt or not (see `LearnState`). */
   seen: number;
+  /** Requests learnt. */
   learnt: number;
+  /** Requests not learnt: their client had given its share. */
   capped: number;
+  /** Requests learnt without a client address. */
   anonymous: number;
+  /** Learnt requests the serving head flagged. */
   flagged: number;
+  /** Requests in `proposed`. */
   proposedCount: number;
-  /** Histograms as `[bucket, count]` pairs (non-zero buckets only). */
+  /** The served histogram as `[bucket, count]` pairs (non-zero buckets only). */
   served: [number, number][];
+  /** The proposed histogram, likewise. */
   proposed: [number, number][];
-  /** Token counts as base64 of little-endian int32 keys and uint32 counts. */
+  /** Token keys: base64 of little-endian int32s. */
   tokenKeys: string;
+  /** Their counts: base64 of little-endian uint32s, in the same order. */
   tokenCounts: string;
 }
 
@@ -124,16 +136,27 @@ export function shardOf(tenant: string, shard: string, s: LearnState): LearnShar
 
 /** What a tenant's shards add up to (what the API shows and applies). */
 export interface Learnt {
+  /** Shards added. */
   shards: number;
+  /** The earliest first request over the shards (ms), or `null` for none. */
   since: number | null;
+  /** The latest last request (ms), or `null`. */
   updated: number | null;
+  /** Requests seen, summed. */
   seen: number;
+  /** Requests learnt, summed. */
   learnt: number;
+  /** Requests past their client's share, summed. */
   capped: number;
+  /** Requests learnt without an address, summed. */
   anonymous: number;
+  /** Learnt requests the serving head flagged, summed. */
   flagged: number;
+  /** The served histogram, summed (`HIST_BUCKETS`). */
   served: Float64Array;
+  /** The proposed histogram, summed. */
   proposed: Float64Array;
+  /** Requests in `proposed`, summed. */
   proposedCount: number;
   /** Token counts, summed over shards. */
   tokens: Map<number, number>;

@@ -21,9 +21,9 @@
 import { NOVELTY_DIM, profileHas, type SiteProfile } from "../heads/site_profile.ts";
 
 /** Histogram of logits: `HIST_BUCKETS` buckets of `HIST_STEP` from `HIST_LO`; the end buckets take the tails. */
-export const HIST_LO = -16, HIST_STEP = 0.125, HIST_BUCKETS = 256;
+export const HIST_LO: number = -16, HIST_STEP: number = 0.125, HIST_BUCKETS: number = 256;
 /** Slots of the token table and of the client table (powers of two). */
-export const TOKEN_SLOTS = 4096, CLIENT_SLOTS = 1024;
+export const TOKEN_SLOTS: number = 4096, CLIENT_SLOTS: number = 1024;
 const LOAD_MAX = 0.75;
 
 /** The bucket of a logit. */
@@ -40,8 +40,9 @@ export function bucketEdge(i: number): number {
 
 /** How learning treats traffic; every field has a default (`LEARN_DEFAULTS`). */
 export interface LearnSettings {
-  /** A client gives at most `max(clientFloor, clientShare · learnt)` of the requests learnt. */
+  /** A client gives at most `max(clientFloor, clientShare · learnt)` of the requests learnt: the share... */
   clientShare: number;
+  /** ... and the floor (what any client may give while little has been learnt). */
   clientFloor: number;
   /** A token is normal for the site once seen this many times in requests learnt (and not flagged). */
   minCount: number;
@@ -63,8 +64,9 @@ export interface Observation {
   logit: number;
   /** Whether it was at or above τ. */
   flagged: boolean;
-  /** Its structure tokens, and how many are valid. */
+  /** Its structure tokens (`FeatureBuffer.structure`; only the first `nStructure` are read). */
   structure: ArrayLike<number>;
+  /** How many of `structure` are valid. */
   nStructure: number;
   /** A hash of its client's address (`clientHash`), or `null` when the runtime gives none. */
   client: number | null;
@@ -98,11 +100,19 @@ function mix(x: number): number {
 
 /** A fixed-size table of counts by 32-bit key; halves its counts when three quarters full. */
 export class CountTable {
+  /** The slots' keys (meaningful where `counts` is non-zero). */
   readonly keys: Int32Array;
+  /** The slots' counts; 0 marks an empty slot. */
   readonly counts: Uint32Array;
-  size = 0;
+  /** Slots taken. */
+  size: number = 0;
   #mask: number;
 
+  /**
+   * An empty table.
+   *
+   * @param slots How many slots (a power of two); the table never grows.
+   */
   constructor(slots: number) {
     this.keys = new Int32Array(slots);
     this.counts = new Uint32Array(slots);
@@ -202,31 +212,44 @@ const nOld = new Int32Array(NOVELTY_DIM), nNew = new Int32Array(NOVELTY_DIM);
 
 /** One tenant's learning in one isolate. */
 export class LearnState {
+  /** Histogram of the logits the requests learnt got from the serving head. */
   readonly served: Uint32Array = new Uint32Array(HIST_BUCKETS);
+  /** Histogram of the logits the head `apply` makes would have given them (prequential, after `warmup`). */
   readonly proposed: Uint32Array = new Uint32Array(HIST_BUCKETS);
+  /** Counts of the site's structure tokens (the profile to be). */
   readonly tokens: CountTable = new CountTable(TOKEN_SLOTS);
+  /** Counts of requests per client (hash of the address), for the per-client bound. */
   readonly clients: CountTable = new CountTable(CLIENT_SLOTS);
-  /** Requests seen; learnt; not learnt because their client had given its share; learnt without an address. */
-  seen = 0;
-  learnt = 0;
-  capped = 0;
-  anonymous = 0;
+  /** Requests seen (learnt or not). */
+  seen: number = 0;
+  /** Requests learnt. */
+  learnt: number = 0;
+  /** Requests not learnt because their client had given its share. */
+  capped: number = 0;
+  /** Requests learnt without a client address. */
+  anonymous: number = 0;
   /** Learnt requests the serving head flagged. */
-  flagged = 0;
+  flagged: number = 0;
   /** Requests in `proposed`. */
-  proposedCount = 0;
-  /** When the first request was seen and the last (ms). */
-  since = 0;
-  updated = 0;
+  proposedCount: number = 0;
+  /** When the first request was seen (ms since the Unix epoch). */
+  since: number = 0;
+  /** When the last request was seen (ms since the Unix epoch). */
+  updated: number = 0;
   /** The serving head's version (`null`: the global head); a request under another head starts again. */
   headVersion: number | null = null;
   /** The learning epoch this state belongs to (`null` until the store was asked). */
   epoch: string | null = null;
   /** Changed since it was last written. */
-  dirty = false;
+  dirty: boolean = false;
   /** The learner's recency stamp (which tenant to evict first). */
-  tick = 0;
+  tick: number = 0;
 
+  /**
+   * An empty state.
+   *
+   * @param settings How traffic is learnt (the per-client bound, `minCount`, `warmup`).
+   */
   constructor(readonly settings: LearnSettings = LEARN_DEFAULTS) {}
 
   /** Bytes of its tables: fixed, whatever the traffic. */

@@ -11,6 +11,7 @@ import { type LearnShard, parseShard } from "./shard.ts";
 
 /** A learning epoch: `DELETE .../learning` starts a new one. */
 export interface LearnEpoch {
+  /** Its random id. */
   epoch: string;
   /** When it started (ms since the Unix epoch). */
   since: number;
@@ -18,7 +19,9 @@ export interface LearnEpoch {
 
 /** A tenant's shards as read: the valid ones, and how many were not (skipped, never fatal). */
 export interface ShardList {
+  /** The shards that parsed. */
   shards: LearnShard[];
+  /** Values that were not shards of the tenant (skipped). */
   invalid: number;
 }
 
@@ -30,7 +33,9 @@ export interface LearnStore {
   shards(tenant: string): Promise<ShardList>;
   /** Removes every shard of the tenant; returns how many. */
   clearShards(tenant: string): Promise<number>;
+  /** The tenant's current epoch, or `null` when learning was never started again. */
   getEpoch(tenant: string): Promise<LearnEpoch | null>;
+  /** Sets the tenant's epoch (`DELETE .../learning`). */
   putEpoch(tenant: string, epoch: LearnEpoch): Promise<void>;
 }
 
