@@ -41,6 +41,8 @@ import { decisionLogLine } from "./log.ts";
 import { resolveOptions, type TaugateOptions } from "./options.ts";
 import { requestIdOf, requestIdOfHeaders } from "./request_id.ts";
 import { hostTenant } from "./tenant.ts";
+import { canonicalRequest, isCanonical, refusalResponse } from "./canonical.ts";
+import { getPath } from "hono/utils/url";
 import { clientHash } from "../learn/state.ts";
 import { profileTermOf } from "../learn/term.ts";
 import { logit } from "../util/math.ts";
@@ -222,7 +224,30 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
   const handler: MiddlewareHandler<TaugateEnv> = async function taugate(c, next) {
     if (mode === "off") return next();
     let req = c.req.raw;
-    if (excluded !== null && excluded(req.method, c.req.path, req.headers.get("content-type"))) return next();
+    // The canonical URL (the worker made it before routing; a library app's request is made here): the
+    // exclusions, the tenant and the features see it, and what taugate does not serve is refused.
+    let path = c.req.path;
+    if (!isCanonical(req)) {
+      const out = canonicalRequest(req, o.maxTargetBytes);
+      if (!(out instanceof Request)) {
+        if (log !== false && (log.flaggedSample >= 1 || Math.random() < log.flaggedSample)) {
+          log.sink(JSON.stringify({
+            msg: "taugate: refused",
+            time: new Date().toISOString(),
+            request_id: out.requestId,
+            status: out.status,
+            error: out.error,
+            method: req.method.slice(0, 24),
+          }));
+        }
+        return refusalResponse(out);
+      }
+      if (out !== req) {
+        req = c.req.raw = out;
+        path = getPath(out);
+      }
+    }
+    if (excluded !== null && excluded(req.method, path, req.headers.get("content-type"))) return next();
     const t0 = log === false ? 0 : performance.now();
 
     let tenant = resolveTenant === undefined ? hostTenant(req.url) : resolveTenant(c) ?? null;
@@ -272,7 +297,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
         log.sink(decisionLogLine(d, {
           mode,
           method: req.method,
-          path: c.req.path,
+          path,
           engine: read.engine,
           us: performance.now() - t0,
         }));

@@ -10,6 +10,7 @@ import type { Engine } from "../model/types.ts";
 import { HeadCache, type HeadCacheOptions } from "../store/cached.ts";
 import type { HeadStore } from "../store/types.ts";
 import { Learner } from "../learn/learner.ts";
+import { MAX_TARGET_BYTES } from "./canonical.ts";
 
 /** What the middleware does with a score: `block` (403 at or above τ), `tag` (headers), `log` only, `off`. */
 export type Mode = "block" | "tag" | "log" | "off";
@@ -96,6 +97,12 @@ export interface TaugateOptions {
    */
   engineTimeoutMs?: number;
   /**
+   * Longest request target (path and query, canonical form) before a 414 (default 16 KiB). Requests are
+   * put in canonical form first (`canonical.ts`): a host that is not one gets a 400, `CONNECT`, `TRACE`
+   * and `TRACK` a 405.
+   */
+  maxTargetBytes?: number;
+  /**
    * Learning mode (`src/learn/`): learn each tenant's score distribution and site profile from its live
    * traffic, in every mode. `true` learns in this isolate only; a `Learner` (give the same one to
    * `tenantApi({ learner })`, and a store to share it with other isolates) is what the worker uses.
@@ -138,6 +145,8 @@ export interface ResolvedOptions {
   engineRetryMs: number;
   /** Longest wait of a request for the engine's load or one call, in ms (default 5 000). */
   engineTimeoutMs: number;
+  /** Longest canonical request target (bytes). */
+  maxTargetBytes: number;
   /** The learner, or `null` when learning is off. */
   learner: Learner | null;
   /** The client's address for learning's per-client bound (default `defaultClientAddress`). */
@@ -223,6 +232,7 @@ const optionsSchema = z.strictObject({
   ]).default({ sample: 0.01, flaggedSample: 1 }),
   engineRetryMs: z.number().min(0).default(10_000),
   engineTimeoutMs: z.number().min(1).max(600_000).default(5_000),
+  maxTargetBytes: z.number().int().min(1).max(1 << 20).default(MAX_TARGET_BYTES),
   learn: z.union([
     z.boolean(),
     z.custom<Learner>((v) => v instanceof Learner, { message: "must be a boolean or a Learner" }),
@@ -288,6 +298,7 @@ export function resolveOptions(options: TaugateOptions): ResolvedOptions {
       : { sample: o.log.sample, flaggedSample: o.log.flaggedSample, sink: o.log.sink ?? console.log },
     engineRetryMs: o.engineRetryMs,
     engineTimeoutMs: o.engineTimeoutMs,
+    maxTargetBytes: o.maxTargetBytes,
     learner: o.learn === false ? null : o.learn === true ? new Learner() : o.learn,
     clientAddress: o.clientAddress ?? defaultClientAddress,
   };

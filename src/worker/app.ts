@@ -25,7 +25,7 @@ import type { BackboneWeights, Engine } from "../model/types.ts";
 import { HeadCache } from "../store/cached.ts";
 import type { TenantStore } from "../store/tenant_store.ts";
 import type { HeadStore } from "../store/types.ts";
-import { canonicalRequest, MAX_TARGET_BYTES, refusalResponse } from "./canonical.ts";
+import { canonicalRequest, MAX_TARGET_BYTES, refusalResponse } from "../middleware/canonical.ts";
 import type { WorkerConfig } from "./config.ts";
 export type { WorkerConfig } from "./config.ts";
 import { echo } from "./echo.ts";
@@ -103,7 +103,7 @@ function shared(source: EngineSource): EngineSource {
 
 /**
  * Builds the standalone worker's Hono app. Its `fetch` first puts the request's URL in canonical form and
- * refuses what the worker does not serve (`canonical.ts`: 400, 405, 414), then routes.
+ * refuses what the worker does not serve (`middleware/canonical.ts`: 400, 405, 414), then routes.
  *
  * @param options Configuration, engine, store.
  * @returns The app; serve it with `Deno.serve(app.fetch)` or export it as a Worker's `fetch`.
@@ -181,6 +181,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       exposeToClient: config.exposeToClient,
       log: { sample: config.logSample, flaggedSample: config.logFlaggedSample, sink: options.logSink },
       engineTimeoutMs: options.engineTimeoutMs,
+      maxTargetBytes: options.maxTargetBytes,
       learn: learner ?? false,
       clientAddress: options.clientAddress ?? headerAddress(config.clientHeader),
     }),

@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { FEATURE_SPEC, lastExtractionWork } from "../../src/features/mod.ts";
 import { taugate, type TaugateEnv } from "../../src/middleware/mod.ts";
 import type { SparseFeatures } from "../../src/model/types.ts";
-import { MAX_TARGET_BYTES } from "../../src/worker/canonical.ts";
+import { MAX_TARGET_BYTES } from "../../src/middleware/canonical.ts";
 import { countingStream, extractionBound, sha256Hex, tsEngine, world } from "./_world.ts";
 
 const BOUND = extractionBound();
@@ -295,19 +295,32 @@ Deno.test("whole requests at the issue's sizes: 20,000 parameters, a 64 KB heade
   await noUnhandledRejections(async () => {
     const engine = countingEngine();
     const w = world({ TAUGATE_MODE: "tag" }, { engine });
-    // Through a plain Hono app the middleware scores what the worker would refuse: its work stays capped.
+    // The library middleware refuses what the worker refuses (the same canonical step) ...
     const lines: string[] = [];
-    const bare = new Hono<TaugateEnv>();
-    bare.use(
-      "*",
-      taugate({ engine, mode: "tag", exposeToClient: true, log: { sample: 1, sink: (l) => lines.push(l) } }),
-    );
-    bare.all("*", async (c) => new Response(String((await c.req.arrayBuffer()).byteLength)));
+    const library = (maxTargetBytes?: number) => {
+      const app = new Hono<TaugateEnv>();
+      app.use(
+        "*",
+        taugate({
+          engine,
+          mode: "tag",
+          exposeToClient: true,
+          log: { sample: 1, sink: (l) => lines.push(l) },
+          maxTargetBytes,
+        }),
+      );
+      app.all("*", async (c) => new Response(String((await c.req.arrayBuffer()).byteLength)));
+      return app;
+    };
+    const bare = library(1 << 20);
 
     const params = Array.from({ length: 20_000 }, (_, i) => `k${i}=v${i}`).join("&");
-    const big = await w.app.request(`http://shop.example.com/p?${params}`);
-    assert.equal(big.status, 414, "the worker refuses a 260 KB target");
-    assert.equal((await big.json()).error, "uri_too_long");
+    for (const app of [w.app, library()]) {
+      const big = await app.request(`http://shop.example.com/p?${params}`);
+      assert.equal(big.status, 414, "the worker and the library refuse a 260 KB target");
+      assert.equal((await big.json()).error, "uri_too_long");
+    }
+    // ... and, told to accept it, scores it with its work capped.
     const scored = await bare.request(`http://shop.example.com/p?${params}`);
     assert.equal(scored.headers.get("x-taugate-decision") !== null, true);
     assert.ok(lastExtractionWork().fields <= BOUND.fields && lastExtractionWork().chars <= BOUND.chars);
@@ -401,7 +414,7 @@ Deno.test("odd methods through the worker: scored like any other; CONNECT, TRACE
     assert.equal((await res.json()).method, method === "get" ? "GET" : method);
   }
   // The Request constructor refuses these three; a server hands them over (see socket.test.ts).
-  const { canonicalRequest } = await import("../../src/worker/canonical.ts");
+  const { canonicalRequest } = await import("../../src/middleware/canonical.ts");
   for (const method of ["CONNECT", "TRACE", "TRACK", "trace"]) {
     const fake = { method, url: "http://shop.example.com/", headers: new Headers() } as Request;
     const out = canonicalRequest(fake);

@@ -1,6 +1,9 @@
 /**
- * The worker's first step, before routing, scoring or forwarding: the request's URL in canonical form,
- * and the few requests the worker refuses itself.
+ * The middleware's first step (and the standalone worker's, before routing): the request's URL in canonical
+ * form, and the few requests taugate refuses itself. The library and the worker behave alike: a Hono app
+ * routes on the URL as the server delivered it (Hono reads the path before any middleware runs), so the
+ * worker canonicalises before dispatch, and `taugate()` does it again for anything else (exclusions, the
+ * tenant and the features always see the canonical form); a request canonicalised once is not parsed twice.
  *
  * Deno's HTTP server hands the request target and the `Host` header over as the client sent them
  * (`http://SHOP.example.com/static/../admin`), where workerd, `fetch` and the training records all hold the
@@ -22,7 +25,7 @@
  * @module
  */
 import { RAW_TARGETS, targetOfSerialisedUrl } from "../features/view.ts";
-import { requestIdOf } from "../middleware/request_id.ts";
+import { requestIdOf } from "./request_id.ts";
 
 /** Longest request target (path and query, in canonical form) the worker accepts: 16 KiB. */
 export const MAX_TARGET_BYTES = 16 * 1024;
@@ -31,6 +34,14 @@ export const MAX_TARGET_BYTES = 16 * 1024;
 export const REFUSED_METHODS: readonly string[] = Object.freeze(["CONNECT", "TRACE", "TRACK"]);
 
 const REFUSED = new Set(REFUSED_METHODS);
+
+/** Requests already in canonical form (returned by `canonicalRequest`): the middleware does not parse them again. */
+const CANONICAL = new WeakSet<Request>();
+
+/** Whether `req` came out of `canonicalRequest` (its URL is canonical, and it was not refused). */
+export function isCanonical(req: Request): boolean {
+  return CANONICAL.has(req);
+}
 
 /** What the worker refused, for its log line. */
 export interface Refusal {
@@ -79,10 +90,14 @@ export function canonicalRequest(req: Request, maxTarget: number = MAX_TARGET_BY
       `the request target is ${target} bytes, over the ${maxTarget}-byte limit`,
     );
   }
-  if (href === raw) return req;
+  if (href === raw) {
+    CANONICAL.add(req);
+    return req;
+  }
   const out = new Request(href, req);
   // The extractor still sees what normalisation removed (`/static/../../etc/passwd`).
   RAW_TARGETS.set(out, targetOfSerialisedUrl(raw));
+  CANONICAL.add(out);
   return out;
 }
 
