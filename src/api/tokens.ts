@@ -6,6 +6,7 @@
  * @module
  */
 import { isTokenId, TOKEN_ID_LENGTH } from "../store/tenant_store.ts";
+import { timingSafeEqual } from "../util/bytes.ts";
 
 /** Prefix of tenant tokens. */
 export const TENANT_TOKEN_PREFIX = "tgt_";
@@ -37,24 +38,7 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
-/**
- * Compares two byte strings in time that depends only on their lengths.
- *
- * @param a Bytes.
- * @param b Bytes.
- * @returns Whether they are equal.
- * @example
- * ```ts
- * import { timingSafeEqual } from "./tokens.ts";
- * timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])); // true
- * ```
- */
-export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
+export { timingSafeEqual };
 
 /**
  * The token of an `Authorization: Bearer <token>` header.

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import type { Exclusions } from "./options.ts";
+import { timingSafeEqual } from "../util/bytes.ts";
+import { cidrMatcher } from "./cidr.ts";
+import type { Exclusions, HeaderRule } from "./options.ts";
 
 /** Whether a request is excluded, given its method, URL path and `content-type` header. */
 export type ExclusionTest = (method: string, path: string, contentType: string | null) => boolean;
@@ -57,4 +59,50 @@ export function compileExclusions(ex: Required<Exclusions>): ExclusionTest | nul
 export function mediaType(contentType: string): string {
   const semi = contentType.indexOf(";");
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+/** Whether a request is excluded by who sent it: its client's address (read only when needed) or a header. */
+export type RequestRuleTest = (req: Request, clientAddress: () => string | null | undefined) => boolean;
+
+const utf8 = new TextEncoder();
+
+/**
+ * Compiles the client and header rules once: a client inside one of `clients` (addresses or CIDR ranges,
+ * IPv4 and IPv6), or a request carrying one of `headers` (by name, or by name and value: a monitoring
+ * secret, compared in constant time).
+ *
+ * @param clients Addresses and ranges.
+ * @param headers Header rules.
+ * @returns A test, or `null` when there is no rule.
+ * @throws {TypeError} when a range does not parse.
+ * @example
+ * ```ts
+ * import { compileRequestRules } from "./exclude.ts";
+ * const test = compileRequestRules(["10.0.0.0/8"], [{ name: "x-monitor", value: "s3cret" }])!;
+ * test(new Request("http://a.test/", { headers: { "x-monitor": "s3cret" } }), () => null); // true
+ * test(new Request("http://a.test/"), () => "10.2.3.4"); // true
+ * ```
+ */
+export function compileRequestRules(
+  clients: readonly string[],
+  headers: readonly HeaderRule[],
+): RequestRuleTest | null {
+  if (clients.length === 0 && headers.length === 0) return null;
+  const inRange = clients.length > 0 ? cidrMatcher(clients) : null;
+  const rules = headers.map((h) => ({
+    name: h.name.toLowerCase(),
+    value: h.value === undefined ? null : utf8.encode(h.value),
+  }));
+  return (req, clientAddress) => {
+    for (const r of rules) {
+      const got = req.headers.get(r.name);
+      if (got === null) continue;
+      if (r.value === null || timingSafeEqual(utf8.encode(got), r.value)) return true;
+    }
+    if (inRange !== null) {
+      const address = clientAddress();
+      if (typeof address === "string" && inRange(address)) return true;
+    }
+    return false;
+  };
 }

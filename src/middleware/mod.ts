@@ -35,7 +35,7 @@ import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
 import { type Decision, decisionHeaderPairs, formatScore, stampHeaders } from "./decision.ts";
 import { type EngineStatus, lazyEngine, type ReadyEngine } from "./engine.ts";
-import { compileExclusions } from "./exclude.ts";
+import { compileExclusions, compileRequestRules } from "./exclude.ts";
 import { headerPairs } from "./headers.ts";
 import { decisionLogLine } from "./log.ts";
 import { resolveOptions, type TaugateOptions } from "./options.ts";
@@ -56,7 +56,13 @@ export {
 } from "./decision.ts";
 export { decide, type DecideInput, headFitsModel, type Verdict } from "./decide.ts";
 export { checkEngine, type EngineGetter, type EngineStatus, lazyEngine, type ReadyEngine } from "./engine.ts";
-export { compileExclusions, type ExclusionTest } from "./exclude.ts";
+export {
+  compileExclusions,
+  compileRequestRules,
+  type ExclusionTest,
+  type RequestRuleTest,
+} from "./exclude.ts";
+export { cidrMatcher, parseCidr, parseIp } from "./cidr.ts";
 export { decisionLogLine, type LogContext } from "./log.ts";
 export {
   type ClientAddress,
@@ -66,6 +72,7 @@ export {
   type EngineSource,
   type Exclusions,
   type FailMode,
+  type HeaderRule,
   type LogOptions,
   type Mode,
   type ResolvedOptions,
@@ -112,6 +119,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
   const o = resolveOptions(options);
   const { mode, failMode, bodyCap, headers: names, cache, log, exposeToClient: expose, learner } = o;
   const excluded = compileExclusions(o.exclude);
+  const excludedSender = compileRequestRules(o.exclude.clients, o.exclude.headers);
   // An engine that cannot load is logged once per isolate at error level: fail-open must not hide it.
   const getEngine = lazyEngine(
     o.engine,
@@ -248,6 +256,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
       }
     }
     if (excluded !== null && excluded(req.method, path, req.headers.get("content-type"))) return next();
+    if (excludedSender !== null && excludedSender(req, () => o.clientAddress(c))) return next();
     const t0 = log === false ? 0 : performance.now();
 
     let tenant = resolveTenant === undefined ? hostTenant(req.url) : resolveTenant(c) ?? null;

@@ -11,6 +11,7 @@ import { HeadCache, type HeadCacheOptions } from "../store/cached.ts";
 import type { HeadStore } from "../store/types.ts";
 import { Learner } from "../learn/learner.ts";
 import { MAX_TARGET_BYTES } from "./canonical.ts";
+import { parseCidr } from "./cidr.ts";
 
 /** What the middleware does with a score: `block` (403 at or above τ), `tag` (headers), `log` only, `off`. */
 export type Mode = "block" | "tag" | "log" | "off";
@@ -38,6 +39,14 @@ export interface DecisionHeaderNames {
   head: string;
 }
 
+/** A request header that excludes a request: by name alone, or by name and value (a monitoring secret). */
+export interface HeaderRule {
+  /** The header's name. */
+  name: string;
+  /** Its value (compared in constant time); without it, any value. */
+  value?: string;
+}
+
 /** Requests that are not scored at all (no headers, no log line): static assets, health checks, preflights. */
 export interface Exclusions {
   /** `/exact`, `/prefix/*` or `*.suffix` patterns on the URL path (not decoded, without the query). */
@@ -46,6 +55,10 @@ export interface Exclusions {
   methods?: string[];
   /** Media types of the request's `content-type`, e.g. `image/png` or `image/*`. */
   contentTypes?: string[];
+  /** Client addresses or CIDR ranges (IPv4, IPv6), e.g. a monitor's: the address as `clientAddress` reads it. */
+  clients?: string[];
+  /** Headers, e.g. `{ name: "x-monitor", value: secret }` for an uptime monitor that sends a secret. */
+  headers?: HeaderRule[];
 }
 
 /** The decision log. */
@@ -213,7 +226,19 @@ const optionsSchema = z.strictObject({
     paths: z.array(pathPattern).max(1000).default([]),
     methods: z.array(z.string().min(1).max(24)).max(100).default([]),
     contentTypes: z.array(z.string().min(1).max(128)).max(100).default([]),
-  }).default({ paths: [], methods: [], contentTypes: [] }),
+    clients: z.array(
+      z.string().min(1).max(64).refine((s) => {
+        try {
+          parseCidr(s);
+          return true;
+        } catch {
+          return false;
+        }
+      }, { message: "must be IP addresses or CIDR ranges, e.g. 10.0.0.0/8 or 2001:db8::/32" }),
+    ).max(1000).default([]),
+    headers: z.array(z.strictObject({ name: headerName, value: z.string().min(1).max(1024).optional() }))
+      .max(100).default([]),
+  }).default({ paths: [], methods: [], contentTypes: [], clients: [], headers: [] }),
   headers: z.strictObject({
     score: headerName.optional(),
     decision: headerName.optional(),
@@ -290,6 +315,8 @@ export function resolveOptions(options: TaugateOptions): ResolvedOptions {
       paths: o.exclude.paths,
       methods: o.exclude.methods.map((m) => m.toUpperCase()),
       contentTypes: o.exclude.contentTypes.map((t) => t.toLowerCase()),
+      clients: o.exclude.clients,
+      headers: o.exclude.headers,
     },
     headers,
     exposeToClient: o.exposeToClient,

@@ -177,7 +177,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       store,
       failMode: config.failMode,
       bodyCap: config.bodyCap,
-      exclude: { paths: config.excludePaths },
+      exclude: { paths: config.excludePaths, clients: config.excludeClients, headers: config.excludeHeaders },
       exposeToClient: config.exposeToClient,
       log: { sample: config.logSample, flaggedSample: config.logFlaggedSample, sink: options.logSink },
       engineTimeoutMs: options.engineTimeoutMs,

@@ -11,6 +11,8 @@
  * | `TAUGATE_LOG_FLAGGED_SAMPLE` | `1` | fraction of flagged (score ≥ τ) and `error` decisions logged |
  * | `TAUGATE_BODY_CAP` | the spec's cap | body bytes read for features |
  * | `TAUGATE_EXCLUDE_PATHS` | none | comma-separated `/exact`, `/prefix/*`, `*.suffix` |
+ * | `TAUGATE_EXCLUDE_CLIENTS` | none | comma-separated client addresses and CIDR ranges not scored (e.g. a monitor's) |
+ * | `TAUGATE_EXCLUDE_HEADER` | none | `name` or `name: value`: requests carrying that header (and value, e.g. a monitor's secret) are not scored |
  * | `TAUGATE_EXPOSE` | `off` | `on`: clients get the decision headers and the 403's score and τ (debugging only) |
  * | `TAUGATE_LEARN` | `off` | `on`: learning mode (each tenant's score distribution and site profile, from live traffic) |
  * | `TAUGATE_LEARN_FLUSH_S` | `300` | seconds between two writes of a tenant's learning shard by one isolate (at least 1) |
@@ -24,6 +26,22 @@ import { FEATURE_SPEC } from "../features/mod.ts";
 import type { FailMode, Mode } from "../middleware/options.ts";
 import { settingsFromEnv } from "../util/env.ts";
 import { checkOrigin } from "./forward.ts";
+import { parseCidr } from "../middleware/cidr.ts";
+import type { HeaderRule } from "../middleware/options.ts";
+
+/** A comma-separated list, trimmed, without empty items. */
+function list(v: string): string[] {
+  return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/** `name` or `name: value` as a header rule, or `null` when the name is not a header name. */
+function headerRule(v: string): HeaderRule | null {
+  const colon = v.indexOf(":");
+  const name = (colon < 0 ? v : v.slice(0, colon)).trim().toLowerCase();
+  const value = colon < 0 ? "" : v.slice(colon + 1).trim();
+  if (!isHeaderName(name)) return null;
+  return value === "" ? { name } : { name, value };
+}
 
 /** Whether `s` is an RFC 9110 token (a header name), checked without a regex. */
 function isHeaderName(s: string): boolean {
@@ -56,6 +74,10 @@ export interface WorkerConfig {
   bodyCap: number;
   /** `TAUGATE_EXCLUDE_PATHS`, split at commas: `/exact`, `/prefix/*` or `*.suffix` paths not scored. */
   excludePaths: string[];
+  /** `TAUGATE_EXCLUDE_CLIENTS`: addresses and CIDR ranges not scored. */
+  excludeClients: string[];
+  /** `TAUGATE_EXCLUDE_HEADER`: a header (and its value) whose requests are not scored. */
+  excludeHeaders: HeaderRule[];
   /** `ORIGIN`, checked, without a trailing slash: where allowed requests go; `undefined`: the echo app answers. */
   origin: string | undefined;
   /** `TAUGATE_LEARN=on`: learning mode. */
@@ -79,6 +101,17 @@ const schema = z.object({
   TAUGATE_LOG_FLAGGED_SAMPLE: num(0, 1).default(1),
   TAUGATE_BODY_CAP: num(0, FEATURE_SPEC.caps.body).pipe(z.number().int()).default(FEATURE_SPEC.caps.body),
   TAUGATE_EXCLUDE_PATHS: z.string().default(""),
+  TAUGATE_EXCLUDE_CLIENTS: z.string().default("").refine((v) => {
+    try {
+      for (const r of list(v)) parseCidr(r);
+      return true;
+    } catch {
+      return false;
+    }
+  }, { message: "must be comma-separated IP addresses or CIDR ranges" }),
+  TAUGATE_EXCLUDE_HEADER: z.string().default("").refine((v) => v.trim() === "" || headerRule(v) !== null, {
+    message: "must be a header name, or `name: value`",
+  }),
   TAUGATE_EXPOSE: z.enum(["on", "off"]).default("off"),
   TAUGATE_LEARN: z.enum(["on", "off"]).default("off"),
   TAUGATE_LEARN_FLUSH_S: num(1, 86_400).default(300),
@@ -126,7 +159,9 @@ export function workerConfigFromEnv(
     logSample: c.TAUGATE_LOG_SAMPLE,
     logFlaggedSample: c.TAUGATE_LOG_FLAGGED_SAMPLE,
     bodyCap: c.TAUGATE_BODY_CAP,
-    excludePaths: c.TAUGATE_EXCLUDE_PATHS.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    excludePaths: list(c.TAUGATE_EXCLUDE_PATHS),
+    excludeClients: list(c.TAUGATE_EXCLUDE_CLIENTS),
+    excludeHeaders: c.TAUGATE_EXCLUDE_HEADER.trim() === "" ? [] : [headerRule(c.TAUGATE_EXCLUDE_HEADER)!],
     exposeToClient: c.TAUGATE_EXPOSE === "on",
     origin,
     learn: c.TAUGATE_LEARN === "on",
