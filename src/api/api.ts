@@ -55,7 +55,21 @@ import {
   timingSafeEqual,
   tokenMatches,
 } from "./tokens.ts";
-import { parseUpload, readBodyText, uploadFormat, uploadMediaType } from "./upload.ts";
+import {
+  parseUpload,
+  readBodyText,
+  UNLABELLED_FORMATS,
+  type UploadFormat,
+  uploadFormat,
+  uploadMediaType,
+} from "./upload.ts";
+
+const FORMAT_NAMES: Record<UploadFormat, string> = {
+  jsonl: "JSONL",
+  har: "HAR",
+  clf: "access-log",
+  raw: "raw HTTP",
+};
 import {
   KeyedLock,
   publishHead,
@@ -287,11 +301,11 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     const mediaType = uploadMediaType(c.req.header("content-type") ?? null);
     const text = await readBodyText(c.req.raw);
     const format = uploadFormat(mediaType, text, q.format);
-    if (format === "har" && q.label === undefined) {
+    if (UNLABELLED_FORMATS.includes(format) && q.label === undefined) {
       throw new ApiError(
         400,
         "invalid_query",
-        "a HAR upload needs the label query parameter (0 or 1) for its entries",
+        `a ${FORMAT_NAMES[format]} upload needs the label query parameter (0 or 1) for its entries`,
       );
     }
     const { records } = parseUpload(text, format, { label: q.label, tenant });

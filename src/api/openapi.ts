@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { MAX_RECORD_BYTES, MAX_RECORDS, MAX_UPLOAD_BYTES } from "../record/schema.ts";
+import { MAX_RECORD_BYTES, MAX_RECORDS, MAX_UPLOAD_BYTES, recordFieldsSchema } from "../record/schema.ts";
 import {
   deleteResultSchema,
   errorSchema,
@@ -59,7 +59,26 @@ const q = (name: string, description: string, s: Record<string, unknown>) => ({
 const uploadBody = (what: string) => ({
   required: true,
   description: what,
-  content: Object.fromEntries(UPLOAD_MEDIA_TYPES.map((t) => [t, { schema: { type: "string" } }])),
+  content: Object.fromEntries(UPLOAD_MEDIA_TYPES.map((t) => [
+    t,
+    {
+      schema: t === "application/json"
+        ? {
+          oneOf: [
+            { type: "array", items: ref("Record"), maxItems: MAX_RECORDS },
+            { type: "object", required: ["log"], description: "a HAR archive" },
+          ],
+        }
+        : t === "application/har+json"
+        ? { type: "object", required: ["log"], description: "a HAR archive" }
+        : t === "text/plain"
+        ? {
+          type: "string",
+          description: "an access log (common or combined format), a raw HTTP dump, or JSONL",
+        }
+        : { type: "string", description: "one Record (JSON) per line" },
+    },
+  ])),
 });
 
 let built: Record<string, unknown> | undefined;
@@ -87,6 +106,7 @@ export function openApiDocument(): Record<string, unknown> {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       schemas: {
         Error: schema(errorSchema),
+        Record: z.toJSONSchema(recordFieldsSchema, { io: "input", unrepresentable: "any" }),
         UploadResult: schema(uploadResultSchema),
         HeadResult: schema(headResultSchema),
         RollbackResult: schema(rollbackResultSchema),
@@ -113,12 +133,18 @@ export function openApiDocument(): Record<string, unknown> {
           security: secured,
           parameters: [
             tenantParam,
-            q("label", "label of every HAR entry (required for HAR) and of records without one", {
-              enum: ["0", "1"],
-            }),
-            q("format", "jsonl (JSONL or a JSON array of records) or har; default: from the content type", {
-              enum: ["jsonl", "har"],
-            }),
+            q(
+              "label",
+              "label of every entry of a HAR, access log or raw HTTP dump (required for them) and of records " +
+                "without one",
+              { enum: ["0", "1"] },
+            ),
+            q(
+              "format",
+              "jsonl (JSONL or a JSON array of records), har, clf (an access log) or raw (HTTP dumps); default: " +
+                "from the content type and the first line",
+              { enum: ["jsonl", "har", "clf", "raw"] },
+            ),
             q("force", "store even if the guard refuses (operator token only)", {
               enum: ["0", "1", "true", "false"],
             }),
@@ -131,7 +157,7 @@ export function openApiDocument(): Record<string, unknown> {
             ),
           ],
           requestBody: uploadBody(
-            `canonical records (JSONL or a JSON array) or a HAR archive; at most ${MAX_RECORDS} records of ` +
+            `canonical records (JSONL or a JSON array), a HAR archive, an access log or raw HTTP dumps; at most ${MAX_RECORDS} records of ` +
               `${MAX_RECORD_BYTES} bytes, ${MAX_UPLOAD_BYTES} bytes in all; records without a label are unlabelled traffic`,
           ),
           responses: {
@@ -184,7 +210,9 @@ export function openApiDocument(): Record<string, unknown> {
               enum: ["0", "1", "true", "false"],
             }),
             q("top", "features per record (1 to 32, default 8)", { type: "string" }),
-            q("format", "jsonl or har; default: from the content type", { enum: ["jsonl", "har"] }),
+            q("format", "jsonl, har, clf or raw; default: from the content type and the first line", {
+              enum: ["jsonl", "har", "clf", "raw"],
+            }),
           ],
           requestBody: uploadBody("records to score (labels are ignored), with the upload's limits"),
           responses: {

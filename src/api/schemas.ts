@@ -10,7 +10,7 @@ const flag = z.enum(["0", "1", "true", "false"]).transform((v) => v === "1" || v
 const unitInterval = z.string().trim().refine((s) => s !== "" && Number.isFinite(Number(s)), {
   message: "must be a number",
 }).transform(Number).pipe(z.number().min(0).max(1));
-const format = z.enum(["jsonl", "har"]);
+const format = z.enum(["jsonl", "har", "clf", "raw"]);
 
 /** Query of `POST /tenants/:tenant/examples`. */
 export const uploadQuerySchema = z.strictObject({
@@ -85,6 +85,9 @@ const guard = z.object({
     rise: z.number().describe("tenant - global"),
     passed: z.boolean(),
   }),
+  conflicts: z.number().int().describe(
+    "requests of the upload labelled both benign and attack (any refuses)",
+  ),
   passed: z.boolean(),
   forced: z.boolean(),
 });

@@ -9,8 +9,11 @@ import type { RequestRecord } from "../record/record.ts";
 import { MAX_RECORDS, MAX_UPLOAD_BYTES } from "../record/schema.ts";
 import { ApiError } from "./errors.ts";
 
-/** The formats uploads come in. */
-export type UploadFormat = "jsonl" | "har";
+/** The formats uploads come in: JSONL (or a JSON array), HAR, access logs (`clf`), raw HTTP dumps (`raw`). */
+export type UploadFormat = "jsonl" | "har" | "clf" | "raw";
+
+/** Formats whose entries carry no label: their upload needs the `label` query parameter. */
+export const UNLABELLED_FORMATS: readonly UploadFormat[] = Object.freeze(["har", "clf", "raw"]);
 
 const JSONL_TYPES = new Set(["application/x-ndjson", "application/jsonl", "application/x-jsonlines"]);
 const HAR_TYPES = new Set(["application/har+json"]);
@@ -19,6 +22,7 @@ export const UPLOAD_MEDIA_TYPES: readonly string[] = Object.freeze([
   ...JSONL_TYPES,
   "application/json",
   ...HAR_TYPES,
+  "text/plain",
 ]);
 
 /** Skipped entries listed in an error answer. */
@@ -58,7 +62,12 @@ export function uploadFormat(mediaType: string, text: string, asked?: UploadForm
   if (asked !== undefined) return asked;
   if (HAR_TYPES.has(mediaType)) return "har";
   if (JSONL_TYPES.has(mediaType)) return "jsonl";
-  return detectFormat(text) === "har" ? "har" : "jsonl";
+  const detected = detectFormat(text);
+  // Plain text: whatever the file is (an access log, a raw HTTP dump, JSONL); JSON: HAR or records.
+  if (mediaType === "text/plain" && (detected === "clf" || detected === "raw" || detected === "har")) {
+    return detected;
+  }
+  return detected === "har" ? "har" : "jsonl";
 }
 
 /**

@@ -220,6 +220,12 @@ export const recordSchema: z.ZodType<RequestRecord, unknown> = z
   })
   .pipe(recordObject);
 
+/**
+ * The record's fields alone (without the forbidden-key scan): what the OpenAPI document describes as a
+ * `Record`. Parse with `recordSchema`.
+ */
+export const recordFieldsSchema: z.ZodType<RequestRecord> = recordObject as z.ZodType<RequestRecord>;
+
 /** The outcome of {@linkcode parseRecord}. */
 export type ParseRecordResult = { ok: true; record: RequestRecord } | { ok: false; error: string };
 

@@ -92,6 +92,11 @@ function flow(name: string, makeStore: () => Promise<{ store: TenantStore; close
         rolledBackFrom: up2.version,
         createdAt: up1.createdAt,
       });
+      // A rollback deletes the version rolled back from (README): the history holds the first one alone.
+      const afterRollback = headResultSchema.parse(
+        await (await w.api("/tenants/shop-a.test/head", { token })).json(),
+      );
+      assert.deepEqual(afterRollback.history.map((h) => [h.version, h.active]), [[up1.version, true]]);
       const back = await w.send("shop-a.test", FALSE_POSITIVE);
       assert.equal(back.head, "tenant");
       assert.equal(back.score, after.score, "the first version scores again, exactly");

@@ -76,7 +76,9 @@ Deno.test("dry-run: the decision follows the worker's mode; labels are echoed; l
   const bad = await w.api("/tenants/shop-a.test/score", asJson([{ method: "GET" }]));
   assert.equal(bad.status, 422);
   assert.equal((await bad.json()).line, 1);
-  assert.equal((await w.api("/tenants/shop-a.test/score", { method: "POST", body: "x" })).status, 415);
+  assert.equal((await w.api("/tenants/shop-a.test/score", { method: "POST", body: "x" })).status, 422);
+  const html = { method: "POST", body: "x", headers: { "content-type": "text/html" } };
+  assert.equal((await w.api("/tenants/shop-a.test/score", html)).status, 415);
 });
 
 Deno.test("dry-run: why names the features that pushed the score, attack n-grams first for an injection", async () => {

@@ -92,16 +92,26 @@ Deno.test("upload: bad query parameters are a 400", async () => {
 Deno.test("upload: unsupported or missing media types are a 415", async () => {
   const w = testWorld();
   const body = JSON.stringify(labelled([benignRecord(1)], 0));
-  for (
-    const type of [null, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
-  ) {
+  // A body without a content type (a stream: fetch adds none).
+  const bare = () => new Blob([body]).stream();
+  const cases: [string | null, BodyInit][] = [
+    [null, bare()],
+    ["text/html", body],
+    ["application/x-www-form-urlencoded", body],
+    ["multipart/form-data; boundary=x", body],
+  ];
+  for (const [type, b] of cases) {
     const err = await expectError(
-      await w.api("/tenants/shop-a.test/examples", post(type, body)),
+      await w.api("/tenants/shop-a.test/examples", post(type, b)),
       415,
       "unsupported_media_type",
     );
     assert.ok(Array.isArray(err.accepted));
+    assert.ok(err.accepted.includes("text/plain"), "access logs come as text/plain");
   }
+  // Plain text is read for what it holds: here, records.
+  const res = await w.api("/tenants/shop-a.test/examples", post("text/plain", body));
+  assert.equal(res.status, 201, await res.clone().text());
 });
 
 Deno.test("upload: an invalid record is a 422 naming its line (JSONL) or entry (HAR); nothing is stored", async () => {
