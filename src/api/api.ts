@@ -78,6 +78,8 @@ import {
   type Unversioned,
   type VersionContext,
 } from "./versions.ts";
+import { firstIssue, optionsError } from "../util/zod.ts";
+import { retryingOnce } from "../util/memo.ts";
 
 /** Who is calling. */
 export type Principal = { kind: "operator" } | { kind: "tenant"; tenant: string; tokenId: string };
@@ -174,13 +176,7 @@ export function isApiPath(path: string): boolean {
  */
 export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
   const r = optionsSchema.safeParse(options);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const msg = issue.code === "unrecognized_keys"
-      ? `unknown option(s) ${issue.keys.join(", ")}`
-      : issue.message;
-    throw new TypeError(`tenantApi: invalid option "${issue.path.join(".") || "(options)"}": ${msg}`);
-  }
+  if (!r.success) throw optionsError("tenantApi", r.error);
   const o = r.data;
   // A storage call that hangs must not hold its request, nor the tenant's later changes queued behind it.
   const store = boundedTenantStore(o.store, o.storeTimeoutMs);
@@ -189,7 +185,8 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
   const now = o.now ?? Date.now;
   const versions: VersionContext = { store, lock: new KeyedLock(), keep: o.keepVersions, now };
   let adminDigest: Promise<Uint8Array> | undefined; // made on first use: workerd builds the app in a request
-  let weightsPending: Promise<BackboneWeights> | undefined;
+  // The backbone's weights for explanations: read once, again only after a failure.
+  const weightsOnce = retryingOnce(() => o.weights!());
 
   const ready = async (): Promise<ReadyEngine> => {
     try {
@@ -212,11 +209,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     const own = (r.engine as { weights?: BackboneWeights }).weights;
     if (own) return Promise.resolve(own);
     if (!o.weights) return Promise.resolve(null);
-    weightsPending ??= Promise.resolve().then(o.weights).catch((err) => {
-      weightsPending = undefined;
-      throw err;
-    });
-    return weightsPending.catch(() => null);
+    return weightsOnce().catch(() => null);
   };
   const audit = (action: string, tenant: string, p: Principal, extra: Record<string, unknown> = {}) =>
     log(JSON.stringify({
@@ -609,8 +602,8 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     }
     const b = learningApplySchema.safeParse(parsed);
     if (!b.success) {
-      const issue = b.error.issues[0];
-      throw new ApiError(400, "invalid_body", `${issue.path.join(".") || "body"}: ${issue.message}`);
+      const issue = firstIssue(b.error);
+      throw new ApiError(400, "invalid_body", `${issue.path || "body"}: ${issue.message}`);
     }
     const { fpr, profile: withProfile = true } = b.data;
     const principal = c.get("principal");

@@ -13,6 +13,7 @@ import { RESIDUAL_DEFAULT } from "../heads/residual.ts";
 import type { Engine, ModelMeta } from "../model/types.ts";
 import { parseRecord } from "../record/schema.ts";
 import { ApiError } from "./errors.ts";
+import { firstIssue } from "../util/zod.ts";
 
 /** Most canaries read from a model. */
 const MAX_CANARIES = 10_000;
@@ -70,11 +71,11 @@ export function adaptConfigOf(meta: ModelMeta): AdaptConfig {
   }
   const r = adaptSchema().safeParse(meta.adapt);
   if (!r.success) {
-    const issue = r.error.issues[0];
+    const issue = firstIssue(r.error);
     throw new ApiError(
       503,
       "model_unsupported",
-      `model ${meta.modelId}: meta.adapt.${issue.path.join(".")}: ${issue.message}`,
+      `model ${meta.modelId}: meta.adapt.${issue.path}: ${issue.message}`,
     );
   }
   const config = r.data as AdaptConfig;

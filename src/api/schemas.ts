@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { firstIssue } from "../util/zod.ts";
 
 const flag = z.enum(["0", "1", "true", "false"]).transform((v) => v === "1" || v === "true");
 const unitInterval = z.string().trim().refine((s) => s !== "" && Number.isFinite(Number(s)), {
@@ -356,10 +357,11 @@ export function parseQuery<T extends z.ZodType>(
   if (r.success) return { ok: true, value: r.data };
   const issue = r.error.issues[0];
   if (issue.code === "unrecognized_keys") {
+    // Quoted: a query's keys are the caller's text.
     return {
       ok: false,
       reason: `unknown query parameter(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`,
     };
   }
-  return { ok: false, reason: `query parameter ${issue.path.join(".")}: ${issue.message}` };
+  return { ok: false, reason: `query parameter ${firstIssue(r.error).path}: ${issue.message}` };
 }

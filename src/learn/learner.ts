@@ -28,6 +28,7 @@ import {
   type ProfileTerm,
 } from "./state.ts";
 import { isShardId, type LearnStore } from "./store.ts";
+import { optionsError } from "../util/zod.ts";
 
 /** Options of a `Learner`. */
 export interface LearnerOptions {
@@ -102,12 +103,7 @@ export class Learner {
    */
   constructor(options: LearnerOptions = {}) {
     const r = optionsSchema.safeParse(options);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      throw new TypeError(
-        `Learner: invalid option "${issue.path.join(".") || "(options)"}": ${issue.message}`,
-      );
-    }
+    if (!r.success) throw optionsError("Learner", r.error);
     const o = r.data;
     this.store = o.store ?? null;
     this.flushMs = o.flushMs;

@@ -12,6 +12,7 @@ import type { HeadStore } from "../store/types.ts";
 import { Learner } from "../learn/learner.ts";
 import { MAX_TARGET_BYTES } from "./canonical.ts";
 import { parseCidr } from "./cidr.ts";
+import { optionsError } from "../util/zod.ts";
 
 /** What the middleware does with a score: `block` (403 at or above τ), `tag` (headers), `log` only, `off`. */
 export type Mode = "block" | "tag" | "log" | "off";
@@ -282,14 +283,7 @@ export function resolveOptions(options: TaugateOptions): ResolvedOptions {
     throw new TypeError("taugate: options must be an object with at least `engine`");
   }
   const r = optionsSchema.safeParse(options);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const path = issue.path.length ? issue.path.join(".") : "(options)";
-    const msg = issue.code === "unrecognized_keys"
-      ? `unknown option(s) ${issue.keys.join(", ")}`
-      : issue.message;
-    throw new TypeError(`taugate: invalid option "${path}": ${msg}`);
-  }
+  if (!r.success) throw optionsError("taugate", r.error);
   const o = r.data;
   const headers = { ...DEFAULT_HEADER_NAMES, ...stripUndefined(o.headers) } as DecisionHeaderNames;
   const names = Object.values(headers);

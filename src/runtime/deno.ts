@@ -16,13 +16,12 @@
 import { loadEngine } from "../model/mod.ts";
 import { denoOrtWasm } from "../model/ort_deno.ts";
 import type { ScoringEngine } from "../model/types.ts";
+import { retryingOnce } from "../util/memo.ts";
 
 export { denoOrtWasm };
 
 /** Where the bundled model is, beside this module in the package. */
 export const BUNDLED_MODEL_URL: URL = new URL("../../models/taugate.onnx", import.meta.url);
-
-let model: Promise<Uint8Array> | undefined;
 
 /**
  * The model shipped with the package (`models/taugate.onnx`), read once (from disk, or from the registry
@@ -31,17 +30,11 @@ let model: Promise<Uint8Array> | undefined;
  * @returns Its bytes.
  * @throws {Error} when it cannot be read (with the URL tried).
  */
-export function bundledModel(): Promise<Uint8Array> {
-  model ??= (async () => {
-    const res = await fetch(BUNDLED_MODEL_URL);
-    if (!res.ok) throw new Error(`taugate: the bundled model is not at ${BUNDLED_MODEL_URL} (${res.status})`);
-    return new Uint8Array(await res.arrayBuffer());
-  })().catch((err) => {
-    model = undefined;
-    throw err;
-  });
-  return model;
-}
+export const bundledModel: () => Promise<Uint8Array> = retryingOnce(async () => {
+  const res = await fetch(BUNDLED_MODEL_URL);
+  if (!res.ok) throw new Error(`taugate: the bundled model is not at ${BUNDLED_MODEL_URL} (${res.status})`);
+  return new Uint8Array(await res.arrayBuffer());
+});
 
 /**
  * A lazy engine source for `taugate({ engine })`: the bundled model (or `modelBytes`) on onnxruntime-web

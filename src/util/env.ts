@@ -4,6 +4,7 @@
  * @module
  */
 import type { z } from "zod";
+import { firstIssue } from "./zod.ts";
 
 /**
  * The variables of `schema` (an object of strings in, typed settings out) read from `env`: empty values
@@ -35,8 +36,8 @@ export function settingsFromEnv<S extends z.ZodObject>(
   }
   const r = schema.safeParse(vars);
   if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new TypeError(`taugate: invalid ${issue.path.join(".")}: ${issue.message}`);
+    const issue = firstIssue(r.error, "variable");
+    throw new TypeError(`taugate: invalid ${issue.path}: ${issue.message}`);
   }
   return r.data;
 }

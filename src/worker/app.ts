@@ -32,6 +32,7 @@ import { echo } from "./echo.ts";
 import { Learner } from "../learn/learner.ts";
 import type { LearnStore } from "../learn/store.ts";
 import { forwarder } from "./forward.ts";
+import { retryingOnce } from "../util/memo.ts";
 
 /** What the worker app is built from. */
 export interface WorkerAppOptions {
@@ -92,13 +93,7 @@ function headerAddress(name: string | undefined): ClientAddress | undefined {
 
 /** One engine for the middleware and the API: a loader is called once (again only after it failed). */
 function shared(source: EngineSource): EngineSource {
-  if (typeof source !== "function") return source;
-  let pending: Promise<Engine> | undefined;
-  return () =>
-    pending ??= Promise.resolve().then(source).catch((err) => {
-      pending = undefined;
-      throw err;
-    });
+  return typeof source === "function" ? retryingOnce<Engine>(source) : source;
 }
 
 /**

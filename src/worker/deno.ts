@@ -20,6 +20,7 @@ import { DenoKvTenantStore } from "../store/tenant_deno_kv.ts";
 import { createWorkerApp } from "./app.ts";
 import { Learner } from "../learn/learner.ts";
 import { workerConfigFromEnv } from "./config.ts";
+import { retryingOnce } from "../util/memo.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const started = performance.now();
@@ -69,16 +70,11 @@ try {
 }
 
 // One engine per process, shared by every request; a failed load is retried by the next caller.
-let pending: Promise<ScoringEngine> | undefined;
 const engineKind = config.engine;
-const load = (): Promise<ScoringEngine> =>
-  pending ??= (async () => {
-    const wasm = engineKind === "ort" ? await denoOrtWasm() : undefined;
-    return await loadEngine(engineKind, modelBytes, wasm);
-  })().catch((err) => {
-    pending = undefined;
-    throw err;
-  });
+const load: () => Promise<ScoringEngine> = retryingOnce(async () => {
+  const wasm = engineKind === "ort" ? await denoOrtWasm() : undefined;
+  return await loadEngine(engineKind, modelBytes, wasm);
+});
 
 const tenants = new DenoKvTenantStore(kv);
 // Learning mode: one learner for the process, its shards in the same Deno KV (a restart keeps them).
