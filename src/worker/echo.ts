@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Sha256 } from "./sha256.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 
 /** Headers whose values the echo does not send back (echoing cookies would defeat `HttpOnly`). */
 const REDACTED = new Set(["authorization", "proxy-authorization", "cookie"]);
@@ -55,9 +56,15 @@ export async function echo(req: Request): Promise<Response> {
       configurable: true,
     });
   }
-  const hash = new Sha256();
+  const hash = sha256.create();
+  let length = 0;
   try {
-    if (req.body !== null) { for await (const chunk of req.body) hash.update(chunk); }
+    if (req.body !== null) {
+      for await (const chunk of req.body) {
+        hash.update(chunk);
+        length += chunk.byteLength;
+      }
+    }
   } catch {
     // The client's body broke off (a truncated upload, bad chunked framing): its fault, not the app's.
     return Response.json(
@@ -70,8 +77,8 @@ export async function echo(req: Request): Promise<Response> {
     path: url.pathname,
     query,
     headers,
-    body_bytes: hash.length,
-    body_sha256: hash.hex(),
+    body_bytes: length,
+    body_sha256: bytesToHex(hash.digest()),
   };
   return Response.json(body, { headers: { "cache-control": "no-store" } });
 }
