@@ -1,6 +1,5 @@
 /**
- * `deno task train` end to end: import type { RequestRecord } from "../../src/record/record.ts";
-import the data, build tenants and tasks, meta-train, train the baseline
+ * `deno task train` end to end: import the data, build tenants and tasks, meta-train, train the baseline
  * with the same budget, choose τ, pick canaries, export int8 ONNX models, write the held-out evaluation
  * files, evaluate every held-out tenant with the exported models exactly as `deno task eval` does, and
  * write the model card.
@@ -17,11 +16,13 @@ import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { scoreWithHead } from "../../src/heads/score.ts";
 import type { ModelMeta } from "../../src/model/types.ts";
+import type { RequestRecord } from "../../src/record/record.ts";
 import { type EvalOutput, runEval } from "./cli/eval.ts";
 import { toJsonl } from "./cli/records.ts";
 import type { RunConfig } from "./config.ts";
 import { HELD_OUT_FAMILIES } from "./data/families.ts";
 import { loadSources } from "./data/sources.ts";
+import { userRecordsAccount, type UserSource, userTrainTenants } from "./data/user_records.ts";
 import { auc } from "./eval/metrics.ts";
 import { embedWithEngine, loadModel } from "./eval/model_io.ts";
 import { pickCanaries } from "./export/canary.ts";
@@ -181,12 +182,15 @@ function metaOf(
  * @param cfg The configuration.
  * @param seed The seed of everything random.
  * @param quiet No progress lines.
+ * @param userRecords A user's own labelled records (`--records`): extra meta-training tenants of the shipped
+ *   model and the baseline (see `data/user_records.ts`). None: the run is exactly the corpus's.
  */
 export async function runTraining(
   paths: RunPaths,
   cfg: RunConfig,
   seed: number,
   quiet = false,
+  userRecords: readonly UserSource[] = [],
 ): Promise<RunSummary> {
   const seconds: Record<string, number> = {};
   let t0 = performance.now();
@@ -233,8 +237,10 @@ export async function runTraining(
     "tasks",
     `${siteTenants.length} real-site tenants (${calSites.length} calibration sites held out)`,
   );
+  const userTenants = userTrainTenants(userRecords, world.pools, seed, cfg.world);
+  if (userTenants.length > 0) log(quiet, "tasks", `${userTenants.length} tenants of the user's records`);
   const tasks = buildTaskSet(
-    [...world.train, ...siteTenants].map((t) => ({
+    [...world.train, ...siteTenants, ...userTenants].map((t) => ({
       id: t.tenant.id,
       benign: t.benign,
       attacks: t.attacks,
@@ -377,6 +383,7 @@ export async function runTraining(
         updates: cfg.train.updates,
         rows: t.rows,
         data: dataChecksums(sources.checksums),
+        userRecords: userRecords.length > 0 ? userRecordsAccount(userRecords) : undefined,
         heldOut: {
           tenants: world.stats.evalTenants,
           families: HELD_OUT_FAMILIES,
@@ -499,6 +506,7 @@ export async function runTraining(
       firstSkipped: r.skipped.slice(0, 3),
     })),
     checksums: sources.checksums,
+    userRecords: userRecords.length > 0 ? userRecordsAccount(userRecords) : undefined,
   };
   writeFileSync(
     join(paths.artifactsDir, "run-summary.json"),

@@ -8,7 +8,8 @@
  * profile included; `scratch-logreg`: logistic regression on the raw features of the shots and their novelty
  * against the same profile), scores every query record and reports AUC, TPR at 1e-2 and 1e-3 FPR, precision
  * and recall at the τ the worker would use (the canary-matched τ of an adapted head). `shots: 0` rows with
- * N = 0 are the unadapted models; with N > 0 they are the init with the site's profile.
+ * N = 0 are the unadapted models; with N > 0 they are the init with the site's profile. `--help` lists every
+ * option with its default (the table is `EVAL` in `commands.ts`).
  *
  * @module
  */
@@ -23,7 +24,8 @@ import { PROFILE_DEFAULT } from "../config.ts";
 import { loadModel, modelMethod } from "../eval/model_io.ts";
 import { formatResults } from "../eval/table.ts";
 import { featurise } from "../nn/features.ts";
-import { Args } from "./args.ts";
+import { parseCli } from "./args.ts";
+import { EVAL } from "./commands.ts";
 import { readJsonl } from "./records.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -114,31 +116,12 @@ export function main(argv: string[]): Promise<number> {
 }
 
 function run(argv: string[]): number {
-  let args: Args;
-  try {
-    args = new Args(argv, [
-      "support",
-      "query",
-      "shots",
-      "episodes",
-      "seed",
-      "json",
-      "unlabeled",
-      "contamination",
-      "model",
-      "baseline",
-    ], ["no-baseline"]);
-  } catch (e) {
-    console.error(`eval: ${(e as Error).message}`);
-    return 2;
-  }
+  const args = parseCli(argv, EVAL);
+  if (typeof args === "number") return args;
   const supportPath = args.str("support");
   const queryPaths = args.all("query");
-  if (!supportPath || queryPaths.length === 0) {
-    console.error(
-      "usage: deno task eval --support S.jsonl --query Q.jsonl [--query ...] [--shots 0,5,10,50]" +
-        " [--episodes N] [--seed S] [--json OUT.json] [--unlabeled N] [--contamination C] [--model M] [--baseline B]",
-    );
+  if (!supportPath || queryPaths.some((q) => !q)) {
+    console.error("eval: --support and --query need a file (--help lists every option)");
     return 2;
   }
   const support = readJsonl(supportPath, true);
@@ -163,11 +146,11 @@ function run(argv: string[]): number {
   const out = runEval({
     support: support.records,
     query,
-    shots: args.ints("shots", [0, 5, 10, 50]),
-    episodes: args.num("episodes", 20),
-    seed: args.num("seed", 1),
-    unlabeled: args.num("unlabeled", 0),
-    contamination: args.num("contamination", 0.02),
+    shots: args.ints("shots"),
+    episodes: args.num("episodes"),
+    seed: args.num("seed"),
+    unlabeled: args.num("unlabeled"),
+    contamination: args.num("contamination"),
     model: args.str("model", DEFAULT_MODEL),
     baseline,
   });

@@ -15,7 +15,7 @@
  * clients), `oneclient` (20 % of it replaced by attacks, all from one client address). The attacks mixed in
  * are not the ones measured. `--logged 1` replays the requests as logged (user agent and referer only) instead
  * of dressed with a client context; `--no-profile` applies without the learnt profile (τ chosen on the scores
- * as served).
+ * as served). `--help` lists every option with its default (the table is `LEARNREPLAY` in `commands.ts`).
  *
  * @module
  */
@@ -34,7 +34,8 @@ import { median } from "../eval/metrics.ts";
 import { loadSiteData, siteEvalSets } from "../sites.ts";
 import { buildWorld } from "../synth/world.ts";
 import { Rng } from "../util/rng.ts";
-import { Args } from "./args.ts";
+import { parseCli } from "./args.ts";
+import { LEARNREPLAY } from "./commands.ts";
 import { DEFAULT_MODEL } from "./eval.ts";
 
 const ADMIN = "learnreplay-operator-token-0123456789abcdef";
@@ -60,18 +61,15 @@ export interface ReplayRow {
 
 /** The CLI entry: returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const args = new Args(
-    argv,
-    ["data", "folds", "n", "fpr", "scenarios", "json", "seed", "model", "logged"],
-    ["no-profile"],
-  );
+  const args = parseCli(argv, LEARNREPLAY);
+  if (typeof args === "number") return args;
   const withProfile = !args.flag("no-profile");
-  const dataDir = args.str("data", "../shared/data");
-  const folds = args.ints("folds", [0]);
-  const n = args.num("n", 5000);
-  const fpr = args.num("fpr", 0.001);
-  const scenarios = args.str("scenarios", "clean,mixed,oneclient").split(",");
-  const seed = args.num("seed", 1);
+  const dataDir = args.str("data")!;
+  const folds = args.ints("folds");
+  const n = args.num("n");
+  const fpr = args.num("fpr");
+  const scenarios = args.str("scenarios")!.split(",");
+  const seed = args.num("seed");
   const modelBytes = new Uint8Array(readFileSync(args.str("model", DEFAULT_MODEL)));
   const engine = createTsEngine(modelBytes);
   const world = buildWorld(loadSources(dataDir), seed, DEFAULT_RUN.world);

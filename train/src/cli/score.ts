@@ -3,7 +3,8 @@
  * input record (stdin when no `--in`): `{"score": 0.93, "decision": "block", "tau": 0.8}`, or
  * `{"line": 7, "error": "..."}` for a line that is not a valid record. With `--head` (a tenant head, as
  * `HeadParams` JSON or a stored head document with `head` and optional `tau`) the tenant head scores instead of
- * the model's global head, its site profile's novelty term included.
+ * the model's global head, its site profile's novelty term included. `--help` lists every option (the table
+ * is `SCORE` in `commands.ts`) without reading stdin.
  *
  * @module
  */
@@ -15,7 +16,8 @@ import type { HeadParams } from "../../../src/model/types.ts";
 import { headFromJson as storedHeadParams, parseStoredHead } from "../../../src/store/head_doc.ts";
 import { parseRecord } from "../../../src/record/mod.ts";
 import { loadModel } from "../eval/model_io.ts";
-import { Args } from "./args.ts";
+import { parseCli } from "./args.ts";
+import { SCORE } from "./commands.ts";
 import { DEFAULT_MODEL } from "./eval.ts";
 
 /**
@@ -47,13 +49,8 @@ async function readStdin(): Promise<string> {
 
 /** The CLI entry: returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  let args: Args;
-  try {
-    args = new Args(argv, ["in", "model", "head", "tau"]);
-  } catch (e) {
-    console.error(`score: ${(e as Error).message}`);
-    return 2;
-  }
+  const args = parseCli(argv, SCORE);
+  if (typeof args === "number") return args;
   const m = loadModel(args.str("model", DEFAULT_MODEL));
   checkModelSpec(m.model.meta);
   let head = m.head, tau = m.tau;

@@ -11,7 +11,8 @@
  * `VARIANTS`), for choosing them on training folds.
  *
  * The shipped model is trained on folds 1–4 and calibrated on fold 0 (`SHIPPED_CAL_FOLD`), so fold 0's sites
- * are the ones it never trained on; folds 1–4 are for choosing adaptation settings.
+ * are the ones it never trained on; folds 1–4 are for choosing adaptation settings. `--help` lists every option
+ * with its default (the table is `SITEFEWSHOT` in `commands.ts`).
  *
  * @module
  */
@@ -28,7 +29,8 @@ import { loadSources } from "../data/sources.ts";
 import { buildWorld } from "../synth/world.ts";
 import { loadSiteData, siteEvalSets } from "../sites.ts";
 import { Rng } from "../util/rng.ts";
-import { Args } from "./args.ts";
+import { parseCli } from "./args.ts";
+import { SITEFEWSHOT } from "./commands.ts";
 import { DEFAULT_BASELINE, DEFAULT_MODEL } from "./eval.ts";
 import type { Split } from "../data/pools.ts";
 
@@ -69,39 +71,31 @@ export function siteSupportQuery(
 
 /** The CLI entry: returns the exit code. */
 export function main(argv: string[]): Promise<number> {
-  const args = new Args(
-    argv,
-    [
-      "data",
-      "folds",
-      "split",
-      "shots",
-      "episodes",
-      "unlabeled",
-      "sites",
-      "variants",
-      "json",
-      "seed",
-      "model",
-    ],
-    ["no-baseline"],
-  );
-  const dataDir = args.str("data", "../shared/data");
-  const folds = args.ints("folds", [0]);
-  const split = args.str("split", "query") as Split;
-  const shots = args.ints("shots", [0, 5, 10, 50]);
-  const episodes = args.num("episodes", 3);
-  const unlabeled = args.num("unlabeled", 0);
-  const seed = args.num("seed", 1);
-  const maxSites = args.num("sites", 1000);
+  const args = parseCli(argv, SITEFEWSHOT);
+  if (typeof args === "number") return Promise.resolve(args);
+  const variants = args.str("variants", "").split(",").filter((x) => x);
+  const unknown = variants.filter((v) => !(v in VARIANTS));
+  if (unknown.length > 0) {
+    console.error(
+      `sitefewshot: unknown variant ${unknown.join(", ")}: one of ${Object.keys(VARIANTS).join(", ")}`,
+    );
+    return Promise.resolve(2);
+  }
+  const dataDir = args.str("data")!;
+  const folds = args.ints("folds");
+  const split = args.str("split") as Split;
+  const shots = args.ints("shots");
+  const episodes = args.num("episodes");
+  const unlabeled = args.num("unlabeled");
+  const seed = args.num("seed");
+  const maxSites = args.num("sites");
   const m = loadModel(args.str("model", DEFAULT_MODEL));
   const b = args.flag("no-baseline") ? null : loadModel(DEFAULT_BASELINE);
   const world = buildWorld(loadSources(dataDir), seed, DEFAULT_RUN.world);
   const sites = loadSiteData(dataDir).filter((s) => folds.includes(s.fold)).slice(0, maxSites);
   const sets = siteEvalSets(sites, world.pools, seed, DEFAULT_RUN.world, split, 400);
   const methods: EvalMethod[] = [modelMethod("taugate", m)];
-  for (const v of args.str("variants", "").split(",").filter((x) => x)) {
-    if (!(v in VARIANTS)) throw new Error(`unknown variant ${v}: ${Object.keys(VARIANTS).join(", ")}`);
+  for (const v of variants) {
     methods.push(modelMethod(`taugate:${v}`, m, VARIANTS[v](m.adapt)));
   }
   if (b) methods.push(modelMethod("erm-finetune", b));

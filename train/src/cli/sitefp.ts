@@ -8,7 +8,7 @@
  * exactly as the tenant API adapts it (`adaptHead` with the model's `meta.adapt`, the canaries as anchors, τ
  * carried through the head's scale). Reported per site and as median and worst over sites: the share of the
  * uploaded requests still flagged, the block rate of the other half (never uploaded) and the attacks' detection,
- * before and after.
+ * before and after. `--help` lists every option with its default (the table is `SITEFP` in `commands.ts`).
  *
  * @module
  */
@@ -24,7 +24,8 @@ import { featurise, rowFeatures, rowStructure } from "../nn/features.ts";
 import { loadSiteData, siteEvalSets } from "../sites.ts";
 import { buildWorld } from "../synth/world.ts";
 import { Rng } from "../util/rng.ts";
-import { Args } from "./args.ts";
+import { parseCli } from "./args.ts";
+import { SITEFP } from "./commands.ts";
 import { DEFAULT_MODEL } from "./eval.ts";
 
 /** One site's figures. */
@@ -42,15 +43,14 @@ export interface SiteFp {
 
 /** The CLI entry: returns the exit code. */
 export function main(argv: string[]): Promise<number> {
-  const args = new Args(argv, ["data", "folds", "quantile", "max", "json", "seed", "model"], [
-    "no-contrasts",
-  ]);
-  const dataDir = args.str("data", "../shared/data");
-  const folds = args.ints("folds", [0]);
-  const quantile = args.num("quantile", 0.98);
-  const max = args.num("max", 50);
+  const args = parseCli(argv, SITEFP);
+  if (typeof args === "number") return Promise.resolve(args);
+  const dataDir = args.str("data")!;
+  const folds = args.ints("folds");
+  const quantile = args.num("quantile");
+  const max = args.num("max");
   const noContrasts = args.flag("no-contrasts");
-  const seed = args.num("seed", 1);
+  const seed = args.num("seed");
   const m = loadModel(args.str("model", DEFAULT_MODEL));
   // Residual settings to try (`TG_RESIDUAL`, JSON), over the model's.
   if (process.env.TG_RESIDUAL) {

@@ -1,22 +1,34 @@
 /**
- * `deno task train [--data DIR] [--seed N] [--quick] [--updates N] [--out DIR] [--artifacts DIR] [--ablate]
- * [--card]`
+ * `deno task train [--data DIR] [--records FILE[:LABEL]]... [--seed N] [--quick] [--updates N] [--episodes N]
+ * [--out DIR] [--artifacts DIR] [--ablate] [--card] [--quiet]` (`--help` lists them with their defaults; the
+ * table is `TRAIN` in `commands.ts`).
  *
  * Runs training end to end (see `pipeline.ts`) with the shipped configuration on `../shared/data`, or the
  * ablation study (`--ablate`, writes `models/ablations.json`, which the card then includes), or only rewrites
- * the card from the last run's `artifacts/run-summary.json` and the current ablations (`--card`).
+ * the card from the last run's `artifacts/run-summary.json` and the current ablations (`--card`). `--records`
+ * adds a user's own labelled records (JSONL, HAR, raw HTTP, access logs) to meta-training as tenants of their
+ * own (see `data/user_records.ts`); they are read and checked before anything else, so that a bad file fails
+ * at once, not after minutes of import.
  *
  * @module
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runAblations } from "../ablate.ts";
 import { DEFAULT_RUN, QUICK_RUN, type RunConfig } from "../config.ts";
 import { DEFAULT_DATA_DIR } from "../data/sources.ts";
+import {
+  loadUserRecords,
+  parseRecordsArg,
+  RecordsError,
+  type UserSource,
+  userTenants,
+} from "../data/user_records.ts";
 import { writeCard } from "../export/card.ts";
 import { runTraining } from "../pipeline.ts";
-import { Args } from "./args.ts";
+import { parseCli } from "./args.ts";
+import { TRAIN } from "./commands.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -26,22 +38,36 @@ export function main(argv: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let args: Args;
-  try {
-    args = new Args(argv, [
-      "data",
-      "seed",
-      "updates",
-      "out",
-      "artifacts",
-      "episodes",
-    ], ["quick", "ablate", "quiet", "card"]);
-  } catch (e) {
-    console.error(`train: ${(e as Error).message}`);
+  const args = parseCli(argv, TRAIN);
+  if (typeof args === "number") return args;
+  const dataArg = args.str("data");
+  if (dataArg !== undefined && existsSync(dataArg) && !statSync(dataArg).isDirectory()) {
     console.error(
-      "usage: deno task train [--data DIR] [--seed N] [--quick] [--updates N] [--ablate]",
+      `train: --data takes the public corpus folder, and ${dataArg} is a file: give your own records with ` +
+        `--records ${dataArg}:0 (benign) or :1 (attack)`,
     );
     return 2;
+  }
+  const recordArgs = args.all("records");
+  const alone = ["card", "ablate"].find((f) => args.flag(f));
+  if (recordArgs.length > 0 && alone) {
+    console.error(`train: --records adds to the shipped model's training: it does nothing with --${alone}`);
+    return 2;
+  }
+  let records: UserSource[] = [];
+  try {
+    records = loadUserRecords(recordArgs.map(parseRecordsArg));
+    for (const t of userTenants(records)) {
+      if (args.flag("quiet")) break;
+      console.error(
+        `[records] tenant "${t.id}": ${t.benign.length} benign, ${t.attacks.length} attack records ` +
+          `(${t.files.join(", ")})`,
+      );
+    }
+  } catch (e) {
+    if (!(e instanceof RecordsError)) throw e;
+    console.error(`train: ${e.message}`);
+    return 1;
   }
   const base: RunConfig = args.flag("quick") ? QUICK_RUN : DEFAULT_RUN;
   const cfg: RunConfig = {
@@ -50,7 +76,7 @@ async function run(argv: string[]): Promise<number> {
     eval: { ...base.eval, episodes: args.num("episodes", base.eval.episodes) },
   };
   const paths = {
-    dataDir: args.str("data") ? resolve(args.str("data")!) : DEFAULT_DATA_DIR,
+    dataDir: dataArg ? resolve(dataArg) : DEFAULT_DATA_DIR,
     outDir: resolve(args.str("out", resolve(ROOT, "models"))),
     artifactsDir: resolve(args.str("artifacts", resolve(ROOT, "artifacts"))),
   };
@@ -69,7 +95,7 @@ async function run(argv: string[]): Promise<number> {
   }
   if (args.flag("ablate")) {
     runAblations(paths, cfg, seed, args.flag("quiet"));
-  } else await runTraining(paths, cfg, seed, args.flag("quiet"));
+  } else await runTraining(paths, cfg, seed, args.flag("quiet"), records);
   console.error(
     `[train] finished in ${((performance.now() - started) / 1000).toFixed(0)} s`,
   );
