@@ -6,13 +6,13 @@
  *
  * @module
  */
+/// <reference path="./workerd_runtime.d.ts" />
+/// <reference path="./workerd_configuration.d.ts" />
 import { loadEngine } from "../model/mod.ts";
 import { workerdOrtWasm } from "../model/ort_workerd.ts";
 import { model } from "./workerd_model.js";
 import { ortWasm } from "./workerd_ort_wasm.js";
 import { workerdHandler } from "./workerd_handler.ts";
-
-export type { Env } from "./workerd_handler.ts";
 
 export default workerdHandler({
   model,
@@ -21,4 +21,4 @@ export default workerdHandler({
     ts: (bytes) => loadEngine("ts", bytes),
   },
   defaultEngine: "ort",
-});
+}) satisfies ExportedHandler<Env>;

@@ -4,6 +4,8 @@
  *
  * @module
  */
+/// <reference path="./workerd_runtime.d.ts" />
+/// <reference path="./workerd_configuration.d.ts" />
 import type { Hono } from "hono";
 import { apiConfigFromEnv } from "../api/config.ts";
 import type { TaugateEnv } from "../middleware/mod.ts";
@@ -11,31 +13,19 @@ import { readModelOnnx } from "../model/onnx/read.ts";
 import type { Engine } from "../model/types.ts";
 import { HeadCache } from "../store/cached.ts";
 import { type ListableKVNamespace, WorkersKvTenantStore } from "../store/tenant_workers_kv.ts";
-import { type KVNamespace, WorkersKvHeadStore } from "../store/workers_kv.ts";
+import { type KVNamespace as KVNamespaceForHeads, WorkersKvHeadStore } from "../store/workers_kv.ts";
 import { createWorkerApp } from "./app.ts";
 import { workerConfigFromEnv } from "./config.ts";
 
-/** The Worker's bindings (`wrangler.toml`): the tenant KV namespace, the configuration vars and secrets. */
-export interface Env {
-  /** Heads (the hot path reads one key); the tenant API also lists keys (`ListableKVNamespace`). */
-  TENANT_KV?: KVNamespace;
-  /** A secret (`wrangler secret put TAUGATE_ADMIN_TOKEN`): turns the tenant API on. */
-  TAUGATE_ADMIN_TOKEN?: string;
-  TAUGATE_GUARD_MARGIN?: string;
-  TAUGATE_HEAD_VERSIONS?: string;
-  TAUGATE_MODE?: string;
-  TAUGATE_TAU?: string;
-  TAUGATE_ENGINE?: string;
-  TAUGATE_FAIL_MODE?: string;
-  TAUGATE_LOG_SAMPLE?: string;
-  TAUGATE_LOG_FLAGGED_SAMPLE?: string;
-  TAUGATE_BODY_CAP?: string;
-  TAUGATE_EXCLUDE_PATHS?: string;
-  TAUGATE_LEARN?: string;
-  TAUGATE_LEARN_FLUSH_S?: string;
-  ORIGIN?: string;
-  [name: string]: unknown;
-}
+/**
+ * The bindings as the handler reads them: the generated `Env` (`wrangler types`, from `wrangler.toml`'s
+ * `[vars]`, `[[kv_namespaces]]` and the secrets in `.dev.vars.example`; see `workerd_configuration.d.ts`)
+ * with every binding optional, since a var can be deleted in the dashboard and a secret is only there once
+ * put. `TENANT_KV` needs only what the head store uses (`get`); the tenant API's store checks for `list`.
+ */
+export type WorkerdEnv =
+  & { readonly [K in Exclude<keyof Env, "TENANT_KV">]?: Env[K] }
+  & { readonly TENANT_KV?: KVNamespaceForHeads };
 
 /** Creates an engine from the model's bytes. */
 export type EngineFactory = (modelBytes: Uint8Array) => Promise<Engine>;
@@ -50,9 +40,12 @@ export interface WorkerdModules {
   defaultEngine: "ort" | "ts";
 }
 
-/** The `fetch` handler a Worker module exports. */
+/**
+ * The `fetch` handler a Worker module exports: an `ExportedHandler<Env>` (the entries say so with
+ * `satisfies`) whose `fetch` also takes a partial `env` and no `ctx` (tests call it directly).
+ */
 export interface WorkerdHandler {
-  fetch(req: Request, env: Env, ctx?: unknown): Promise<Response>;
+  fetch(req: Request, env: WorkerdEnv, ctx?: ExecutionContext): Promise<Response>;
 }
 
 /**
@@ -70,7 +63,7 @@ export function workerdHandler(modules: WorkerdModules): WorkerdHandler {
   let app: Hono<TaugateEnv> | undefined;
   let broken: Response | undefined;
 
-  const build = (env: Env): Hono<TaugateEnv> => {
+  const build = (env: WorkerdEnv): Hono<TaugateEnv> => {
     const config = workerConfigFromEnv(env, { TAUGATE_ENGINE: modules.defaultEngine });
     const factory = modules.engines[config.engine];
     if (factory === undefined) {
@@ -113,7 +106,7 @@ export function workerdHandler(modules: WorkerdModules): WorkerdHandler {
         }
       }
       if (app === undefined) return Promise.resolve(broken!.clone());
-      return Promise.resolve(app.fetch(req, env, ctx as never));
+      return Promise.resolve(app.fetch(req, env, ctx));
     },
   };
 }

@@ -5,13 +5,13 @@
  *
  * @module
  */
+/// <reference path="./workerd_runtime.d.ts" />
+/// <reference path="./workerd_configuration.d.ts" />
 import { readModelMeta } from "../model/onnx/read.ts";
 import { checkModelSpec } from "../model/spec_check.ts";
 import { createTsEngine } from "../model/ts_engine.ts";
 import { model } from "./workerd_model.js";
 import { workerdHandler } from "./workerd_handler.ts";
-
-export type { Env } from "./workerd_handler.ts";
 
 export default workerdHandler({
   model,
@@ -23,4 +23,4 @@ export default workerdHandler({
     },
   },
   defaultEngine: "ts",
-});
+}) satisfies ExportedHandler<Env>;

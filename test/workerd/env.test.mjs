@@ -1,0 +1,196 @@
+// The Worker's `Env` names exactly the variables the code reads. The worker reads the names in
+// `CONFIG_VARIABLES` (src/worker/config.ts) and `API_CONFIG_VARIABLES` (src/api/config.ts), and the binding
+// `TENANT_KV`; of the variables, `TAUGATE_ADMIN_TOKEN` and `TAUGATE_EXCLUDE_HEADER` are secrets. For the
+// default build and `--env free`:
+// - wrangler.toml's vars, as wrangler reads them, are every other variable and nothing else, with values
+//   the code accepts (and `TAUGATE_ENGINE` one the build has); its KV bindings are `TENANT_KV`;
+//   observability is on;
+// - `.dev.vars.example` names exactly the secrets;
+// - the generated `Env` (src/worker/workerd_configuration.d.ts) has exactly those keys, and the file is
+//   what the pinned `wrangler types` invocation makes of today's wrangler.toml.
+//
+// Regenerate the types file after changing wrangler.toml or `.dev.vars.example`:
+//   UPDATE_WORKER_TYPES=1 node --test test/workerd/env.test.mjs
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { before, test } from "node:test";
+import { unstable_readConfig } from "wrangler";
+import { bundleForNode, ROOT } from "./_helpers.mjs";
+
+const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+const DENO = join(ROOT, "tools/node_modules/.bin/deno");
+const TYPES_FILE = "src/worker/workerd_configuration.d.ts";
+/**
+ * How the types are generated (the file's header records it; keep the order, the header is compared):
+ * no runtime types (Deno has its own globals; src/worker/workerd_runtime.d.ts declares the few the worker
+ * names), vars as `string` (the code parses them, and the dashboard can change them), secrets' names from
+ * `.dev.vars.example` (not a developer's `.dev.vars`).
+ */
+const TYPES_ARGS = [
+  "types",
+  TYPES_FILE,
+  "--include-runtime=false",
+  "--strict-vars=false",
+  "--env-file=.dev.vars.example",
+];
+/**
+ * The variables that are secrets (`wrangler secret put`), never vars: the operator's token, and the skip
+ * rule's header, whose value is a monitor's secret.
+ */
+const SECRETS = ["TAUGATE_ADMIN_TOKEN", "TAUGATE_EXCLUDE_HEADER"];
+/** The worker's bindings other than variables. */
+const BINDINGS = ["TENANT_KV"];
+/** The builds: wrangler's environment ("" is the top level) and the engines the entry carries. */
+const BUILDS = [
+  { env: "", name: "default", engines: ["ort", "ts"] },
+  { env: "free", name: "free", engines: ["ts"] },
+];
+
+let code;
+
+before(async () => {
+  code = await bundleForNode(`
+    export { CONFIG_VARIABLES, workerConfigFromEnv } from "./src/worker/config.ts";
+    export { API_CONFIG_VARIABLES, apiConfigFromEnv } from "./src/api/config.ts";
+  `);
+});
+
+const sorted = (xs) => [...xs].sort();
+/** Every variable the code reads. */
+const variables = () => sorted(new Set([...code.CONFIG_VARIABLES, ...code.API_CONFIG_VARIABLES]));
+const readConfig = (env) =>
+  unstable_readConfig({ config: join(ROOT, "wrangler.toml"), env: env || undefined }, { hideWarnings: true });
+
+/**
+ * `wrangler types` with the pinned arguments, run on a copy of the configuration and the entries (so that
+ * a developer's `.dev.vars` or environment cannot change it), then made to fit this repository, the file
+ * saying so under wrangler's header:
+ * - without `Cloudflare.GlobalProps`, whose only member is `mainModule: typeof import("./workerd")`, the
+ *   entry's type for `ctx.exports` in the runtime types (not loaded here). Deno resolves no extensionless
+ *   specifier, and with `./workerd.ts` every module that names `Env` would pull the entry, and with it the
+ *   model's `.onnx` import, into the graph that `deno test` loads;
+ * - formatted by `deno fmt`, as every file here.
+ */
+function generateTypes() {
+  const dir = mkdtempSync(join(tmpdir(), "taugate-types-"));
+  try {
+    for (const f of ["wrangler.toml", ".dev.vars.example"]) copyFileSync(join(ROOT, f), join(dir, f));
+    for (const { env } of BUILDS) {
+      const main = relative(ROOT, readConfig(env).main);
+      mkdirSync(join(dir, dirname(main)), { recursive: true });
+      copyFileSync(join(ROOT, main), join(dir, main));
+    }
+    const env = { ...process.env, NO_COLOR: "1", WRANGLER_SEND_METRICS: "false", CI: "1" };
+    for (
+      const k of ["CLOUDFLARE_ENV", "CLOUDFLARE_INCLUDE_PROCESS_ENV", "CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV"]
+    ) {
+      delete env[k];
+    }
+    execFileSync(process.execPath, [WRANGLER, ...TYPES_ARGS], { cwd: dir, env, stdio: "pipe" });
+    const file = join(dir, TYPES_FILE);
+    const raw = readFileSync(file, "utf8");
+    const globalProps = /^\tinterface GlobalProps \{\n\t\tmainModule: typeof import\("[^"]+"\);\n\t\}\n/gm;
+    assert.equal([...raw.matchAll(globalProps)].length, 1, `GlobalProps, with mainModule only, in:\n${raw}`);
+    const header = /^\/\/ Generated by Wrangler by running .*\n/m;
+    assert.match(raw, header);
+    const edited = raw.replace(globalProps, "").replace(
+      header,
+      (h) =>
+        `${h}// Then without Cloudflare.GlobalProps (the entry's module): see test/workerd/env.test.mjs.\n`,
+    );
+    writeFileSync(file, edited);
+    execFileSync(DENO, ["fmt", "--quiet", "--config", join(ROOT, "deno.json"), file], { stdio: "pipe" });
+    return readFileSync(file, "utf8");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The members of each interface of the types file: name → { key: type } (`?` kept on the key). */
+function interfaces(text) {
+  const out = {};
+  for (const m of text.matchAll(/\binterface (\w+)(?: extends [\w.]+)? \{([^}]*)\}/g)) {
+    const members = {};
+    for (const line of m[2].split("\n")) {
+      const kv = /^\s*(\w+\??):\s*(.+);$/.exec(line);
+      if (kv) members[kv[1]] = kv[2];
+    }
+    out[m[1]] = Object.assign(out[m[1]] ?? {}, members);
+  }
+  return out;
+}
+
+test("env: the code's variable lists are there, and the secrets and bindings are not vars", () => {
+  const all = variables();
+  assert.ok(all.length >= 10, `variables: ${all.join(", ")}`);
+  for (const s of SECRETS) assert.ok(all.includes(s), `${s} is a variable the code reads`);
+  for (const b of BINDINGS) assert.ok(!all.includes(b), `${b} is a binding, not a variable`);
+});
+
+for (const build of BUILDS) {
+  test(`env: wrangler.toml's vars for the ${build.name} build are exactly the worker's variables`, () => {
+    const config = readConfig(build.env);
+    const expected = variables().filter((v) => !SECRETS.includes(v));
+    const vars = config.vars ?? {};
+    const names = sorted(Object.keys(vars));
+    const unknown = names.filter((n) => !expected.includes(n));
+    const missing = expected.filter((n) => !names.includes(n));
+    assert.deepEqual(
+      { unknown, missing },
+      { unknown: [], missing: [] },
+      `[${
+        build.env ? `env.${build.env}.` : ""
+      }vars] must list every variable the worker reads (empty value: unset)`,
+    );
+    for (const s of SECRETS) assert.ok(!(s in vars), `${s} is a secret: never in [vars]`);
+    for (const [k, v] of Object.entries(vars)) assert.equal(typeof v, "string", `${k} is a string var`);
+    // The values are ones the code accepts, and the engine is in this build.
+    const worker = code.workerConfigFromEnv(vars, { TAUGATE_ENGINE: build.engines.at(-1) });
+    assert.ok(
+      build.engines.includes(worker.engine),
+      `TAUGATE_ENGINE=${worker.engine} is in the ${build.name} build`,
+    );
+    assert.equal(code.apiConfigFromEnv(vars), null, "the API is off without the secret");
+    assert.deepEqual(config.kv_namespaces.map((k) => k.binding), BINDINGS);
+    assert.equal(config.observability?.enabled, true, "observability is on");
+  });
+}
+
+test("env: .dev.vars.example names exactly the secrets", () => {
+  const text = readFileSync(join(ROOT, ".dev.vars.example"), "utf8");
+  const names = [...text.matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+  assert.deepEqual(sorted(names), sorted(SECRETS));
+});
+
+test("env: the types file is what the pinned `wrangler types` makes of wrangler.toml", () => {
+  const fresh = generateTypes();
+  const path = join(ROOT, TYPES_FILE);
+  if (process.env.UPDATE_WORKER_TYPES === "1") writeFileSync(path, fresh);
+  assert.equal(
+    readFileSync(path, "utf8"),
+    fresh,
+    `${TYPES_FILE} is stale: UPDATE_WORKER_TYPES=1 node --test test/workerd/env.test.mjs`,
+  );
+});
+
+test("env: the generated Env's keys are exactly the worker's variables and bindings", () => {
+  const text = readFileSync(join(ROOT, TYPES_FILE), "utf8");
+  const found = interfaces(text);
+  const expected = sorted([...variables(), ...BINDINGS]);
+  // `Cloudflare.Env` (every build) and one interface per named environment (`FreeEnv`).
+  const names = [
+    "Env",
+    ...BUILDS.filter((b) => b.env).map((b) => `${b.env[0].toUpperCase()}${b.env.slice(1)}Env`),
+  ];
+  for (const name of names) {
+    assert.ok(found[name], `interface ${name} in ${TYPES_FILE}`);
+    assert.deepEqual(sorted(Object.keys(found[name])), expected, `the keys of ${name} (none optional)`);
+    for (const [k, t] of Object.entries(found[name])) {
+      assert.equal(t, BINDINGS.includes(k) ? "KVNamespace" : "string", `${name}.${k}`);
+    }
+  }
+  assert.match(text, /^interface Env extends Cloudflare\.Env \{\}$/m, "the global Env");
+});
