@@ -80,6 +80,7 @@ import {
 } from "./versions.ts";
 import { firstIssue, optionsError } from "../util/zod.ts";
 import { retryingOnce } from "../util/memo.ts";
+import { DEFAULT_MODE, MODES } from "../middleware/options.ts";
 
 /** Who is calling. */
 export type Principal = { kind: "operator" } | { kind: "tenant"; tenant: string; tokenId: string };
@@ -133,7 +134,7 @@ const optionsSchema = z.strictObject({
   ),
   cache: z.custom<HeadCache>((v) => v instanceof HeadCache, { message: "must be a HeadCache" }).optional(),
   tau: z.number().min(0).max(1).optional(),
-  mode: z.enum(["block", "tag", "log", "off"]).default("block"),
+  mode: z.enum(MODES).default(DEFAULT_MODE),
   guardMargin: z.number().min(0).max(1).default(0.05),
   keepVersions: z.number().int().min(1).max(50).default(5),
   weights: z.custom<() => BackboneWeights>(isFunction, { message: "must be a function" }).optional(),

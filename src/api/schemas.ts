@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { firstIssue } from "../util/zod.ts";
+import { MODES } from "../middleware/options.ts";
 
 const flag = z.enum(["0", "1", "true", "false"]).transform((v) => v === "1" || v === "true");
 const unitInterval = z.string().trim().refine((s) => s !== "" && Number.isFinite(Number(s)), {
@@ -283,7 +284,7 @@ export const scoreResultSchema = z.object({
     version: z.number().int().nullable(),
   }),
   tau: z.number(),
-  mode: z.enum(["block", "tag", "log", "off"]),
+  mode: z.enum(MODES),
   modelId: z.string(),
   explained: z.boolean(),
   results: z.array(z.object({

@@ -14,10 +14,16 @@ import { MAX_TARGET_BYTES } from "./canonical.ts";
 import { parseCidr } from "./cidr.ts";
 import { optionsError } from "../util/zod.ts";
 
+/** The modes, in one place (the middleware's option, `TAUGATE_MODE`, the tenant API's dry run). */
+export const MODES = ["block", "tag", "log", "off"] as const;
+/** The fail modes, in one place (`failMode`, `TAUGATE_FAIL_MODE`). */
+export const FAIL_MODES = ["open", "closed"] as const;
+/** The default mode and fail mode, in one place. */
+export const DEFAULT_MODE: Mode = "block", DEFAULT_FAIL_MODE: FailMode = "open";
 /** What the middleware does with a score: `block` (403 at or above τ), `tag` (headers), `log` only, `off`. */
-export type Mode = "block" | "tag" | "log" | "off";
+export type Mode = typeof MODES[number];
 /** What happens when the model cannot load or scoring throws: `open` lets the request through, `closed` 503s. */
-export type FailMode = "open" | "closed";
+export type FailMode = typeof FAIL_MODES[number];
 /** An engine, or a function that makes one (called lazily, once per isolate; again after a failure). */
 export type EngineSource = Engine | (() => Engine | Promise<Engine>);
 /** The address of a request's client, for learning mode's per-client bound; `null`: unknown. */
@@ -207,7 +213,7 @@ const sampleRate = z.number().min(0).max(1);
 
 const optionsSchema = z.strictObject({
   engine: z.custom<EngineSource>(isEngine, { message: "must be an Engine or a function returning one" }),
-  mode: z.enum(["block", "tag", "log", "off"]).default("block"),
+  mode: z.enum(MODES).default(DEFAULT_MODE),
   tau: z.number().min(0).max(1).optional(),
   tenant: z.custom<TenantResolver>(isFunction, { message: "must be a function (c) => string | null" })
     .optional(),
@@ -221,7 +227,7 @@ const optionsSchema = z.strictObject({
     maxEntries: z.number().int().min(1).optional(),
     now: z.custom<() => number>(isFunction, { message: "must be a function" }).optional(),
   }).optional(),
-  failMode: z.enum(["open", "closed"]).default("open"),
+  failMode: z.enum(FAIL_MODES).default(DEFAULT_FAIL_MODE),
   bodyCap: z.number().int().min(0).max(FEATURE_SPEC.caps.body).default(FEATURE_SPEC.caps.body),
   exclude: z.strictObject({
     paths: z.array(pathPattern).max(1000).default([]),

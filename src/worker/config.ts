@@ -23,7 +23,14 @@
  */
 import { z } from "zod";
 import { FEATURE_SPEC } from "../features/mod.ts";
-import type { FailMode, Mode } from "../middleware/options.ts";
+import {
+  DEFAULT_FAIL_MODE,
+  DEFAULT_MODE,
+  FAIL_MODES,
+  type FailMode,
+  type Mode,
+  MODES,
+} from "../middleware/options.ts";
 import { settingsFromEnv } from "../util/env.ts";
 import { checkOrigin } from "./forward.ts";
 import { parseCidr } from "../middleware/cidr.ts";
@@ -93,10 +100,10 @@ const num = (lo: number, hi: number) =>
     .transform(Number).pipe(z.number().min(lo).max(hi));
 
 const schema = z.object({
-  TAUGATE_MODE: z.enum(["block", "tag", "log", "off"]).default("block"),
+  TAUGATE_MODE: z.enum(MODES).default(DEFAULT_MODE),
   TAUGATE_TAU: num(0, 1).optional(),
   TAUGATE_ENGINE: z.enum(["ort", "ts"]).default("ort"),
-  TAUGATE_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
+  TAUGATE_FAIL_MODE: z.enum(FAIL_MODES).default(DEFAULT_FAIL_MODE),
   TAUGATE_LOG_SAMPLE: num(0, 1).default(0.01),
   TAUGATE_LOG_FLAGGED_SAMPLE: num(0, 1).default(1),
   TAUGATE_BODY_CAP: num(0, FEATURE_SPEC.caps.body).pipe(z.number().int()).default(FEATURE_SPEC.caps.body),
