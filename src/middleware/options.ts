@@ -273,6 +273,14 @@ const optionsSchema = z.strictObject({
     .optional(),
 });
 
+/** The names of `taugate()`'s options, from its schema (the README's option table is tested against them). */
+export const OPTION_NAMES: readonly string[] = Object.freeze(Object.keys(optionsSchema.shape));
+
+// The documented options are the schema's input, field for field (a compile-time check: one cannot drift).
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+const _optionsAreTheSchema: Same<Required<TaugateOptions>, Required<z.input<typeof optionsSchema>>> = true;
+void _optionsAreTheSchema;
+
 /**
  * Checks `taugate()` options and fills in defaults.
  *

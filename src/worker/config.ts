@@ -176,3 +176,42 @@ export function workerConfigFromEnv(
     clientHeader: c.TAUGATE_CLIENT_HEADER,
   };
 }
+
+/** The Deno entry's own settings (`src/worker/deno.ts`). */
+export interface DenoConfig {
+  /** `PORT` (0: any free port). */
+  port: number;
+  /** `HOST`. */
+  hostname: string;
+  /** `TAUGATE_MODEL`: the model file, relative to the checkout unless absolute. */
+  modelPath: string;
+  /** `TAUGATE_KV_PATH`: the Deno KV file, relative to the checkout unless absolute. */
+  kvPath: string;
+}
+
+const denoSchema = z.object({
+  PORT: num(0, 65_535).pipe(z.number().int()).default(8000),
+  HOST: z.string().trim().min(1).max(253).default("127.0.0.1"),
+  TAUGATE_MODEL: z.string().min(1).max(4096).default("models/taugate.onnx"),
+  TAUGATE_KV_PATH: z.string().min(1).max(4096).default(".taugate/kv.sqlite3"),
+});
+
+/** The names `denoConfigFromEnv` reads (Deno only). */
+export const DENO_VARIABLES: readonly string[] = Object.freeze(Object.keys(denoSchema.shape));
+
+/**
+ * Reads the Deno entry's settings: port, host, model file and KV file. Empty values count as unset.
+ *
+ * @param env The environment (`Deno.env.toObject()`).
+ * @returns The settings.
+ * @throws {TypeError} `taugate: invalid PORT: ...`, naming the first bad variable.
+ * @example
+ * ```ts
+ * import { denoConfigFromEnv } from "./config.ts";
+ * denoConfigFromEnv({ PORT: "9000" }).port; // 9000
+ * ```
+ */
+export function denoConfigFromEnv(env: Record<string, unknown>): DenoConfig {
+  const c = settingsFromEnv(denoSchema, env);
+  return { port: c.PORT, hostname: c.HOST, modelPath: c.TAUGATE_MODEL, kvPath: c.TAUGATE_KV_PATH };
+}

@@ -19,7 +19,7 @@ import { HeadCache } from "../store/cached.ts";
 import { DenoKvTenantStore } from "../store/tenant_deno_kv.ts";
 import { createWorkerApp } from "./app.ts";
 import { Learner } from "../learn/learner.ts";
-import { workerConfigFromEnv } from "./config.ts";
+import { type DenoConfig, denoConfigFromEnv, workerConfigFromEnv } from "./config.ts";
 import { retryingOnce } from "../util/memo.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -43,11 +43,15 @@ try {
 } catch (err) {
   fail((err as Error).message);
 }
-const port = Number(env.PORT ?? "8000");
-if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`taugate: invalid PORT: ${env.PORT}`);
-const hostname = env.HOST || "127.0.0.1";
+let denoConfig: DenoConfig;
+try {
+  denoConfig = denoConfigFromEnv(env);
+} catch (err) {
+  fail((err as Error).message);
+}
+const { port, hostname } = denoConfig;
 
-const modelPath = fromRoot(env.TAUGATE_MODEL || "models/taugate.onnx");
+const modelPath = fromRoot(denoConfig.modelPath);
 let modelBytes: Uint8Array;
 try {
   modelBytes = await Deno.readFile(modelPath);
@@ -60,7 +64,7 @@ try {
   fail(`taugate: cannot read the model at ${modelPath}: ${(err as Error).message}`);
 }
 
-const kvPath = fromRoot(env.TAUGATE_KV_PATH || ".taugate/kv.sqlite3");
+const kvPath = fromRoot(denoConfig.kvPath);
 let kv: Deno.Kv;
 try {
   await Deno.mkdir(dirname(kvPath), { recursive: true });
