@@ -122,3 +122,20 @@ export function refusalResponse(r: Refusal): Response {
 function refusal(req: Request, status: Refusal["status"], error: string, reason: string): Refusal {
   return { status, error, reason, requestId: requestIdOf(req) };
 }
+
+/**
+ * The log line of a refusal (no target, no header: the method, capped, and what was answered).
+ *
+ * @param r The refusal.
+ * @param method The request's method.
+ */
+export function refusalLogLine(r: Refusal, method: string): string {
+  return JSON.stringify({
+    msg: "taugate: refused",
+    time: new Date().toISOString(),
+    request_id: r.requestId,
+    status: r.status,
+    error: r.error,
+    method: method.slice(0, 24),
+  });
+}

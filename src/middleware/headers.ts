@@ -28,3 +28,19 @@ export function headerPairs(h: Headers, skip?: ReadonlySet<string>): [string, st
   });
   return out;
 }
+
+/**
+ * Whether `s` is a lower-case HTTP header name (an RFC 9110 token of at most 64 characters), checked
+ * without a regex.
+ *
+ * @param s The candidate.
+ */
+export function isHeaderName(s: string): boolean {
+  if (s.length < 1 || s.length > 64) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || "!#$%&'*+-.^_`|~".includes(s[i]);
+    if (!ok) return false;
+  }
+  return true;
+}

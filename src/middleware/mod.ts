@@ -41,7 +41,7 @@ import { decisionLogLine } from "./log.ts";
 import { resolveOptions, type TaugateOptions } from "./options.ts";
 import { requestIdOf, requestIdOfHeaders } from "./request_id.ts";
 import { hostTenant } from "./tenant.ts";
-import { canonicalRequest, isCanonical, refusalResponse } from "./canonical.ts";
+import { canonicalRequest, isCanonical, refusalLogLine, refusalResponse } from "./canonical.ts";
 import { getPath } from "hono/utils/url";
 import { clientHash } from "../learn/state.ts";
 import { profileTermOf } from "../learn/term.ts";
@@ -239,14 +239,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
       const out = canonicalRequest(req, o.maxTargetBytes);
       if (!(out instanceof Request)) {
         if (log !== false && (log.flaggedSample >= 1 || Math.random() < log.flaggedSample)) {
-          log.sink(JSON.stringify({
-            msg: "taugate: refused",
-            time: new Date().toISOString(),
-            request_id: out.requestId,
-            status: out.status,
-            error: out.error,
-            method: req.method.slice(0, 24),
-          }));
+          log.sink(refusalLogLine(out, req.method));
         }
         return refusalResponse(out);
       }

@@ -12,7 +12,8 @@ import type { HeadStore } from "../store/types.ts";
 import { Learner } from "../learn/learner.ts";
 import { MAX_TARGET_BYTES } from "./canonical.ts";
 import { parseCidr } from "./cidr.ts";
-import { optionsError } from "../util/zod.ts";
+import { optionsError, parses } from "../util/zod.ts";
+import { isHeaderName } from "./headers.ts";
 
 /** The modes, in one place (the middleware's option, `TAUGATE_MODE`, the tenant API's dry run). */
 export const MODES = ["block", "tag", "log", "off"] as const;
@@ -192,17 +193,9 @@ const isStore = (v: unknown) =>
   (typeof v === "object" && v !== null && typeof (v as HeadStore).get === "function");
 
 // RFC 9110 token characters, lower case (header names are compared lower case everywhere).
-const headerName = z.string().min(1).max(64).refine(
-  (s) => {
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || "!#$%&'*+-.^_`|~".includes(s[i]);
-      if (!ok) return false;
-    }
-    return true;
-  },
-  { message: "must be a lower-case HTTP header name" },
-);
+const headerName = z.string().min(1).max(64).refine(isHeaderName, {
+  message: "must be a lower-case HTTP header name",
+});
 
 const pathPattern = z.string().min(1).max(1024).refine((p) => {
   if (p.startsWith("*")) return p.length > 1 && !p.slice(1).includes("*");
@@ -234,14 +227,9 @@ const optionsSchema = z.strictObject({
     methods: z.array(z.string().min(1).max(24)).max(100).default([]),
     contentTypes: z.array(z.string().min(1).max(128)).max(100).default([]),
     clients: z.array(
-      z.string().min(1).max(64).refine((s) => {
-        try {
-          parseCidr(s);
-          return true;
-        } catch {
-          return false;
-        }
-      }, { message: "must be IP addresses or CIDR ranges, e.g. 10.0.0.0/8 or 2001:db8::/32" }),
+      z.string().min(1).max(64).refine(parses(parseCidr), {
+        message: "must be IP addresses or CIDR ranges, e.g. 10.0.0.0/8 or 2001:db8::/32",
+      }),
     ).max(1000).default([]),
     headers: z.array(z.strictObject({ name: headerName, value: z.string().min(1).max(1024).optional() }))
       .max(100).default([]),

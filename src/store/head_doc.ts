@@ -19,6 +19,7 @@ import { z } from "zod";
 import { DENSE_DIM, FEATURE_SPEC } from "../features/spec.ts";
 import { NOVELTY_DIM, profileBitsFromBase64, profileBitsToBase64 } from "../heads/site_profile.ts";
 import type { HeadParams, SiteProfile } from "../model/types.ts";
+import { parses } from "../util/zod.ts";
 
 /** A tenant head as stored (JSON). */
 export interface StoredHead {
@@ -60,14 +61,9 @@ const finite = z.number();
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const profileSchema = z.object({
-  bits: z.string().max(8192).refine((b) => {
-    try {
-      profileBitsFromBase64(b);
-      return true;
-    } catch {
-      return false;
-    }
-  }, { message: "must be base64 of a site profile's Bloom filter" }),
+  bits: z.string().max(8192).refine(parses(profileBitsFromBase64), {
+    message: "must be base64 of a site profile's Bloom filter",
+  }),
   requests: count,
   tokens: count,
   minCount: z.number().int().min(1),

@@ -46,3 +46,19 @@ export function optionsError(who: string, error: z.ZodError): TypeError {
   const { path, message } = firstIssue(error, "option");
   return new TypeError(`${who}: invalid option "${path || "(options)"}": ${message}`);
 }
+
+/**
+ * A predicate from a parser that throws: whether `parse` accepts the value (for zod `refine`).
+ *
+ * @param parse A function that throws on a bad value.
+ */
+export function parses<T>(parse: (value: T) => unknown): (value: T) => boolean {
+  return (value) => {
+    try {
+      parse(value);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}

@@ -25,7 +25,12 @@ import type { BackboneWeights, Engine } from "../model/types.ts";
 import { HeadCache } from "../store/cached.ts";
 import type { TenantStore } from "../store/tenant_store.ts";
 import type { HeadStore } from "../store/types.ts";
-import { canonicalRequest, MAX_TARGET_BYTES, refusalResponse } from "../middleware/canonical.ts";
+import {
+  canonicalRequest,
+  MAX_TARGET_BYTES,
+  refusalLogLine,
+  refusalResponse,
+} from "../middleware/canonical.ts";
 import type { WorkerConfig } from "./config.ts";
 export type { WorkerConfig } from "./config.ts";
 import { echo } from "./echo.ts";
@@ -215,14 +220,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
     const out = canonicalRequest(req, maxTarget);
     if (out instanceof Request) return dispatch(out, env, ctx);
     if (config.logFlaggedSample >= 1 || Math.random() < config.logFlaggedSample) {
-      sink(JSON.stringify({
-        msg: "taugate: refused",
-        time: new Date().toISOString(),
-        request_id: out.requestId,
-        status: out.status,
-        error: out.error,
-        method: req.method.slice(0, 24),
-      }));
+      sink(refusalLogLine(out, req.method));
     }
     return refusalResponse(out);
   };

@@ -34,6 +34,8 @@ import {
 import { settingsFromEnv } from "../util/env.ts";
 import { checkOrigin } from "./forward.ts";
 import { parseCidr } from "../middleware/cidr.ts";
+import { isHeaderName } from "../middleware/headers.ts";
+import { parses } from "../util/zod.ts";
 import type { HeaderRule } from "../middleware/options.ts";
 
 /** A comma-separated list, trimmed, without empty items. */
@@ -48,17 +50,6 @@ function headerRule(v: string): HeaderRule | null {
   const value = colon < 0 ? "" : v.slice(colon + 1).trim();
   if (!isHeaderName(name)) return null;
   return value === "" ? { name } : { name, value };
-}
-
-/** Whether `s` is an RFC 9110 token (a header name), checked without a regex. */
-function isHeaderName(s: string): boolean {
-  if (s.length < 1 || s.length > 64) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || "!#$%&'*+-.^_`|~".includes(s[i]);
-    if (!ok) return false;
-  }
-  return true;
 }
 
 /** The worker's settings. */
@@ -108,14 +99,9 @@ const schema = z.object({
   TAUGATE_LOG_FLAGGED_SAMPLE: num(0, 1).default(1),
   TAUGATE_BODY_CAP: num(0, FEATURE_SPEC.caps.body).pipe(z.number().int()).default(FEATURE_SPEC.caps.body),
   TAUGATE_EXCLUDE_PATHS: z.string().default(""),
-  TAUGATE_EXCLUDE_CLIENTS: z.string().default("").refine((v) => {
-    try {
-      for (const r of list(v)) parseCidr(r);
-      return true;
-    } catch {
-      return false;
-    }
-  }, { message: "must be comma-separated IP addresses or CIDR ranges" }),
+  TAUGATE_EXCLUDE_CLIENTS: z.string().default("").refine(parses((v: string) => list(v).forEach(parseCidr)), {
+    message: "must be comma-separated IP addresses or CIDR ranges",
+  }),
   TAUGATE_EXCLUDE_HEADER: z.string().default("").refine((v) => v.trim() === "" || headerRule(v) !== null, {
     message: "must be a header name, or `name: value`",
   }),

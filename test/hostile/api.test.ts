@@ -148,7 +148,15 @@ const UPLOADS: [string, string, BodyInit, string, number, string?][] = [
   ],
   ["8 MiB + 1 byte", JSONL, new Uint8Array(MAX_UPLOAD_BYTES + 1).fill(0x20), "", 413, "upload_too_large"],
   ["a record over 64 KiB", JSONL, rec({ body: "x".repeat(70_000) }), "", 422, "invalid_record"],
-  ["a content type that is not an upload", "text/plain", good, "", 415, "unsupported_media_type"],
+  ["a content type that is not an upload", "text/html", good, "", 415, "unsupported_media_type"],
+  [
+    "an access log without a label",
+    "text/plain",
+    '203.0.113.9 - - [03/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "x"\n',
+    "",
+    400,
+    "invalid_query",
+  ],
   ["no content type", "", good, "", 415, "unsupported_media_type"],
   ["an unknown query parameter", JSONL, good, "?tenant=other.test", 400, "invalid_query"],
   ["a label query of 0 and 1", JSONL, good, "?label=0&label=1", 400, "invalid_query"],
@@ -167,7 +175,8 @@ Deno.test("tenant API: every hostile upload is a 4xx with a JSON reason, and wri
       // force=1 is refused for tenant tokens; everything else is sent with the operator's.
       token: query === "?force=1" ? token : ADMIN,
       headers,
-      body,
+      // Without a content type, bytes (fetch adds text/plain to a string body).
+      body: type === "" && typeof body === "string" ? new TextEncoder().encode(body) : body,
     });
     await expect4xx(res, name, status, error);
   }

@@ -5,6 +5,8 @@
 // The commands and their option tables are declared once, in src/cli/commands.ts.
 import { register } from "tsx/esm/api";
 
+// The worker's modules are imported as `@taugate/...` (train/tsconfig.json `paths`), not by climbing out.
+process.env.TSX_TSCONFIG_PATH ??= new URL("../tsconfig.json", import.meta.url).pathname;
 register();
 const commandsUrl = new URL("../src/cli/commands.ts", import.meta.url);
 const { COMMANDS, commandList } = await import(commandsUrl.href);

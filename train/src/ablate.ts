@@ -11,7 +11,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FEATURE_SPEC, type FeatureSpec, specId } from "../../src/features/mod.ts";
+import { FEATURE_SPEC, type FeatureSpec, specId } from "@taugate/features/mod.ts";
 import type { RunConfig } from "./config.ts";
 import { loadSources } from "./data/sources.ts";
 import { evaluate, headMethod, type ResultRow } from "./eval/fewshot.ts";

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { NOVELTY_DIM, type SiteProfileConfig } from "../../src/heads/site_profile.ts";
+import { NOVELTY_DIM, type SiteProfileConfig } from "@taugate/heads/site_profile.ts";
 import type { TrainConfig } from "./learn/meta.ts";
 import { DEFAULT_WORLD, type WorldConfig } from "./synth/world.ts";
-import { RESIDUAL_DEFAULT } from "../../src/heads/residual.ts";
+import { RESIDUAL_DEFAULT } from "@taugate/heads/residual.ts";
 
 /** Everything a run needs besides the data. */
 export interface RunConfig {

@@ -9,14 +9,14 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { FEATURE_SPEC, featuresOfRecord, specId } from "../../src/features/mod.ts";
-import { encodeVector, goldenDigest } from "../../src/features/golden.ts";
+import { FEATURE_SPEC, featuresOfRecord, specId } from "@taugate/features/mod.ts";
+import { encodeVector, goldenDigest } from "@taugate/features/golden.ts";
 import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { scoreWithHead } from "../../src/heads/score.ts";
-import type { ModelMeta } from "../../src/model/types.ts";
-import type { RequestRecord } from "../../src/record/record.ts";
+import { scoreWithHead } from "@taugate/heads/score.ts";
+import type { ModelMeta } from "@taugate/model/types.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { type EvalOutput, runEval } from "./cli/eval.ts";
 import { toJsonl } from "./cli/records.ts";
 import type { RunConfig } from "./config.ts";
@@ -52,7 +52,7 @@ import {
   TAU_TARGET,
 } from "./sites.ts";
 import type { SitesSummary } from "./export/sites_card.ts";
-import { sigmoid } from "../../src/heads/score.ts";
+import { sigmoid } from "@taugate/heads/score.ts";
 
 /** Where a run reads and writes. */
 export interface RunPaths {

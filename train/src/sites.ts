@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { RequestRecord } from "../../src/record/record.ts";
-import { logitWithHead, sigmoid } from "../../src/heads/score.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
+import { logitWithHead, sigmoid } from "@taugate/heads/score.ts";
 import { categoryOf, HELD_OUT_FAMILIES } from "./data/families.ts";
 import { foldsOf, loadSite, ordinaryRecords, siteIds, type SiteRecord } from "./data/sites.ts";
 import { auc, median, tprAtFpr } from "./eval/metrics.ts";
@@ -24,10 +24,10 @@ import {
   type WorldConfig,
 } from "./synth/world.ts";
 import type { Pools, Split } from "./data/pools.ts";
-import { FEATURE_SPEC, specId } from "../../src/features/mod.ts";
-import type { HeadParams, ModelMeta } from "../../src/model/types.ts";
-import { createTsEngineFromModel, type TsEngine } from "../../src/model/ts_engine.ts";
-import { readModelOnnx } from "../../src/model/onnx/read.ts";
+import { FEATURE_SPEC, specId } from "@taugate/features/mod.ts";
+import type { HeadParams, ModelMeta } from "@taugate/model/types.ts";
+import { createTsEngineFromModel, type TsEngine } from "@taugate/model/ts_engine.ts";
+import { readModelOnnx } from "@taugate/model/onnx/read.ts";
 import type { RunConfig } from "./config.ts";
 import { exportModel, round } from "./export/model.ts";
 import { buildTaskSet } from "./learn/tasks.ts";

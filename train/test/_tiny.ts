@@ -1,6 +1,6 @@
 // A tiny synthetic task set for fast tests of training and evaluation (no data folder needed).
-import { FEATURE_SPEC } from "../../src/features/mod.ts";
-import type { RequestRecord } from "../../src/record/record.ts";
+import { FEATURE_SPEC } from "@taugate/features/mod.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { PROFILE_DEFAULT } from "../src/config.ts";
 import type { TrainConfig } from "../src/learn/meta.ts";
 import { buildTaskSet, type TaskSet } from "../src/learn/tasks.ts";

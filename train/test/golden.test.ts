@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { FEATURE_SPEC, featuresOfRecord, specId } from "../../src/features/mod.ts";
-import { encodeVector } from "../../src/features/golden.ts";
+import { FEATURE_SPEC, featuresOfRecord, specId } from "@taugate/features/mod.ts";
+import { encodeVector } from "@taugate/features/golden.ts";
 
 const fixtures = readFileSync(new URL("../../test/fixtures/requests.jsonl", import.meta.url), "utf8")
   .split("\n").filter((l) => l).map((l) => JSON.parse(l));

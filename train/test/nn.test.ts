@@ -1,7 +1,7 @@
 // Gradient checks of every layer, the loss, the head adaptation's backward pass, and the optimiser.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fitHead, headInputs, protoHead } from "../../src/heads/adapt.ts";
+import { fitHead, headInputs, protoHead } from "@taugate/heads/adapt.ts";
 import {
   minCountFor,
   NOVELTY_DIM,
@@ -9,7 +9,7 @@ import {
   noveltyOfCounts,
   profileWeight,
   siteProfileOf,
-} from "../../src/heads/site_profile.ts";
+} from "@taugate/heads/site_profile.ts";
 import { TokenIndex } from "../src/learn/novelty.ts";
 import { fitHeadBackward, protoHeadBackward } from "../src/learn/head_grad.ts";
 import { Adam } from "../src/nn/adam.ts";

@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
-import { featuresOfRecord } from "../../src/features/mod.ts";
-import { scoreWithHead } from "../../src/heads/score.ts";
-import { readModelOnnx } from "../../src/model/onnx/read.ts";
-import { denoOrtWasm } from "../../src/model/ort_deno.ts";
-import { createOrtEngine } from "../../src/model/ort_engine.ts";
+import { featuresOfRecord } from "@taugate/features/mod.ts";
+import { scoreWithHead } from "@taugate/heads/score.ts";
+import { readModelOnnx } from "@taugate/model/onnx/read.ts";
+import { denoOrtWasm } from "@taugate/model/ort_deno.ts";
+import { createOrtEngine } from "@taugate/model/ort_engine.ts";
 import { DEFAULT_DATA_DIR } from "../src/data/sources.ts";
 import { auc } from "../src/eval/metrics.ts";
 import { Backbone } from "../src/nn/backbone.ts";

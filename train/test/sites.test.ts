@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { parseRecord } from "../../src/record/mod.ts";
+import { parseRecord } from "@taugate/record/mod.ts";
 import { foldsOf, ordinaryReason, type SiteRecord } from "../src/data/sites.ts";
 import { DEFAULT_DATA_DIR } from "../src/data/sources.ts";
 import {

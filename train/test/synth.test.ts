@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
-import { parseRecord } from "../../src/record/mod.ts";
+import { parseRecord } from "@taugate/record/mod.ts";
 import { categoryOf, familyByKeywords, HELD_OUT_FAMILIES } from "../src/data/families.ts";
 import { isFragment, splitOf } from "../src/data/pools.ts";
 import { DEFAULT_DATA_DIR, loadSources } from "../src/data/sources.ts";

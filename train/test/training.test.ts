@@ -1,7 +1,7 @@
 // Training end to end on tiny data: deterministic for a seed, learns, and every method runs.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { NOVELTY_DIM } from "../../src/heads/site_profile.ts";
+import { NOVELTY_DIM } from "@taugate/heads/site_profile.ts";
 import { auc } from "../src/eval/metrics.ts";
 import { type Method, train, type TrainConfig } from "../src/learn/meta.ts";
 import { PROX_CANDIDATES, selectProx } from "../src/learn/select.ts";

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { RequestRecord } from "../../src/record/record.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import type { Pools } from "../src/data/pools.ts";
 import {
   loadUserRecords,

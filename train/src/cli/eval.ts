@@ -16,9 +16,9 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { specId } from "../../../src/features/mod.ts";
-import { checkModelSpec } from "../../../src/model/spec_check.ts";
-import type { RequestRecord } from "../../../src/record/record.ts";
+import { specId } from "@taugate/features/mod.ts";
+import { checkModelSpec } from "@taugate/model/spec_check.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { type EvalMethod, type EvalResults, evaluate, scratchLogRegMethod } from "../eval/fewshot.ts";
 import { PROFILE_DEFAULT } from "../config.ts";
 import { loadModel, modelMethod } from "../eval/model_io.ts";

@@ -21,13 +21,13 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { Hono } from "hono";
-import { tenantApi } from "../../../src/api/api.ts";
-import { Learner } from "../../../src/learn/learner.ts";
-import { taugate, type TaugateEnv } from "../../../src/middleware/mod.ts";
-import { createTsEngine } from "../../../src/model/mod.ts";
-import type { RequestRecord } from "../../../src/record/record.ts";
-import { HeadCache } from "../../../src/store/cached.ts";
-import { MemoryTenantStore } from "../../../src/store/tenant_memory.ts";
+import { tenantApi } from "@taugate/api/api.ts";
+import { Learner } from "@taugate/learn/learner.ts";
+import { taugate, type TaugateEnv } from "@taugate/middleware/mod.ts";
+import { createTsEngine } from "@taugate/model/mod.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
+import { HeadCache } from "@taugate/store/cached.ts";
+import { MemoryTenantStore } from "@taugate/store/tenant_memory.ts";
 import { DEFAULT_RUN } from "../config.ts";
 import { loadSources } from "../data/sources.ts";
 import { median } from "../eval/metrics.ts";

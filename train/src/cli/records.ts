@@ -5,8 +5,8 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { parseRecord } from "../../../src/record/mod.ts";
-import type { RequestRecord } from "../../../src/record/record.ts";
+import { parseRecord } from "@taugate/record/mod.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 
 /** Records of a JSONL text and the lines that were skipped. */
 export interface ReadRecords {

@@ -9,12 +9,12 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { featuresOfRecord } from "../../../src/features/mod.ts";
-import { scoreWithHead } from "../../../src/heads/score.ts";
-import { checkModelSpec } from "../../../src/model/spec_check.ts";
-import type { HeadParams } from "../../../src/model/types.ts";
-import { headFromJson as storedHeadParams, parseStoredHead } from "../../../src/store/head_doc.ts";
-import { parseRecord } from "../../../src/record/mod.ts";
+import { featuresOfRecord } from "@taugate/features/mod.ts";
+import { scoreWithHead } from "@taugate/heads/score.ts";
+import { checkModelSpec } from "@taugate/model/spec_check.ts";
+import type { HeadParams } from "@taugate/model/types.ts";
+import { headFromJson as storedHeadParams, parseStoredHead } from "@taugate/store/head_doc.ts";
+import { parseRecord } from "@taugate/record/mod.ts";
 import { loadModel } from "../eval/model_io.ts";
 import { parseCli } from "./args.ts";
 import { SCORE } from "./commands.ts";

@@ -17,9 +17,9 @@
  * @module
  */
 import { writeFileSync } from "node:fs";
-import type { AdaptConfig } from "../../../src/heads/adapt.ts";
-import { RESIDUAL_DEFAULT, type ResidualConfig } from "../../../src/heads/residual.ts";
-import type { RequestRecord } from "../../../src/record/record.ts";
+import type { AdaptConfig } from "@taugate/heads/adapt.ts";
+import { RESIDUAL_DEFAULT, type ResidualConfig } from "@taugate/heads/residual.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { type EvalMethod, evaluate, type ResultRow, scratchLogRegMethod } from "../eval/fewshot.ts";
 import { median } from "../eval/metrics.ts";
 import { loadModel, modelMethod } from "../eval/model_io.ts";

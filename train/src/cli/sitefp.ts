@@ -13,9 +13,9 @@
  * @module
  */
 import { writeFileSync } from "node:fs";
-import { adaptHead, type HeadExample, residualTau } from "../../../src/heads/adapt.ts";
-import { scoreWithHead } from "../../../src/heads/score.ts";
-import { contrastRecords } from "../../../src/heads/contrast.ts";
+import { adaptHead, type HeadExample, residualTau } from "@taugate/heads/adapt.ts";
+import { scoreWithHead } from "@taugate/heads/score.ts";
+import { contrastRecords } from "@taugate/heads/contrast.ts";
 import { DEFAULT_RUN } from "../config.ts";
 import { loadSources } from "../data/sources.ts";
 import { median } from "../eval/metrics.ts";

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import type { RequestRecord } from "../../../src/record/record.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { hashString } from "../util/rng.ts";
 import { decodeOnce, familyByKeywords } from "./families.ts";
 

@@ -21,9 +21,9 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import { detectFormat, type ImportFormat, importText } from "../../../src/importers/mod.ts";
-import { afterBom, forEachLine, isBlank, isHttpWhitespace } from "../../../src/importers/_util.ts";
-import type { RequestRecord } from "../../../src/record/record.ts";
+import { detectFormat, type ImportFormat, importText } from "@taugate/importers/mod.ts";
+import { afterBom, forEachLine, isBlank, isHttpWhitespace } from "@taugate/importers/_util.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { listFiles } from "../importers/mod.ts";
 import {
   type Body,

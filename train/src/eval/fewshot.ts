@@ -16,16 +16,16 @@ import {
   type HeadExample,
   headInputs,
   residualTau,
-} from "../../../src/heads/adapt.ts";
-import { tenantTau } from "../../../src/heads/calibrate.ts";
-import { scoreWithHead } from "../../../src/heads/score.ts";
+} from "@taugate/heads/adapt.ts";
+import { tenantTau } from "@taugate/heads/calibrate.ts";
+import { scoreWithHead } from "@taugate/heads/score.ts";
 import {
   NOVELTY_DIM,
   noveltyFeatures,
   type SiteProfileConfig,
   siteProfileOf,
-} from "../../../src/heads/site_profile.ts";
-import type { HeadParams } from "../../../src/model/types.ts";
+} from "@taugate/heads/site_profile.ts";
+import type { HeadParams } from "@taugate/model/types.ts";
 import { categoryOf, HELD_OUT_FAMILIES } from "../data/families.ts";
 import { type FeatureSet, rowFeatures, rowStructure } from "../nn/features.ts";
 import { Rng } from "../util/rng.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { classWeights } from "../../../src/heads/adapt.ts";
+import { classWeights } from "@taugate/heads/adapt.ts";
 import type { FeatureSet } from "../nn/features.ts";
 
 /** Settings of the baseline. */

@@ -5,14 +5,14 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { AdaptConfig, Anchor } from "../../../src/heads/adapt.ts";
+import type { AdaptConfig, Anchor } from "@taugate/heads/adapt.ts";
 import { type EvalMethod, headMethod } from "./fewshot.ts";
-import { RESIDUAL_DEFAULT } from "../../../src/heads/residual.ts";
-import { featuresOfRecord } from "../../../src/features/mod.ts";
-import type { RequestRecord } from "../../../src/record/record.ts";
-import { createTsEngineFromModel, type TsEngine } from "../../../src/model/ts_engine.ts";
-import { type ReadModel, readModelOnnx } from "../../../src/model/onnx/read.ts";
-import type { HeadParams } from "../../../src/model/types.ts";
+import { RESIDUAL_DEFAULT } from "@taugate/heads/residual.ts";
+import { featuresOfRecord } from "@taugate/features/mod.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
+import { createTsEngineFromModel, type TsEngine } from "@taugate/model/ts_engine.ts";
+import { type ReadModel, readModelOnnx } from "@taugate/model/onnx/read.ts";
+import type { HeadParams } from "@taugate/model/types.ts";
 import type { FeatureSet } from "../nn/features.ts";
 import { rowFeatures } from "../nn/features.ts";
 

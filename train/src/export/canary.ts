@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RequestRecord } from "../../../src/record/record.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { categoryOf } from "../data/families.ts";
 import { Rng } from "../util/rng.ts";
 

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FEATURE_SPEC, specId } from "../../../src/features/mod.ts";
+import { FEATURE_SPEC, specId } from "@taugate/features/mod.ts";
 import type { ResultRow } from "../eval/fewshot.ts";
 import { meanStd } from "../eval/metrics.ts";
 import type { RunSummary } from "../pipeline.ts";

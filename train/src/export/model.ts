@@ -6,8 +6,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { buildModelOnnx } from "../../../src/model/onnx/write.ts";
-import type { BackboneWeights, HeadParams, ModelMeta } from "../../../src/model/types.ts";
+import { buildModelOnnx } from "@taugate/model/onnx/write.ts";
+import type { BackboneWeights, HeadParams, ModelMeta } from "@taugate/model/types.ts";
 
 /** A model id that depends only on the weights: `taugate-<spec>-<8 hex of sha256(float32 int8 bytes)>`. */
 export function modelIdOf(

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { RequestRecord } from "../../../src/record/record.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { splitLines } from "./lines.ts";
 import { type ImportReport, issue, newReport } from "./report.ts";
 

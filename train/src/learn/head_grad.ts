@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { type AdaptConfig, classWeights, type NonNegative } from "../../../src/heads/adapt.ts";
-import { sigmoid as sigma } from "../../../src/util/math.ts";
+import { type AdaptConfig, classWeights, type NonNegative } from "@taugate/heads/adapt.ts";
+import { sigmoid as sigma } from "@taugate/util/math.ts";
 
 /**
  * Backward through `fitHead`'s steps `θ_{t+1} = θ_t − α(Σ_i c_i(σ(θ_t·x_i) − y_i)x_i + λ(θ_t − θ₀))`:

@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { type AdaptConfig, fitHead, type NonNegative, protoHead } from "../../../src/heads/adapt.ts";
-import { minCountFor, NOVELTY_DIM, profileWeight } from "../../../src/heads/site_profile.ts";
+import { type AdaptConfig, fitHead, type NonNegative, protoHead } from "@taugate/heads/adapt.ts";
+import { minCountFor, NOVELTY_DIM, profileWeight } from "@taugate/heads/site_profile.ts";
 import { Adam, type ParamGroup } from "../nn/adam.ts";
 import { Backbone, type BackboneShape } from "../nn/backbone.ts";
 import type { FeatureSet } from "../nn/features.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { NOVELTY_DIM } from "../../../src/heads/site_profile.ts";
+import { NOVELTY_DIM } from "@taugate/heads/site_profile.ts";
 import type { FeatureSet } from "../nn/features.ts";
 
 /** A feature set's structure tokens interned to dense ids, with a reusable count per id. */

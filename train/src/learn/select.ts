@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { AdaptConfig } from "../../../src/heads/adapt.ts";
-import type { RequestRecord } from "../../../src/record/record.ts";
+import type { AdaptConfig } from "@taugate/heads/adapt.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { evaluate, headMethod } from "../eval/fewshot.ts";
 import { featurise } from "../nn/features.ts";
 import type { Trained } from "./meta.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { FeatureSpec } from "../../../src/features/mod.ts";
-import type { RequestRecord } from "../../../src/record/record.ts";
+import type { FeatureSpec } from "@taugate/features/mod.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { type FeatureSet, featurise } from "../nn/features.ts";
 
 /** One task: a tenant's rows in the shared set. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { RequestRecord } from "../../../src/record/record.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { hashString } from "../util/rng.ts";
 
 /** One validation tenant: shots and unlabelled traffic come from `support`, scores from `query`. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Activation } from "../../../src/model/types.ts";
+import type { Activation } from "@taugate/model/types.ts";
 
 /** Applies the activation to `x[0..n)` in place. */
 export function activate(kind: Activation, x: Float32Array, n: number): void {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Activation, BackboneWeights } from "../../../src/model/types.ts";
+import type { Activation, BackboneWeights } from "@taugate/model/types.ts";
 import type { Rng } from "../util/rng.ts";
 import type { ParamGroup } from "./adam.ts";
 import { activate, activationBackward } from "./activation.ts";

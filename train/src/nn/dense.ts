@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Activation } from "../../../src/model/types.ts";
+import type { Activation } from "@taugate/model/types.ts";
 import type { Rng } from "../util/rng.ts";
 import { activate, activationBackward } from "./activation.ts";
 

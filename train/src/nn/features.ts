@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { DENSE_DIM, FEATURE_SPEC, featuresOfRecord, type FeatureSpec } from "../../../src/features/mod.ts";
-import type { RequestRecord } from "../../../src/record/record.ts";
+import { DENSE_DIM, FEATURE_SPEC, featuresOfRecord, type FeatureSpec } from "@taugate/features/mod.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 
 /** Rows of features: CSR sparse part, dense block, labels. */
 export interface FeatureSet {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { sigmoid } from "../../../src/util/math.ts";
+import { sigmoid } from "@taugate/util/math.ts";
 
 /** log(1 + e^s), stable for large |s|. */
 export function softplus(s: number): number {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { RequestRecord } from "../../../src/record/record.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
 
 /**
  * A name/value pair. `value` is sent exactly as given when `encoded` is set, else a client encodes it. A

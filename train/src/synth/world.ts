@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { RequestRecord } from "../../../src/record/record.ts";
-import { MAX_BODY_CHARS, MAX_HEADER_VALUE_CHARS, MAX_URL_CHARS } from "../../../src/record/schema.ts";
+import type { RequestRecord } from "@taugate/record/record.ts";
+import { MAX_BODY_CHARS, MAX_HEADER_VALUE_CHARS, MAX_URL_CHARS } from "@taugate/record/schema.ts";
 import { ANOMALY_FAMILIES, attackLikeReason, HELD_OUT_FAMILIES, SCANNER_FAMILY } from "../data/families.ts";
 import { type AttackTarget, type AttackValue, buildPools, type Pools, type Split } from "../data/pools.ts";
 import { loadSources, type Sources } from "../data/sources.ts";
