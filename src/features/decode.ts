@@ -57,138 +57,6 @@ function hexAt(s: string, i: number, n: number): number {
   return v;
 }
 
-/** Growable code-unit buffer, reused across calls. */
-let units = new Uint16Array(4096);
-let unitLen = 0;
-
-function push(c: number): void {
-  if (unitLen === units.length) {
-    const grown = new Uint16Array(units.length * 2);
-    grown.set(units);
-    units = grown;
-  }
-  units[unitLen++] = c;
-}
-
-function pushCodePoint(cp: number): void {
-  if (cp > 0xffff) {
-    cp -= 0x10000;
-    push(0xd800 + (cp >> 10));
-    push(0xdc00 + (cp & 0x3ff));
-  } else {
-    push(cp);
-  }
-}
-
-function takeString(): string {
-  let out = "";
-  for (let i = 0; i < unitLen; i += 8192) {
-    out += String.fromCharCode.apply(
-      null,
-      units.subarray(i, Math.min(unitLen, i + 8192)) as unknown as number[],
-    );
-  }
-  unitLen = 0;
-  return out;
-}
-
-const bytes = new Uint8Array(4096);
-
-/** Decodes `n` bytes of UTF-8 from `bytes` into the unit buffer; returns the number of invalid sequences. */
-function flushUtf8(n: number): number {
-  let bad = 0;
-  let i = 0;
-  while (i < n) {
-    const b = bytes[i];
-    if (b < 0x80) {
-      push(b);
-      i++;
-      continue;
-    }
-    let need = 0, cp = 0, min = 0;
-    if (b >= 0xc2 && b <= 0xdf) {
-      need = 1, cp = b & 0x1f, min = 0x80;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      need = 2, cp = b & 0x0f, min = 0x800;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      need = 3, cp = b & 0x07, min = 0x10000;
-    } else {
-      push(0xfffd);
-      bad++;
-      i++;
-      continue;
-    }
-    let k = 1;
-    let complete = true;
-    for (; k <= need; k++) {
-      if (i + k >= n || (bytes[i + k] & 0xc0) !== 0x80) {
-        complete = false;
-        break;
-      }
-      cp = (cp << 6) | (bytes[i + k] & 0x3f);
-    }
-    if (!complete || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      // Replace the maximal invalid prefix (lead byte and the continuation bytes that fitted).
-      push(0xfffd);
-      bad++;
-      i += complete ? 1 : k;
-      continue;
-    }
-    pushCodePoint(cp);
-    i += need + 1;
-  }
-  return bad;
-}
-
-/**
- * One percent-decoding pass: `%XX` runs as UTF-8, `%uXXXX` as a UTF-16 unit, `+` as space where asked.
- * Returns the decoded string and sets `decoded` when a `%` sequence was decoded.
- */
-function percentPass(
-  s: string,
-  plusAsSpace: boolean,
-  ev: DecodeEvidence,
-  state: { decoded: boolean },
-): string {
-  if (s.indexOf("%") < 0 && !(plusAsSpace && s.indexOf("+") >= 0)) return s;
-  unitLen = 0;
-  let nb = 0;
-  for (let i = 0; i < s.length;) {
-    const c = codeAt(s, i);
-    if (c === C_PERCENT) {
-      const v = hexAt(s, i + 1, 2);
-      if (v >= 0) {
-        if (nb === bytes.length) {
-          ev.invalidUtf8 += flushUtf8(nb);
-          nb = 0;
-        }
-        bytes[nb++] = v;
-        state.decoded = true;
-        i += 3;
-        continue;
-      }
-      const next = i + 1 < s.length ? codeAt(s, i + 1) | 0x20 : 0;
-      if (next === 117 /* u */) {
-        const u = hexAt(s, i + 2, 4);
-        if (u >= 0) {
-          if (nb) ev.invalidUtf8 += flushUtf8(nb), nb = 0;
-          push(u);
-          ev.unicodeEscapes++;
-          state.decoded = true;
-          i += 6;
-          continue;
-        }
-      }
-      ev.invalidEscapes++;
-    }
-    if (nb) ev.invalidUtf8 += flushUtf8(nb), nb = 0;
-    push(plusAsSpace && c === C_PLUS ? C_SPACE : c);
-    i++;
-  }
-  if (nb) ev.invalidUtf8 += flushUtf8(nb);
-  return takeString();
-}
-
 /** Named character references worth decoding: those attackers use to smuggle syntax. */
 const ENTITIES: ReadonlyMap<string, number> = new Map([
   ["lt", 60],
@@ -226,137 +94,270 @@ const ENTITIES: ReadonlyMap<string, number> = new Map([
   ["hyphen", 45],
 ]);
 
-/** One pass over backslash escapes and HTML character references. */
-function escapePass(s: string, ev: DecodeEvidence): string {
-  if (s.indexOf("\\") < 0 && s.indexOf("&") < 0) return s;
-  unitLen = 0;
-  for (let i = 0; i < s.length;) {
-    const c = codeAt(s, i);
-    if (c === C_BACKSLASH && i + 1 < s.length) {
-      const n = codeAt(s, i + 1) | 0x20;
-      if (n === 117 /* u */) {
-        if (codeAt(s, i + 2) === 123 /* { */) {
-          let j = i + 3, v = 0;
-          for (; j < s.length && j < i + 10; j++) {
-            const d = hexVal(codeAt(s, j));
-            if (d < 0) break;
-            v = v * 16 + d;
-          }
-          if (j > i + 3 && codeAt(s, j) === 125 && v <= 0x10ffff) {
-            pushCodePoint(v);
-            ev.unicodeEscapes++;
-            i = j + 1;
-            continue;
-          }
-        }
-        const u = hexAt(s, i + 2, 4);
-        if (u >= 0) {
-          push(u);
-          ev.unicodeEscapes++;
-          i += 6;
-          continue;
-        }
-        ev.invalidEscapes++;
-      } else if (n === 120 /* x */) {
-        const x = hexAt(s, i + 2, 2);
-        if (x >= 0) {
-          push(x);
-          ev.unicodeEscapes++;
-          i += 4;
-          continue;
-        }
-        ev.invalidEscapes++;
-      }
-    } else if (c === C_AMP && i + 2 < s.length) {
-      const r = entityAt(s, i);
-      if (r > 0) {
-        pushCodePoint(entityValue);
-        ev.htmlEntities++;
-        i += r;
-        continue;
-      }
-    }
-    push(c);
-    i++;
-  }
-  return takeString();
-}
-
-let entityValue = 0;
-
-/** Length of the character reference at `s[i] === '&'` (value in `entityValue`), or 0. */
-function entityAt(s: string, i: number): number {
-  let j = i + 1;
-  if (codeAt(s, j) === 35 /* # */) {
-    j++;
-    let v = 0, digits = 0;
-    if ((codeAt(s, j) | 0x20) === 120 /* x */) {
-      j++;
-      for (; j < s.length && digits < 7; j++, digits++) {
-        const d = hexVal(codeAt(s, j));
-        if (d < 0) break;
-        v = v * 16 + d;
-      }
-    } else {
-      for (; j < s.length && digits < 8; j++, digits++) {
-        const d = codeAt(s, j) - 48;
-        if (d < 0 || d > 9) break;
-        v = v * 10 + d;
-      }
-    }
-    if (digits === 0) return 0;
-    if (codeAt(s, j) === 59 /* ; */) j++;
-    entityValue = v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) || v === 0 ? 0xfffd : v;
-    return j - i;
-  }
-  const start = j;
-  for (; j < s.length && j - start < 8; j++) {
-    const l = codeAt(s, j) | 0x20;
-    if (l < 97 || l > 122) break;
-  }
-  if (j === start) return 0;
-  const v = ENTITIES.get(s.slice(start, j).toLowerCase());
-  if (v === undefined) return 0;
-  if (codeAt(s, j) === 59) j++;
-  entityValue = v;
-  return j - i;
-}
-
 function hasNonAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (codeAt(s, i) >= 128) return true;
   return false;
 }
 
 /**
- * Decodes a field in up to `rounds` rounds (percent, then escapes and entities, then NFKC and lower case
- * of non-ASCII), stopping when a round changes nothing. The result is at most `cap` code units.
- *
- * @param s The raw field, already cut to its cap.
- * @param plusAsSpace `+` means space (query strings and form bodies).
- * @param rounds Maximum rounds.
- * @param cap Maximum length of the result (NFKC can lengthen text).
- * @param ev Evidence, updated.
- * @returns The decoded field.
+ * Decodes fields (`decodeField`) with scratch buffers of its own: the code-unit output buffer (grown on
+ * demand and kept), the bytes of a pending `%XX` run, and the value of the last character reference read.
+ * Nothing is kept between calls but capacity, so each extractor owns one and no two share state.
  */
-export function decodeField(
-  s: string,
-  plusAsSpace: boolean,
-  rounds: number,
-  cap: number,
-  ev: DecodeEvidence,
-): string {
-  let depth = 0;
-  const state = { decoded: false };
-  for (let r = 0; r < rounds; r++) {
-    const before = s;
-    state.decoded = false;
-    s = percentPass(s, plusAsSpace, ev, state);
-    if (state.decoded) depth++;
-    s = escapePass(s, ev);
-    if (hasNonAscii(s)) s = s.normalize("NFKC").toLowerCase();
-    if (s.length > cap) s = s.slice(0, cap);
-    if (s === before) break;
+export class FieldDecoder {
+  /** Output code units of the pass in progress; the first `unitLen` are valid. */
+  private units = new Uint16Array(4096);
+  private unitLen = 0;
+  /** Bytes of a `%XX` run, decoded as UTF-8 when the run ends (or the buffer fills). */
+  private readonly bytes = new Uint8Array(4096);
+  /** Set by `percentPass` when it decoded a `%` sequence. */
+  private decoded = false;
+  /** The value of the character reference `entityAt` last read. */
+  private entityValue = 0;
+
+  /**
+   * Decodes a field in up to `rounds` rounds (percent, then escapes and entities, then NFKC and lower case
+   * of non-ASCII), stopping when a round changes nothing. The result is at most `cap` code units.
+   *
+   * @param s The raw field, already cut to its cap.
+   * @param plusAsSpace `+` means space (query strings and form bodies).
+   * @param rounds Maximum rounds.
+   * @param cap Maximum length of the result (NFKC can lengthen text).
+   * @param ev Evidence, updated.
+   * @returns The decoded field.
+   */
+  decodeField(s: string, plusAsSpace: boolean, rounds: number, cap: number, ev: DecodeEvidence): string {
+    let depth = 0;
+    for (let r = 0; r < rounds; r++) {
+      const before = s;
+      this.decoded = false;
+      s = this.percentPass(s, plusAsSpace, ev);
+      if (this.decoded) depth++;
+      s = this.escapePass(s, ev);
+      if (hasNonAscii(s)) s = s.normalize("NFKC").toLowerCase();
+      if (s.length > cap) s = s.slice(0, cap);
+      if (s === before) break;
+    }
+    if (depth > ev.depth) ev.depth = depth;
+    return s;
   }
-  if (depth > ev.depth) ev.depth = depth;
-  return s;
+
+  /**
+   * One percent-decoding pass: `%XX` runs as UTF-8, `%uXXXX` as a UTF-16 unit, `+` as space where asked.
+   * Returns the decoded string and sets `decoded` when a `%` sequence was decoded.
+   */
+  private percentPass(s: string, plusAsSpace: boolean, ev: DecodeEvidence): string {
+    if (s.indexOf("%") < 0 && !(plusAsSpace && s.indexOf("+") >= 0)) return s;
+    const bytes = this.bytes;
+    this.unitLen = 0;
+    let nb = 0;
+    for (let i = 0; i < s.length;) {
+      const c = codeAt(s, i);
+      if (c === C_PERCENT) {
+        const v = hexAt(s, i + 1, 2);
+        if (v >= 0) {
+          if (nb === bytes.length) {
+            ev.invalidUtf8 += this.flushUtf8(nb);
+            nb = 0;
+          }
+          bytes[nb++] = v;
+          this.decoded = true;
+          i += 3;
+          continue;
+        }
+        const next = i + 1 < s.length ? codeAt(s, i + 1) | 0x20 : 0;
+        if (next === 117 /* u */) {
+          const u = hexAt(s, i + 2, 4);
+          if (u >= 0) {
+            if (nb) ev.invalidUtf8 += this.flushUtf8(nb), nb = 0;
+            this.push(u);
+            ev.unicodeEscapes++;
+            this.decoded = true;
+            i += 6;
+            continue;
+          }
+        }
+        ev.invalidEscapes++;
+      }
+      if (nb) ev.invalidUtf8 += this.flushUtf8(nb), nb = 0;
+      this.push(plusAsSpace && c === C_PLUS ? C_SPACE : c);
+      i++;
+    }
+    if (nb) ev.invalidUtf8 += this.flushUtf8(nb);
+    return this.takeString();
+  }
+
+  /** One pass over backslash escapes and HTML character references. */
+  private escapePass(s: string, ev: DecodeEvidence): string {
+    if (s.indexOf("\\") < 0 && s.indexOf("&") < 0) return s;
+    this.unitLen = 0;
+    for (let i = 0; i < s.length;) {
+      const c = codeAt(s, i);
+      if (c === C_BACKSLASH && i + 1 < s.length) {
+        const n = codeAt(s, i + 1) | 0x20;
+        if (n === 117 /* u */) {
+          if (codeAt(s, i + 2) === 123 /* { */) {
+            let j = i + 3, v = 0;
+            for (; j < s.length && j < i + 10; j++) {
+              const d = hexVal(codeAt(s, j));
+              if (d < 0) break;
+              v = v * 16 + d;
+            }
+            if (j > i + 3 && codeAt(s, j) === 125 && v <= 0x10ffff) {
+              this.pushCodePoint(v);
+              ev.unicodeEscapes++;
+              i = j + 1;
+              continue;
+            }
+          }
+          const u = hexAt(s, i + 2, 4);
+          if (u >= 0) {
+            this.push(u);
+            ev.unicodeEscapes++;
+            i += 6;
+            continue;
+          }
+          ev.invalidEscapes++;
+        } else if (n === 120 /* x */) {
+          const x = hexAt(s, i + 2, 2);
+          if (x >= 0) {
+            this.push(x);
+            ev.unicodeEscapes++;
+            i += 4;
+            continue;
+          }
+          ev.invalidEscapes++;
+        }
+      } else if (c === C_AMP && i + 2 < s.length) {
+        const r = this.entityAt(s, i);
+        if (r > 0) {
+          this.pushCodePoint(this.entityValue);
+          ev.htmlEntities++;
+          i += r;
+          continue;
+        }
+      }
+      this.push(c);
+      i++;
+    }
+    return this.takeString();
+  }
+
+  /** Length of the character reference at `s[i] === '&'` (value in `entityValue`), or 0. */
+  private entityAt(s: string, i: number): number {
+    let j = i + 1;
+    if (codeAt(s, j) === 35 /* # */) {
+      j++;
+      let v = 0, digits = 0;
+      if ((codeAt(s, j) | 0x20) === 120 /* x */) {
+        j++;
+        for (; j < s.length && digits < 7; j++, digits++) {
+          const d = hexVal(codeAt(s, j));
+          if (d < 0) break;
+          v = v * 16 + d;
+        }
+      } else {
+        for (; j < s.length && digits < 8; j++, digits++) {
+          const d = codeAt(s, j) - 48;
+          if (d < 0 || d > 9) break;
+          v = v * 10 + d;
+        }
+      }
+      if (digits === 0) return 0;
+      if (codeAt(s, j) === 59 /* ; */) j++;
+      this.entityValue = v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) || v === 0 ? 0xfffd : v;
+      return j - i;
+    }
+    const start = j;
+    for (; j < s.length && j - start < 8; j++) {
+      const l = codeAt(s, j) | 0x20;
+      if (l < 97 || l > 122) break;
+    }
+    if (j === start) return 0;
+    const v = ENTITIES.get(s.slice(start, j).toLowerCase());
+    if (v === undefined) return 0;
+    if (codeAt(s, j) === 59) j++;
+    this.entityValue = v;
+    return j - i;
+  }
+
+  /** Decodes `n` bytes of UTF-8 from `bytes` into the unit buffer; returns the number of invalid sequences. */
+  private flushUtf8(n: number): number {
+    const bytes = this.bytes;
+    let bad = 0;
+    let i = 0;
+    while (i < n) {
+      const b = bytes[i];
+      if (b < 0x80) {
+        this.push(b);
+        i++;
+        continue;
+      }
+      let need = 0, cp = 0, min = 0;
+      if (b >= 0xc2 && b <= 0xdf) {
+        need = 1, cp = b & 0x1f, min = 0x80;
+      } else if (b >= 0xe0 && b <= 0xef) {
+        need = 2, cp = b & 0x0f, min = 0x800;
+      } else if (b >= 0xf0 && b <= 0xf4) {
+        need = 3, cp = b & 0x07, min = 0x10000;
+      } else {
+        this.push(0xfffd);
+        bad++;
+        i++;
+        continue;
+      }
+      let k = 1;
+      let complete = true;
+      for (; k <= need; k++) {
+        if (i + k >= n || (bytes[i + k] & 0xc0) !== 0x80) {
+          complete = false;
+          break;
+        }
+        cp = (cp << 6) | (bytes[i + k] & 0x3f);
+      }
+      if (!complete || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        // Replace the maximal invalid prefix (lead byte and the continuation bytes that fitted).
+        this.push(0xfffd);
+        bad++;
+        i += complete ? 1 : k;
+        continue;
+      }
+      this.pushCodePoint(cp);
+      i += need + 1;
+    }
+    return bad;
+  }
+
+  private push(c: number): void {
+    if (this.unitLen === this.units.length) {
+      const grown = new Uint16Array(this.units.length * 2);
+      grown.set(this.units);
+      this.units = grown;
+    }
+    this.units[this.unitLen++] = c;
+  }
+
+  private pushCodePoint(cp: number): void {
+    if (cp > 0xffff) {
+      cp -= 0x10000;
+      this.push(0xd800 + (cp >> 10));
+      this.push(0xdc00 + (cp & 0x3ff));
+    } else {
+      this.push(cp);
+    }
+  }
+
+  /** The unit buffer as a string; empties the buffer. */
+  private takeString(): string {
+    const units = this.units, unitLen = this.unitLen;
+    let out = "";
+    for (let i = 0; i < unitLen; i += 8192) {
+      out += String.fromCharCode.apply(
+        null,
+        units.subarray(i, Math.min(unitLen, i + 8192)) as unknown as number[],
+      );
+    }
+    this.unitLen = 0;
+    return out;
+  }
 }

@@ -9,7 +9,7 @@
  * 3. weight every group of features to unit scale and accumulate them into the sorted sparse output.
  */
 import { codeAt } from "./chars.ts";
-import { type DecodeEvidence, decodeField, needsDecoding, newEvidence } from "./decode.ts";
+import { type DecodeEvidence, FieldDecoder, needsDecoding, newEvidence } from "./decode.ts";
 import { fmix, FNV_OFFSET, fnvStep, fnvString, seedFor } from "./hash.ts";
 import { KW_HTML, KW_PATH, KW_SHELL, KW_SQL, KW_TEMPLATE, lexiconClasses } from "./lexicon.ts";
 import { DENSE_DIM, FEATURE_SPEC, type FeatureSpec, TEXT_FIELDS, validateSpec } from "./spec.ts";
@@ -266,7 +266,130 @@ function shapeOf(mask: number, len: number): number {
   return 10;
 }
 
-/** Reusable scratch state for one spec. Extraction is synchronous, so one instance serves an isolate. */
+// ---- field flags -----------------------------------------------------------------------------------------
+
+/** How a text field is read: a bit set of the flags below (`field`, `fold`, `pair`, `key`). */
+type FieldFlags = number;
+/** `+` means a space (query strings and form bodies). */
+const PLUS_AS_SPACE = 1;
+/** A value (not a name or a header): counted in the value statistics, its shape a site token. */
+const IS_VALUE = 2;
+/** A cookie's name: its identity is kept apart from a parameter of the same name. */
+const IS_COOKIE = 4;
+/** `fold`'s fast pass: give up (-1) at the first character that may begin an encoding. */
+const BAIL_ON_ESCAPE = 8;
+
+// ---- per-request statistics ------------------------------------------------------------------------------
+
+/**
+ * What one request's fields added up to: the numbers the dense block is computed from (`denseFeatures`).
+ * One instance per extractor, cleared by `reset` at the start of every request (no allocation per request).
+ */
+class RequestStats {
+  /** Evidence of decoding, updated by the decoder. */
+  readonly decode: DecodeEvidence = newEvidence();
+  /** Something was cut at a cap (a field, the query, the parameter, header, part or field count, the body). */
+  truncated = false;
+
+  // Counts of the request's parts.
+  /** Path segments. */
+  pathSegments = 0;
+  /** Query parameters read. */
+  queryParams = 0;
+  /** Body parameters read (form, JSON keys and values, multipart parts). */
+  bodyParams = 0;
+  /** Headers read (those in `SKIP_HEADERS` and `cf-*` left out). */
+  headers = 0;
+  /** Cookies read. */
+  cookies = 0;
+  hasUserAgent = false;
+  hasAccept = false;
+  /** Deepest JSON nesting seen. */
+  jsonDepth = 0;
+  /** U+FFFD in the body as decoded from UTF-8 (the decoder counts those of percent-decoding). */
+  bodyInvalidUtf8 = 0;
+
+  // Characters: of every field (control, comments) or of values only (the rest).
+  /** Upper-case ASCII letters of values, before folding. */
+  upper = 0;
+  /** Control characters other than tab and line breaks. */
+  control = 0;
+  /** Inline comments (`/* … *\/` with its close, `--`). */
+  comments = 0;
+  /** Characters of folded values: the denominator of the ratios below. */
+  valueChars = 0;
+  quote = 0;
+  angle = 0;
+  parenSemi = 0;
+  shellCh = 0;
+  nonAlnum = 0;
+  digits = 0;
+  nonAscii = 0;
+  /** Highest entropy (bits per character) of a value of at least 8 characters. */
+  maxEntropy = 0;
+  maxValueLen = 0;
+
+  // Words and markers (saved and restored around `fold`'s abandoned fast pass).
+  kwSql = 0;
+  kwShell = 0;
+  kwHtml = 0;
+  kwPath = 0;
+  /** Template markers (`{{ ${ #{ *{ <%`) and template keywords. */
+  template = 0;
+  /** Traversal markers `../` and `..\`. */
+  dotdot = 0;
+
+  reset(): void {
+    const ev = this.decode;
+    ev.depth =
+      ev.invalidEscapes =
+      ev.unicodeEscapes =
+      ev.htmlEntities =
+      ev.invalidUtf8 =
+        0;
+    this.truncated = this.hasUserAgent = this.hasAccept = false;
+    this.pathSegments =
+      this.queryParams =
+      this.bodyParams =
+      this.headers =
+      this.cookies =
+        0;
+    this.jsonDepth = this.bodyInvalidUtf8 = 0;
+    this.upper =
+      this.control =
+      this.comments =
+      this.valueChars =
+        0;
+    this.quote =
+      this.angle =
+      this.parenSemi =
+      this.shellCh =
+      this.nonAlnum =
+      this.digits =
+      this.nonAscii =
+        0;
+    this.maxEntropy = this.maxValueLen = 0;
+    this.kwSql =
+      this.kwShell =
+      this.kwHtml =
+      this.kwPath =
+      this.template =
+      this.dotdot =
+        0;
+  }
+}
+
+// ---- the extractor -----------------------------------------------------------------------------------------
+
+/**
+ * Reusable scratch state for one spec: seeds, the canonical buffer and its field table, the feature events,
+ * the accumulator, the per-request statistics and a decoder of its own. Extraction is synchronous, so one
+ * instance serves an isolate; two instances share nothing.
+ *
+ * Its methods are the building blocks (fields, events, phases 2 and 3); the feature families that use them
+ * (`methodFeatures`, `pathFeatures`, `queryFeatures`, `headerFeatures`, `cookieFeatures`, `bodyFeatures`,
+ * `denseFeatures`) follow the class, in the order `run` calls them.
+ */
 class Extractor {
   readonly spec: Readonly<FeatureSpec>;
   readonly mask: number;
@@ -278,58 +401,43 @@ class Extractor {
   readonly ngramNs = new Uint8Array(TEXT_NAMESPACES);
   /** Context namespaces: only keyword words count there (see `FeatureSpec.contextFields`). */
   readonly contextNs = new Uint8Array(TEXT_NAMESPACES);
+  readonly decoder = new FieldDecoder();
+  readonly stats = new RequestStats();
 
+  /** The canonical buffer: every field folded, between MARK_START and MARK_END; `len` units used. */
   readonly buf = new Uint16Array(CANON_CAPACITY);
   len = 0;
+  /** The field table: namespace, start mark and end mark of each of the `nFields` fields. */
   nFields = 0;
   readonly fNs = new Uint8Array(MAX_FIELDS);
   readonly fStart = new Int32Array(MAX_FIELDS);
   readonly fEnd = new Int32Array(MAX_FIELDS);
-  readonly fKey = new Int32Array(MAX_FIELDS);
 
+  /** Feature events (`bucket | group << 24`), `nEvents` of them. */
   events: Int32Array;
   nEvents = 0;
   /** Per group, a bit set of the buckets already in it (presence); cleared after each request. */
   readonly seen: Int32Array;
   readonly words: number;
+  readonly groupCount = new Int32Array(GROUPS);
+  /** The bucket of the last `add` (-1 after a site token), for the trace. */
   lastBucket = 0;
   readonly structure = new Int32Array(MAX_STRUCTURE);
   nStructure = 0;
-  nnz = 0;
-  readonly groupCount = new Int32Array(GROUPS);
+
+  /** Phase 3: group weights, the accumulator and its touched-bucket bit set; `nnz` buckets set. */
+  readonly weights = new Float64Array(GROUPS);
   readonly acc: Float32Array;
   readonly touched: Int32Array;
-  readonly hist = new Int32Array(256);
+  nnz = 0;
+
+  /** Scratch of `fold` and `finishValue` (character classes of a value) and of `entropy`. */
   readonly classCount = new Int32Array(CLASSES);
-  readonly weights = new Float64Array(GROUPS);
+  readonly hist = new Int32Array(256);
+  /** Where `saveTokenState` keeps what an abandoned fast pass must give back. */
+  private readonly saved = new Int32Array(9);
 
   trace: FeatureTrace | null = null;
-
-  ev: DecodeEvidence = newEvidence();
-  // Per-request statistics.
-  truncated = false;
-  upper = 0;
-  control = 0;
-  comments = 0;
-  valueChars = 0;
-  quote = 0;
-  angle = 0;
-  parenSemi = 0;
-  shellCh = 0;
-  nonAlnum = 0;
-  digits = 0;
-  nonAscii = 0;
-  maxEntropy = 0;
-  maxValueLen = 0;
-  dotdot = 0;
-  template = 0;
-  kwSql = 0;
-  kwShell = 0;
-  kwHtml = 0;
-  kwPath = 0;
-  jsonDepth = 0;
-  bodyParams = 0;
-  badUtf8 = 0;
 
   constructor(spec: Readonly<FeatureSpec>) {
     validateSpec(spec);
@@ -357,44 +465,14 @@ class Extractor {
     }
   }
 
+  /** Ready for the next request (the accumulator and presence bits were cleared by the last one). */
   reset(): void {
     this.len = 0;
     this.nFields = 0;
     this.nEvents = 0;
     this.nStructure = 0;
     this.groupCount.fill(0);
-    // Cleared in place rather than replaced: one allocation less per request.
-    const ev = this.ev;
-    ev.depth = 0;
-    ev.invalidEscapes = 0;
-    ev.unicodeEscapes = 0;
-    ev.htmlEntities = 0;
-    ev.invalidUtf8 = 0;
-    this.truncated = false;
-    this.upper =
-      this.control =
-      this.comments =
-      this.valueChars =
-        0;
-    this.quote =
-      this.angle =
-      this.parenSemi =
-      this.shellCh =
-      this.nonAlnum =
-      this.digits =
-      this.nonAscii =
-        0;
-    this.maxEntropy =
-      this.maxValueLen =
-      this.dotdot =
-      this.template =
-        0;
-    this.kwSql =
-      this.kwShell =
-      this.kwHtml =
-      this.kwPath =
-        0;
-    this.jsonDepth = this.bodyParams = this.badUtf8 = 0;
+    this.stats.reset();
   }
 
   // ---- events -------------------------------------------------------------------------------------------
@@ -455,79 +533,95 @@ class Extractor {
     if (this.trace) this.traceAdd(this.lastBucket, `${NS_NAMES[ns]}:${text}`);
   }
 
+  traceAdd(bucket: number, name: string): void {
+    if (bucket < 0) return; // a site token: not in the vector
+    const list = this.trace!.get(bucket);
+    if (list === undefined) this.trace!.set(bucket, [name]);
+    else if (!list.includes(name) && list.length < 8) list.push(name);
+  }
+
   // ---- phase 1: fields ----------------------------------------------------------------------------------
 
   /**
    * Cuts, decodes and folds one text field into the buffer. Returns the field's index, or -1 when the
    * buffer or field table is full (which counts as truncation).
+   *
+   * @param flags `PLUS_AS_SPACE`, `IS_VALUE`.
+   * @param key For a value, the hash of its parameter's name (0: none); its shape becomes a site token.
    */
-  field(ns: number, raw: string, cap: number, plusAsSpace: boolean, isValue: boolean, key: number): number {
+  field(ns: number, raw: string, cap: number, flags: FieldFlags, key: number): number {
+    const stats = this.stats;
     if (this.nFields === MAX_FIELDS) {
-      this.truncated = true;
+      stats.truncated = true;
       return -1;
     }
     let s = raw;
     if (s.length > cap) {
       s = s.slice(0, cap);
-      this.truncated = true;
+      stats.truncated = true;
     }
     if (this.len + s.length + 2 > CANON_CAPACITY) {
-      this.truncated = true;
+      stats.truncated = true;
       return -1;
     }
     const start = this.len;
     const group = GROUP_OF_NS[ns];
+    const plusAsSpace = (flags & PLUS_AS_SPACE) !== 0;
     // Most fields hold nothing to decode: fold and tokenise them in one pass, and start again after decoding
     // when the pass meets a character that may begin an encoding.
     this.saveTokenState(group + 1);
     // Tracing names what was hashed, so it must not see the tokens of an abandoned first pass.
     let end = this.trace !== null && needsDecoding(s, plusAsSpace)
       ? -1
-      : this.fold(s, start, ns, plusAsSpace, isValue, true);
+      : this.fold(s, start, ns, flags | BAIL_ON_ESCAPE);
     if (end < 0) {
       this.restoreTokenState(group + 1);
-      if (isValue) this.countUpper(s);
-      s = decodeField(s, plusAsSpace, this.spec.decodeRounds, cap, this.ev);
+      if (flags & IS_VALUE) this.countUpper(s);
+      s = this.decoder.decodeField(s, plusAsSpace, this.spec.decodeRounds, cap, stats.decode);
       if (this.len + s.length + 2 > CANON_CAPACITY) {
-        this.truncated = true;
+        stats.truncated = true;
         return -1;
       }
-      end = this.fold(s, start, ns, false, isValue, false);
+      // Decoded text is folded as it is: `+` was decided by the decoder.
+      end = this.fold(s, start, ns, flags & IS_VALUE);
     }
     this.len = end + 1;
     const f = this.nFields++;
     this.fNs[f] = ns;
     this.fStart[f] = start;
     this.fEnd[f] = end;
-    this.fKey[f] = key;
     // Only value fields count classes (and finishValue clears the counts), so nothing to clear otherwise.
-    if (isValue) this.finishValue(start, end, key);
+    if (flags & IS_VALUE) this.finishValue(start, end, key);
     return f;
   }
 
-  private saved = new Int32Array(9);
-
   saveTokenState(group: number): void {
-    const v = this.saved;
-    v[0] = this.nEvents, v[1] = this.groupCount[group], v[2] = this.kwSql, v[3] = this.kwShell;
-    v[4] = this.kwHtml, v[5] = this.kwPath, v[6] = this.template, v[7] = this.dotdot;
+    const v = this.saved, st = this.stats;
+    v[0] = this.nEvents, v[1] = this.groupCount[group], v[2] = st.kwSql, v[3] = st.kwShell;
+    v[4] = st.kwHtml, v[5] = st.kwPath, v[6] = st.template, v[7] = st.dotdot;
   }
 
   restoreTokenState(group: number): void {
-    const v = this.saved;
+    const v = this.saved, st = this.stats;
     this.unsee(v[0], this.nEvents);
-    this.nEvents = v[0], this.groupCount[group] = v[1], this.kwSql = v[2], this.kwShell = v[3];
-    this.kwHtml = v[4], this.kwPath = v[5], this.template = v[6], this.dotdot = v[7];
+    this.nEvents = v[0], this.groupCount[group] = v[1], st.kwSql = v[2], st.kwShell = v[3];
+    st.kwHtml = v[4], st.kwPath = v[5], st.template = v[6], st.dotdot = v[7];
     this.classCount.fill(0);
   }
 
   /**
    * One pass over a field: writes it folded (ASCII lower case, whitespace and control runs to one space,
    * inline comments to a space) between start and end marks at `start`, and emits its word and symbol
-   * tokens and character-class counts on the way. Returns the end mark's position; with `bail`, -1 at the
-   * first character that may begin an encoding (`%`, `&`, `\`, non-ASCII, `+` as space).
+   * tokens and character-class counts on the way. Returns the end mark's position; with `BAIL_ON_ESCAPE`,
+   * -1 at the first character that may begin an encoding (`%`, `&`, `\`, non-ASCII, `+` as space).
+   *
+   * @param flags `PLUS_AS_SPACE` (only matters with `BAIL_ON_ESCAPE`), `IS_VALUE`, `BAIL_ON_ESCAPE`.
    */
-  fold(s: string, start: number, ns: number, plusAsSpace: boolean, isValue: boolean, bail: boolean): number {
+  fold(s: string, start: number, ns: number, flags: FieldFlags): number {
+    const plusAsSpace = (flags & PLUS_AS_SPACE) !== 0;
+    const isValue = (flags & IS_VALUE) !== 0;
+    const bail = (flags & BAIL_ON_ESCAPE) !== 0;
+    const stats = this.stats;
     const buf = this.buf;
     const cc = this.classCount;
     const group = GROUP_OF_NS[ns] + 1;
@@ -589,11 +683,11 @@ class Extractor {
       if (wordLen > 0) {
         const kw = lexiconClasses(wordH);
         if (kw !== 0) {
-          if (kw & KW_SQL) this.kwSql++;
-          if (kw & KW_SHELL) this.kwShell++;
-          if (kw & KW_HTML) this.kwHtml++;
-          if (kw & KW_PATH) this.kwPath++;
-          if (kw & KW_TEMPLATE) this.template++;
+          if (kw & KW_SQL) stats.kwSql++;
+          if (kw & KW_SHELL) stats.kwShell++;
+          if (kw & KW_HTML) stats.kwHtml++;
+          if (kw & KW_PATH) stats.kwPath++;
+          if (kw & KW_TEMPLATE) stats.template++;
         }
         if (kw !== 0 || context === 0) {
           this.emit(tokenSeed ^ wordH, group);
@@ -622,8 +716,8 @@ class Extractor {
           (c === 123 && (prev === 123 || prev === 36 || prev === 35 || prev === 42)) ||
           (c === 37 && prev === 60)
         ) {
-          this.template++;
-        } else if ((c === 47 || c === 92) && prev === 46 && prev2 === 46) this.dotdot++;
+          stats.template++;
+        } else if ((c === 47 || c === 92) && prev === 46 && prev2 === 46) stats.dotdot++;
       }
       prev2 = prev;
       prev = c;
@@ -633,34 +727,34 @@ class Extractor {
     if (nonEmpty && buf[p - 1] === 32) p--;
     buf[p] = MARK_END;
     if (isValue) {
-      this.upper += upper;
+      stats.upper += upper;
       if (nonEmpty) cc[C_SPACE]--;
     }
-    this.control += control;
-    this.comments += comments;
+    stats.control += control;
+    stats.comments += comments;
     return p;
   }
 
   /** Statistics, entropy and parameter shape of a value field, from the class counts its fold left. */
   finishValue(start: number, end: number, key: number): void {
-    const cc = this.classCount;
+    const cc = this.classCount, stats = this.stats;
     const len = end - start - 1;
     let mask = 0;
     for (let k = 0; k < CLASSES; k++) if (cc[k] > 0) mask |= CLASS_SHAPE_BIT[k];
-    this.valueChars += len;
-    this.quote += cc[C_QUOTE];
-    this.angle += cc[C_ANGLE];
-    this.parenSemi += cc[C_PARENSEMI];
-    this.shellCh += cc[C_SHELL];
-    this.nonAlnum += cc[C_QUOTE] + cc[C_ANGLE] + cc[C_PARENSEMI] + cc[C_SHELL] + cc[C_PATHURL] + cc[C_WORDP] +
-      cc[C_OTHER];
-    this.digits += cc[C_DIGIT];
-    this.nonAscii += cc[C_NONASCII];
+    stats.valueChars += len;
+    stats.quote += cc[C_QUOTE];
+    stats.angle += cc[C_ANGLE];
+    stats.parenSemi += cc[C_PARENSEMI];
+    stats.shellCh += cc[C_SHELL];
+    stats.nonAlnum += cc[C_QUOTE] + cc[C_ANGLE] + cc[C_PARENSEMI] + cc[C_SHELL] + cc[C_PATHURL] +
+      cc[C_WORDP] + cc[C_OTHER];
+    stats.digits += cc[C_DIGIT];
+    stats.nonAscii += cc[C_NONASCII];
     cc.fill(0);
-    if (len > this.maxValueLen) this.maxValueLen = len;
+    if (len > stats.maxValueLen) stats.maxValueLen = len;
     if (len >= 8) {
       const e = this.entropy(start + 1, end);
-      if (e > this.maxEntropy) this.maxEntropy = e;
+      if (e > stats.maxEntropy) stats.maxEntropy = e;
     }
     if (key !== 0) {
       const shape = shapeOf(mask, len);
@@ -679,7 +773,25 @@ class Extractor {
       const c = codeAt(s, i);
       if (c >= 65 && c <= 90) u++;
     }
-    this.upper += u;
+    this.stats.upper += u;
+  }
+
+  /** Shannon entropy (bits per character) of buf[a, b), characters folded to 8 bits: log2 n - Σ c log2 c / n. */
+  entropy(a: number, b: number): number {
+    const hist = this.hist;
+    const buf = this.buf;
+    for (let p = a; p < b; p++) hist[buf[p] & 255]++;
+    let sum = 0;
+    for (let p = a; p < b; p++) {
+      const k = buf[p] & 255;
+      const c = hist[k];
+      if (c > 0) {
+        sum += C_LOG2_C[c];
+        hist[k] = 0;
+      }
+    }
+    const n = b - a;
+    return Math.log2(n) - sum / n;
   }
 
   /** FNV hash of a field's folded text (the identity of a parameter name). */
@@ -689,21 +801,34 @@ class Extractor {
     return h === 0 ? 1 : h;
   }
 
-  /** A key and its value (query, form, JSON, multipart, cookie). `value === null`: the key had no `=`. */
-  pair(kns: number, vns: number, key: string, value: string | null, plus: boolean, cookie: boolean): void {
-    const kh = this.key(kns, key, plus, cookie);
+  fieldText(f: number): string {
+    return String.fromCharCode(...this.buf.subarray(this.fStart[f] + 1, this.fEnd[f]));
+  }
+
+  /**
+   * A key and its value (query, form, JSON, multipart, cookie). `value === null`: the key had no `=`.
+   *
+   * @param flags `PLUS_AS_SPACE` (both), `IS_COOKIE` (the key).
+   */
+  pair(kns: number, vns: number, key: string, value: string | null, flags: FieldFlags): void {
+    const kh = this.key(kns, key, flags);
     if (kh === 0) return;
     if (value === null) {
       this.siteToken(ST_KVSHAPE, fnvStep(fnvStep(this.metaSeeds[NS_KVSHAPE], kh), 0xffff));
       if (this.trace) this.traceAdd(this.lastBucket, `kvshape:<none>`);
       return;
     }
-    this.field(vns, value, this.spec.caps.value, plus, true, kh);
+    this.field(vns, value, this.spec.caps.value, (flags & PLUS_AS_SPACE) | IS_VALUE, kh);
   }
 
-  /** A parameter name: its text field and its identity feature. Returns its hash (0 when not read). */
-  key(kns: number, key: string, plus: boolean, cookie: boolean): number {
-    const kf = this.field(kns, key, this.spec.caps.key, plus, false, 0);
+  /**
+   * A parameter name: its text field and its identity feature. Returns its hash (0 when not read).
+   *
+   * @param flags `PLUS_AS_SPACE`, `IS_COOKIE`.
+   */
+  key(kns: number, key: string, flags: FieldFlags): number {
+    const cookie = (flags & IS_COOKIE) !== 0;
+    const kf = this.field(kns, key, this.spec.caps.key, flags & PLUS_AS_SPACE, 0);
     if (kf < 0) return 0;
     const kh = this.fieldHash(kf) ^ (cookie ? 0x5bd1e995 : 0);
     this.siteToken(cookie ? ST_COOKIE : ST_KEY, fnvStep(this.metaSeeds[NS_KEY], kh));
@@ -711,293 +836,7 @@ class Extractor {
     return kh;
   }
 
-  fieldText(f: number): string {
-    return String.fromCharCode(...this.buf.subarray(this.fStart[f] + 1, this.fEnd[f]));
-  }
-
-  /** `a=1&b=2` (query strings and form bodies). Returns the number of parameters read. */
-  params(kns: number, vns: number, s: string, plus: boolean): number {
-    const max = this.spec.caps.params;
-    let n = 0;
-    let at = 0;
-    while (at <= s.length) {
-      let amp = s.indexOf("&", at);
-      if (amp < 0) amp = s.length;
-      if (amp > at) {
-        if (n === max) {
-          this.truncated = true;
-          break;
-        }
-        const eq = s.indexOf("=", at);
-        if (eq >= 0 && eq < amp) this.pair(kns, vns, s.slice(at, eq), s.slice(eq + 1, amp), plus, false);
-        else this.pair(kns, vns, s.slice(at, amp), null, plus, false);
-        n++;
-      }
-      at = amp + 1;
-    }
-    return n;
-  }
-
-  cookies(s: string): number {
-    const max = this.spec.caps.cookies;
-    let n = 0;
-    let at = 0;
-    while (at <= s.length) {
-      let semi = s.indexOf(";", at);
-      if (semi < 0) semi = s.length;
-      let a = at, b = semi;
-      while (a < b && codeAt(s, a) === 32) a++;
-      while (b > a && codeAt(s, b - 1) === 32) b--;
-      if (b > a) {
-        if (n === max) {
-          this.truncated = true;
-          break;
-        }
-        const eq = s.indexOf("=", a);
-        if (eq >= 0 && eq < b) this.pair(NS_CKEY, NS_CVAL, s.slice(a, eq), s.slice(eq + 1, b), false, true);
-        else this.pair(NS_CKEY, NS_CVAL, s.slice(a, b), null, false, true);
-        n++;
-      }
-      at = semi + 1;
-    }
-    return n;
-  }
-
-  /** Path segment shapes (first six) and the file extension, from the folded path. */
-  pathShapes(f: number): number {
-    const buf = this.buf;
-    const end = this.fEnd[f];
-    let segs = 0;
-    let p = this.fStart[f] + 1;
-    let lastSegStart = p, lastSegEnd = p;
-    while (p < end) {
-      while (p < end && buf[p] === 47) p++;
-      if (p >= end) break;
-      const s0 = p;
-      let allDigit = true, allHex = true;
-      while (p < end && buf[p] !== 47) {
-        const c = buf[p];
-        if (c < 48 || c > 57) {
-          allDigit = false;
-          if (c < 97 || c > 102) allHex = false;
-        }
-        p++;
-      }
-      lastSegStart = s0, lastSegEnd = p;
-      if (segs < 6) {
-        const len = p - s0;
-        let h = fnvStep(this.metaSeeds[NS_PSHAPE], segs);
-        let label = "";
-        if (allDigit) h = fnvStep(h, 0x10001), label = "#digits";
-        else if (allHex && len >= 8) h = fnvStep(h, 0x10002), label = "#hex";
-        else if (len > 40) h = fnvStep(h, 0x10003), label = "#long";
-        if (label !== "") this.structural(ST_PATH, h, G_SHAPES);
-        else {
-          for (let k = s0; k < p; k++) h = fnvStep(h, buf[k]);
-          this.siteToken(ST_PATH, h);
-        }
-        if (this.trace) {
-          this.traceAdd(
-            this.lastBucket,
-            `pshape:${segs}:${label || String.fromCharCode(...buf.subarray(s0, p))}`,
-          );
-        }
-      }
-      segs++;
-    }
-    // Extension of the last segment (".php", ".bak", "~" backups).
-    if (lastSegEnd > lastSegStart) {
-      if (buf[lastSegEnd - 1] === 126) this.emitMeta(NS_EXT, "~", G_SINGLE, ST_EXT);
-      else {
-        let dot = lastSegEnd - 1;
-        while (dot > lastSegStart && buf[dot] !== 46 && lastSegEnd - dot <= 9) dot--;
-        if (buf[dot] === 46 && dot < lastSegEnd - 1 && lastSegEnd - dot <= 9) {
-          this.emitMeta(NS_EXT, String.fromCharCode(...buf.subarray(dot + 1, lastSegEnd)), G_SINGLE, ST_EXT);
-        }
-      }
-    }
-    return segs;
-  }
-
-  // ---- body ---------------------------------------------------------------------------------------------
-
-  body(bytes: Uint8Array, contentType: string): void {
-    const ct = contentType.toLowerCase();
-    let kind: string;
-    if (ct.startsWith("multipart/form-data")) kind = "multipart";
-    else if (ct.startsWith("application/x-www-form-urlencoded")) kind = "form";
-    else if (ct.includes("json")) kind = "json";
-    else if (ct.includes("xml")) kind = "xml";
-    else if (
-      ct.startsWith("image/") || ct.startsWith("audio/") || ct.startsWith("video/") ||
-      ct.startsWith("font/") ||
-      ct.startsWith("application/octet-stream") || ct.startsWith("application/pdf") ||
-      ct.startsWith("application/zip") || ct.startsWith("application/gzip")
-    ) kind = "binary";
-    else if (ct.startsWith("text/")) kind = "text";
-    else kind = "";
-    if (kind === "binary") {
-      this.emitMeta(NS_BKIND, kind, G_SINGLE, ST_BODY);
-      return;
-    }
-    const text = utf8.decode(bytes);
-    let bad = 0;
-    for (let i = text.indexOf("\ufffd"); i >= 0; i = text.indexOf("\ufffd", i + 1)) bad++;
-    this.badUtf8 += bad;
-    if (kind === "") kind = sniff(text);
-    this.emitMeta(NS_BKIND, kind, G_SINGLE, ST_BODY);
-    if (kind === "form") this.bodyParams += this.params(NS_BKEY, NS_BVAL, text, true);
-    else if (kind === "json") this.json(text);
-    else if (kind === "multipart") this.multipart(text, contentType);
-    else this.field(NS_BTEXT, text, this.spec.caps.body, false, true, 0);
-  }
-
-  /**
-   * A tolerant, linear JSON scanner: every key is a field, every string or number value a field tied to
-   * the nearest key (for its shape); depth is tracked up to the cap; truncated JSON simply ends.
-   */
-  json(s: string): void {
-    const maxDepth = this.spec.caps.jsonDepth;
-    const maxParams = this.spec.caps.params;
-    const keyAt = new Int32Array(maxDepth + 2); // key hash that opened each container level
-    let depth = 0;
-    let pending = 0; // hash of a key whose value comes next
-    let i = 0;
-    const n = s.length;
-    while (i < n) {
-      const c = codeAt(s, i);
-      if (c === 123 || c === 91) {
-        depth++;
-        if (depth > this.jsonDepth) this.jsonDepth = depth;
-        if (depth <= maxDepth) keyAt[depth] = pending;
-        pending = 0;
-        i++;
-      } else if (c === 125 || c === 93) {
-        if (depth > 0) depth--;
-        pending = 0;
-        i++;
-      } else if (c === 34) {
-        // String: one-letter escapes are undone here; \uXXXX is left to the field decoder.
-        let j = i + 1;
-        let out = "";
-        let from = j;
-        while (j < n) {
-          const d = codeAt(s, j);
-          if (d === 34) break;
-          if (d === 92 && j + 1 < n) {
-            const rep = jsonEscape(codeAt(s, j + 1));
-            if (rep !== null) {
-              out += s.slice(from, j) + rep;
-              j += 2;
-              from = j;
-              continue;
-            }
-          }
-          j++;
-        }
-        out += s.slice(from, j);
-        i = j + 1;
-        let k = i;
-        while (k < n && codeAt(s, k) <= 32) k++;
-        if (this.bodyParams >= maxParams) {
-          this.truncated = true;
-          return;
-        }
-        this.bodyParams++;
-        if (codeAt(s, k) === 58 /* : */) {
-          pending = this.key(NS_BKEY, out, false, false);
-          i = k + 1;
-        } else {
-          this.field(
-            NS_BVAL,
-            out,
-            this.spec.caps.value,
-            false,
-            true,
-            pending || (depth <= maxDepth ? keyAt[depth] : 0),
-          );
-          pending = 0;
-        }
-      } else if ((c >= 48 && c <= 57) || c === 45) {
-        let j = i + 1;
-        while (j < n) {
-          const d = codeAt(s, j);
-          if (!((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45)) break;
-          j++;
-        }
-        if (this.bodyParams >= maxParams) {
-          this.truncated = true;
-          return;
-        }
-        this.bodyParams++;
-        const number = s.slice(i, j);
-        this.field(
-          NS_BVAL,
-          number,
-          this.spec.caps.value,
-          false,
-          true,
-          pending || (depth <= maxDepth ? keyAt[depth] : 0),
-        );
-        pending = 0;
-        i = j;
-      } else {
-        if (c === 44 /* , */) pending = 0;
-        i++;
-      }
-    }
-  }
-
-  multipart(s: string, contentType: string): void {
-    const boundary = boundaryOf(contentType);
-    if (boundary === "") {
-      this.field(NS_BTEXT, s, this.spec.caps.body, false, true, 0);
-      return;
-    }
-    const delim = "--" + boundary;
-    let at = s.indexOf(delim);
-    let parts = 0;
-    while (at >= 0) {
-      const lineEnd = s.indexOf("\n", at + delim.length);
-      if (lineEnd < 0) break;
-      if (s.startsWith("--", at + delim.length)) break; // closing delimiter
-      if (parts === this.spec.caps.parts) {
-        this.truncated = true;
-        break;
-      }
-      parts++;
-      const headStart = lineEnd + 1;
-      let headEnd = s.indexOf("\r\n\r\n", headStart);
-      let bodyStart = headEnd + 4;
-      const lf = s.indexOf("\n\n", headStart);
-      if (headEnd < 0 || (lf >= 0 && lf < headEnd)) headEnd = lf, bodyStart = lf + 2;
-      const next = s.indexOf(delim, headStart);
-      if (headEnd < 0 || (next >= 0 && headEnd > next)) {
-        at = next;
-        continue;
-      }
-      let bodyEnd = next < 0 ? s.length : next;
-      if (codeAt(s, bodyEnd - 1) === 10) bodyEnd--;
-      if (codeAt(s, bodyEnd - 1) === 13) bodyEnd--;
-      const head = s.slice(headStart, Math.min(headEnd, headStart + 2048));
-      const name = dispositionParam(head, "name");
-      const filename = dispositionParam(head, "filename");
-      const partType = headerValueOf(head, "content-type").toLowerCase();
-      const content = bodyEnd > bodyStart
-        ? s.slice(bodyStart, Math.min(bodyEnd, bodyStart + this.spec.caps.partContent))
-        : "";
-      if (bodyEnd - bodyStart > this.spec.caps.partContent) this.truncated = true;
-      this.bodyParams++;
-      const binary = partType.startsWith("image/") || partType.startsWith("application/octet-stream") ||
-        partType.startsWith("video/") || partType.startsWith("audio/");
-      this.pair(NS_BKEY, NS_BVAL, name ?? "", binary ? "" : content, false, false);
-      if (filename !== null) this.pair(NS_BKEY, NS_BVAL, "filename", filename, false, false);
-      if (partType) this.emitMeta(NS_BKIND, "part:" + partType.slice(0, 40), G_SINGLE, ST_BODY);
-      at = next;
-    }
-  }
-
-  // ---- phase 2 and 3: n-grams, weights, output ---------------------------------------------------------
+  // ---- phases 2 and 3: n-grams, weights, output ---------------------------------------------------------
 
   /**
    * Phase 2 adds the n-grams of every field to their groups; phase 3 weighs every group to unit L2 norm
@@ -1087,32 +926,462 @@ class Extractor {
       }
     }
   }
+}
 
-  traceAdd(bucket: number, name: string): void {
-    if (bucket < 0) return; // a site token: not in the vector
-    const list = this.trace!.get(bucket);
-    if (list === undefined) this.trace!.set(bucket, [name]);
-    else if (!list.includes(name) && list.length < 8) list.push(name);
-  }
+// ---- feature families, in the order `run` calls them ----------------------------------------------------
 
-  /** Shannon entropy (bits per character) of buf[a, b), characters folded to 8 bits: log2 n - Σ c log2 c / n. */
-  entropy(a: number, b: number): number {
-    const hist = this.hist;
-    const buf = this.buf;
-    for (let p = a; p < b; p++) hist[buf[p] & 255]++;
-    let sum = 0;
-    for (let p = a; p < b; p++) {
-      const k = buf[p] & 255;
-      const c = hist[k];
-      if (c > 0) {
-        sum += C_LOG2_C[c];
-        hist[k] = 0;
+/** The method: a structural feature and its one-hot dense slot. */
+function methodFeatures(x: Extractor, method: string, dense: Float32Array): void {
+  const cap = x.spec.caps.method;
+  const m = (method.length > cap ? method.slice(0, cap) : method).toUpperCase();
+  x.emitMeta(NS_METHOD, m, G_SINGLE, ST_METHOD);
+  if (m === "GET") dense[D_GET] = 1;
+  else if (m === "POST") dense[D_POST] = 1;
+  else if (m === "HEAD" || m === "OPTIONS") dense[D_HEADOPT] = 1;
+  else if (m === "PUT" || m === "PATCH" || m === "DELETE") dense[D_PUTDEL] = 1;
+  else dense[D_OTHERM] = 1;
+}
+
+/** The path: its text field, the shapes of its first six segments and its file extension. */
+function pathFeatures(x: Extractor, path: string): void {
+  const f = x.field(NS_PATH, path, x.spec.caps.path, IS_VALUE, 0);
+  if (f < 0) return;
+  const buf = x.buf;
+  const end = x.fEnd[f];
+  let segs = 0;
+  let p = x.fStart[f] + 1;
+  let lastSegStart = p, lastSegEnd = p;
+  while (p < end) {
+    while (p < end && buf[p] === 47) p++;
+    if (p >= end) break;
+    const s0 = p;
+    let allDigit = true, allHex = true;
+    while (p < end && buf[p] !== 47) {
+      const c = buf[p];
+      if (c < 48 || c > 57) {
+        allDigit = false;
+        if (c < 97 || c > 102) allHex = false;
+      }
+      p++;
+    }
+    lastSegStart = s0, lastSegEnd = p;
+    if (segs < 6) {
+      const len = p - s0;
+      let h = fnvStep(x.metaSeeds[NS_PSHAPE], segs);
+      let label = "";
+      if (allDigit) h = fnvStep(h, 0x10001), label = "#digits";
+      else if (allHex && len >= 8) h = fnvStep(h, 0x10002), label = "#hex";
+      else if (len > 40) h = fnvStep(h, 0x10003), label = "#long";
+      if (label !== "") x.structural(ST_PATH, h, G_SHAPES);
+      else {
+        for (let k = s0; k < p; k++) h = fnvStep(h, buf[k]);
+        x.siteToken(ST_PATH, h);
+      }
+      if (x.trace) {
+        x.traceAdd(x.lastBucket, `pshape:${segs}:${label || String.fromCharCode(...buf.subarray(s0, p))}`);
       }
     }
-    const n = b - a;
-    return Math.log2(n) - sum / n;
+    segs++;
+  }
+  x.stats.pathSegments = segs;
+  // Extension of the last segment (".php", ".bak", "~" backups).
+  if (lastSegEnd > lastSegStart) {
+    if (buf[lastSegEnd - 1] === 126) x.emitMeta(NS_EXT, "~", G_SINGLE, ST_EXT);
+    else {
+      let dot = lastSegEnd - 1;
+      while (dot > lastSegStart && buf[dot] !== 46 && lastSegEnd - dot <= 9) dot--;
+      if (buf[dot] === 46 && dot < lastSegEnd - 1 && lastSegEnd - dot <= 9) {
+        x.emitMeta(NS_EXT, String.fromCharCode(...buf.subarray(dot + 1, lastSegEnd)), G_SINGLE, ST_EXT);
+      }
+    }
   }
 }
+
+/** The query string (already cut to its cap): its parameters. */
+function queryFeatures(x: Extractor, query: string): void {
+  x.stats.queryParams = paramFeatures(x, NS_QKEY, NS_QVAL, query);
+}
+
+/** `a=1&b=2` (query strings and form bodies, `+` as space). Returns the number of parameters read. */
+function paramFeatures(x: Extractor, kns: number, vns: number, s: string): number {
+  const max = x.spec.caps.params;
+  let n = 0;
+  let at = 0;
+  while (at <= s.length) {
+    let amp = s.indexOf("&", at);
+    if (amp < 0) amp = s.length;
+    if (amp > at) {
+      if (n === max) {
+        x.stats.truncated = true;
+        break;
+      }
+      const eq = s.indexOf("=", at);
+      if (eq >= 0 && eq < amp) x.pair(kns, vns, s.slice(at, eq), s.slice(eq + 1, amp), PLUS_AS_SPACE);
+      else x.pair(kns, vns, s.slice(at, amp), null, PLUS_AS_SPACE);
+      n++;
+    }
+    at = amp + 1;
+  }
+  return n;
+}
+
+/**
+ * The headers, in sorted order: which ones were sent is a site token each (context, the site profile's);
+ * their values are text fields of their own namespaces, cookies parsed into pairs. Returns the content type.
+ */
+function headerFeatures(x: Extractor, headers: readonly [string, string][]): string {
+  const caps = x.spec.caps, stats = x.stats;
+  let contentType = "";
+  let n = 0;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i];
+    if (SKIP_HEADERS.has(name) || name.startsWith("cf-")) continue;
+    if (n === caps.headers) {
+      stats.truncated = true;
+      break;
+    }
+    n++;
+    // Which headers a client sends is context: the site profile's, not the global vector's.
+    x.siteToken(ST_HEADER, fnvString(name.length > 64 ? name.slice(0, 64) : name, x.metaSeeds[NS_HNAME]));
+    switch (name) {
+      case "user-agent":
+        stats.hasUserAgent = true;
+        x.field(NS_UA, value, caps.headerValue, 0, 0);
+        break;
+      case "referer":
+        x.field(NS_REFERER, value, caps.headerValue, 0, 0);
+        break;
+      case "cookie":
+        cookieFeatures(
+          x,
+          value.length > caps.headerValue * 4 ? value.slice(0, caps.headerValue * 4) : value,
+        );
+        break;
+      case "content-type":
+        contentType = value.length > 256 ? value.slice(0, 256) : value;
+        x.field(NS_CTYPE, value, caps.headerValue, 0, 0);
+        break;
+      case "accept":
+        stats.hasAccept = true;
+        x.field(NS_ACCEPT, value, caps.headerValue, 0, 0);
+        break;
+      case "accept-language":
+      case "accept-encoding":
+        x.field(NS_ACCEPT, value, caps.headerValue, 0, 0);
+        break;
+      default:
+        x.field(NS_HOTHER, value, caps.headerValue, 0, 0);
+    }
+  }
+  stats.headers = n;
+  return contentType;
+}
+
+/** The cookie header: `a=1; b=2`, each cookie a pair. */
+function cookieFeatures(x: Extractor, s: string): void {
+  const max = x.spec.caps.cookies;
+  let n = 0;
+  let at = 0;
+  while (at <= s.length) {
+    let semi = s.indexOf(";", at);
+    if (semi < 0) semi = s.length;
+    let a = at, b = semi;
+    while (a < b && codeAt(s, a) === 32) a++;
+    while (b > a && codeAt(s, b - 1) === 32) b--;
+    if (b > a) {
+      if (n === max) {
+        x.stats.truncated = true;
+        break;
+      }
+      const eq = s.indexOf("=", a);
+      if (eq >= 0 && eq < b) x.pair(NS_CKEY, NS_CVAL, s.slice(a, eq), s.slice(eq + 1, b), IS_COOKIE);
+      else x.pair(NS_CKEY, NS_CVAL, s.slice(a, b), null, IS_COOKIE);
+      n++;
+    }
+    at = semi + 1;
+  }
+  x.stats.cookies = n;
+}
+
+/** The body: its kind (from the content type, else sniffed), then its parameters or its text. */
+function bodyFeatures(x: Extractor, bytes: Uint8Array, contentType: string): void {
+  const ct = contentType.toLowerCase();
+  let kind: string;
+  if (ct.startsWith("multipart/form-data")) kind = "multipart";
+  else if (ct.startsWith("application/x-www-form-urlencoded")) kind = "form";
+  else if (ct.includes("json")) kind = "json";
+  else if (ct.includes("xml")) kind = "xml";
+  else if (
+    ct.startsWith("image/") || ct.startsWith("audio/") || ct.startsWith("video/") ||
+    ct.startsWith("font/") ||
+    ct.startsWith("application/octet-stream") || ct.startsWith("application/pdf") ||
+    ct.startsWith("application/zip") || ct.startsWith("application/gzip")
+  ) kind = "binary";
+  else if (ct.startsWith("text/")) kind = "text";
+  else kind = "";
+  if (kind === "binary") {
+    x.emitMeta(NS_BKIND, kind, G_SINGLE, ST_BODY);
+    return;
+  }
+  const text = utf8.decode(bytes);
+  let bad = 0;
+  for (let i = text.indexOf("\ufffd"); i >= 0; i = text.indexOf("\ufffd", i + 1)) bad++;
+  x.stats.bodyInvalidUtf8 += bad;
+  if (kind === "") kind = sniff(text);
+  x.emitMeta(NS_BKIND, kind, G_SINGLE, ST_BODY);
+  if (kind === "form") x.stats.bodyParams += paramFeatures(x, NS_BKEY, NS_BVAL, text);
+  else if (kind === "json") jsonFeatures(x, text);
+  else if (kind === "multipart") multipartFeatures(x, text, contentType);
+  else x.field(NS_BTEXT, text, x.spec.caps.body, IS_VALUE, 0);
+}
+
+/**
+ * A JSON body, by a tolerant, linear scanner: every key is a field, every string or number value a field
+ * tied to the nearest key (for its shape); depth is tracked up to the cap; truncated JSON simply ends.
+ */
+function jsonFeatures(x: Extractor, s: string): void {
+  const stats = x.stats;
+  const maxDepth = x.spec.caps.jsonDepth;
+  const maxParams = x.spec.caps.params;
+  const valueCap = x.spec.caps.value;
+  const keyAt = new Int32Array(maxDepth + 2); // key hash that opened each container level
+  let depth = 0;
+  let pending = 0; // hash of a key whose value comes next
+  let i = 0;
+  const n = s.length;
+  while (i < n) {
+    const c = codeAt(s, i);
+    if (c === 123 || c === 91) {
+      depth++;
+      if (depth > stats.jsonDepth) stats.jsonDepth = depth;
+      if (depth <= maxDepth) keyAt[depth] = pending;
+      pending = 0;
+      i++;
+    } else if (c === 125 || c === 93) {
+      if (depth > 0) depth--;
+      pending = 0;
+      i++;
+    } else if (c === 34) {
+      // String: one-letter escapes are undone here; \uXXXX is left to the field decoder.
+      let j = i + 1;
+      let out = "";
+      let from = j;
+      while (j < n) {
+        const d = codeAt(s, j);
+        if (d === 34) break;
+        if (d === 92 && j + 1 < n) {
+          const rep = jsonEscape(codeAt(s, j + 1));
+          if (rep !== null) {
+            out += s.slice(from, j) + rep;
+            j += 2;
+            from = j;
+            continue;
+          }
+        }
+        j++;
+      }
+      out += s.slice(from, j);
+      i = j + 1;
+      let k = i;
+      while (k < n && codeAt(s, k) <= 32) k++;
+      if (stats.bodyParams >= maxParams) {
+        stats.truncated = true;
+        return;
+      }
+      stats.bodyParams++;
+      if (codeAt(s, k) === 58 /* : */) {
+        pending = x.key(NS_BKEY, out, 0);
+        i = k + 1;
+      } else {
+        x.field(NS_BVAL, out, valueCap, IS_VALUE, pending || (depth <= maxDepth ? keyAt[depth] : 0));
+        pending = 0;
+      }
+    } else if ((c >= 48 && c <= 57) || c === 45) {
+      let j = i + 1;
+      while (j < n) {
+        const d = codeAt(s, j);
+        if (!((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45)) break;
+        j++;
+      }
+      if (stats.bodyParams >= maxParams) {
+        stats.truncated = true;
+        return;
+      }
+      stats.bodyParams++;
+      const number = s.slice(i, j);
+      x.field(NS_BVAL, number, valueCap, IS_VALUE, pending || (depth <= maxDepth ? keyAt[depth] : 0));
+      pending = 0;
+      i = j;
+    } else {
+      if (c === 44 /* , */) pending = 0;
+      i++;
+    }
+  }
+}
+
+/** A multipart body: each part's name and content a pair, its filename another, its type a body kind. */
+function multipartFeatures(x: Extractor, s: string, contentType: string): void {
+  const caps = x.spec.caps, stats = x.stats;
+  const boundary = boundaryOf(contentType);
+  if (boundary === "") {
+    x.field(NS_BTEXT, s, caps.body, IS_VALUE, 0);
+    return;
+  }
+  const delim = "--" + boundary;
+  let at = s.indexOf(delim);
+  let parts = 0;
+  while (at >= 0) {
+    const lineEnd = s.indexOf("\n", at + delim.length);
+    if (lineEnd < 0) break;
+    if (s.startsWith("--", at + delim.length)) break; // closing delimiter
+    if (parts === caps.parts) {
+      stats.truncated = true;
+      break;
+    }
+    parts++;
+    const headStart = lineEnd + 1;
+    let headEnd = s.indexOf("\r\n\r\n", headStart);
+    let bodyStart = headEnd + 4;
+    const lf = s.indexOf("\n\n", headStart);
+    if (headEnd < 0 || (lf >= 0 && lf < headEnd)) headEnd = lf, bodyStart = lf + 2;
+    const next = s.indexOf(delim, headStart);
+    if (headEnd < 0 || (next >= 0 && headEnd > next)) {
+      at = next;
+      continue;
+    }
+    let bodyEnd = next < 0 ? s.length : next;
+    if (codeAt(s, bodyEnd - 1) === 10) bodyEnd--;
+    if (codeAt(s, bodyEnd - 1) === 13) bodyEnd--;
+    const head = s.slice(headStart, Math.min(headEnd, headStart + 2048));
+    const name = dispositionParam(head, "name");
+    const filename = dispositionParam(head, "filename");
+    const partType = headerValueOf(head, "content-type").toLowerCase();
+    const content = bodyEnd > bodyStart
+      ? s.slice(bodyStart, Math.min(bodyEnd, bodyStart + caps.partContent))
+      : "";
+    if (bodyEnd - bodyStart > caps.partContent) stats.truncated = true;
+    stats.bodyParams++;
+    const binary = partType.startsWith("image/") || partType.startsWith("application/octet-stream") ||
+      partType.startsWith("video/") || partType.startsWith("audio/");
+    x.pair(NS_BKEY, NS_BVAL, name ?? "", binary ? "" : content, 0);
+    if (filename !== null) x.pair(NS_BKEY, NS_BVAL, "filename", filename, 0);
+    if (partType) x.emitMeta(NS_BKIND, "part:" + partType.slice(0, 40), G_SINGLE, ST_BODY);
+    at = next;
+  }
+}
+
+/**
+ * The dense block (all but the method's one-hot slots), from the request's statistics and lengths.
+ *
+ * @param path The path as read.
+ * @param query The query, cut to its cap.
+ */
+function denseFeatures(
+  x: Extractor,
+  view: RequestView,
+  path: string,
+  query: string,
+  dense: Float32Array,
+): void {
+  const spec = x.spec, caps = spec.caps, st = x.stats, ev = st.decode;
+  const vc = st.valueChars;
+  dense[D_PATHLEN] = logScale(path.length, caps.path);
+  dense[D_QUERYLEN] = logScale(query.length, caps.query);
+  dense[D_BODYLEN] = logScale(view.body === null ? 0 : view.body.length, caps.body);
+  dense[D_QPARAMS] = logScale(st.queryParams, caps.params);
+  dense[D_PATHSEGS] = logScale(st.pathSegments, 64);
+  dense[D_BPARAMS] = logScale(st.bodyParams, caps.params);
+  dense[D_HEADERS] = logScale(st.headers, caps.headers);
+  dense[D_COOKIES] = logScale(st.cookies, caps.cookies);
+  dense[D_DEPTH] = Math.min(ev.depth, spec.decodeRounds) / spec.decodeRounds;
+  dense[D_INVALID] = logScale(ev.invalidEscapes, 64);
+  dense[D_UNIESC] = logScale(ev.unicodeEscapes, 64);
+  dense[D_ENTITIES] = logScale(ev.htmlEntities, 64);
+  dense[D_CONTROL] = logScale(st.control, 64);
+  dense[D_QUOTE] = vc > 0 ? st.quote / vc : 0;
+  dense[D_ANGLE] = vc > 0 ? st.angle / vc : 0;
+  dense[D_PARENSEMI] = vc > 0 ? st.parenSemi / vc : 0;
+  dense[D_SHELLCH] = vc > 0 ? st.shellCh / vc : 0;
+  dense[D_NONALNUM] = vc > 0 ? st.nonAlnum / vc : 0;
+  dense[D_ENTROPY] = Math.min(1, st.maxEntropy / 8);
+  dense[D_DIGIT] = vc > 0 ? st.digits / vc : 0;
+  dense[D_UPPER] = vc > 0 ? Math.min(1, st.upper / vc) : 0;
+  dense[D_JSONDEPTH] = Math.min(1, st.jsonDepth / caps.jsonDepth);
+  dense[D_TRUNC] = st.truncated ? 1 : 0;
+  dense[D_KWSQL] = logScale(st.kwSql, 32);
+  dense[D_KWSHELL] = logScale(st.kwShell, 32);
+  dense[D_KWHTML] = logScale(st.kwHtml, 32);
+  dense[D_KWPATH] = logScale(st.kwPath, 32);
+  dense[D_TMPL] = logScale(st.template, 32);
+  dense[D_NOUA] = st.hasUserAgent ? 0 : 1;
+  dense[D_NOACCEPT] = st.hasAccept ? 0 : 1;
+  dense[D_NONASCII] = vc > 0 ? st.nonAscii / vc : 0;
+  dense[D_COMMENTS] = logScale(st.comments, 32);
+  dense[D_DOTDOT] = logScale(st.dotdot, 32);
+  if (view.rawTarget !== undefined) {
+    const raw = rawPathEvidence(view.rawTarget, caps.path);
+    dense[D_RAWDOTS] = logScale(raw.dots, 32);
+    dense[D_RAWBACKSLASH] = logScale(raw.backslashes, 32);
+  }
+  dense[D_MAXVAL] = logScale(st.maxValueLen, caps.value);
+  dense[D_BADUTF8] = logScale(ev.invalidUtf8 + st.bodyInvalidUtf8, 64);
+}
+
+/**
+ * What WHATWG normalisation removes from a path as sent: dot segments (`.`, `..`, `%2e%2e`, `.%2e`) and
+ * backslashes. Counted on the raw target before the canonical one is scored, so `/a/../../etc/passwd` keeps
+ * its traversal as evidence. One pass over at most `cap` characters of the path.
+ */
+export function rawPathEvidence(raw: string, cap: number): { dots: number; backslashes: number } {
+  let dots = 0, backslashes = 0, units = 0, other = false;
+  const n = Math.min(raw.length, cap);
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? raw.charCodeAt(i) : 47;
+    if (c === 63 || c === 35) {
+      if (!other && units > 0 && units <= 2) dots++;
+      break;
+    }
+    if (c === 47 || c === 92) {
+      if (!other && units > 0 && units <= 2) dots++;
+      if (c === 92) backslashes++;
+      units = 0, other = false;
+    } else if (c === 46) units++;
+    else if (c === 37 && raw.charCodeAt(i + 1) === 50 && (raw.charCodeAt(i + 2) | 32) === 101) {
+      units++, i += 2;
+    } else other = true;
+  }
+  return { dots, backslashes };
+}
+
+/**
+ * One request, phase 1 family by family (the order fixes the order of events, and so every sum), then
+ * phases 2 and 3 and the dense block. Leaves the sparse output in the extractor's accumulator.
+ */
+function run(x: Extractor, view: RequestView, dense: Float32Array, trace: FeatureTrace | undefined): void {
+  x.reset();
+  x.trace = trace ?? null;
+  const target = view.target;
+  const q = target.indexOf("?");
+  const path = q < 0 ? target : target.slice(0, q);
+  let query = q < 0 ? "" : target.slice(q + 1);
+  if (query.length > x.spec.caps.query) {
+    query = query.slice(0, x.spec.caps.query);
+    x.stats.truncated = true;
+  }
+
+  methodFeatures(x, view.method, dense);
+  pathFeatures(x, path);
+  queryFeatures(x, query);
+  const contentType = headerFeatures(x, view.headers);
+  if (view.body !== null && view.body.length > 0) bodyFeatures(x, view.body, contentType);
+  if (view.bodyTruncated) x.stats.truncated = true;
+
+  x.featurise();
+  x.trace = null;
+  denseFeatures(x, view, path, query, dense);
+}
+
+// ---- helpers: trace labels, body sniffing, multipart headers -------------------------------------------
 
 function label(buf: Uint16Array, at: number, len: number): string {
   let s = "";
@@ -1249,156 +1518,6 @@ export function newFeatureBuffer(spec: Readonly<FeatureSpec> = FEATURE_SPEC): Fe
     structure: new Int32Array(MAX_STRUCTURE),
     nStructure: 0,
   };
-}
-
-/** Phase 1 and the dense block; leaves the sparse part in the extractor's accumulator. */
-/**
- * What WHATWG normalisation removes from a path as sent: dot segments (`.`, `..`, `%2e%2e`, `.%2e`) and
- * backslashes. Counted on the raw target before the canonical one is scored, so `/a/../../etc/passwd` keeps
- * its traversal as evidence. One pass over at most `cap` characters of the path.
- */
-export function rawPathEvidence(raw: string, cap: number): { dots: number; backslashes: number } {
-  let dots = 0, backslashes = 0, units = 0, other = false;
-  const n = Math.min(raw.length, cap);
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? raw.charCodeAt(i) : 47;
-    if (c === 63 || c === 35) {
-      if (!other && units > 0 && units <= 2) dots++;
-      break;
-    }
-    if (c === 47 || c === 92) {
-      if (!other && units > 0 && units <= 2) dots++;
-      if (c === 92) backslashes++;
-      units = 0, other = false;
-    } else if (c === 46) units++;
-    else if (c === 37 && raw.charCodeAt(i + 1) === 50 && (raw.charCodeAt(i + 2) | 32) === 101) {
-      units++, i += 2;
-    } else other = true;
-  }
-  return { dots, backslashes };
-}
-
-function run(x: Extractor, view: RequestView, dense: Float32Array, trace: FeatureTrace | undefined): void {
-  const spec = x.spec;
-  x.reset();
-  x.trace = trace ?? null;
-  const caps = spec.caps;
-
-  // Method.
-  const method = view.method.length > caps.method ? view.method.slice(0, caps.method) : view.method;
-  const m = method.toUpperCase();
-  x.emitMeta(NS_METHOD, m, G_SINGLE, ST_METHOD);
-  if (m === "GET") dense[D_GET] = 1;
-  else if (m === "POST") dense[D_POST] = 1;
-  else if (m === "HEAD" || m === "OPTIONS") dense[D_HEADOPT] = 1;
-  else if (m === "PUT" || m === "PATCH" || m === "DELETE") dense[D_PUTDEL] = 1;
-  else dense[D_OTHERM] = 1;
-
-  // Path and query.
-  const target = view.target;
-  const q = target.indexOf("?");
-  const path = q < 0 ? target : target.slice(0, q);
-  let query = q < 0 ? "" : target.slice(q + 1);
-  if (query.length > caps.query) {
-    query = query.slice(0, caps.query);
-    x.truncated = true;
-  }
-  const pf = x.field(NS_PATH, path, caps.path, false, true, 0);
-  const segments = pf >= 0 ? x.pathShapes(pf) : 0;
-  const qparams = x.params(NS_QKEY, NS_QVAL, query, true);
-
-  // Headers, in sorted order.
-  let contentType = "";
-  let nHeaders = 0, nCookies = 0;
-  let hasUa = false, hasAccept = false;
-  for (let i = 0; i < view.headers.length; i++) {
-    const [name, value] = view.headers[i];
-    if (SKIP_HEADERS.has(name) || name.startsWith("cf-")) continue;
-    if (nHeaders === caps.headers) {
-      x.truncated = true;
-      break;
-    }
-    nHeaders++;
-    // Which headers a client sends is context: the site profile's, not the global vector's.
-    x.siteToken(ST_HEADER, fnvString(name.length > 64 ? name.slice(0, 64) : name, x.metaSeeds[NS_HNAME]));
-    switch (name) {
-      case "user-agent":
-        hasUa = true;
-        x.field(NS_UA, value, caps.headerValue, false, false, 0);
-        break;
-      case "referer":
-        x.field(NS_REFERER, value, caps.headerValue, false, false, 0);
-        break;
-      case "cookie":
-        nCookies = x.cookies(
-          value.length > caps.headerValue * 4 ? value.slice(0, caps.headerValue * 4) : value,
-        );
-        break;
-      case "content-type":
-        contentType = value.length > 256 ? value.slice(0, 256) : value;
-        x.field(NS_CTYPE, value, caps.headerValue, false, false, 0);
-        break;
-      case "accept":
-        hasAccept = true;
-        x.field(NS_ACCEPT, value, caps.headerValue, false, false, 0);
-        break;
-      case "accept-language":
-      case "accept-encoding":
-        x.field(NS_ACCEPT, value, caps.headerValue, false, false, 0);
-        break;
-      default:
-        x.field(NS_HOTHER, value, caps.headerValue, false, false, 0);
-    }
-  }
-
-  // Body.
-  if (view.body !== null && view.body.length > 0) x.body(view.body, contentType);
-  if (view.bodyTruncated) x.truncated = true;
-
-  x.featurise();
-  x.trace = null;
-  const ev = x.ev;
-  const vc = x.valueChars;
-  dense[D_PATHLEN] = logScale(path.length, caps.path);
-  dense[D_QUERYLEN] = logScale(query.length, caps.query);
-  dense[D_BODYLEN] = logScale(view.body === null ? 0 : view.body.length, caps.body);
-  dense[D_QPARAMS] = logScale(qparams, caps.params);
-  dense[D_PATHSEGS] = logScale(segments, 64);
-  dense[D_BPARAMS] = logScale(x.bodyParams, caps.params);
-  dense[D_HEADERS] = logScale(nHeaders, caps.headers);
-  dense[D_COOKIES] = logScale(nCookies, caps.cookies);
-  dense[D_DEPTH] = Math.min(ev.depth, spec.decodeRounds) / spec.decodeRounds;
-  dense[D_INVALID] = logScale(ev.invalidEscapes, 64);
-  dense[D_UNIESC] = logScale(ev.unicodeEscapes, 64);
-  dense[D_ENTITIES] = logScale(ev.htmlEntities, 64);
-  dense[D_CONTROL] = logScale(x.control, 64);
-  dense[D_QUOTE] = vc > 0 ? x.quote / vc : 0;
-  dense[D_ANGLE] = vc > 0 ? x.angle / vc : 0;
-  dense[D_PARENSEMI] = vc > 0 ? x.parenSemi / vc : 0;
-  dense[D_SHELLCH] = vc > 0 ? x.shellCh / vc : 0;
-  dense[D_NONALNUM] = vc > 0 ? x.nonAlnum / vc : 0;
-  dense[D_ENTROPY] = Math.min(1, x.maxEntropy / 8);
-  dense[D_DIGIT] = vc > 0 ? x.digits / vc : 0;
-  dense[D_UPPER] = vc > 0 ? Math.min(1, x.upper / vc) : 0;
-  dense[D_JSONDEPTH] = Math.min(1, x.jsonDepth / caps.jsonDepth);
-  dense[D_TRUNC] = x.truncated ? 1 : 0;
-  dense[D_KWSQL] = logScale(x.kwSql, 32);
-  dense[D_KWSHELL] = logScale(x.kwShell, 32);
-  dense[D_KWHTML] = logScale(x.kwHtml, 32);
-  dense[D_KWPATH] = logScale(x.kwPath, 32);
-  dense[D_TMPL] = logScale(x.template, 32);
-  dense[D_NOUA] = hasUa ? 0 : 1;
-  dense[D_NOACCEPT] = hasAccept ? 0 : 1;
-  dense[D_NONASCII] = vc > 0 ? x.nonAscii / vc : 0;
-  dense[D_COMMENTS] = logScale(x.comments, 32);
-  dense[D_DOTDOT] = logScale(x.dotdot, 32);
-  if (view.rawTarget !== undefined) {
-    const raw = rawPathEvidence(view.rawTarget, caps.path);
-    dense[D_RAWDOTS] = logScale(raw.dots, 32);
-    dense[D_RAWBACKSLASH] = logScale(raw.backslashes, 32);
-  }
-  dense[D_MAXVAL] = logScale(x.maxValueLen, caps.value);
-  dense[D_BADUTF8] = logScale(ev.invalidUtf8 + x.badUtf8, 64);
 }
 
 /**
