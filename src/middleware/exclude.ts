@@ -23,7 +23,9 @@ export type ExclusionTest = (method: string, path: string, contentType: string |
  * test("GET", "/static/app.js", null); // true
  * ```
  */
-export function compileExclusions(ex: Required<Exclusions>): ExclusionTest | null {
+export function compileExclusions(
+  ex: Required<Pick<Exclusions, "paths" | "methods" | "contentTypes">>,
+): ExclusionTest | null {
   const exact = new Set<string>(), prefixes: string[] = [], suffixes: string[] = [];
   for (const p of ex.paths) {
     if (p.startsWith("*")) suffixes.push(p.slice(1));

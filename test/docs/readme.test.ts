@@ -79,6 +79,9 @@ async function sh(script: string, env: Record<string, string>, cwd: string): Pro
   return out;
 }
 
+/** Text without ANSI colours (a child Deno colours its output when the environment says FORCE_COLOR). */
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+
 /** An API answer, read field by field. */
 // deno-lint-ignore no-explicit-any
 type Answer = Record<string, any>;
@@ -139,7 +142,7 @@ console.log(JSON.stringify({ benign: benign.status, attack: attack.status }));`,
       stdout: "piped",
       stderr: "piped",
     }).output();
-    const out = new TextDecoder().decode(r.stdout);
+    const out = plain(new TextDecoder().decode(r.stdout));
     assert.equal(r.code, 0, out + new TextDecoder().decode(r.stderr));
     const lines = out.trim().split("\n");
     assert.match(lines.find((l) => l.includes("state"))!, /state: "ready"/);

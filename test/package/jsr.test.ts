@@ -18,8 +18,10 @@ async function run(args: string[], cwd: string): Promise<{ code: number; out: st
     stderr: "piped",
   }).output();
   const dec = new TextDecoder();
-  const stdout = dec.decode(r.stdout);
-  return { code: r.code, out: stdout + dec.decode(r.stderr), stdout };
+  // Without colours (a child Deno colours its output when the environment says FORCE_COLOR).
+  const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+  const stdout = plain(dec.decode(r.stdout));
+  return { code: r.code, out: stdout + plain(dec.decode(r.stderr)), stdout };
 }
 
 Deno.test("JSR package: publish --dry-run passes; its files alone run a Hono app on Deno, offline", async () => {
