@@ -81,6 +81,8 @@ import {
 import { firstIssue, optionsError } from "../util/zod.ts";
 import { retryingOnce } from "../util/memo.ts";
 import { DEFAULT_MODE, MODES } from "../middleware/options.ts";
+import { DEFAULT_GUARD_MARGIN, DEFAULT_KEEP_VERSIONS } from "./config.ts";
+import type { Same } from "../util/types.ts";
 
 /** Who is calling. */
 export type Principal = { kind: "operator" } | { kind: "tenant"; tenant: string; tokenId: string };
@@ -135,14 +137,22 @@ const optionsSchema = z.strictObject({
   cache: z.custom<HeadCache>((v) => v instanceof HeadCache, { message: "must be a HeadCache" }).optional(),
   tau: z.number().min(0).max(1).optional(),
   mode: z.enum(MODES).default(DEFAULT_MODE),
-  guardMargin: z.number().min(0).max(1).default(0.05),
-  keepVersions: z.number().int().min(1).max(50).default(5),
-  weights: z.custom<() => BackboneWeights>(isFunction, { message: "must be a function" }).optional(),
+  guardMargin: z.number().min(0).max(1).default(DEFAULT_GUARD_MARGIN),
+  keepVersions: z.number().int().min(1).max(50).default(DEFAULT_KEEP_VERSIONS),
+  weights: z.custom<() => BackboneWeights | Promise<BackboneWeights>>(isFunction, {
+    message: "must be a function",
+  })
+    .optional(),
   log: z.custom<(line: string) => void>(isFunction, { message: "must be a function" }).optional(),
   now: z.custom<() => number>(isFunction, { message: "must be a function" }).optional(),
   storeTimeoutMs: z.number().min(1).max(600_000).default(DEFAULT_STORE_TIMEOUT_MS),
   learner: z.custom<Learner>((v) => v instanceof Learner, { message: "must be a Learner" }).optional(),
 });
+
+// The documented options are the schema's input, field for field (a compile-time check).
+const _apiOptionsAreTheSchema: Same<Required<TenantApiOptions>, Required<z.input<typeof optionsSchema>>> =
+  true;
+void _apiOptionsAreTheSchema;
 
 type UploadResult = z.input<typeof uploadResultSchema>;
 

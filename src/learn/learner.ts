@@ -29,6 +29,7 @@ import {
 } from "./state.ts";
 import { isShardId, type LearnStore } from "./store.ts";
 import { optionsError } from "../util/zod.ts";
+import type { Same } from "../util/types.ts";
 
 /** Options of a `Learner`. */
 export interface LearnerOptions {
@@ -69,6 +70,11 @@ const optionsSchema = z.strictObject({
   onError: z.custom<(line: string) => void>((v) => typeof v === "function", { message: "must be a function" })
     .optional(),
 });
+
+// The documented options are the schema's input, field for field (a compile-time check).
+const _learnerOptionsAreTheSchema: Same<Required<LearnerOptions>, Required<z.input<typeof optionsSchema>>> =
+  true;
+void _learnerOptionsAreTheSchema;
 
 /** An evicted tenant's state is written out only when it learnt at least this many requests. */
 export const EVICT_WRITE_MIN = 20;

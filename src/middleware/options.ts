@@ -14,6 +14,7 @@ import { MAX_TARGET_BYTES } from "./canonical.ts";
 import { parseCidr } from "./cidr.ts";
 import { optionsError, parses } from "../util/zod.ts";
 import { isHeaderName } from "./headers.ts";
+import type { Same } from "../util/types.ts";
 
 /** The modes, in one place (the middleware's option, `TAUGATE_MODE`, the tenant API's dry run). */
 export const MODES = ["block", "tag", "log", "off"] as const;
@@ -265,7 +266,6 @@ const optionsSchema = z.strictObject({
 export const OPTION_NAMES: readonly string[] = Object.freeze(Object.keys(optionsSchema.shape));
 
 // The documented options are the schema's input, field for field (a compile-time check: one cannot drift).
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
 const _optionsAreTheSchema: Same<Required<TaugateOptions>, Required<z.input<typeof optionsSchema>>> = true;
 void _optionsAreTheSchema;
 
