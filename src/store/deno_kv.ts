@@ -26,7 +26,7 @@ export function denoHistoryHeadKey(tenant: string, version: number): Deno.KvKey 
  * @example
  * ```ts
  * import { DenoKvHeadStore } from "./deno_kv.ts";
- * const kv = await Deno.openKv(".taugate/kv.sqlite3");
+ * const kv = await Deno.openKv(":memory:"); // or a file, e.g. ".taugate/kv.sqlite3" (its folder must exist)
  * const store = new DenoKvHeadStore(kv);
  * console.log(await store.get("shop.example.com"));
  * kv.close();

@@ -80,6 +80,7 @@ async function sh(script: string, env: Record<string, string>, cwd: string): Pro
 }
 
 /** Text without ANSI colours (a child Deno colours its output when the environment says FORCE_COLOR). */
+// deno-lint-ignore no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
 /** An API answer, read field by field. */

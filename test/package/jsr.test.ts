@@ -19,6 +19,7 @@ async function run(args: string[], cwd: string): Promise<{ code: number; out: st
   }).output();
   const dec = new TextDecoder();
   // Without colours (a child Deno colours its output when the environment says FORCE_COLOR).
+  // deno-lint-ignore no-control-regex
   const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
   const stdout = plain(dec.decode(r.stdout));
   return { code: r.code, out: stdout + plain(dec.decode(r.stderr)), stdout };
