@@ -22,7 +22,13 @@ import { apiModelBytes, attackRecord, benignRecord } from "./_model.ts";
 const T = "shop.test";
 const engine = createTsEngine(apiModelBytes());
 
-function world(o: { store?: MemoryTenantStore; learner?: Learner; mode?: string } = {}) {
+/**
+ * The worker in log + learn mode with the API. Client addresses come from `x-test-client`, unless `env`
+ * configures the worker's own (`TAUGATE_CLIENT_HEADER`).
+ */
+function world(
+  o: { store?: MemoryTenantStore; learner?: Learner; mode?: string; env?: Record<string, string> } = {},
+) {
   const store = o.store ?? new MemoryTenantStore();
   const learner = o.learner ?? new Learner({ store: store.learning, flushMs: 3_600_000 });
   const env = {
@@ -30,13 +36,14 @@ function world(o: { store?: MemoryTenantStore; learner?: Learner; mode?: string 
     TAUGATE_LEARN: "on",
     TAUGATE_ADMIN_TOKEN: ADMIN,
     TAUGATE_EXPOSE: "on",
+    ...o.env,
   };
   const app = createWorkerApp({
     config: workerConfigFromEnv(env),
     engine,
     api: { config: apiConfigFromEnv(env)!, store },
     learner,
-    clientAddress: (c) => c.req.header("x-test-client") ?? null,
+    clientAddress: o.env?.TAUGATE_CLIENT_HEADER ? undefined : (c) => c.req.header("x-test-client") ?? null,
     logSink: () => {},
   });
   const api = (path: string, init: RequestInit & { token?: string } = {}) => {
@@ -277,21 +284,7 @@ Deno.test("learning: a refusal of a learnt head says what to do about learning, 
 });
 
 Deno.test("learning: TAUGATE_CLIENT_HEADER names the proxy's header that carries the client's address", async () => {
-  const store = new MemoryTenantStore();
-  const learner = new Learner({ store: store.learning });
-  const env = {
-    TAUGATE_MODE: "log",
-    TAUGATE_LEARN: "on",
-    TAUGATE_ADMIN_TOKEN: ADMIN,
-    TAUGATE_CLIENT_HEADER: "x-forwarded-for",
-  };
-  const app = createWorkerApp({
-    config: workerConfigFromEnv(env),
-    engine,
-    api: { config: apiConfigFromEnv(env)!, store },
-    learner,
-    logSink: () => {},
-  });
+  const { app, learner } = world({ env: { TAUGATE_CLIENT_HEADER: "x-forwarded-for" } });
   const send = async (i: number, xff: string) => {
     const rec = benignRecord(i);
     const headers = new Headers(rec.headers);
