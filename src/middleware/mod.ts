@@ -213,19 +213,21 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
     // Learning mode: synchronously, while `structure` is still this request's.
     if (learner !== null && d.tenant !== null) {
       const head = v.head === "tenant" && lookup.status === "tenant" ? lookup.head.head : ready.globalHead;
-      learner.observe(
-        d.tenant,
-        v.headVersion,
-        {
-          logit: logit(v.score),
-          flagged: v.flagged,
-          structure,
-          nStructure,
-          client,
-        },
-        profileTermOf(head, meta),
-        keep,
-      );
+      try {
+        learner.observe(
+          d.tenant,
+          v.headVersion,
+          {
+            logit: logit(v.score),
+            flagged: v.flagged,
+            structure,
+            nStructure,
+            client,
+          },
+          profileTermOf(head, meta),
+          keep,
+        );
+      } catch { /* learning never changes a request's decision */ }
     }
   };
 
