@@ -140,3 +140,33 @@ Deno.test("learner: a client cycling through Host names (one tenant each) keeps 
   await new Promise((r) => setTimeout(r, 10));
   assert.equal(writes, 0, "states of one request are evicted without a write");
 });
+
+Deno.test("learner: a learner that throws never changes a request's decision", async () => {
+  const { Hono } = await import("hono");
+  const { taugate } = await import("../../src/middleware/mod.ts");
+  const { createTsEngine } = await import("../../src/model/mod.ts");
+  const { apiModelBytes, attackRecord, benignRecord } = await import("../api/_model.ts");
+  class Broken extends Learner {
+    override observe(): void {
+      throw new Error("learning is broken");
+    }
+  }
+  const engine = createTsEngine(apiModelBytes());
+  const decisions = async (learn: Learner | false) => {
+    const app = new Hono();
+    app.use("*", taugate({ engine, mode: "block", log: false, exposeToClient: true, learn }));
+    app.all("*", (c) => c.text("ok"));
+    const out: string[] = [];
+    for (const rec of [benignRecord(1), attackRecord(2), benignRecord(3)]) {
+      const res = await app.request(`http://shop.test${rec.url}`, {
+        method: rec.method,
+        headers: rec.headers,
+        body: rec.body,
+      });
+      await res.text();
+      out.push(`${res.status} ${res.headers.get("x-taugate-decision")}`);
+    }
+    return out;
+  };
+  assert.deepEqual(await decisions(new Broken()), await decisions(false));
+});
