@@ -67,6 +67,9 @@ const counts = z.object({
   unlabeled: z.number().int(),
 });
 
+/** A head's counts as stored: an upload's, or a learnt head's (`learnt`: the requests its τ was chosen on). */
+const storedCounts = counts.extend({ learnt: z.number().int() }).partial();
+
 const guard = z.object({
   margin: z.number().describe(
     "the largest fall (canaries) or rise (benign flagged, plus one request) allowed, absolute",
@@ -137,12 +140,24 @@ export const uploadResultSchema = z.object({
   guard,
 });
 
+/** How a learnt head was made (`POST .../learning/apply`). */
+const learningFit = z.object({
+  method: z.literal("learning"),
+  requests: z.number().int().describe("requests learnt"),
+  basis: z.enum(["profile", "served"]),
+  fpr: z.number(),
+  settled: z.boolean(),
+  expected_block_rate: z.number(),
+  limit: z.enum(["canaries", "floor"]).nullable(),
+  contamination: z.number(),
+});
+
 /** A version in the history. */
 const versionSummary = z.object({
   version: z.number().int(),
   createdAt: z.string(),
   active: z.boolean(),
-  counts: counts.partial().optional(),
+  counts: storedCounts.optional(),
 });
 
 /** Answer of `GET /tenants/:tenant/head`. */
@@ -154,8 +169,8 @@ export const headResultSchema = z.object({
   stale: z.boolean().describe("fitted for another model: the worker uses the global head instead"),
   tau: z.number().nullable().describe("the τ the head is used with (null while the model is not loaded)"),
   tauSource,
-  counts: counts.partial().nullable(),
-  fit: fit.nullable(),
+  counts: storedCounts.nullable(),
+  fit: z.union([fit, learningFit]).nullable(),
   guard: guard.nullable(),
   history: z.array(versionSummary).describe("the versions kept for rollback, oldest first"),
 });

@@ -111,6 +111,13 @@ Deno.test("every route's real answers (successes and errors) validate against th
   res = await api(`/tenants/${T}/learning/apply`, { method: "POST", body: '{"fpr": 0.001}' });
   assert.equal(res.status, 409);
   await conforms(res, "POST", `${P}/learning/apply`);
+  for (let i = 0; i < 600; i++) await w.send(T, benignRecord(200 + i));
+  res = await api(`/tenants/${T}/learning/apply`, { method: "POST", body: '{"fpr": 0.01}' });
+  assert.equal(res.status, 201);
+  await conforms(res, "POST", `${P}/learning/apply`);
+  const learnt = await conforms(await api(`/tenants/${T}/head`), "GET", `${P}/head`);
+  assert.equal(learnt.fit.method, "learning");
+  assert.equal(learnt.tauSource, "learning");
   await conforms(await api(`/tenants/${T}/learning`, { method: "DELETE" }), "DELETE", `${P}/learning`);
   // Rollback, delete, revoke.
   await conforms(await api(`/tenants/${T}/head/rollback`, { method: "POST" }), "POST", `${P}/head/rollback`);
