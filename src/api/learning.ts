@@ -4,8 +4,6 @@
  *
  * @module
  */
-import { canaryMatchedTau } from "../heads/calibrate.ts";
-import type { ResidualFeatures } from "../heads/residual.ts";
 import { siteProfileOf, TokenCounts } from "../heads/site_profile.ts";
 import { type Proposals, propose } from "../learn/proposals.ts";
 import { addShard, emptyLearnt, type Learnt, shardOf } from "../learn/shard.ts";
@@ -84,18 +82,6 @@ export function learntProfile(sum: Learnt, minCount: number, own: SiteProfile | 
 export function headWithProfile(base: HeadParams, profile: SiteProfile, meta: ModelMeta): HeadParams {
   const a = base.a !== undefined && base.profile !== undefined ? base.a : noveltyInit(meta).slice();
   return { ...base, a, profile };
-}
-
-/**
- * The highest τ at which `head` still catches `limit` of the canaries (scored as the guard scores them).
- */
-export function canaryTauMax(
-  head: HeadParams,
-  canaries: readonly Float32Array[],
-  features: readonly ResidualFeatures[] | null,
-  limit: number,
-): number {
-  return canaryMatchedTau(head, canaries, limit, features);
 }
 
 /** The histogram as the API shows it. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { isTokenId, TOKEN_ID_LENGTH } from "../store/tenant_store.ts";
-import { timingSafeEqual } from "../util/bytes.ts";
+import { timingSafeEqual, toHex } from "../util/bytes.ts";
 
 /** Prefix of tenant tokens. */
 export const TENANT_TOKEN_PREFIX = "tgt_";
@@ -26,17 +26,7 @@ export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
-/**
- * Lower-case hex of bytes.
- *
- * @param bytes The bytes.
- * @returns The hex text.
- */
-export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
+export { toHex };
 
 export { timingSafeEqual };
 

@@ -3,6 +3,7 @@
  * indices and structure tokens as numbers, float32 values and the dense block as little-endian hex.
  */
 import type { FeatureVector } from "./extract.ts";
+import { toHex } from "../util/bytes.ts";
 
 /** The exact text form of a feature vector. */
 export interface EncodedVector {
@@ -16,9 +17,7 @@ function hex(a: Float32Array): string {
   const bytes = new Uint8Array(a.length * 4);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < a.length; i++) view.setFloat32(i * 4, a[i], true);
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
+  return toHex(bytes);
 }
 
 /**

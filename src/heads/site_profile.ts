@@ -23,6 +23,7 @@
 import { STRUCTURE_KINDS } from "../features/extract.ts";
 import { fmix } from "../features/hash.ts";
 import type { SiteProfile } from "../model/types.ts";
+import { base64ToBytes, bytesToBase64 } from "../util/bytes.ts";
 
 export type { SiteProfile };
 
@@ -223,9 +224,7 @@ export function noveltyFeatures(
 
 /** The profile's bits as base64 (for a head document in KV). */
 export function profileBitsToBase64(bits: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bits.length; i++) s += String.fromCharCode(bits[i]);
-  return btoa(s);
+  return bytesToBase64(bits);
 }
 
 /**
@@ -235,19 +234,17 @@ export function profileBitsToBase64(bits: Uint8Array): string {
  *   and `PROFILE_READ_MAX_BYTES`.
  */
 export function profileBitsFromBase64(text: string): Uint8Array {
-  let raw: string;
+  let bits: Uint8Array;
   try {
-    raw = atob(text);
+    bits = base64ToBytes(text);
   } catch {
     throw new TypeError("site profile: bits are not base64");
   }
-  const n = raw.length;
+  const n = bits.length;
   if (n < PROFILE_MIN_BYTES || n > PROFILE_READ_MAX_BYTES || (n & (n - 1)) !== 0) {
     throw new TypeError(
       `site profile: ${n} bytes of bits, expected a power of two from ${PROFILE_MIN_BYTES} to ${PROFILE_READ_MAX_BYTES}`,
     );
   }
-  const bits = new Uint8Array(n);
-  for (let i = 0; i < n; i++) bits[i] = raw.charCodeAt(i);
   return bits;
 }

@@ -6,6 +6,7 @@
 import { quoteForMessage } from "../record/schema.ts";
 import { afterBom, Collector, errorMessage, HeaderBag, isObject, own } from "./_util.ts";
 import type { ImportOptions, ImportReport } from "./types.ts";
+import { base64ToBytes } from "../util/bytes.ts";
 
 /**
  * Imports the requests of a HAR archive (`log.entries[].request`): method, URL, headers and body.
@@ -121,13 +122,11 @@ function bodyOf(postData: unknown): string | { error: string } {
 const utf8 = new TextDecoder();
 
 function decodeBase64(text: string): string | { error: string } {
-  let binary: string;
+  let bytes: Uint8Array;
   try {
-    binary = atob(text);
+    bytes = base64ToBytes(text);
   } catch {
     return { error: "request.postData.text is not valid base64" };
   }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return utf8.decode(bytes);
 }

@@ -30,6 +30,8 @@ import {
 import { isShardId, type LearnStore } from "./store.ts";
 import { optionsError } from "../util/zod.ts";
 import type { Same } from "../util/types.ts";
+import { toHex } from "../util/bytes.ts";
+import { stripUndefined } from "../util/object.ts";
 
 /** Options of a `Learner`. */
 export interface LearnerOptions {
@@ -248,12 +250,6 @@ export class Learner {
   }
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 function randomId(): string {
-  const b = new Uint8Array(12);
-  crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return toHex(crypto.getRandomValues(new Uint8Array(12)));
 }

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { HIST_BUCKETS, type LearnState } from "./state.ts";
 import { isShardId } from "./store.ts";
+import { base64ToBytes, bytesToBase64 } from "../util/bytes.ts";
 
 /** A shard document as stored. */
 export interface LearnShard {
@@ -89,21 +90,6 @@ function sparse(h: Uint32Array): [number, number][] {
   return out;
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const raw = atob(text);
-  const out = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-  return out;
-}
-
 /** The shard document of a state. */
 export function shardOf(tenant: string, shard: string, s: LearnState): LearnShard {
   const n = s.tokens.size;
@@ -129,8 +115,8 @@ export function shardOf(tenant: string, shard: string, s: LearnState): LearnShar
     proposedCount: s.proposedCount,
     served: sparse(s.served),
     proposed: sparse(s.proposed),
-    tokenKeys: toBase64(new Uint8Array(keys.buffer)),
-    tokenCounts: toBase64(new Uint8Array(counts.buffer)),
+    tokenKeys: bytesToBase64(new Uint8Array(keys.buffer)),
+    tokenCounts: bytesToBase64(new Uint8Array(counts.buffer)),
   };
 }
 
@@ -188,8 +174,8 @@ export function emptyLearnt(): Learnt {
 export function addShard(sum: Learnt, s: LearnShard): Learnt {
   let keysB: Uint8Array, countsB: Uint8Array;
   try {
-    keysB = fromBase64(s.tokenKeys);
-    countsB = fromBase64(s.tokenCounts);
+    keysB = base64ToBytes(s.tokenKeys);
+    countsB = base64ToBytes(s.tokenCounts);
   } catch {
     throw new TypeError("invalid learning shard: token arrays are not base64");
   }

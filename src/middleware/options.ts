@@ -15,6 +15,7 @@ import { parseCidr } from "./cidr.ts";
 import { optionsError, parses } from "../util/zod.ts";
 import { isHeaderName } from "./headers.ts";
 import type { Same } from "../util/types.ts";
+import { stripUndefined } from "../util/object.ts";
 
 /** The modes, in one place (the middleware's option, `TAUGATE_MODE`, the tenant API's dry run). */
 export const MODES = ["block", "tag", "log", "off"] as const;
@@ -336,10 +337,4 @@ export function defaultClientAddress(c: Context): string | null {
   const env = c.env as { remoteAddr?: { hostname?: unknown } } | undefined;
   const host = env?.remoteAddr?.hostname;
   return typeof host === "string" ? host : null;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { toHex } from "../util/bytes.ts";
 
 let prefix = "";
 let counter = 0;
@@ -42,8 +43,7 @@ function idOf(ray: string | null): string {
   if (ray !== null && ray !== "") return ray.length > 64 ? ray.slice(0, 64) : ray;
   // Made on first use: workerd forbids random values at global scope.
   if (prefix === "") {
-    const b = crypto.getRandomValues(new Uint8Array(6));
-    for (const x of b) prefix += x.toString(16).padStart(2, "0");
+    prefix = toHex(crypto.getRandomValues(new Uint8Array(6)));
   }
   return `tg-${prefix}-${(++counter).toString(36)}`;
 }
