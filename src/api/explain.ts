@@ -11,6 +11,7 @@
 import { DENSE_NAMES, FEATURE_SPEC, type FeatureTrace, type FeatureVector } from "../features/mod.ts";
 import { residualLogit, residualWeight } from "../heads/residual.ts";
 import { NOVELTY_DIM, NOVELTY_NAMES, profileHas } from "../heads/site_profile.ts";
+import { VALUE_DIM, VALUE_NAMES, valueBreaks } from "../heads/value_profile.ts";
 import type { BackboneWeights, HeadParams } from "../model/types.ts";
 
 /** One input's share of the logit. */
@@ -154,7 +155,8 @@ const KIND_PREFIX = ["method:", "pshape:", "ext:", "key:", "kvshape:", "hname:",
 
 /**
  * The novelty term of a head with a site profile, one contribution per kind with novel tokens (computed as
- * `scoreWithHead` does: `a_k · weight · log1p(count_k)`, float32 features).
+ * `scoreWithHead` does: `a_k · weight · log1p(count_k)`, float32 features), and its value profile's, one per
+ * kind of break.
  */
 function siteContributions(head: HeadParams, f: FeatureVector, trace: FeatureTrace): Contribution[] {
   const { a, profile } = head;
@@ -187,6 +189,15 @@ function siteContributions(head: HeadParams, f: FeatureVector, trace: FeatureTra
       value: counts[k],
       contribution: a[k] * x[0],
     });
+  }
+  const { av, values } = head;
+  if (av && values) {
+    const breaks = valueBreaks(values, f.params, f.params.length, false);
+    for (let k = 0; k < VALUE_DIM; k++) {
+      if (breaks[k] === 0) continue;
+      x[0] = profile.weight * Math.log1p(breaks[k]);
+      out.push({ feature: VALUE_NAMES[k], kind: "site", value: breaks[k], contribution: av[k] * x[0] });
+    }
   }
   return out;
 }

@@ -109,7 +109,7 @@ export async function fitTenantHead(
       if (rec.label === 1) counts.attack++;
       else counts.benign++;
     } else {
-      unlabeled.push({ structure: f.structure });
+      unlabeled.push({ structure: f.structure, params: f.params });
       counts.unlabeled++;
     }
   }

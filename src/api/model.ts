@@ -10,6 +10,7 @@ import { featuresOfRecord, type FeatureVector } from "../features/mod.ts";
 import type { AdaptConfig } from "../heads/adapt.ts";
 import { NOVELTY_DIM } from "../heads/site_profile.ts";
 import { RESIDUAL_DEFAULT } from "../heads/residual.ts";
+import { DEFAULT_VALUE_CONFIG, VALUE_DIM } from "../heads/value_profile.ts";
 import type { Engine, ModelMeta } from "../model/types.ts";
 import { parseRecord } from "../record/schema.ts";
 import { ApiError } from "./errors.ts";
@@ -47,6 +48,13 @@ function adaptSchema() {
       margin: finite.pipe(z.number().min(0)).default(RESIDUAL_DEFAULT.margin),
       contrast: finite.pipe(z.number().min(0)).default(RESIDUAL_DEFAULT.contrast),
     }).optional(),
+    // A model that predates value profiles gets the defaults (used by residual heads only).
+    values: z.object({
+      minSupport: z.number().int().min(1).max(1_000_000),
+      enumMin: z.number().int().min(1).max(1_000_000),
+      required: finite.pipe(z.number().gt(0).max(1)),
+      a0: z.array(finite.pipe(z.number().min(0))).length(VALUE_DIM),
+    }).default(() => ({ ...DEFAULT_VALUE_CONFIG, a0: [...DEFAULT_VALUE_CONFIG.a0] })),
   });
 }
 

@@ -28,6 +28,11 @@ export interface FeatureVector {
   dense: Float32Array;
   /** The request's structure tokens, each once (at most `MAX_STRUCTURE`). */
   structure: Int32Array;
+  /**
+   * Its endpoint and parameter values, for the site's value profile (`value_profile.ts`): `[endpoint, then
+   * PARAM_WORDS per value]`, at most `MAX_PARAMS` values (see `PARAM_*`). Not part of the model's input.
+   */
+  params: Int32Array;
 }
 
 /** Bucket → human-readable names of what was hashed into it (filled only when asked, for explanations). */
@@ -98,6 +103,33 @@ export const STRUCTURE_KINDS: readonly string[] = Object.freeze([
 ]);
 /** At most this many structure tokens are listed per request. */
 export const MAX_STRUCTURE = 128;
+
+/**
+ * Parameter values listed per request (query, form, JSON and multipart values with a name; not cookies), for
+ * the value profile. Each is `PARAM_WORDS` int32: the name's hash, the value's hash (its first
+ * `PARAM_HASHED_CHARS` characters as folded, and its length), `length | classes << 16 | flags`, and its value
+ * when it is an integer (`PARAM_INTEGER`; clamped to ±2^31−1, `PARAM_HUGE` beyond).
+ */
+export const MAX_PARAMS = 24;
+export const PARAM_WORDS = 4;
+/** Characters of a value its hash covers. */
+export const PARAM_HASHED_CHARS = 64;
+/** Flags of a listed value (in its third word). */
+export const PARAM_INTEGER = 1 << 25, PARAM_HUGE = 1 << 26, PARAM_REPEATED = 1 << 27;
+/** The character classes of a listed value: `(word >>> 16) & PARAM_CLASS_MASK` (see `PARAM_CLASS_NAMES`). */
+export const PARAM_CLASS_MASK = 0x1ff;
+/** Names of the character-class bits of a listed value. */
+export const PARAM_CLASS_NAMES: readonly string[] = Object.freeze([
+  "digits",
+  "hex letters",
+  "letters",
+  "non-ASCII",
+  "spaces",
+  "quotes and brackets",
+  "path and URL characters",
+  "word punctuation",
+  "other symbols",
+]);
 
 const MAX_FIELDS = 2048;
 const CANON_CAPACITY = 1 << 18;
@@ -424,6 +456,11 @@ class Extractor {
   lastBucket = 0;
   readonly structure = new Int32Array(MAX_STRUCTURE);
   nStructure = 0;
+  /** The endpoint hash and the listed parameter values (see `FeatureVector.params`). */
+  readonly params = new Int32Array(1 + MAX_PARAMS * PARAM_WORDS);
+  nParams = 0;
+  /** Values of the field being read are not listed (cookies). */
+  unlisted = false;
 
   /** Phase 3: group weights, the accumulator and its touched-bucket bit set; `nnz` buckets set. */
   readonly weights = new Float64Array(GROUPS);
@@ -471,6 +508,8 @@ class Extractor {
     this.nFields = 0;
     this.nEvents = 0;
     this.nStructure = 0;
+    this.nParams = 0;
+    this.params[0] = 0;
     this.groupCount.fill(0);
     this.stats.reset();
   }
@@ -756,6 +795,7 @@ class Extractor {
       const e = this.entropy(start + 1, end);
       if (e > stats.maxEntropy) stats.maxEntropy = e;
     }
+    if (key !== 0 && !this.unlisted) this.listValue(start, end, key, mask);
     if (key !== 0) {
       const shape = shapeOf(mask, len);
       let h = fnvStep(this.metaSeeds[NS_KVSHAPE], key);
@@ -765,6 +805,42 @@ class Extractor {
         this.traceAdd(this.lastBucket, `kvshape:${SHAPE_NAMES[shape]}/${lengthBucket(len)}`);
       }
     }
+  }
+
+  /** Lists a named value for the value profile (see `FeatureVector.params`). */
+  listValue(start: number, end: number, key: number, mask: number): void {
+    const params = this.params, n = this.nParams;
+    if (n >= MAX_PARAMS) return;
+    const buf = this.buf, len = end - start - 1;
+    let at = 1 + n * PARAM_WORDS, flags = 0;
+    for (let i = 0; i < n; i++) {
+      const o = 1 + i * PARAM_WORDS;
+      if (params[o] === key) {
+        params[o + 2] |= PARAM_REPEATED;
+        flags = PARAM_REPEATED;
+      }
+    }
+    let h = fnvStep(FNV_OFFSET, len > 0xffff ? 0xffff : len);
+    const hashed = len > PARAM_HASHED_CHARS ? PARAM_HASHED_CHARS : len;
+    for (let p = start + 1; p < start + 1 + hashed; p++) h = fnvStep(h, buf[p]);
+    // An integer: an optional minus sign, then 1 to 18 digits.
+    let num = 0, p = start + 1;
+    const neg = len > 1 && buf[p] === 45;
+    if (neg) p++;
+    if (end - p >= 1 && end - p <= 18) {
+      let v = 0;
+      while (p < end && buf[p] >= 48 && buf[p] <= 57) v = v * 10 + (buf[p++] - 48);
+      if (p === end) {
+        flags |= PARAM_INTEGER;
+        if (v > 0x7fffffff) flags |= PARAM_HUGE, v = 0x7fffffff;
+        num = neg ? -v : v;
+      }
+    }
+    params[at++] = key;
+    params[at++] = h;
+    params[at++] = (len > 0xffff ? 0xffff : len) | ((mask & PARAM_CLASS_MASK) << 16) | flags;
+    params[at] = num;
+    this.nParams = n + 1;
   }
 
   countUpper(s: string): void {
@@ -818,7 +894,9 @@ class Extractor {
       if (this.trace) this.traceAdd(this.lastBucket, `kvshape:<none>`);
       return;
     }
+    this.unlisted = (flags & IS_COOKIE) !== 0;
     this.field(vns, value, this.spec.caps.value, (flags & PLUS_AS_SPACE) | IS_VALUE, kh);
+    this.unlisted = false;
   }
 
   /**
@@ -935,6 +1013,7 @@ function methodFeatures(x: Extractor, method: string, dense: Float32Array): void
   const cap = x.spec.caps.method;
   const m = (method.length > cap ? method.slice(0, cap) : method).toUpperCase();
   x.emitMeta(NS_METHOD, m, G_SINGLE, ST_METHOD);
+  x.params[0] = fnvString(m);
   if (m === "GET") dense[D_GET] = 1;
   else if (m === "POST") dense[D_POST] = 1;
   else if (m === "HEAD" || m === "OPTIONS") dense[D_HEADOPT] = 1;
@@ -977,6 +1056,7 @@ function pathFeatures(x: Extractor, path: string): void {
         for (let k = s0; k < p; k++) h = fnvStep(h, buf[k]);
         x.siteToken(ST_PATH, h);
       }
+      x.params[0] = fnvStep(x.params[0], h);
       if (x.trace) {
         x.traceAdd(x.lastBucket, `pshape:${segs}:${label || String.fromCharCode(...buf.subarray(s0, p))}`);
       }
@@ -1506,6 +1586,9 @@ export interface FeatureBuffer {
   /** Structure tokens; the first `nStructure` are valid. */
   structure: Int32Array;
   nStructure: number;
+  /** The endpoint and listed values (`FeatureVector.params`); the first `1 + nParams · PARAM_WORDS` are valid. */
+  params: Int32Array;
+  nParams: number;
 }
 
 /** A buffer that can hold the features of any request under `spec`. */
@@ -1517,6 +1600,8 @@ export function newFeatureBuffer(spec: Readonly<FeatureSpec> = FEATURE_SPEC): Fe
     nnz: 0,
     structure: new Int32Array(MAX_STRUCTURE),
     nStructure: 0,
+    params: new Int32Array(1 + MAX_PARAMS * PARAM_WORDS),
+    nParams: 0,
   };
 }
 
@@ -1544,7 +1629,13 @@ export function extractFeatures(
   const indices = new Int32Array(x.nnz);
   const values = new Float32Array(x.nnz);
   x.collect(indices, values);
-  return { indices, values, dense, structure: x.structure.slice(0, x.nStructure) };
+  return {
+    indices,
+    values,
+    dense,
+    structure: x.structure.slice(0, x.nStructure),
+    params: x.params.slice(0, 1 + x.nParams * PARAM_WORDS),
+  };
 }
 
 /**
@@ -1571,6 +1662,8 @@ export function extractFeaturesInto(
   x.collect(out.indices, out.values);
   out.structure.set(x.structure.subarray(0, x.nStructure));
   out.nStructure = x.nStructure;
+  out.params.set(x.params.subarray(0, 1 + x.nParams * PARAM_WORDS));
+  out.nParams = x.nParams;
   return out;
 }
 

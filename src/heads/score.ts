@@ -3,15 +3,25 @@ import type { HeadParams } from "../model/types.ts";
 import { NOVELTY_DIM, noveltyFeatures } from "./site_profile.ts";
 import { sigmoid } from "../util/math.ts";
 import { type ResidualFeatures, residualLogit } from "./residual.ts";
+import { VALUE_DIM, valueFeatures } from "./value_profile.ts";
+import { PARAM_WORDS } from "../features/extract.ts";
 
 export { sigmoid };
 
-const novelty = new Float32Array(NOVELTY_DIM);
+const novelty = new Float32Array(NOVELTY_DIM), values = new Float32Array(VALUE_DIM);
+
+/** A request's features as a head reads them: the residual's, and the listed parameter values. */
+export interface HeadFeatures extends ResidualFeatures {
+  /** `FeatureVector.params` (a `FeatureBuffer`'s first `1 + nParams · PARAM_WORDS` words). */
+  params?: ArrayLike<number>;
+  nParams?: number;
+}
 
 /**
  * The logit of a request under a head: `w·z + b`, plus `a·n` when the head carries a site profile and the
  * request's structure tokens are given (`n`: its novelty features against the profile, see
- * `noveltyFeatures`). Without structure tokens, or without a profile, it is `w·z + b`.
+ * `noveltyFeatures`), plus `av·v` when it also carries a value profile and the features list the request's
+ * parameter values (`v`: `valueFeatures`). Without structure tokens, or without a profile, it is `w·z + b`.
  *
  * @param head The head.
  * @param z The embedding.
@@ -24,7 +34,7 @@ export function logitWithHead(
   z: Float32Array,
   structure?: ArrayLike<number>,
   nStructure?: number,
-  features?: ResidualFeatures,
+  features?: HeadFeatures,
 ): number {
   const w = head.w;
   let s = head.b;
@@ -33,6 +43,12 @@ export function logitWithHead(
   if (a && profile && structure) {
     noveltyFeatures(profile, structure, nStructure ?? structure.length, novelty);
     for (let k = 0; k < NOVELTY_DIM; k++) s += a[k] * novelty[k];
+    const { av, values: vp } = head, params = features?.params;
+    if (av && vp && params) {
+      const n = features!.nParams !== undefined ? 1 + features!.nParams * PARAM_WORDS : params.length;
+      valueFeatures(vp, params, profile.weight, false, values, 0, n);
+      for (let k = 0; k < VALUE_DIM; k++) s += av[k] * values[k];
+    }
   }
   if (features !== undefined && (head.ri !== undefined || head.rd !== undefined)) {
     s += residualLogit(head.ri, head.rv, head.rd, features);
@@ -55,7 +71,7 @@ export function scoreWithHead(
   z: Float32Array,
   structure?: ArrayLike<number>,
   nStructure?: number,
-  features?: ResidualFeatures,
+  features?: HeadFeatures,
 ): number {
   return sigmoid(logitWithHead(head, z, structure, nStructure, features));
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { scoreWithHead } from "../heads/score.ts";
-import type { ResidualFeatures } from "../heads/residual.ts";
+import type { HeadFeatures } from "../heads/score.ts";
 import type { HeadParams, ModelMeta } from "../model/types.ts";
 import type { TenantHead } from "../store/head_doc.ts";
 import type { DecisionKind, HeadSource } from "./decision.ts";
@@ -32,8 +32,8 @@ export interface DecideInput {
   structure?: ArrayLike<number>;
   /** How many entries of `structure` are valid (default: all). */
   nStructure?: number;
-  /** The request's features (a head's residual). */
-  features?: ResidualFeatures;
+  /** The request's features (a head's residual and value profile). */
+  features?: HeadFeatures;
 }
 
 /** What was decided. */

@@ -26,11 +26,12 @@ import {
   extractFeaturesInto,
   type FeatureBuffer,
   newFeatureBuffer,
+  PARAM_WORDS,
   type RequestView,
   viewOrPromiseFromRequest,
 } from "../features/mod.ts";
 import { decide } from "./decide.ts";
-import type { ResidualFeatures } from "../heads/residual.ts";
+import type { HeadFeatures } from "../heads/score.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
 import { type Decision, decisionHeaderPairs, formatScore, stampHeaders } from "./decision.ts";
@@ -179,8 +180,8 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
     // nothing can take it before the next await).
     let structure = buf.structure;
     const nStructure = buf.nStructure;
-    // ... and its features, for a tenant head's residual.
-    let features: ResidualFeatures = buf;
+    // ... and its features, for a tenant head's residual and value profile.
+    let features: HeadFeatures = buf;
     if (lookup instanceof Promise) {
       z = z.slice(); // The engine may reuse z on its next call, which can run while the store answers.
       structure = structure.slice(0, nStructure);
@@ -188,6 +189,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
         indices: buf.indices.slice(0, buf.nnz),
         values: buf.values.slice(0, buf.nnz),
         dense: buf.dense.slice(),
+        params: buf.params.slice(0, 1 + buf.nParams * PARAM_WORDS),
       };
       lookup = await lookup;
     }

@@ -21,6 +21,8 @@
 export type Activation = "relu" | "tanh" | "none";
 
 /** A dense layer: `out = act(in · W + b)`, W row-major `[inDim][outDim]`. */
+import type { ValueProfile } from "../heads/value_profile.ts";
+
 export interface DenseLayer {
   /** Width of its input (the previous layer's `outDim`, or H1 for the first). */
   inDim: number;
@@ -91,6 +93,10 @@ export interface HeadParams {
   rv?: Float32Array;
   /** Residual over the dense block. */
   rd?: Float32Array;
+  /** Weights of the value features (`VALUE_DIM`, non-negative; with `values` and `profile`). */
+  av?: Float32Array;
+  /** The site's value profile (`heads/value_profile.ts`); its features are scaled by `profile.weight`. */
+  values?: ValueProfile;
 }
 
 /** What a model carries besides weights (ONNX `metadata_props["taugate"]`, JSON). */

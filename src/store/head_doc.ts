@@ -17,6 +17,13 @@
  */
 import { z } from "zod";
 import { DENSE_DIM, FEATURE_SPEC } from "../features/spec.ts";
+import {
+  VALUE_DIM,
+  VALUE_PROFILE_MAX_CHARS,
+  ValueProfile,
+  valueProfileFromBase64,
+  valueProfileToBase64,
+} from "../heads/value_profile.ts";
 import { NOVELTY_DIM, profileBitsFromBase64, profileBitsToBase64 } from "../heads/site_profile.ts";
 import type { HeadParams, SiteProfile } from "../model/types.ts";
 import { parses } from "../util/zod.ts";
@@ -78,9 +85,18 @@ const headSchema = z.looseObject({
   ri: z.array(z.number().int().min(0).max(FEATURE_SPEC.dim - 1)).max(MAX_RESIDUAL).optional(),
   rv: z.array(finite).max(MAX_RESIDUAL).optional(),
   rd: z.array(finite).max(DENSE_DIM).optional(),
+  av: z.array(z.number().min(0)).length(VALUE_DIM).optional(),
+  values: z.string().max(VALUE_PROFILE_MAX_CHARS).refine(parses(valueProfileFromBase64), {
+    message: "must be base64 of a value profile",
+  }).optional(),
 }).refine((h) => (h.a === undefined) === (h.profile === undefined), {
   message: "a and profile come together",
 }).refine(
+  (h) => (h.av === undefined) === (h.values === undefined) && (h.av === undefined || h.a !== undefined),
+  {
+    message: "av and values come together, with a and profile",
+  },
+).refine(
   (h) => (h.ri === undefined) === (h.rv === undefined) && (h.ri?.length ?? 0) === (h.rv?.length ?? 0),
   {
     message: "ri and rv come together, with one weight per index",
@@ -139,7 +155,8 @@ export function headFromJson(json: StoredHead["head"]): HeadParams {
     if (k === "profile" && v !== null && typeof v === "object" && !Array.isArray(v)) {
       const p = v as Record<string, unknown>;
       out[k] = { ...p, bits: profileBitsFromBase64(String(p.bits)) } as SiteProfile;
-    } else if (k === "ri" && isNumberArray(v)) out[k] = Int32Array.from(v);
+    } else if (k === "values" && typeof v === "string") out[k] = valueProfileFromBase64(v);
+    else if (k === "ri" && isNumberArray(v)) out[k] = Int32Array.from(v);
     else out[k] = isNumberArray(v) ? Float32Array.from(v) : v;
   }
   return out as unknown as HeadParams;
@@ -158,7 +175,8 @@ export function headToJson(head: HeadParams): StoredHead["head"] {
     if (k === "profile" && v !== undefined) {
       const p = v as SiteProfile;
       out[k] = { ...p, bits: profileBitsToBase64(p.bits) };
-    } else out[k] = ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float32Array) : v;
+    } else if (k === "values" && v instanceof ValueProfile) out[k] = valueProfileToBase64(v);
+    else out[k] = ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float32Array) : v;
   }
   return out as StoredHead["head"];
 }

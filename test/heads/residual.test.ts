@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { featuresOfRecord } from "../../src/features/mod.ts";
 import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
 import { RESIDUAL_DEFAULT, residualLogit } from "../../src/heads/residual.ts";
-import { contrastRecords } from "../../src/heads/contrast.ts";
+import { CONTRASTS_PER_RECORD, contrastRecords, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
 import type { HeadParams } from "../../src/model/types.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
@@ -203,10 +203,10 @@ Deno.test("adaptHead with a residual: a correction (τ known) brings the false p
 
 Deno.test("contrastRecords: each request gets attack copies in its own values, deterministic and bounded", () => {
   const out = contrastRecords(FPS);
-  nodeAssert.equal(out.length, FPS.length * 2);
+  nodeAssert.equal(out.length, FPS.length * CONTRASTS_PER_RECORD);
   nodeAssert.deepEqual(out, contrastRecords(FPS));
   for (const [k, c] of out.entries()) {
-    const src = FPS[Math.floor(k / 2)];
+    const src = FPS[Math.floor(k / CONTRASTS_PER_RECORD)];
     nodeAssert.equal(c.label, 1);
     nodeAssert.equal(c.url.split("?")[0], src.url.split("?")[0], "same endpoint");
     nodeAssert.notEqual(c.url, src.url);
@@ -220,5 +220,5 @@ Deno.test("contrastRecords: each request gets attack copies in its own values, d
   }], 1);
   nodeAssert.equal(JSON.parse(json[0].body!).sku, "1' OR '1'='1' -- ");
   nodeAssert.equal(contrastRecords([rec("/")])[0].url, "/?id=1'%20OR%20'1'%3D'1'%20--%20");
-  nodeAssert.equal(contrastRecords(Array.from({ length: 500 }, () => FPS[0])).length, 64);
+  nodeAssert.equal(contrastRecords(Array.from({ length: 500 }, () => FPS[0])).length, MAX_CONTRASTS);
 });

@@ -46,6 +46,8 @@ function tinySet(rng: Rng, n = 6, dim = 64, denseDim = 5): FeatureSet {
     label,
     stPtr: new Int32Array(n + 1),
     stTok: new Int32Array(0),
+    paPtr: new Int32Array(n + 1),
+    paTok: new Int32Array(0),
   };
 }
 

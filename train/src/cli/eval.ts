@@ -77,7 +77,7 @@ export function runEval(o: EvalRun): EvalOutput {
     baselineId = b.model.meta.modelId;
     methods.push(modelMethod("erm-finetune", b));
   }
-  methods.push(scratchLogRegMethod(m.adapt.profile));
+  methods.push(scratchLogRegMethod(m.adapt.profile, m.adapt.values));
   const data = {
     support: featurise(o.support),
     query: featurise(o.query),

@@ -18,6 +18,7 @@
  */
 import { writeFileSync } from "node:fs";
 import type { AdaptConfig } from "@taugate/heads/adapt.ts";
+import { DEFAULT_VALUE_CONFIG, type ValueProfileConfig } from "@taugate/heads/value_profile.ts";
 import { RESIDUAL_DEFAULT, type ResidualConfig } from "@taugate/heads/residual.ts";
 import type { RequestRecord } from "@taugate/record/record.ts";
 import { type EvalMethod, evaluate, type ResultRow, scratchLogRegMethod } from "../eval/fewshot.ts";
@@ -39,7 +40,15 @@ export const VARIANTS: Record<string, (a: AdaptConfig) => AdaptConfig> = {
   "no-profile": (a) => ({ ...a, profile: undefined }),
   "no-residual": (a) => ({ ...a, residual: undefined }),
   residual: (a) => ({ ...a, residual: { ...RESIDUAL_DEFAULT, ...envResidual() } }),
+  "no-values": (a) => ({ ...a, values: undefined }),
+  values: (a) => ({ ...a, values: { ...DEFAULT_VALUE_CONFIG, ...envValues() } }),
 };
+
+/** Value-profile settings from `TG_VALUES` (JSON), for trying them. */
+function envValues(): Partial<ValueProfileConfig> {
+  const v = process.env.TG_VALUES;
+  return v ? JSON.parse(v) : {};
+}
 
 /** Residual settings from `TG_RESIDUAL` (JSON), for trying them. */
 function envResidual(): Partial<ResidualConfig> {
@@ -99,7 +108,7 @@ export function main(argv: string[]): Promise<number> {
     methods.push(modelMethod(`taugate:${v}`, m, VARIANTS[v](m.adapt)));
   }
   if (b) methods.push(modelMethod("erm-finetune", b));
-  methods.push(scratchLogRegMethod(m.adapt.profile));
+  methods.push(scratchLogRegMethod(m.adapt.profile, m.adapt.values));
   const out: SiteFewShot[] = [];
   for (const s of sets) {
     const { support, query } = siteSupportQuery(s.dressed, s.attacks, seed, s.id);
@@ -120,10 +129,15 @@ export function main(argv: string[]): Promise<number> {
   return Promise.resolve(0);
 }
 
-/** Median over sites of AUC and TPR at 1e-2, per method and K, overall and for the anomalies and injections. */
+/**
+ * Median over sites of AUC and TPR at 1e-2, per method and K, overall, for the injections, the anomalies and
+ * the parameter tampering among them.
+ */
 export function summarise(sites: SiteFewShot[]): string {
   if (sites.length === 0) return "no sites";
-  const lines = [`${sites.length} sites; median over sites: AUC / TPR@1e-2 (all | injections | anomalies)`];
+  const lines = [
+    `${sites.length} sites; median over sites: AUC / TPR@1e-2 (all | injections | anomalies | tampering)`,
+  ];
   const rows = sites[0].results;
   for (let i = 0; i < rows.length; i++) {
     const pick = (f: (s: SiteFewShot) => ResultRow) => {
@@ -135,7 +149,7 @@ export function summarise(sites: SiteFewShot[]): string {
     lines.push(
       `${rows[i].method.padEnd(26)} K=${String(rows[i].shots).padEnd(3)} ${pick((s) => s.results[i])} | ${
         pick((s) => s.subsets.injections[i])
-      } | ${pick((s) => s.subsets.anomalies[i])}`,
+      } | ${pick((s) => s.subsets.anomalies[i])} | ${pick((s) => s.subsets.tampering[i])}`,
     );
   }
   return lines.join("\n");

@@ -19,6 +19,7 @@ import {
 } from "@taugate/heads/adapt.ts";
 import { tenantTau } from "@taugate/heads/calibrate.ts";
 import { scoreWithHead } from "@taugate/heads/score.ts";
+import { VALUE_DIM, valueFeatures, type ValueProfileConfig } from "@taugate/heads/value_profile.ts";
 import {
   NOVELTY_DIM,
   noveltyFeatures,
@@ -27,7 +28,7 @@ import {
 } from "@taugate/heads/site_profile.ts";
 import type { HeadParams } from "@taugate/model/types.ts";
 import { categoryOf, HELD_OUT_FAMILIES } from "../data/families.ts";
-import { type FeatureSet, rowFeatures, rowStructure } from "../nn/features.ts";
+import { type FeatureSet, rowFeatures, rowParams, rowStructure } from "../nn/features.ts";
 import { Rng } from "../util/rng.ts";
 import { fitLogReg, logRegLogit } from "./logreg.ts";
 import { auc, meanStd, precisionRecall, tprAtFpr } from "./metrics.ts";
@@ -129,7 +130,10 @@ export function headMethod(
             structure: rowStructure(data.support, r),
             features: rowFeatures(data.support, r),
           }));
-          const unl = unlabeled.map((r) => ({ structure: rowStructure(data.support, r) }));
+          const unl = unlabeled.map((r) => ({
+            structure: rowStructure(data.support, r),
+            params: rowParams(data.support, r),
+          }));
           const { head, trust } = adaptHead(init, examples, config, { unlabeled: unl, anchors, tau });
           for (let i = 0; i < data.query.n; i++) {
             out[i] = scoreWithHead(
@@ -151,15 +155,17 @@ export function headMethod(
 
 /**
  * The `scratch-logreg` baseline: logistic regression on the raw features of the shots alone, plus, when a
- * profile config is given, the same novelty features as the heads (against the same site profile).
+ * profile config is given, the same novelty (and value) features as the heads (against the same profiles).
  *
  * @param profile The site-profile settings (`meta.adapt.profile` of the model under evaluation).
+ * @param values The value-profile settings (`meta.adapt.values`), used with `profile`.
  */
-export function scratchLogRegMethod(profile?: SiteProfileConfig): EvalMethod {
+export function scratchLogRegMethod(profile?: SiteProfileConfig, values?: ValueProfileConfig): EvalMethod {
   return {
     name: "scratch-logreg",
     prepare(data) {
-      const noveltyQ = new Float32Array(data.query.n * NOVELTY_DIM);
+      const E = NOVELTY_DIM + (values ? VALUE_DIM : 0);
+      const noveltyQ = new Float32Array(data.query.n * E);
       return {
         run(shots, labels, unlabeled, out) {
           const inputs = headInputs(
@@ -170,20 +176,29 @@ export function scratchLogRegMethod(profile?: SiteProfileConfig): EvalMethod {
             shots.map((r) => rowStructure(data.support, r)),
             unlabeled.map((r) => rowStructure(data.support, r)),
             profile,
+            values && {
+              config: values,
+              labelled: shots.map((r) => rowParams(data.support, r)),
+              unlabeled: unlabeled.map((r) => rowParams(data.support, r)),
+            },
           );
           let extra: { x: Float32Array; dim: number } | undefined;
           let query: Float32Array | undefined;
           if (inputs.counts) {
-            extra = { x: inputs.X, dim: NOVELTY_DIM };
+            extra = { x: inputs.X, dim: inputs.F };
             const p = siteProfileOf(inputs.counts, inputs.minCount, inputs.weight);
+            const vp = inputs.values?.compact();
             for (let i = 0; i < data.query.n; i++) {
-              noveltyFeatures(p, rowStructure(data.query, i), undefined, noveltyQ.subarray(i * NOVELTY_DIM));
+              noveltyFeatures(p, rowStructure(data.query, i), undefined, noveltyQ.subarray(i * E));
+              if (vp) {
+                valueFeatures(vp, rowParams(data.query, i), p.weight, false, noveltyQ, i * E + NOVELTY_DIM);
+              }
             }
             query = noveltyQ;
           }
           const m = fitLogReg(data.support, shots, labels, undefined, extra);
           for (let i = 0; i < data.query.n; i++) {
-            const x = query?.subarray(i * NOVELTY_DIM, (i + 1) * NOVELTY_DIM);
+            const x = query?.subarray(i * extra!.dim, (i + 1) * extra!.dim);
             out[i] = 1 / (1 + Math.exp(-logRegLogit(m, data.query, i, x)));
           }
           return 0.5;
@@ -200,6 +215,8 @@ export function subsetsOf(
   return {
     injections: (i) => categoryOf(families[i]) === "injection",
     anomalies: (i) => categoryOf(families[i]) === "anomaly",
+    // Parameter tampering (the `tamper-*` anomaly families), reported on its own.
+    tampering: (i) => families[i].startsWith("tamper-"),
     "unseen-families": (i) => HELD_OUT_FAMILIES.includes(families[i]),
     "seen-injections": (i) =>
       categoryOf(families[i]) === "injection" &&

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { AdaptConfig, Anchor } from "@taugate/heads/adapt.ts";
+import { DEFAULT_VALUE_CONFIG } from "@taugate/heads/value_profile.ts";
 import { type EvalMethod, headMethod } from "./fewshot.ts";
 import { RESIDUAL_DEFAULT } from "@taugate/heads/residual.ts";
 import { featuresOfRecord } from "@taugate/features/mod.ts";
@@ -60,7 +61,13 @@ export function adaptOf(meta: ReadModel["meta"]): AdaptConfig {
     return { method: "gd", steps: 20, lr: 0.5, prox: 0.02 };
   }
   // A residual's settings a model predates take their defaults, as the tenant API's schema gives them.
-  return a.residual ? { ...a, residual: { ...RESIDUAL_DEFAULT, ...a.residual } } : a;
+  return a.residual
+    ? {
+      ...a,
+      residual: { ...RESIDUAL_DEFAULT, ...a.residual },
+      values: a.values ?? { ...DEFAULT_VALUE_CONFIG },
+    }
+    : a;
 }
 
 /** Loads an ONNX model file. @throws {ModelFormatError} if it is not a taugate model. */

@@ -23,6 +23,9 @@ export interface FeatureSet {
   /** Row r's structure tokens are `stTok[stPtr[r] .. stPtr[r+1])` (`FeatureVector.structure`). */
   stPtr: Int32Array;
   stTok: Int32Array;
+  /** Row r's listed parameter values are `paTok[paPtr[r] .. paPtr[r+1])` (`FeatureVector.params`). */
+  paPtr: Int32Array;
+  paTok: Int32Array;
 }
 
 /**
@@ -44,8 +47,18 @@ export function featurise(
   let at = 0;
   const stPtr = new Int32Array(n + 1);
   let stTok = new Int32Array(n * 24), st = 0;
+  const paPtr = new Int32Array(n + 1);
+  let paTok = new Int32Array(n * 8), pa = 0;
   for (let r = 0; r < n; r++) {
     const f = featuresOfRecord(records[r], spec);
+    if (pa + f.params.length > paTok.length) {
+      const t2 = new Int32Array(Math.max(paTok.length * 2, pa + f.params.length));
+      t2.set(paTok.subarray(0, pa));
+      paTok = t2;
+    }
+    paTok.set(f.params, pa);
+    pa += f.params.length;
+    paPtr[r + 1] = pa;
     if (st + f.structure.length > stTok.length) {
       const t2 = new Int32Array(Math.max(stTok.length * 2, st + f.structure.length));
       t2.set(stTok.subarray(0, st));
@@ -80,15 +93,18 @@ export function featurise(
     label,
     stPtr,
     stTok: stTok.slice(0, st),
+    paPtr,
+    paTok: paTok.slice(0, pa),
   };
 }
 
 /** The rows `rows` of a set as a new set (for held-out files, canaries). */
 export function subset(set: FeatureSet, rows: ArrayLike<number>): FeatureSet {
-  let nnz = 0, nst = 0;
+  let nnz = 0, nst = 0, npa = 0;
   for (let i = 0; i < rows.length; i++) {
     nnz += set.rowPtr[rows[i] + 1] - set.rowPtr[rows[i]];
     nst += set.stPtr[rows[i] + 1] - set.stPtr[rows[i]];
+    npa += set.paPtr[rows[i] + 1] - set.paPtr[rows[i]];
   }
   const out: FeatureSet = {
     n: rows.length,
@@ -101,8 +117,10 @@ export function subset(set: FeatureSet, rows: ArrayLike<number>): FeatureSet {
     label: new Uint8Array(rows.length),
     stPtr: new Int32Array(rows.length + 1),
     stTok: new Int32Array(nst),
+    paPtr: new Int32Array(rows.length + 1),
+    paTok: new Int32Array(npa),
   };
-  let at = 0, st = 0;
+  let at = 0, st = 0, pa = 0;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i], a = set.rowPtr[r], b = set.rowPtr[r + 1];
     out.idx.set(set.idx.subarray(a, b), at);
@@ -118,6 +136,10 @@ export function subset(set: FeatureSet, rows: ArrayLike<number>): FeatureSet {
     out.stTok.set(set.stTok.subarray(sa, sb), st);
     st += sb - sa;
     out.stPtr[i + 1] = st;
+    const pa0 = set.paPtr[r], pb = set.paPtr[r + 1];
+    out.paTok.set(set.paTok.subarray(pa0, pb), pa);
+    pa += pb - pa0;
+    out.paPtr[i + 1] = pa;
   }
   return out;
 }
@@ -127,15 +149,21 @@ export function rowStructure(set: FeatureSet, r: number): Int32Array {
   return set.stTok.subarray(set.stPtr[r], set.stPtr[r + 1]);
 }
 
+/** The listed parameter values of one row (`FeatureVector.params`). */
+export function rowParams(set: FeatureSet, r: number): Int32Array {
+  return set.paTok.subarray(set.paPtr[r], set.paPtr[r + 1]);
+}
+
 /** The sparse and dense features of one row, as an engine consumes them. */
 export function rowFeatures(
   set: FeatureSet,
   r: number,
-): { indices: Int32Array; values: Float32Array; dense: Float32Array } {
+): { indices: Int32Array; values: Float32Array; dense: Float32Array; params: Int32Array } {
   const a = set.rowPtr[r], b = set.rowPtr[r + 1];
   return {
     indices: set.idx.subarray(a, b),
     values: set.val.subarray(a, b),
     dense: set.dense.subarray(r * set.denseDim, (r + 1) * set.denseDim),
+    params: rowParams(set, r),
   };
 }
