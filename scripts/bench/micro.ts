@@ -192,7 +192,10 @@ export async function labelledExamples(
 /** The structure tokens of `n` requests of the mix (cycling through it): a tenant's unlabelled traffic. */
 export async function unlabeledOf(mix: BenchRequest[], n: number): Promise<UnlabeledRequest[]> {
   const fs = await featuresOf(mix.slice(0, Math.min(n, mix.length)));
-  return Array.from({ length: n }, (_, i) => ({ structure: fs[i % fs.length].structure }));
+  return Array.from({ length: n }, (_, i) => ({
+    structure: fs[i % fs.length].structure,
+    params: fs[i % fs.length].params,
+  }));
 }
 
 /** Middleware overhead: the same app with taugate off and on, per engine. */

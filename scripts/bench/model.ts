@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import type { AdaptConfig } from "../../src/heads/adapt.ts";
+import { adaptConfigOf } from "../../src/api/model.ts";
 import { buildModelOnnx, randomModel, readModelMeta, specShape } from "../../src/model/mod.ts";
 import type { ModelMeta } from "../../src/model/types.ts";
 
@@ -57,7 +58,8 @@ export async function benchModel(path: string | undefined, tmp: string): Promise
     source = "random";
   }
   const meta = readModelMeta(bytes);
-  const adapt = meta.adapt as AdaptConfig | undefined;
+  // As the tenant API reads them (defaults for settings the model predates).
+  const adapt = meta.adapt !== undefined ? adaptConfigOf(meta) : undefined;
   return {
     path: where,
     bytes,

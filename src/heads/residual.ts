@@ -62,7 +62,7 @@ export const RESIDUAL_DEFAULT: Readonly<ResidualConfig> = Object.freeze({
   l2: 0.005,
   l2Dense: 0.001,
   l2Scale: 1,
-  l2Novelty: 1,
+  l2Novelty: 0.001,
   steps: 50,
   lr: 1,
   maxWeights: 1024,
@@ -313,11 +313,13 @@ export function fitResidual(
       for (let p = p0; p < p1; p++) grad[col2[p]] += e * val2[p];
     }
     for (let p = 0; p < C1; p++) theta[p] = (theta[p] - lr * grad[p]) * shrinkOf[p];
-    for (let k = 0; k < N; k++) {
-      a[k] = c0[k] + (a[k] - lr * ga[k] - c0[k]) * shrinkA;
-      if (a[k] < 0) a[k] = 0; // novelty may only raise a score
-    }
     if (bothClasses) {
+      // How much novelty weighs is learnt from both classes only: a one-class upload (a correction of false
+      // positives) keeps the weights, so it cannot switch off what tells tampering on the site.
+      for (let k = 0; k < N; k++) {
+        a[k] = c0[k] + (a[k] - lr * ga[k] - c0[k]) * shrinkA;
+        if (a[k] < 0) a[k] = 0; // novelty may only raise a score
+      }
       alpha = 1 + (alpha - lrAlpha * galpha - 1) / (1 + lrAlpha * config.l2Scale);
       if (alpha < 0) alpha = 0; // the labels may distrust the global head, never invert it
       beta = (beta - lr * gbeta) / (1 + lr * config.l2Scale);

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { featuresOfRecord } from "../../src/features/mod.ts";
 import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
 import { RESIDUAL_DEFAULT, residualLogit } from "../../src/heads/residual.ts";
-import { CONTRASTS_PER_RECORD, contrastRecords, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
+import { contrastRecords, CONTRASTS_PER_RECORD, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
 import type { HeadParams } from "../../src/model/types.ts";
 import type { RequestRecord } from "../../src/record/record.ts";

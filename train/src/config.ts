@@ -8,6 +8,7 @@ import { NOVELTY_DIM, type SiteProfileConfig } from "@taugate/heads/site_profile
 import type { TrainConfig } from "./learn/meta.ts";
 import { DEFAULT_WORLD, type WorldConfig } from "./synth/world.ts";
 import { RESIDUAL_DEFAULT } from "@taugate/heads/residual.ts";
+import { DEFAULT_VALUE_CONFIG } from "@taugate/heads/value_profile.ts";
 
 /** Everything a run needs besides the data. */
 export interface RunConfig {
@@ -76,6 +77,8 @@ export const DEFAULT_RUN: RunConfig = {
       prox: 0.02,
       profile: PROFILE_DEFAULT,
       residual: { ...RESIDUAL_DEFAULT },
+      // The value profile (site profile v3): chosen with sitefewshot on folds 1 and 2 (see the card).
+      values: { ...DEFAULT_VALUE_CONFIG, a0: [...DEFAULT_VALUE_CONFIG.a0] },
     },
     seed: 1,
   },
