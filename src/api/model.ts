@@ -41,6 +41,7 @@ function adaptSchema() {
       l2Dense: finite.pipe(z.number().min(0)),
       l2Scale: finite.pipe(z.number().min(0)),
       l2Novelty: finite.pipe(z.number().min(0)),
+      noveltyFrom: finite.pipe(z.number().min(0)).optional(),
       steps: z.number().int().min(0).max(2000),
       lr: finite.pipe(z.number().min(0).max(100)),
       maxWeights: z.number().int().min(0).max(4096),

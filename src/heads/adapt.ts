@@ -351,6 +351,11 @@ function adaptResidual(
     noveltyAll.set(novelty);
   }
   const a0 = counts ? [...config.profile!.a0, ...(inputs.values ? config.values!.a0 : [])] : null;
+  // The novelty weights' prior, stronger for a small profile (`ResidualConfig.noveltyFrom`).
+  const R = counts?.requests ?? 0;
+  const rcFit = rc.noveltyFrom && R > 0
+    ? { ...rc, l2Novelty: rc.l2Novelty * Math.max(1, rc.noveltyFrom / R) }
+    : rc;
   const fit = fitResidual(
     gAll,
     noveltyAll,
@@ -359,7 +364,7 @@ function adaptResidual(
     yAll,
     rowWeights,
     weights[0] > 0 && weights[1] > 0,
-    rc,
+    rcFit,
     correction ? logit(tau!) - rc.margin : null,
     n,
   );

@@ -6,15 +6,17 @@
  * α·(w₀·z + b₀) + β + a·n + r·x + r_d·d
  * ```
  *
- * with `w₀·z + b₀` the global head (the meta-learned init), α and β how far the tenant's labels trust it,
- * `a·n` the site profile's novelty term, `r` a sparse residual over the request's hashed features `x` (the
- * very vector the backbone reads) and `r_d` one over its dense block `d`. Each group has a prior toward the
- * global head (α = 1, β = 0, r = 0, r_d = 0, a = a₀) whose strength is a setting of the model
- * (`meta.adapt.residual`), chosen across training tenants' episodes: with five labels per class the head
- * stays close to the global one, with fifty the residual learns the site's own words. α, β and the dense
- * residual are kept when the labels hold one class only (a benign-only upload says nothing about how far to
- * trust the global head, and the dense block — method, lengths, counts — would act as a bias on the whole
- * site): the sparse residual alone makes those requests pass, and only just (`margin`), when τ is known.
+ * with `w₀·z + b₀` the global head (the meta-learned init), α and β how far the tenant's labels trust it, `a·n` the
+ * site profile's novelty (and value) term, `r` a sparse residual over the request's hashed features `x` (the very
+ * vector the backbone reads) and `r_d` one over its dense block `d`. Each group has a prior toward the global head
+ * (α = 1, β = 0, r = 0, r_d = 0, a = a₀) whose strength is a setting of the model (`meta.adapt.residual`), chosen
+ * across training tenants' episodes: with five labels per class the head stays close to the global one, with fifty
+ * the residual learns the site's own words. The novelty weights' prior is weak (`l2Novelty` 0.001) for a site
+ * profile of 300 requests or more, stronger for fewer (`noveltyFrom`): how much "unusual for this site" weighs is
+ * what a site's labels tell best, once the profile knows the site. α, β, the novelty weights and the dense residual
+ * are kept when the labels hold one class only (a benign-only upload says nothing about how far to trust the global
+ * head, and the dense block — method, lengths, counts — would act as a bias on the whole site): the sparse residual
+ * alone makes those requests pass, and only just (`margin`), when τ is known.
  *
  * The fitted head folds α and β into `w` and `b`, keeps the largest `maxWeights` residual weights (sorted
  * indices `ri`, values `rv`) and the dense residual `rd`, so scoring is `w·z + b + a·n + Σ rv·x[ri] + rd·d`:
@@ -32,8 +34,13 @@ export interface ResidualConfig {
   l2Dense: number;
   /** Prior strength of α toward 1 and β toward 0 (the trust in the global head). */
   l2Scale: number;
-  /** Prior strength of the novelty weights toward `a₀`. */
+  /** Prior strength of the novelty weights toward `a₀`... */
   l2Novelty: number;
+  /**
+   * ... times `max(1, noveltyFrom / R)` for a site profile of R requests: a profile of a few labelled requests
+   * says little about what is unusual for the site, one of thousands says much. 0 or absent: `l2Novelty`.
+   */
+  noveltyFrom?: number;
   /** Gradient steps. */
   steps: number;
   /** Step size. */
@@ -63,6 +70,7 @@ export const RESIDUAL_DEFAULT: Readonly<ResidualConfig> = Object.freeze({
   l2Dense: 0.001,
   l2Scale: 1,
   l2Novelty: 0.001,
+  noveltyFrom: 300,
   steps: 50,
   lr: 1,
   maxWeights: 1024,

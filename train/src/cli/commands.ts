@@ -360,6 +360,20 @@ export const SITEFP: CommandSpec = {
       kind: "flag",
       help: "Adapt without contrast records.",
     },
+    {
+      name: "site",
+      kind: "value",
+      arg: "ID",
+      help: "Only this site (its file name in sites/, without .jsonl.gz).",
+    },
+    {
+      name: "emit",
+      kind: "value",
+      arg: "DIR",
+      help:
+        "Also write each site's story as canonical records to DIR/<site>/: upload.jsonl (the false positives), " +
+        "other.jsonl (the other half), attacks.jsonl, tau.json (outside the repository: the data is not ours).",
+    },
   ],
 };
 

@@ -12,7 +12,9 @@
  *
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { RequestRecord } from "@taugate/record/record.ts";
 import { adaptHead, type HeadExample, residualTau } from "@taugate/heads/adapt.ts";
 import { scoreWithHead } from "@taugate/heads/score.ts";
 import { contrastRecords } from "@taugate/heads/contrast.ts";
@@ -57,7 +59,8 @@ export function main(argv: string[]): Promise<number> {
     m.adapt = { ...m.adapt, residual: { ...m.adapt.residual!, ...JSON.parse(process.env.TG_RESIDUAL) } };
   }
   const world = buildWorld(loadSources(dataDir), seed, DEFAULT_RUN.world);
-  const sites = loadSiteData(dataDir).filter((s) => folds.includes(s.fold));
+  const only = args.str("site"), emit = args.str("emit");
+  const sites = loadSiteData(dataDir).filter((s) => folds.includes(s.fold) && (!only || s.id === only));
   const sets = siteEvalSets(sites, world.pools, seed, DEFAULT_RUN.world, "query", 400);
   const Z = m.head.w.length;
   const out: SiteFp[] = [];
@@ -119,6 +122,16 @@ export function main(argv: string[]): Promise<number> {
     };
     out.push(row);
     console.error(JSON.stringify(row));
+    if (emit) {
+      const dir = join(emit, s.id);
+      mkdirSync(dir, { recursive: true });
+      const jsonl = (recs: readonly RequestRecord[]) => recs.map((x) => JSON.stringify(x) + "\n").join("");
+      const clean = (x: RequestRecord): RequestRecord => ({ ...x, label: undefined, family: undefined });
+      writeFileSync(join(dir, "upload.jsonl"), jsonl(fps.map((i) => clean(ordinary[i]))));
+      writeFileSync(join(dir, "other.jsonl"), jsonl(ordinary.slice(half).map((x) => ({ ...x, label: 0 }))));
+      writeFileSync(join(dir, "attacks.jsonl"), jsonl(s.attacks.map((x) => ({ ...x, label: 1 }))));
+      writeFileSync(join(dir, "tau.json"), JSON.stringify({ tau, row }) + "\n");
+    }
   }
   const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
   const line = (name: string, f: (r: SiteFp) => [number, number]) => {
