@@ -3,7 +3,7 @@
 // a benign example never vouches for itself, the stored form is bounded and round-trips, and a tenant head
 // scores with it exactly as it claims.
 import nodeAssert from "node:assert/strict";
-import { featuresOfRecord, MAX_PARAMS, PARAM_WORDS } from "../../src/features/mod.ts";
+import { FEATURE_SPEC, featuresOfRecord, MAX_PARAMS, PARAM_WORDS } from "../../src/features/mod.ts";
 import { PARAM_HUGE, PARAM_INTEGER, PARAM_REPEATED } from "../../src/features/extract.ts";
 import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
 import { RESIDUAL_DEFAULT } from "../../src/heads/residual.ts";
@@ -17,6 +17,7 @@ import {
   V_PRESENCE,
   VALUE_DIM,
   VALUE_MAX_ENTRIES,
+  VALUE_NAMES,
   VALUE_PROFILE_MAX_CHARS,
   valueBreaks,
   ValueProfile,
@@ -24,6 +25,10 @@ import {
   valueProfileToBase64,
 } from "../../src/heads/value_profile.ts";
 import type { HeadParams } from "../../src/model/types.ts";
+import { explainLogit } from "../../src/api/explain.ts";
+import { createTsEngine } from "../../src/model/mod.ts";
+import { readModelOnnx } from "../../src/model/onnx/read.ts";
+import { apiModelBytes } from "../api/_model.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
 import { headFromJson, headToJson, parseStoredHead } from "../../src/store/head_doc.ts";
 
@@ -240,4 +245,38 @@ Deno.test("tenant head: fitted with a value profile, it scores tampering higher 
     () => parseStoredHead({ version: 1, head: { ...headToJson(head), values: undefined }, createdAt: "x" }),
     /av and values/,
   );
+});
+
+Deno.test("explain: a tenant head's value term is listed by kind, and the explanation's logit is the head's", () => {
+  const bytes = apiModelBytes();
+  const engine = createTsEngine(bytes);
+  const { weights } = readModelOnnx(bytes);
+  const Z = engine.meta.embedDim;
+  const examples: HeadExample[] = Array.from({ length: 10 }, (_, i) => {
+    const f = featuresOfRecord(shopRecord(i));
+    return { z: engine.embedSync(f), label: 0 as const, structure: f.structure, features: f };
+  });
+  const unlabeled = Array.from({ length: 200 }, (_, i) => {
+    const f = featuresOfRecord(shopRecord(i + 10));
+    return { structure: f.structure, params: f.params };
+  });
+  const init: HeadParams = { w: Float32Array.from(engine.head.w), b: engine.head.b };
+  assert(init.w.length === Z);
+  const { head } = adaptHead(init, examples, { ...CONFIG }, { unlabeled });
+  const rec = shopRecord(3, "-5");
+  const trace = new Map<number, string[]>();
+  const f = featuresOfRecord(rec, FEATURE_SPEC, trace);
+  const ex = explainLogit(weights, head, f, trace, 10_000);
+  const want = logitWithHead(head, engine.embedSync(f), f.structure, undefined, f);
+  assert(Math.abs(ex.logit - want) < 1e-4, `${ex.logit} vs ${want}`);
+  const broken = valueBreaks(head.values!, f.params, f.params.length, false);
+  const listed = ex.top.filter((c) => VALUE_NAMES.includes(c.feature));
+  nodeAssert.equal(listed.length, broken.filter((c) => c > 0).length);
+  for (const c of listed) {
+    const k = VALUE_NAMES.indexOf(c.feature);
+    nodeAssert.equal(c.value, broken[k]);
+    const x = Math.fround(head.profile!.weight * Math.log1p(broken[k]));
+    assert(Math.abs(c.contribution - head.av![k] * x) < 1e-6, c.feature);
+  }
+  assert(listed.some((c) => c.feature === VALUE_NAMES[V_NUMBER]), "the out-of-range quantity is named");
 });

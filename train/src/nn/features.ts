@@ -28,6 +28,33 @@ export interface FeatureSet {
   paTok: Int32Array;
 }
 
+/** Rows of int32 values growing as they come (CSR: row r is `values()[ptr[r] .. ptr[r+1])`). */
+class IntRows {
+  readonly ptr: Int32Array;
+  private data: Int32Array;
+  private at = 0;
+
+  constructor(rows: number, perRow: number) {
+    this.ptr = new Int32Array(rows + 1);
+    this.data = new Int32Array(Math.max(1, rows * perRow));
+  }
+
+  push(r: number, row: Int32Array): void {
+    if (this.at + row.length > this.data.length) {
+      const grown = new Int32Array(Math.max(this.data.length * 2, this.at + row.length));
+      grown.set(this.data.subarray(0, this.at));
+      this.data = grown;
+    }
+    this.data.set(row, this.at);
+    this.at += row.length;
+    this.ptr[r + 1] = this.at;
+  }
+
+  values(): Int32Array {
+    return this.data.slice(0, this.at);
+  }
+}
+
 /**
  * Featurises records with the shared extractor.
  *
@@ -45,28 +72,11 @@ export function featurise(
   let idx = new Int32Array(n * 64);
   let val = new Float32Array(n * 64);
   let at = 0;
-  const stPtr = new Int32Array(n + 1);
-  let stTok = new Int32Array(n * 24), st = 0;
-  const paPtr = new Int32Array(n + 1);
-  let paTok = new Int32Array(n * 8), pa = 0;
+  const tokens = new IntRows(n, 24), params = new IntRows(n, 8);
   for (let r = 0; r < n; r++) {
     const f = featuresOfRecord(records[r], spec);
-    if (pa + f.params.length > paTok.length) {
-      const t2 = new Int32Array(Math.max(paTok.length * 2, pa + f.params.length));
-      t2.set(paTok.subarray(0, pa));
-      paTok = t2;
-    }
-    paTok.set(f.params, pa);
-    pa += f.params.length;
-    paPtr[r + 1] = pa;
-    if (st + f.structure.length > stTok.length) {
-      const t2 = new Int32Array(Math.max(stTok.length * 2, st + f.structure.length));
-      t2.set(stTok.subarray(0, st));
-      stTok = t2;
-    }
-    stTok.set(f.structure, st);
-    st += f.structure.length;
-    stPtr[r + 1] = st;
+    params.push(r, f.params);
+    tokens.push(r, f.structure);
     if (at + f.indices.length > idx.length) {
       const cap = Math.max(idx.length * 2, at + f.indices.length);
       const i2 = new Int32Array(cap), v2 = new Float32Array(cap);
@@ -91,10 +101,10 @@ export function featurise(
     val: val.slice(0, at),
     dense,
     label,
-    stPtr,
-    stTok: stTok.slice(0, st),
-    paPtr,
-    paTok: paTok.slice(0, pa),
+    stPtr: tokens.ptr,
+    stTok: tokens.values(),
+    paPtr: params.ptr,
+    paTok: params.values(),
   };
 }
 
