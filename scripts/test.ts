@@ -156,7 +156,8 @@ try {
 console.log("");
 if (skipped) {
   console.log(
-    `skipped: ${skipped} browser test(s): no Chromium (apt-get install chromium, or set CHROMIUM_PATH)`,
+    `skipped: ${skipped} browser test(s), each saying why above (no Chromium: apt-get install chromium, or set ` +
+      "CHROMIUM_PATH; no corpus: the real sites' story needs ../shared/data or TAUGATE_DATA)",
   );
 }
 if (failures.length) console.log(`failed: ${failures.join("; ")}`);
