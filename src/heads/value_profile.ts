@@ -141,7 +141,8 @@ export class ValueProfile {
     this.endpoints.set(ep, (this.endpoints.get(ep) ?? 0) + 1);
     for (let o = 1; o + PARAM_WORDS <= n; o += PARAM_WORDS) {
       const key = params[o], meta = params[o + 2];
-      if (firstOf(params, o, key) !== o) continue; // a repeated parameter counts once per request
+      // A repeated parameter (both copies are marked) counts once per request.
+      if (meta & PARAM_REPEATED && firstOf(params, o, key) !== o) continue;
       const slot = slotOf(ep, key);
       let e = this.entries.get(slot);
       if (!e) {
@@ -164,7 +165,7 @@ export class ValueProfile {
       const len = meta & 0xffff, cls = (meta >>> 16) & PARAM_CLASS_MASK;
       if (len < e.lenMin) e.lenMin = len;
       if (len > e.lenMax) e.lenMax = len;
-      for (let b = 0; b < CLASS_BITS; b++) if (cls & (1 << b)) e.classes[b]++;
+      for (let m = cls; m !== 0; m &= m - 1) e.classes[31 - Math.clz32(m & -m)]++;
       if (meta & PARAM_INTEGER) {
         e.ints++;
         const v = params[o + 3];
@@ -183,7 +184,7 @@ export class ValueProfile {
   /**
    * The stored form: the busiest endpoints seen at least `minSupport` times (at most `VALUE_MAX_ENDPOINTS`),
    * each with all its parameters seen at least `minSupport` times (at most `VALUE_MAX_ENTRIES` in all),
-   * class counts kept as presence.
+   * class counts kept as presence. It takes the entries over: this profile is not to be used after.
    */
   compact(): ValueProfile {
     const minSupport = this.config.minSupport;
@@ -200,9 +201,9 @@ export class ValueProfile {
       room -= entries.length;
       out.endpoints.set(ep, c);
       for (const e of entries) {
-        const classes = new Int32Array(CLASS_BITS);
-        for (let b = 0; b < CLASS_BITS; b++) classes[b] = e.classes[b] > 0 ? e.n : 0;
-        out.insert({ ...e, classes, values: e.values ? new Map(e.values) : null });
+        // Class counts are kept as presence (what a stored profile knows); the entry moves to the copy.
+        for (let b = 0; b < CLASS_BITS; b++) if (e.classes[b] > 0) e.classes[b] = e.n;
+        out.insert(e);
       }
     }
     return out;
@@ -275,7 +276,7 @@ export function valueBreaks(
   if (epN < min) return out;
   for (let o = 1; o + PARAM_WORDS <= n; o += PARAM_WORDS) {
     const key = params[o], meta = params[o + 2];
-    if (firstOf(params, o, key) !== o) continue;
+    if (meta & PARAM_REPEATED && firstOf(params, o, key) !== o) continue;
     const e = profile.entries.get(slotOf(ep, key));
     const seen = e ? e.n - own : 0;
     if (e === undefined || seen < min) {
@@ -286,8 +287,8 @@ export function valueBreaks(
     if (meta & PARAM_REPEATED && e.repeated - own <= 0) out[V_PRESENCE]++;
     const len = meta & 0xffff, cls = (meta >>> 16) & PARAM_CLASS_MASK;
     if (len > 2 * e.lenMax + 8 || 2 * len + 1 < e.lenMin) out[V_LENGTH]++;
-    for (let b = 0; b < CLASS_BITS; b++) {
-      if (cls & (1 << b) && e.classes[b] - own <= 0) {
+    for (let m = cls; m !== 0; m &= m - 1) {
+      if (e.classes[31 - Math.clz32(m & -m)] - own <= 0) {
         out[V_CHARS]++;
         break;
       }

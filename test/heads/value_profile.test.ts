@@ -280,3 +280,28 @@ Deno.test("explain: a tenant head's value term is listed by kind, and the explan
   }
   assert(listed.some((c) => c.feature === VALUE_NAMES[V_NUMBER]), "the out-of-range quantity is named");
 });
+
+Deno.test("stored head: a full residual, a 2 KB site profile and a full value profile stay within 64 KB", () => {
+  // The largest value profile the caps allow: 128 endpoints, 128 parameters, each an enumeration of 8 values.
+  const p = new ValueProfile(DEFAULT_VALUE_CONFIG);
+  for (let e = 0; e < 128; e++) {
+    for (let i = 0; i < 8; i++) p.add(get(`/e${e}?v=${-2_000_000_000 + i * 7}`));
+  }
+  const values = p.compact();
+  nodeAssert.equal(values.size, 128);
+  const head: HeadParams = {
+    w: Float32Array.from({ length: 32 }, (_, j) => Math.fround(Math.sin(j) / 3)),
+    b: -1.2345678,
+    ri: Int32Array.from({ length: 1024 }, (_, k) => k * 7),
+    rv: Float32Array.from({ length: 1024 }, (_, k) => Math.fround(-0.123456789 * Math.cos(k))),
+    rd: Float32Array.from({ length: 42 }, (_, k) => Math.fround(0.0123456789 * k)),
+    a: Float32Array.from({ length: 8 }, (_, k) => Math.fround(1.23456789 * k)),
+    profile: { bits: new Uint8Array(2048).fill(0xa5), requests: 5000, tokens: 1300, minCount: 2, weight: 1 },
+    av: Float32Array.from({ length: VALUE_DIM }, (_, k) => Math.fround(2.3456789 * k)),
+    values,
+  };
+  const text = JSON.stringify({ version: 1, head: headToJson(head), createdAt: new Date(0).toISOString() });
+  assert(text.length <= 64 * 1024, `${text.length} bytes`);
+  const back = headFromJson(parseStoredHead(JSON.parse(text)).head);
+  nodeAssert.equal(back.values!.size, 128);
+});

@@ -60,6 +60,8 @@ function envResidual(): Partial<ResidualConfig> {
 export interface SiteFewShot {
   id: string;
   counts: { benign: number; attack: number };
+  /** The query half's counts. */
+  query: { benign: number; attack: number };
   results: ResultRow[];
   subsets: Record<string, ResultRow[]>;
 }
@@ -119,7 +121,14 @@ export function main(argv: string[]): Promise<number> {
     };
     const t0 = performance.now();
     const res = evaluate(data, methods, { shots, episodes, seed, unlabeled, contamination: 0.02 });
-    out.push({ id: s.id, counts: res.counts.support, results: res.results, subsets: res.subsets });
+    const q = res.counts.query;
+    out.push({
+      id: s.id,
+      counts: res.counts.support,
+      query: { benign: q.benign, attack: q.injections + q.anomalies },
+      results: res.results,
+      subsets: res.subsets,
+    });
     const line = res.results.map((r) => `${r.method}@${r.shots} ${r.auc.toFixed(3)}`).join("  ");
     console.error(`${s.id} (${((performance.now() - t0) / 1000).toFixed(1)} s): ${line}`);
   }
@@ -152,5 +161,25 @@ export function summarise(sites: SiteFewShot[]): string {
       } | ${pick((s) => s.subsets.anomalies[i])} | ${pick((s) => s.subsets.tampering[i])}`,
     );
   }
+  // What a tenant meets at the head's own τ: the share of the query's ordinary requests blocked, from the
+  // precision and recall at τ (false positives = true positives · (1/precision − 1)).
+  lines.push("ordinary requests blocked at the head's τ: median / worst site");
+  for (let i = 0; i < rows.length; i++) {
+    if (rows[i].method === "scratch-logreg") continue;
+    const rates = sites.map((s) => blockedAtTau(s.results[i], s.query));
+    const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
+    lines.push(
+      `${rows[i].method.padEnd(26)} K=${String(rows[i].shots).padEnd(3)} ${pct(median(rates))} / ${
+        pct(Math.max(...rates))
+      }`,
+    );
+  }
   return lines.join("\n");
+}
+
+/** The share of a query's ordinary requests a method flags at its τ, from its precision and recall there. */
+export function blockedAtTau(r: ResultRow, query: { benign: number; attack: number }): number {
+  const tp = r.recall_at_tau * query.attack;
+  if (tp === 0 || query.benign === 0) return 0;
+  return Math.min(1, (tp * (1 / r.precision_at_tau - 1)) / query.benign);
 }
