@@ -69,6 +69,7 @@ export const DEFAULT_RUN: RunConfig = {
     decay: 1e-5,
     labelSmoothing: 0.001,
     // The residual's settings: chosen with `node train/bin/run.mjs sitefewshot --folds 1,2,3,4 --split support`
+    // (the novelty prior `l2Novelty`/`noveltyFrom` with `--folds 1,2`, with and without `--unlabeled 1000`)
     // on the shipped model's training sites (see the card), never on fold 0.
     adapt: {
       method: "gd",

@@ -366,7 +366,9 @@ function markdown(
           ? "; with `residual` set, tenant heads are residual heads (`src/heads/residual.ts`) and λ, `steps` and " +
             "`lr` apply only to a model adapted without it; the residual's settings were chosen with " +
             "`node train/bin/run.mjs sitefewshot --folds 1,2,3,4 --split support` and `sitefp --folds 1,2` on the " +
-            "shipped model's training sites, never on fold 0"
+            "shipped model's training sites, the novelty prior (`l2Novelty`, `noveltyFrom`) and the value profile " +
+            "(`values`) with `sitefewshot --folds 1,2 --split support` (AUC, TPR at 1 % FPR and the block rate at " +
+            "the head's τ, with and without `--unlabeled 1000`), never on fold 0"
           : ""
       } |`,
     );
