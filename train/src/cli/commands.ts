@@ -308,7 +308,8 @@ export const SITEFEWSHOT: CommandSpec = {
       kind: "value",
       arg: "LIST",
       help: "Also run the shipped model adapted with other settings: no-profile, no-residual, residual " +
-        "(TG_RESIDUAL, JSON, overrides the residual's settings), comma-separated.",
+        "(TG_RESIDUAL, JSON, overrides the residual's settings), no-values (without the value profile), values " +
+        "(TG_VALUES, JSON, overrides the value profile's settings), comma-separated.",
     },
     json,
     seed,
