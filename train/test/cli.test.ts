@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { FEATURE_SPEC, specId } from "@taugate/features/mod.ts";
+import { DENSE_DIM, FEATURE_SPEC, featuresOfRecord, specId } from "@taugate/features/mod.ts";
 import { readModelOnnx } from "@taugate/model/onnx/read.ts";
 import { buildModelOnnx } from "@taugate/model/onnx/write.ts";
 import { createTsEngineFromModel } from "@taugate/model/ts_engine.ts";
@@ -171,6 +171,16 @@ test("score CLI: one JSON line per record, a tenant head file changes the scores
     assert.equal(x.tau, 0.9);
   }
   assert.throws(() => headFromJson({ w: [1], b: 0 }, Z), /head.w/);
+  // A residual head (the shipped model's kind) scores with the request's own features, as the worker does.
+  const rd = new Array(DENSE_DIM).fill(0);
+  rd[0] = 3;
+  writeFileSync(headFile, JSON.stringify({ head: { w: new Array(Z).fill(0), b: -5, rd }, tau: 0.9 }));
+  const residual = await capture(["--in", input, "--model", model, "--head", headFile]);
+  assert.ok(site.benign.slice(0, 3).some((r) => featuresOfRecord(r).dense[0] !== 0), "the residual has work");
+  site.benign.slice(0, 3).forEach((r, i) => {
+    const d0 = featuresOfRecord(r).dense[0];
+    assert.ok(Math.abs(residual[i].score - 1 / (1 + Math.exp(5 - 3 * d0))) < 1e-6, `${residual[i].score}`);
+  });
 });
 
 test("export: int8 quantisation of a trained model costs at most 0.002 AUC on its data", () => {

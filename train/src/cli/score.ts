@@ -88,7 +88,8 @@ export async function main(argv: string[]): Promise<number> {
       continue;
     }
     const f = featuresOfRecord(r.record);
-    const score = scoreWithHead(head, m.engine.embedSync(f), f.structure);
+    // As the worker scores: the structure tokens (site profile) and the features (residual, value profile).
+    const score = scoreWithHead(head, m.engine.embedSync(f), f.structure, undefined, f);
     out.push(
       JSON.stringify({
         score: Number(score.toFixed(6)),
