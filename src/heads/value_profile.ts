@@ -47,13 +47,13 @@ export const VALUE_NAMES: readonly string[] = Object.freeze([
   "parameter new, repeated or missing on this endpoint",
 ]);
 
-/** Most parameters a stored profile keeps (the most used). */
+/** Most parameters a stored profile keeps (all those of its busiest endpoints that fit). */
 export const VALUE_MAX_ENTRIES = 128;
 /** Most endpoints a stored profile keeps. */
 export const VALUE_MAX_ENDPOINTS = 128;
 /** A parameter with at most this many distinct values is an enumeration. */
 export const VALUE_ENUM_MAX = 8;
-/** Most characters of a stored profile's base64 form (the caps give at most 16,864 bytes). */
+/** Most characters of a stored profile's base64 form (the caps give at most 3,718 words, 14,872 bytes). */
 export const VALUE_PROFILE_MAX_CHARS = 4 * Math.ceil(
   4 * (6 + 2 * VALUE_MAX_ENDPOINTS + VALUE_MAX_ENTRIES * (11 + 2 * VALUE_ENUM_MAX)) / 3,
 );
