@@ -6,14 +6,13 @@
  */
 import { readFileSync } from "node:fs";
 import type { AdaptConfig, Anchor } from "@taugate/heads/adapt.ts";
-import { DEFAULT_VALUE_CONFIG } from "@taugate/heads/value_profile.ts";
+import { adaptConfigOf } from "@taugate/api/model.ts";
 import { type EvalMethod, headMethod } from "./fewshot.ts";
-import { RESIDUAL_DEFAULT } from "@taugate/heads/residual.ts";
 import { featuresOfRecord } from "@taugate/features/mod.ts";
 import type { RequestRecord } from "@taugate/record/record.ts";
 import { createTsEngineFromModel, type TsEngine } from "@taugate/model/ts_engine.ts";
 import { type ReadModel, readModelOnnx } from "@taugate/model/onnx/read.ts";
-import type { HeadParams } from "@taugate/model/types.ts";
+import type { HeadParams, ModelMeta } from "@taugate/model/types.ts";
 import type { FeatureSet } from "../nn/features.ts";
 import { rowFeatures } from "../nn/features.ts";
 
@@ -54,20 +53,16 @@ export function canariesOf(meta: ReadModel["meta"]): Float32Array[] | null {
   return (c.z as number[][]).map((v) => Float32Array.from(v));
 }
 
-/** The adaptation settings a model ships, or the plain defaults for a model without them. */
+/**
+ * The adaptation settings a model ships, read as the tenant API reads them (`adaptConfigOf`: the defaults of
+ * settings the model predates), or the plain defaults for a model without them.
+ */
 export function adaptOf(meta: ReadModel["meta"]): AdaptConfig {
   const a = meta.adapt as AdaptConfig | undefined;
   if (!a || typeof a !== "object" || typeof a.steps !== "number") {
     return { method: "gd", steps: 20, lr: 0.5, prox: 0.02 };
   }
-  // A residual's settings a model predates take their defaults, as the tenant API's schema gives them.
-  return a.residual
-    ? {
-      ...a,
-      residual: { ...RESIDUAL_DEFAULT, ...a.residual },
-      values: a.values ?? { ...DEFAULT_VALUE_CONFIG },
-    }
-    : a;
+  return adaptConfigOf(meta as ModelMeta);
 }
 
 /** Loads an ONNX model file. @throws {ModelFormatError} if it is not a taugate model. */
