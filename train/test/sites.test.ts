@@ -138,3 +138,50 @@ test("sites: every site loads, is filtered and keeps most of its ordinary traffi
   const folds = new Set(sites.map((s) => s.fold));
   assert.equal(folds.size, 5);
 });
+
+test("rotations: the summary table is the headline folds' median and worst site, the design fold apart", async () => {
+  const { rotationSummary } = await import("../src/cli/rotations.ts");
+  const site = (fold: number, block: number, auc: number) => ({
+    site: `s${fold}-${block}`,
+    fold,
+    requests: 100,
+    block_logged: block,
+    block_dressed: block,
+    attacks: 10,
+    detect_seen: 0.9,
+    detect_unseen: 0.7,
+    detect_anomaly: 0.1,
+    auc,
+    auc_injection: auc,
+    tpr_1e2: 0.5,
+    tpr_1e3: 0.4,
+    ece: 0.05,
+  });
+  const rot = (testFold: number, sites: ReturnType<typeof site>[]) => ({
+    testFold,
+    calFold: (testFold + 1) % 5,
+    trainSites: [],
+    calibration: { a: 1, c: 0 },
+    tau: 0.97,
+    calBlock: { median: 0, worst: 0, worstMet: true },
+    sites,
+  });
+  const text = rotationSummary([
+    rot(0, [site(0, 0.5, 0.1)]),
+    rot(1, [site(1, 0, 0.9), site(1, 0.02, 0.8)]),
+    rot(2, [site(2, 0.001, 0.95)]),
+  ], 7);
+  const row = (label: string) =>
+    text.split("\n").find((l) => l.startsWith(`| ${label} |`))!.split(" | ").slice(1);
+  assert.match(text, /^seed 7, rotations 0,1,2; τ 0.97, 0.97, 0.97/);
+  // Headline: sites of folds 1 and 2 (median of 0, 0.1 %, 2 % is 0.1 %; worst 2 %); fold 0 apart.
+  assert.deepEqual(row("block rate at τ, ordinary traffic as logged"), [
+    "0.10 %",
+    "2.00 %",
+    "50.00 %",
+    "50.00 % |",
+  ]);
+  assert.deepEqual(row("AUC, all attacks (K = 0)"), ["0.900", "0.800", "0.100", "0.100 |"]);
+  // Without the design fold, one pair of columns.
+  assert.ok(!rotationSummary([rot(1, [site(1, 0, 0.9)])], 1).includes("design fold"));
+});

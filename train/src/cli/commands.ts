@@ -435,22 +435,27 @@ export const LEARNREPLAY: CommandSpec = {
 export const ROTATIONS: CommandSpec = {
   name: "rotations",
   invocation: "node train/bin/run.mjs rotations",
-  summary: "Internal: train's leave-sites-out rotations, in a process of their own (train starts it).",
-  description: `Runs the given leave-sites-out rotations of a training run and writes them as JSON, so that
-    deno task train runs them beside the shipped model's training (one process per core).`,
+  summary:
+    "Leave-sites-out rotations alone (train starts them): with another --seed, how much the headline moves.",
+  description: `Runs the given leave-sites-out rotations of a training run: for each, a model trained without
+    its test fold and its calibration fold, calibrated and given τ on the calibration fold, measured on the
+    test fold. deno task train runs them beside the shipped model's training (one process per core). Run
+    alone, with the shipped configuration and another --seed, it prints the median and worst site of the
+    headline folds (1-4; fold 0 chose the design and is printed apart): the spread a figure of the card has
+    over training seeds.`,
   options: [
     {
       name: "config",
       kind: "value",
       arg: "FILE",
-      required: true,
+      defaultText: "the shipped configuration (train/src/config.ts)",
       help: "The run's configuration (JSON).",
     },
     {
       name: "data",
       kind: "value",
       arg: "DIR",
-      required: true,
+      defaultText: "../shared/data beside the repository",
       help: "The public corpus folder.",
     },
     seed,
@@ -460,14 +465,13 @@ export const ROTATIONS: CommandSpec = {
       arg: "LIST",
       type: "integers",
       default: "0",
-      help: "Rotations to run, comma-separated.",
+      help: "Rotations to run, comma-separated (0,1,2,3,4: all five).",
     },
     {
       name: "out",
       kind: "value",
       arg: "FILE",
-      required: true,
-      help: "Where the rotations are written (JSON).",
+      help: "Where the rotations are written (JSON); without it, their summary table is printed.",
     },
     { name: "quiet", kind: "flag", help: "No progress lines." },
   ],
