@@ -28,12 +28,41 @@ export interface SitesSummary {
 const pct = (x: number) => (Number.isNaN(x) ? "–" : `${(x * 100).toFixed(2)} %`);
 const num = (x: number) => (Number.isNaN(x) ? "–" : x.toFixed(3));
 
+/**
+ * The headline table of rotations (markdown lines): median and worst site of the test sites of every fold but
+ * the design fold, and of the design fold apart. The card leads with it; `rotations` prints it for a seed.
+ */
+export function headlineTable(rotations: Rotation[]): string[] {
+  const { headline, design } = headlineSites(rotations);
+  const sum = summariseFigures(headline);
+  const sumDesign = design.length > 0 ? summariseFigures(design) : null;
+  const L = [
+    `| figure | median site | worst site | design fold ${DESIGN_FOLD}: median | worst |`,
+    `| --- | ---: | ---: | ---: | ---: |`,
+  ];
+  const line = (name: string, k: keyof typeof sum, f: (x: number) => string) =>
+    L.push(
+      `| ${name} | ${f(sum[k].median)} | ${f(sum[k].worst)} | ${sumDesign ? f(sumDesign[k].median) : "–"} | ${
+        sumDesign ? f(sumDesign[k].worst) : "–"
+      } |`,
+    );
+  line("block rate at τ, ordinary traffic as logged", "block_logged", pct);
+  line("block rate at τ, with full browser/bot headers", "block_dressed", pct);
+  line("injections caught at τ, seen families", "detect_seen", pct);
+  line("injections caught at τ, held-out families", "detect_unseen", pct);
+  line("anomalies caught at τ (site-relative; K = 0)", "detect_anomaly", pct);
+  line("AUC, all attacks (K = 0)", "auc", num);
+  line("AUC, injections (K = 0)", "auc_injection", num);
+  line("TPR at 1e-2 FPR, all attacks", "tpr_1e2", num);
+  line("TPR at 1e-3 FPR, all attacks", "tpr_1e3", num);
+  line("ECE of the calibrated score (balanced)", "ece", num);
+  return L;
+}
+
 /** Markdown lines of the sites section. */
 export function sitesMarkdown(s: SitesSummary, command: string): string[] {
   const all = s.rotations.flatMap((r) => r.sites);
-  const { headline: rows, design } = headlineSites(s.rotations);
-  const sum = summariseFigures(rows);
-  const sumDesign = design.length > 0 ? summariseFigures(design) : null;
+  const { headline: rows } = headlineSites(s.rotations);
   const L: string[] = [];
   L.push(`## Leave-sites-out validation on ${s.sites} real sites`, "");
   L.push(
@@ -67,26 +96,7 @@ export function sitesMarkdown(s: SitesSummary, command: string): string[] {
     "",
   );
   L.push(`### Median and worst site (${rows.length} test sites of folds never looked at)`, "");
-  L.push(
-    `| figure | median site | worst site | design fold ${DESIGN_FOLD}: median | worst |`,
-    `| --- | ---: | ---: | ---: | ---: |`,
-  );
-  const line = (name: string, k: keyof typeof sum, f: (x: number) => string) =>
-    L.push(
-      `| ${name} | ${f(sum[k].median)} | ${f(sum[k].worst)} | ${sumDesign ? f(sumDesign[k].median) : "–"} | ${
-        sumDesign ? f(sumDesign[k].worst) : "–"
-      } |`,
-    );
-  line("block rate at τ, ordinary traffic as logged", "block_logged", pct);
-  line("block rate at τ, with full browser/bot headers", "block_dressed", pct);
-  line("injections caught at τ, seen families", "detect_seen", pct);
-  line("injections caught at τ, held-out families", "detect_unseen", pct);
-  line("anomalies caught at τ (site-relative; K = 0)", "detect_anomaly", pct);
-  line("AUC, all attacks (K = 0)", "auc", num);
-  line("AUC, injections (K = 0)", "auc_injection", num);
-  line("TPR at 1e-2 FPR, all attacks", "tpr_1e2", num);
-  line("TPR at 1e-3 FPR, all attacks", "tpr_1e3", num);
-  line("ECE of the calibrated score (balanced)", "ece", num);
+  L.push(...headlineTable(s.rotations));
   L.push("");
   L.push(`### Rotations`, "");
   L.push(
