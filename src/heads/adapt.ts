@@ -257,6 +257,12 @@ export function adaptHead(
   }
   const unlabeled = (options.unlabeled ?? []).map((u) => u.structure);
   const residual = config.residual !== undefined && n > 0 && examples.every((e) => e.features !== undefined);
+  // A correction without the site's traffic gets no site profile: a profile of its false positives alone
+  // would call every other request of the site novel and raise it (on a real site left out of training, an
+  // upload of 3 false positives raised the block rate of the site's other traffic from 0.4 % to 19 %).
+  const profile = residual && isCorrection(ys, config.residual!, options.tau) && unlabeled.length === 0
+    ? undefined
+    : config.profile;
   const inputs = headInputs(
     zs,
     ys,
@@ -264,8 +270,8 @@ export function adaptHead(
     Z,
     structures,
     unlabeled,
-    config.profile,
-    residual && config.values
+    profile,
+    residual && profile && config.values
       ? {
         config: config.values,
         labelled: examples.map((e) => e.features?.params),
@@ -304,6 +310,18 @@ export function adaptHead(
   return { head, steps: fit.steps, loss: fit.loss };
 }
 
+/**
+ * Whether an upload is a correction: benign labels only, with the τ the head is used with. A correction is
+ * fitted as the smallest residual that brings each request just under τ, and it only lowers scores: its
+ * residual weights are at most 0 (`fitResidual`), and without the site's unlabelled traffic it builds no
+ * site profile, so no request of the site scores higher than under the global head.
+ */
+export function isCorrection(ys: ArrayLike<number>, rc: ResidualConfig, tau: number | undefined): boolean {
+  if (ys.length === 0 || tau === undefined || !(tau > 0 && tau < 1) || !(rc.margin >= 0)) return false;
+  for (let i = 0; i < ys.length; i++) if (ys[i] !== 0) return false;
+  return true;
+}
+
 /** The residual head (see `residual.ts`): α and β folded into `w` and `b`. */
 function adaptResidual(
   init: HeadParams,
@@ -327,7 +345,7 @@ function adaptResidual(
     for (let i = 0; i < n; i++) novelty.set(inputs.X.subarray(i * F + Z, (i + 1) * F), i * N);
   }
   const weights = classWeights(ys, n);
-  const correction = weights[1] === 0 && tau !== undefined && tau > 0 && tau < 1 && rc.margin >= 0;
+  const correction = isCorrection(ys, rc, tau);
   // The anchors (known attacks) follow the tenant's examples, as attacks without novelty.
   const canaries = pickAnchors(rc.anchors > 0 ? anchorsIn : [], MAX_ANCHORS);
   // A correction's contrasts (attack copies of the uploaded requests), weighing `contrast` against the upload.

@@ -16,7 +16,9 @@
  * what a site's labels tell best, once the profile knows the site. α, β, the novelty weights and the dense residual
  * are kept when the labels hold one class only (a benign-only upload says nothing about how far to trust the global
  * head, and the dense block — method, lengths, counts — would act as a bias on the whole site): the sparse residual
- * alone makes those requests pass, and only just (`margin`), when τ is known.
+ * alone makes those requests pass, and only just (`margin`), when τ is known. Such a correction only lowers: its
+ * weights stay at most 0, so no request scores higher than under the global head for it (`adaptHead` also
+ * builds no site profile for a correction that brings no unlabelled traffic).
  *
  * The fitted head folds α and β into `w` and `b`, keeps the largest `maxWeights` residual weights (sorted
  * indices `ri`, values `rv`) and the dense residual `rd`, so scoring is `w·z + b + a·n + Σ rv·x[ri] + rd·d`:
@@ -207,7 +209,8 @@ export function residualLogit(
  * @param bothClasses Whether the tenant's labels hold both classes (else α, β and the dense residual stay).
  * @param config The settings.
  * @param hingeTarget For a correction (benign labels only, τ known): the logit the first `nHinge` rows must
- *   get under (`logit τ − margin`), by a squared hinge instead of the logistic loss; `null`: logistic.
+ *   get under (`logit τ − margin`), by a squared hinge instead of the logistic loss, with the sparse
+ *   residual kept at most 0 (a correction only lowers); `null`: logistic.
  * @param nHinge How many rows (the first) the hinge applies to.
  */
 export function fitResidual(
@@ -321,6 +324,9 @@ export function fitResidual(
       for (let p = p0; p < p1; p++) grad[col2[p]] += e * val2[p];
     }
     for (let p = 0; p < C1; p++) theta[p] = (theta[p] - lr * grad[p]) * shrinkOf[p];
+    // A correction only lowers: its sparse weights stay at most 0, so its contrasts and anchors can hold a
+    // shared feature where it is, never raise it (which would raise the site's other requests).
+    if (hingeTarget !== null) { for (let p = 0; p < P; p++) if (theta[p] > 0) theta[p] = 0; }
     if (bothClasses) {
       // How much novelty weighs is learnt from both classes only: a one-class upload (a correction of false
       // positives) keeps the weights, so it cannot switch off what tells tampering on the site.

@@ -8,6 +8,8 @@ import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/a
 import { RESIDUAL_DEFAULT, residualLogit } from "../../src/heads/residual.ts";
 import { contrastRecords, CONTRASTS_PER_RECORD, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
+import { NOVELTY_DIM } from "../../src/heads/site_profile.ts";
+import { DEFAULT_VALUE_CONFIG } from "../../src/heads/value_profile.ts";
 import type { HeadParams } from "../../src/model/types.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
 import { headFromJson, headToJson, parseStoredHead } from "../../src/store/head_doc.ts";
@@ -221,4 +223,43 @@ Deno.test("contrastRecords: each request gets attack copies in its own values, d
   nodeAssert.equal(JSON.parse(json[0].body!).sku, "1' OR '1'='1' -- ");
   nodeAssert.equal(contrastRecords([rec("/")])[0].url, "/?id=1'%20OR%20'1'%3D'1'%20--%20");
   nodeAssert.equal(contrastRecords(Array.from({ length: 500 }, () => FPS[0])).length, MAX_CONTRASTS);
+});
+
+Deno.test("adaptHead with a residual: a correction only lowers, and brings no site profile of its false positives alone", () => {
+  // With a site profile configured, as the shipped model has one: a profile of the uploaded false positives
+  // alone would call every other request of the site novel and raise it.
+  const config: AdaptConfig = {
+    ...CONFIG,
+    profile: {
+      minCount: 2,
+      minCountLarge: 2,
+      largeFrom: 0,
+      confidence: 10,
+      a0: new Array(NOVELTY_DIM).fill(0.5),
+    },
+    values: { ...DEFAULT_VALUE_CONFIG, a0: [1, 1, 1, 1, 1] },
+  };
+  const tau = 0.9;
+  const upload = FPS.slice(0, 3).map((r) => example(r, 0));
+  const { head } = adaptHead(init, upload, config, { anchors: ANCHORS, tau });
+  assert(head.profile === undefined && head.a === undefined, "no profile from three false positives");
+  assert(head.rv !== undefined && head.rv.length > 0 && head.rv.every((w) => w <= 0), "residual weights ≤ 0");
+  const site = [
+    ...FPS,
+    "/tienda/carrito.jsp?accion=ver",
+    "/tienda/buscar.jsp?q=zapatos%20de%20mujer&pagina=2",
+    "/wp-json/wp/v2/posts?per_page=10&orderby=date",
+    "/static/app.3f2a1c.js",
+    "/tienda/autenticar.jsp?modo=entrar&login=%27%20OR%201%3D1--&pwd=x&remember=off",
+  ].map((u) => typeof u === "string" ? rec(u) : u);
+  for (const r of site) {
+    assert(logit(head, r) <= logit(init, r) + 1e-6, `${r.url}: ${logit(head, r)} above ${logit(init, r)}`);
+  }
+  // With the site's own traffic in the upload, the profile is built (from that traffic) as for any upload.
+  const traffic = site.slice(4, 8).flatMap((r) => [r, r, r]).map((r) => {
+    const f = featuresOfRecord(r);
+    return { structure: f.structure, params: f.params };
+  });
+  const withTraffic = adaptHead(init, upload, config, { anchors: ANCHORS, tau, unlabeled: traffic }).head;
+  assert(withTraffic.profile !== undefined, "a profile of the site's traffic");
 });
