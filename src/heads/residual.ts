@@ -228,21 +228,25 @@ export function fitResidual(
   const n = g.length, N = a0 ? a0.length : 0;
   const D = features.length > 0 ? features[0].dense.length : 0;
   // One sparse matrix over the features the examples touch: hashed features in a local index space
-  // (columns 0..P-1, `keys` maps them back), then the dense block (columns P..P+D-1), zeros left out.
-  const local = new Map<number, number>();
+  // (columns 0..P-1 in order of first appearance, `keys` maps them back), then the dense block (columns
+  // P..P+D-1), zeros left out. Hashed indices are below the spec's `dim`, so the map back is a typed array.
+  let nnzAll = 0, maxIndex = -1;
+  for (const f of features) {
+    const nnz = f.nnz ?? f.indices.length;
+    nnzAll += nnz + D;
+    for (let k = 0; k < nnz; k++) if (f.indices[k] > maxIndex) maxIndex = f.indices[k];
+  }
+  const local = new Int32Array(maxIndex + 1).fill(-1);
   const keys: number[] = [];
-  let nnzAll = 0;
-  for (const f of features) nnzAll += (f.nnz ?? f.indices.length) + D;
   const colOf = new Int32Array(nnzAll), valOf = new Float64Array(nnzAll), ptr = new Int32Array(n + 1);
   let at = 0;
   for (let i = 0; i < n; i++) {
     const f = features[i], nnz = f.nnz ?? f.indices.length;
     for (let k = 0; k < nnz; k++) {
       const j = f.indices[k];
-      let c = local.get(j);
-      if (c === undefined) {
-        c = keys.length;
-        local.set(j, c);
+      let c = local[j];
+      if (c < 0) {
+        c = local[j] = keys.length;
         keys.push(j);
       }
       colOf[at] = c;
@@ -354,13 +358,37 @@ export function fitResidual(
   for (let k = 0; k < N; k++) loss += config.l2Novelty * (a[k] - c0[k]) ** 2 / 2;
   loss += config.l2Scale * ((alpha - 1) ** 2 + beta * beta) / 2;
   const r = theta.subarray(0, P), rd = theta.subarray(P, C);
-  // Keep the largest weights, sorted by feature index.
-  const order = [...keys.keys()].filter((p) => r[p] !== 0).sort((p, q) => Math.abs(r[q]) - Math.abs(r[p]))
-    .slice(0, config.maxWeights).sort((p, q) => keys[p] - keys[q]);
-  const ri = new Int32Array(order.length), rv = new Float32Array(order.length);
-  order.forEach((p, k) => {
-    ri[k] = keys[p];
-    rv[k] = r[p];
-  });
+  const ri = topWeights(r, keys, config.maxWeights), rv = new Float32Array(ri.length);
+  for (let k = 0; k < ri.length; k++) rv[k] = r[local[ri[k]]];
   return { alpha, beta, a: N > 0 ? a : null, ri, rv, rd: Float32Array.from(rd), loss };
+}
+
+/**
+ * The indices (`keys[p]`, sorted) of the `max` largest non-zero weights `r[p]` by magnitude; among equal
+ * magnitudes the earlier column wins (as a stable sort by magnitude would keep it). Native typed-array sorts
+ * only: the threshold is the `max`-th largest magnitude.
+ */
+export function topWeights(r: Float64Array, keys: readonly number[], max: number): Int32Array {
+  const P = r.length, mag = new Float64Array(P);
+  let nonZero = 0;
+  for (let p = 0; p < P; p++) if (r[p] !== 0) mag[nonZero++] = Math.abs(r[p]);
+  const take = Math.min(max, nonZero);
+  const out = new Int32Array(take);
+  if (take === 0) return out;
+  // The threshold and how many of its ties still fit.
+  const sorted = mag.subarray(0, nonZero).sort();
+  const thr = sorted[nonZero - take];
+  let ties = 0;
+  for (let k = nonZero - take; k < nonZero && sorted[k] === thr; k++) ties++;
+  let o = 0;
+  for (let p = 0; p < P && o < take; p++) {
+    const m = Math.abs(r[p]);
+    if (r[p] === 0 || m < thr) continue;
+    if (m === thr) {
+      if (ties === 0) continue;
+      ties--;
+    }
+    out[o++] = keys[p];
+  }
+  return out.sort();
 }

@@ -5,7 +5,7 @@ import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import { featuresOfRecord } from "../../src/features/mod.ts";
 import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
-import { RESIDUAL_DEFAULT, residualLogit } from "../../src/heads/residual.ts";
+import { RESIDUAL_DEFAULT, residualLogit, topWeights } from "../../src/heads/residual.ts";
 import { contrastRecords, CONTRASTS_PER_RECORD, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
 import { NOVELTY_DIM } from "../../src/heads/site_profile.ts";
@@ -15,6 +15,29 @@ import type { RequestRecord } from "../../src/record/record.ts";
 import { headFromJson, headToJson, parseStoredHead } from "../../src/store/head_doc.ts";
 
 const assert = (ok: unknown, msg = "assertion failed") => nodeAssert.ok(ok, msg);
+
+Deno.test("topWeights keeps what a stable sort by magnitude keeps, ties and zeros included", () => {
+  // The reference: the plain stable sort by |weight| (ties in column order), the first `max`, sorted by key.
+  const reference = (r: Float64Array, keys: number[], max: number) =>
+    [...keys.keys()].filter((p) => r[p] !== 0).sort((p, q) => Math.abs(r[q]) - Math.abs(r[p])).slice(0, max)
+      .map((p) => keys[p]).sort((a, b) => a - b);
+  fc.assert(
+    fc.property(
+      // Few distinct magnitudes of both signs, so ties straddle the cut; zeros are never kept.
+      fc.array(fc.integer({ min: -4, max: 4 }), { maxLength: 60 }),
+      fc.integer({ min: 0, max: 70 }),
+      fc.integer({ min: 0, max: 1000 }),
+      (ws, max, seed) => {
+        const r = Float64Array.from(ws, (w) => w / 4);
+        // Distinct keys in an order unrelated to the columns'.
+        const keys = ws.map((_, p) => (p * 37 + seed) % 9973);
+        if (new Set(keys).size !== keys.length) return;
+        nodeAssert.deepEqual([...topWeights(r, keys, max)], reference(r, keys, max));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
 
 Deno.test("residualLogit: the merge of two sorted lists equals the dense dot product", () => {
   const D = 64;
