@@ -322,6 +322,35 @@ export const SITEFEWSHOT: CommandSpec = {
   ],
 };
 
+/** `node train/bin/run.mjs headerprobe`. */
+export const HEADERPROBE: CommandSpec = {
+  name: "headerprobe",
+  invocation: "node train/bin/run.mjs headerprobe",
+  summary: "Injections in a client's headers (user agent, referer, X-Forwarded-For) on real sites left out.",
+  description:
+    `For each site: its ordinary requests dressed with a client context, and for each placement (after a
+    browser's whole user agent, as the whole user agent, as the whole referer, in a link of the site given as
+    referer, raw or URL-encoded, in X-Forwarded-For) --per of them carrying a payload of the evaluation split
+    (sqli, xss, cmdi). Reported per placement, as the median and worst site: the share caught at the model's τ
+    by the global head and the AUC against the site's ordinary requests.`,
+  options: [
+    siteData,
+    folds,
+    {
+      name: "per",
+      kind: "value",
+      arg: "N",
+      type: "number",
+      default: "40",
+      help: "Injections per placement per site.",
+    },
+    json,
+    seed,
+    model,
+    { name: "quiet", kind: "flag", help: "No per-site lines." },
+  ],
+};
+
 /** `node train/bin/run.mjs sitefp`. */
 export const SITEFP: CommandSpec = {
   name: "sitefp",
@@ -484,6 +513,7 @@ export const COMMANDS: readonly { spec: CommandSpec; module: string }[] = [
   { spec: SCORE, module: "./score.ts" },
   { spec: SITEFEWSHOT, module: "./sitefewshot.ts" },
   { spec: SITEFP, module: "./sitefp.ts" },
+  { spec: HEADERPROBE, module: "./headerprobe.ts" },
   { spec: LEARNREPLAY, module: "./learnreplay.ts" },
   { spec: ROTATIONS, module: "./rotations.ts" },
 ];
