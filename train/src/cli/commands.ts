@@ -331,8 +331,9 @@ export const HEADERPROBE: CommandSpec = {
     `For each site: its ordinary requests dressed with a client context, and for each placement (after a
     browser's whole user agent, as the whole user agent, as the whole referer, in a link of the site given as
     referer, raw or URL-encoded, in X-Forwarded-For) --per of them carrying a payload of the evaluation split
-    (sqli, xss, cmdi). Reported per placement, as the median and worst site: the share caught at the model's τ
-    by the global head and the AUC against the site's ordinary requests.`,
+    (sqli, xss, cmdi), and for reference the same in a query parameter. Reported per placement, as the median
+    and worst site: the share caught at the model's τ by the global head and the AUC against the site's
+    ordinary requests.`,
   options: [
     siteData,
     folds,

@@ -6,7 +6,7 @@
  * whole user agent, as the whole user agent, as the whole referer, in a link of the site given as referer
  * (raw or URL-encoded), and in `X-Forwarded-For`. Reported per placement as the median and worst site: the
  * share caught at the model's τ by the global head, and the AUC against the site's ordinary requests.
- * `--help` lists every option with its default (the table is `HEADERPROBE` in `commands.ts`).
+ * The same payloads in a query parameter are the reference. `--help` lists every option with its default (the table is `HEADERPROBE` in `commands.ts`).
  *
  * @module
  */
@@ -28,19 +28,28 @@ const CHROME =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36";
 const FAMILIES = ["sqli", "xss", "cmdi"];
 
-/** Where a payload goes: the request's headers, changed in place. */
-export const PLACEMENTS: Record<
-  string,
-  (h: Record<string, string>, p: string, host: string, path: string) => void
-> = {
-  "user-agent, appended": (h, p) =>
-    void (h["user-agent"] = `${h["user-agent"] ?? CHROME} ${minimalHeader(p)}`),
-  "user-agent, whole": (h, p) => void (h["user-agent"] = minimalHeader(p)),
-  "referer, whole": (h, p) => void (h["referer"] = minimalHeader(p)),
-  "referer, link (raw)": (h, p, host, path) =>
-    void (h["referer"] = `https://${host}${path}?q=${minimalHeader(p)}`),
-  "referer, link (encoded)": (h, p, host) => void (h["referer"] = `https://${host}/?q=${urlEncode(p)}`),
-  "x-forwarded-for": (h, p) => void (h["x-forwarded-for"] = minimalHeader(p)),
+/** A request as a placement changes it. */
+export interface Probe {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Where a payload goes: the request's headers, changed in place; the last, for reference, is the same payload
+ * in a query parameter, where training puts most of them.
+ */
+export const PLACEMENTS: Record<string, (r: Probe, p: string, host: string, path: string) => void> = {
+  "user-agent, appended": (r, p) =>
+    void (r.headers["user-agent"] = `${r.headers["user-agent"] ?? CHROME} ${minimalHeader(p)}`),
+  "user-agent, whole": (r, p) => void (r.headers["user-agent"] = minimalHeader(p)),
+  "referer, whole": (r, p) => void (r.headers["referer"] = minimalHeader(p)),
+  "referer, link (raw)": (r, p, host, path) =>
+    void (r.headers["referer"] = `https://${host}${path}?q=${minimalHeader(p)}`),
+  "referer, link (encoded)": (r, p, host) =>
+    void (r.headers["referer"] = `https://${host}/?q=${urlEncode(p)}`),
+  "x-forwarded-for": (r, p) => void (r.headers["x-forwarded-for"] = minimalHeader(p)),
+  "query parameter (reference)": (r, p) =>
+    void (r.url += `${r.url.includes("?") ? "&" : "?"}q=${urlEncode(p)}`),
 };
 
 /** One site's figures: per placement, the share caught at τ and the AUC. */
@@ -78,10 +87,14 @@ export function main(argv: string[]): Promise<number> {
     for (const [name, place] of Object.entries(PLACEMENTS)) {
       const attacks: RequestRecord[] = Array.from({ length: per }, () => {
         const base = r.pick(s.dressed);
-        const headers = { ...base.headers };
-        const url = new URL(base.url, "https://site.invalid");
-        place(headers, r.pick(values).text, `${s.id}.example`, url.pathname);
-        return { ...base, headers, label: 1, family: name };
+        const probe: Probe = { url: base.url, headers: { ...base.headers } };
+        place(
+          probe,
+          r.pick(values).text,
+          `${s.id}.example`,
+          new URL(base.url, "https://site.invalid").pathname,
+        );
+        return { ...base, ...probe, label: 1, family: name };
       });
       const xs = logitsOf(m.engine, m.head, attacks);
       row.caught[name] = xs.filter((x) => x >= tauLogit).length / xs.length;
@@ -96,11 +109,11 @@ export function main(argv: string[]): Promise<number> {
     `${out.length} sites, τ ${m.tau}; ${per} injections a placement a site (sqli, xss, cmdi; query split)`,
   );
   console.log(`ordinary requests blocked: median ${pct(median(out.map((x) => x.blocked)))}`);
-  console.log(`${"placement".padEnd(26)} caught at τ (median / worst site)   AUC (median / worst site)`);
+  console.log(`${"placement".padEnd(28)} caught at τ (median / worst site)   AUC (median / worst site)`);
   for (const name of Object.keys(PLACEMENTS)) {
     const c = out.map((x) => x.caught[name]), a = out.map((x) => x.auc[name]);
     console.log(
-      `${name.padEnd(26)} ${pct(median(c)).padStart(8)} / ${pct(worst(c)).padStart(8)}` +
+      `${name.padEnd(28)} ${pct(median(c)).padStart(8)} / ${pct(worst(c)).padStart(8)}` +
         `                ${median(a).toFixed(3)} / ${worst(a).toFixed(3)}`,
     );
   }
