@@ -234,7 +234,13 @@ export function fitResidual(
   for (const f of features) {
     const nnz = f.nnz ?? f.indices.length;
     nnzAll += nnz + D;
-    for (let k = 0; k < nnz; k++) if (f.indices[k] > maxIndex) maxIndex = f.indices[k];
+    for (let k = 0; k < nnz; k++) {
+      const j = f.indices[k];
+      if (!(j >= 0 && j < 1 << 24) || j !== Math.floor(j)) {
+        throw new RangeError(`feature index ${j} out of range`);
+      }
+      if (j > maxIndex) maxIndex = j;
+    }
   }
   const local = new Int32Array(maxIndex + 1).fill(-1);
   const keys: number[] = [];

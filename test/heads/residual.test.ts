@@ -5,7 +5,7 @@ import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import { featuresOfRecord } from "../../src/features/mod.ts";
 import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
-import { RESIDUAL_DEFAULT, residualLogit, topWeights } from "../../src/heads/residual.ts";
+import { fitResidual, RESIDUAL_DEFAULT, residualLogit, topWeights } from "../../src/heads/residual.ts";
 import { contrastRecords, CONTRASTS_PER_RECORD, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
 import { NOVELTY_DIM } from "../../src/heads/site_profile.ts";
@@ -15,6 +15,26 @@ import type { RequestRecord } from "../../src/record/record.ts";
 import { headFromJson, headToJson, parseStoredHead } from "../../src/store/head_doc.ts";
 
 const assert = (ok: unknown, msg = "assertion failed") => nodeAssert.ok(ok, msg);
+
+Deno.test("fitResidual refuses a feature index outside the hashed space instead of mis-mapping it", () => {
+  const fit = (indices: number[]) =>
+    fitResidual(
+      new Float64Array([1, -1]),
+      null,
+      null,
+      [
+        { indices: Int32Array.from(indices), values: new Float32Array(indices.length).fill(1), dense: [0] },
+        { indices: Int32Array.from([3]), values: Float32Array.from([1]), dense: [1] },
+      ],
+      Uint8Array.from([1, 0]),
+      Float64Array.from([0.5, 0.5]),
+      true,
+      RESIDUAL_DEFAULT,
+    );
+  nodeAssert.ok(fit([2, 5]).ri.length > 0);
+  nodeAssert.throws(() => fit([-1, 5]), RangeError);
+  nodeAssert.throws(() => fit([2, 1 << 24]), RangeError);
+});
 
 Deno.test("topWeights keeps what a stable sort by magnitude keeps, ties and zeros included", () => {
   // The reference: the plain stable sort by |weight| (ties in column order), the first `max`, sorted by key.
