@@ -184,6 +184,9 @@ export function specId(spec: Readonly<FeatureSpec> = FEATURE_SPEC): string {
   return `tgfs${spec.version}-${(h >>> 0).toString(16).padStart(8, "0")}`;
 }
 
+/** The largest hashed space a spec may have: every feature index is below it. */
+export const MAX_DIM = 1 << 20;
+
 /**
  * Checks that a spec is usable: D a power of two within bounds, n-grams and caps positive integers.
  *
@@ -196,7 +199,7 @@ export function validateSpec(spec: Readonly<FeatureSpec>): void {
       throw new RangeError(`feature spec: ${name} must be an integer in [${lo}, ${hi}], got ${v}`);
     }
   };
-  intIn("dim", spec.dim, 64, 1 << 20);
+  intIn("dim", spec.dim, 64, MAX_DIM);
   if ((spec.dim & (spec.dim - 1)) !== 0) throw new RangeError(`feature spec: dim must be a power of two`);
   if (spec.ngrams.length === 0) throw new RangeError("feature spec: ngrams must not be empty");
   for (const n of spec.ngrams) intIn("ngrams[]", n, 1, 8);

@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { MAX_DIM } from "../features/spec.ts";
 import { sigmoid as sigma } from "../util/math.ts";
 
 /** The residual's settings (`meta.adapt.residual`). */
@@ -229,14 +230,15 @@ export function fitResidual(
   const D = features.length > 0 ? features[0].dense.length : 0;
   // One sparse matrix over the features the examples touch: hashed features in a local index space
   // (columns 0..P-1 in order of first appearance, `keys` maps them back), then the dense block (columns
-  // P..P+D-1), zeros left out. Hashed indices are below the spec's `dim`, so the map back is a typed array.
+  // P..P+D-1), zeros left out. Hashed indices are below the spec's `dim` (at most `MAX_DIM`), so the map back
+  // is a typed array.
   let nnzAll = 0, maxIndex = -1;
   for (const f of features) {
     const nnz = f.nnz ?? f.indices.length;
     nnzAll += nnz + D;
     for (let k = 0; k < nnz; k++) {
       const j = f.indices[k];
-      if (!(j >= 0 && j < 1 << 24) || j !== Math.floor(j)) {
+      if (!(j >= 0 && j < MAX_DIM) || j !== Math.floor(j)) {
         throw new RangeError(`feature index ${j} out of range`);
       }
       if (j > maxIndex) maxIndex = j;

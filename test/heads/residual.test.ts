@@ -9,6 +9,7 @@ import { fitResidual, RESIDUAL_DEFAULT, residualLogit, topWeights } from "../../
 import { contrastRecords, CONTRASTS_PER_RECORD, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
 import { NOVELTY_DIM } from "../../src/heads/site_profile.ts";
+import { MAX_DIM } from "../../src/features/spec.ts";
 import { DEFAULT_VALUE_CONFIG } from "../../src/heads/value_profile.ts";
 import type { HeadParams } from "../../src/model/types.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
@@ -33,7 +34,7 @@ Deno.test("fitResidual refuses a feature index outside the hashed space instead 
     );
   nodeAssert.ok(fit([2, 5]).ri.length > 0);
   nodeAssert.throws(() => fit([-1, 5]), RangeError);
-  nodeAssert.throws(() => fit([2, 1 << 24]), RangeError);
+  nodeAssert.throws(() => fit([2, MAX_DIM]), RangeError);
 });
 
 Deno.test("topWeights keeps what a stable sort by magnitude keeps, ties and zeros included", () => {

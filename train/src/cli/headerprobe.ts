@@ -5,13 +5,15 @@
  * the evaluation split (`query`; sqli, xss, cmdi) put in a header the way attackers send it: after a browser's
  * whole user agent, as the whole user agent, as the whole referer, in a link of the site given as referer
  * (raw or URL-encoded), and in `X-Forwarded-For`. Reported per placement as the median and worst site: the
- * share caught at the model's τ by the global head, and the AUC against the site's ordinary requests.
- * The same payloads in a query parameter are the reference. `--help` lists every option with its default (the table is `HEADERPROBE` in `commands.ts`).
+ * share caught at the model's τ by the global head, and the AUC against the site's ordinary requests. The
+ * same payloads in a query parameter are the reference. `--help` lists every option with its default (the
+ * table is `HEADERPROBE` in `commands.ts`).
  *
  * @module
  */
 import { writeFileSync } from "node:fs";
 import type { RequestRecord } from "@taugate/record/record.ts";
+import { logit } from "@taugate/util/math.ts";
 import { DEFAULT_RUN } from "../config.ts";
 import { loadSources } from "../data/sources.ts";
 import { auc, median } from "../eval/metrics.ts";
@@ -73,7 +75,7 @@ export function main(argv: string[]): Promise<number> {
   const values = world.pools.values.filter((v) => v.split === "query" && FAMILIES.includes(v.family));
   const sites = loadSiteData(dataDir).filter((s) => folds.includes(s.fold));
   const sets = siteEvalSets(sites, world.pools, seed, DEFAULT_RUN.world, "query", 0);
-  const tauLogit = Math.log(m.tau / (1 - m.tau));
+  const tauLogit = logit(m.tau);
   const out: SiteHeaders[] = [];
   for (const s of sets) {
     const r = new Rng(seed, `header-probe:${s.id}`);
