@@ -57,10 +57,13 @@ const NS_NAMES: Record<number, string> = {
 };
 
 // Groups: each is scaled to unit L2 norm (if its features were distinct), so a long body does not drown the
-// URL and a request with many headers does not drown its parameters.
+// URL and a request with many headers does not drown its parameters. A group's tokens are in the group after
+// its n-grams (`GROUP_OF_NS[ns] + 1`). The user agent and the referer have groups of their own, apart from the
+// client's other headers: a payload appended to a long user agent, or alone in a referer, is weighed against
+// that header's own tokens, not diluted by every header the client sent.
 // Group 6 held header names; they are site tokens now (`siteToken`), not features of the vector.
-const G_URL = 0, G_HDR = 2, G_BODY = 4, G_SHAPES = 7, G_SINGLE = 8;
-const GROUPS = 9;
+const G_URL = 0, G_HDR = 2, G_BODY = 4, G_SHAPES = 7, G_SINGLE = 8, G_UA = 9, G_REFERER = 11;
+const GROUPS = 13;
 const GROUP_OF_NS = [
   G_URL,
   G_URL,
@@ -70,8 +73,8 @@ const GROUP_OF_NS = [
   G_BODY,
   G_HDR,
   G_HDR,
-  G_HDR,
-  G_HDR,
+  G_UA,
+  G_REFERER,
   G_HDR,
   G_HDR,
   G_HDR,
@@ -1127,9 +1130,11 @@ function headerFeatures(x: Extractor, headers: readonly [string, string][]): str
       case "user-agent":
         stats.hasUserAgent = true;
         x.field(NS_UA, value, caps.headerValue, 0, 0);
+        userAgentRest(x, value.length > caps.headerValue ? value.slice(0, caps.headerValue) : value);
         break;
       case "referer":
         x.field(NS_REFERER, value, caps.headerValue, 0, 0);
+        refererValues(x, value.length > caps.headerValue ? value.slice(0, caps.headerValue) : value);
         break;
       case "cookie":
         cookieFeatures(
@@ -1149,12 +1154,146 @@ function headerFeatures(x: Extractor, headers: readonly [string, string][]): str
       case "accept-encoding":
         x.field(NS_ACCEPT, value, caps.headerValue, 0, 0);
         break;
+      case "x-forwarded-for":
+      case "x-real-ip":
+      case "x-client-ip":
+        x.field(NS_HOTHER, value, caps.headerValue, 0, 0);
+        forwardedValues(x, value.length > caps.headerValue ? value.slice(0, caps.headerValue) : value);
+        break;
       default:
         x.field(NS_HOTHER, value, caps.headerValue, 0, 0);
     }
   }
   stats.headers = n;
   return contentType;
+}
+
+/** Values read from a referer's query. */
+const REFERER_PARAMS = 16;
+
+/**
+ * A referer is a link, and what follows its `?` is a query like the request's own: its values are value fields
+ * of the query's namespace (without their names, site tokens or value-profile entries: they are another
+ * page's parameters), so a payload in a referer's link weighs as it would in the request's own query. A
+ * referer that is not an absolute URL is not one a browser sends: its whole text is such a value. The
+ * referer's text stays a context field as well.
+ */
+function refererValues(x: Extractor, s: string): void {
+  const cap = x.spec.caps.value;
+  if (!isAbsoluteUrl(s)) {
+    x.field(NS_QVAL, s, cap, IS_VALUE, 0);
+    return;
+  }
+  const q = s.indexOf("?");
+  if (q < 0) return;
+  let end = s.indexOf("#", q);
+  if (end < 0) end = s.length;
+  let n = 0;
+  for (let at = q + 1; at < end && n < REFERER_PARAMS;) {
+    let amp = s.indexOf("&", at);
+    if (amp < 0 || amp > end) amp = end;
+    const eq = s.indexOf("=", at);
+    const from = eq >= 0 && eq < amp ? eq + 1 : at;
+    if (amp > from) {
+      x.field(NS_QVAL, s.slice(from, amp), cap, PLUS_AS_SPACE | IS_VALUE, 0);
+      n++;
+    }
+    at = amp + 1;
+  }
+}
+
+/**
+ * A user agent is a list of products (`name/version`) and comments (`(…)`, or `[…]` as in-app browsers write
+ * them): from the first part that is neither (a comment counts as neither when it holds quotes, angle
+ * brackets, braces, `$`, `|`, a backslash or a backtick), the rest is text a client wrote there, a value field
+ * of the query's namespace like a referer's (`refererValues`). A payload appended to a browser's whole user
+ * agent is read as it would be in a query.
+ */
+function userAgentRest(x: Extractor, s: string): void {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const c = codeAt(s, i);
+    if (c === 32) {
+      i++;
+      continue;
+    }
+    const start = i;
+    if (c === 40 || c === 91) {
+      let depth = 0, odd = false;
+      for (; i < n; i++) {
+        const d = codeAt(s, i);
+        if (d === 40 || d === 91) depth++;
+        else if ((d === 41 || d === 93) && --depth === 0) break;
+        else if (UA_ODD[d] === 1) odd = true;
+      }
+      if (odd || i === n) return restOf(x, s, start);
+      i++;
+    } else {
+      for (; i < n && codeAt(s, i) !== 32; i++) {
+        const d = codeAt(s, i);
+        if (d >= 128 || UA_PRODUCT[d] === 0) return restOf(x, s, start);
+      }
+    }
+  }
+}
+
+function restOf(x: Extractor, s: string, from: number): void {
+  x.field(NS_QVAL, s.slice(from), x.spec.caps.value, IS_VALUE, 0);
+}
+
+/** Characters of a user agent's product tokens: letters, digits and `._+-~/:;,`. */
+const UA_PRODUCT = new Uint8Array(128);
+for (const ch of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-~/:;,") {
+  UA_PRODUCT[ch.charCodeAt(0)] = 1;
+}
+/** Characters that a user agent's comment does not hold: quotes, angle brackets, braces, `$`, `|`, `\`. */
+const UA_ODD = new Uint8Array(128);
+for (const ch of "'\"`<>{}$|\\") UA_ODD[ch.charCodeAt(0)] = 1;
+
+/** Entries of a forwarding header read. */
+const FORWARDED_ENTRIES = 8;
+
+/**
+ * A forwarding header (`x-forwarded-for` and its kin) lists addresses: an entry that is not one (digits, hex,
+ * `.`, `:`, brackets, or `unknown`) is text a client wrote there, a value field of the query's namespace like
+ * a referer's (`refererValues`).
+ */
+function forwardedValues(x: Extractor, s: string): void {
+  let n = 0;
+  for (let at = 0; at < s.length && n < FORWARDED_ENTRIES; n++) {
+    let comma = s.indexOf(",", at);
+    if (comma < 0) comma = s.length;
+    let a = at, b = comma;
+    while (a < b && codeAt(s, a) === 32) a++;
+    while (b > a && codeAt(s, b - 1) === 32) b--;
+    if (b > a && !isAddress(s, a, b)) x.field(NS_QVAL, s.slice(a, b), x.spec.caps.value, IS_VALUE, 0);
+    at = comma + 1;
+  }
+}
+
+/** Whether `s[a, b)` is an address as proxies write them: IPv4 or IPv6 (with port, brackets), or `unknown`. */
+function isAddress(s: string, a: number, b: number): boolean {
+  if (b - a > 64) return false;
+  if (b - a === 7 && s.slice(a, b).toLowerCase() === "unknown") return true;
+  for (let i = a; i < b; i++) {
+    const c = codeAt(s, i), l = c | 32;
+    if (!((c >= 48 && c <= 58) || (l >= 97 && l <= 102) || c === 46 || c === 91 || c === 93)) return false;
+  }
+  return true;
+}
+
+/** `scheme://…`: a scheme of a letter and up to 31 letters, digits, `+`, `-` or `.`, then `://`. */
+function isAbsoluteUrl(s: string): boolean {
+  const c0 = codeAt(s, 0) | 32;
+  if (c0 < 97 || c0 > 122) return false;
+  for (let i = 1; i < 33 && i < s.length; i++) {
+    const c = codeAt(s, i);
+    if (c === 58) return codeAt(s, i + 1) === 47 && codeAt(s, i + 2) === 47;
+    const l = c | 32;
+    if (!((l >= 97 && l <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46)) return false;
+  }
+  return false;
 }
 
 /** The cookie header: `a=1; b=2`, each cookie a pair. */

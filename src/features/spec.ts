@@ -49,7 +49,10 @@ export interface FeatureSpec {
   /**
    * Context fields: a client's own headers. Context alone is no evidence of an attack (a new browser, an old
    * crawler, a proxy's referer), so their plain words are not features; only lexicon keywords (SQL, shell,
-   * HTML/JS, path, template words) and symbol runs are, which is what an injection into them carries.
+   * HTML/JS, path, template words) and symbol runs are, which is what an injection into them carries. Text
+   * that a header's syntax has no place for (a referer link's parameter values, a referer that is no URL, what
+   * follows a user agent's products and comments, a forwarding header's entry that is no address) is read as
+   * a query value as well (`extract.ts`).
    */
   contextFields: string[];
   /**
@@ -68,7 +71,7 @@ export interface FeatureSpec {
 
 /** The spec the shipped model was trained with. */
 export const FEATURE_SPEC: Readonly<FeatureSpec> = Object.freeze({
-  version: 3,
+  version: 4,
   dim: 8192,
   ngrams: [2, 3],
   ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval"],

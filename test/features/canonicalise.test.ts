@@ -121,6 +121,49 @@ Deno.test("headers: user-agent, referer, cookie, content-type, accept family and
   assert.equal(inspect(get("/x")).dense.no_user_agent, 1);
 });
 
+const CHROME =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36";
+const qvalNames = (names: Set<string>) => new Set([...names].filter((n) => n.startsWith("qval:")));
+
+Deno.test("headers: what a client wrote into a referer's link, a user agent or a forwarding header is read as a query value", () => {
+  const payload = "<script>alert(1)</script>";
+  const inQuery = qvalNames(inspect(get(`/?q=${encodeURIComponent(payload)}`)).names);
+  assert.ok(inQuery.size > 10);
+  const placements: Record<string, Record<string, string>> = {
+    "a referer's link, URL-encoded": {
+      referer: `https://shop.example/p?a=1&q=${encodeURIComponent(payload)}#top`,
+    },
+    "a referer's link, raw": { referer: `https://shop.example/?q=${payload}` },
+    "a referer that is no URL": { referer: payload },
+    "after a browser's user agent": { "user-agent": `${CHROME} ${payload}` },
+    "a whole user agent": { "user-agent": payload },
+    "a forwarding header": { "x-forwarded-for": `203.0.113.7, ${payload}` },
+  };
+  for (const [where, headers] of Object.entries(placements)) {
+    const names = inspect(get("/", headers)).names;
+    const missing = [...inQuery].filter((n) => !names.has(n));
+    assert.deepEqual(missing, [], where);
+  }
+  // What browsers, crawlers and proxies send stays context: no query value comes of it.
+  const plain: Record<string, string>[] = [
+    { "user-agent": CHROME, referer: "https://www.example.org/" },
+    { "user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)" },
+    {
+      "user-agent":
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/470.0.0.40.109]",
+    },
+    { "user-agent": "curl/8.5.0", "x-forwarded-for": "203.0.113.7, [2001:db8::1]:443, 10.0.0.1, unknown" },
+  ];
+  for (const headers of plain) {
+    const extra = qvalNames(inspect(get("/", headers)).names);
+    assert.deepEqual([...extra], [], JSON.stringify(headers));
+  }
+  // A search referer's query is read as a query: its terms, as the request's own query would give them.
+  const search = inspect(get("/", { referer: "https://www.google.com/search?q=red+shoes" })).names;
+  const own = qvalNames(inspect(get("/?q=red+shoes")).names);
+  assert.deepEqual([...own].filter((n) => !search.has(n)), []);
+});
+
 Deno.test("bodies: form, JSON keys and values with bounded depth, multipart names and filenames, text", () => {
   const form = inspect({
     method: "POST",

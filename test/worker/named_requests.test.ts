@@ -55,6 +55,24 @@ const CASES: Case[] = [
     headers: [["user-agent", "Mozilla/5.0 <script>alert(document.domain)</script>"], ["accept", "*/*"]],
     expect: 403,
   },
+  {
+    name: "XSS as the whole Referer",
+    target: "/",
+    headers: [...BASIC, ["referer", "<script>alert(1)</script>"]],
+    expect: 403,
+  },
+  {
+    name: "XSS after Chrome's whole User-Agent",
+    target: "/",
+    headers: [["user-agent", `${CHROME_122} <script>alert(1)</script>`], ["accept", "*/*"]],
+    expect: 403,
+  },
+  {
+    name: "SQL injection in X-Forwarded-For",
+    target: "/",
+    headers: [...BASIC, ["x-forwarded-for", "203.0.113.7' OR '1'='1"]],
+    expect: 403,
+  },
   { name: "SLEEP() injection", target: "/item?id=1%20AND%20SLEEP(5)", expect: 403 },
   {
     name: "SLEEP() injection, time-based blind",
@@ -79,6 +97,29 @@ const CASES: Case[] = [
   },
   { name: "Chrome 122's GET / with its navigation headers", target: "/", headers: CHROME_NAV, expect: 200 },
   { name: "a plain search", target: "/search?q=red+shoes", headers: CHROME_NAV, expect: 200 },
+  {
+    name: "Chrome arriving from a search engine, through a proxy",
+    target: "/products?page=2",
+    headers: [
+      ...CHROME_NAV,
+      ["referer", "https://www.google.com/search?q=red+running+shoes+size+42&client=firefox-b-d"],
+      ["x-forwarded-for", "203.0.113.7, 10.0.0.1"],
+    ],
+    expect: 200,
+  },
+  {
+    name: "Facebook's in-app browser",
+    target: "/blog/2024/05/hello-world/",
+    headers: [
+      [
+        "user-agent",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/470.0.0.40.109;FBBV/614356417;FBDV/iPhone14,5;FBMD/iPhone;FBSN/iOS;FBSV/17.5;FBSS/3;FBCR/;FBID/phone;FBLC/en_US;FBOP/80]",
+      ],
+      ["accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"],
+      ["referer", "https://l.facebook.com/"],
+    ],
+    expect: 200,
+  },
 ];
 
 /** Sends a raw HTTP/1.1 request; the status code. */

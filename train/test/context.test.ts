@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { Hono } from "hono";
 import { taugate, type TaugateEnv } from "@taugate/middleware/mod.ts";
 import { loadEngine } from "@taugate/model/mod.ts";
-import { loadSite, ordinaryRecords, siteIds } from "../src/data/sites.ts";
+import { loadSite, ordinaryReason, siteIds } from "../src/data/sites.ts";
 import { DEFAULT_DATA_DIR } from "../src/data/sources.ts";
 import { agentKind, botHeaders, browserHeaders } from "../src/synth/clients.ts";
 import { Rng } from "../src/util/rng.ts";
@@ -26,18 +26,28 @@ const PLAIN = [
 async function worker(): Promise<Hono<TaugateEnv>> {
   const engine = await loadEngine("ts", new Uint8Array(readFileSync(MODEL)));
   const app = new Hono<TaugateEnv>();
-  app.use("*", taugate({ engine, mode: "block", log: false, tenant: () => null }));
+  app.use(
+    "*",
+    taugate({ engine, mode: "block", log: false, tenant: () => null }),
+  );
   app.all("*", (c) => c.text("ok"));
   return app;
 }
 
-async function blocked(app: Hono<TaugateEnv>, sets: [string, string][][]): Promise<string[]> {
+async function blocked(
+  app: Hono<TaugateEnv>,
+  sets: [string, string][][],
+): Promise<string[]> {
   const out: string[] = [];
   for (const [i, headers] of sets.entries()) {
     const path = PLAIN[i % PLAIN.length];
-    const res = await app.fetch(new Request("http://shop.example.com" + path, { headers }));
+    const res = await app.fetch(
+      new Request("http://shop.example.com" + path, { headers }),
+    );
     await res.body?.cancel();
-    if (res.status === 403) out.push(`${path} ${JSON.stringify(headers).slice(0, 300)}`);
+    if (res.status === 403) {
+      out.push(`${path} ${JSON.stringify(headers).slice(0, 300)}`);
+    }
   }
   return out;
 }
@@ -68,14 +78,18 @@ test(
         const ua = r.headers?.["user-agent"];
         if (
           r.status >= 200 && r.status < 400 && ua && agentKind(ua) === "bot" &&
-          !/sqlmap|nikto|zgrab|masscan|nmap|nuclei|jorgee|zmeu|acunetix|wpscan/i.test(ua)
+          !/sqlmap|nikto|zgrab|masscan|nmap|nuclei|jorgee|zmeu|acunetix|wpscan/i
+            .test(ua)
         ) agents.add(ua);
       }
     }
     const rng = new Rng(22, "bots");
     const list = [...agents].sort();
     const picked = list.length > 400 ? rng.sample(list, 400) : list;
-    assert.ok(picked.length >= 100, `${picked.length} distinct non-browser agents`);
+    assert.ok(
+      picked.length >= 100,
+      `${picked.length} distinct non-browser agents`,
+    );
     const sets = picked.map((ua) => [["user-agent", ua], ...botHeaders(rng, ua)] as [string, string][]);
     const bad = await blocked(app, sets);
     // Real logs hold a few agents that are attacks themselves; none of them may be blocked for context alone.
@@ -86,6 +100,49 @@ test(
   },
 );
 
+/**
+ * Every distinct browser user agent and referer pair of the sites' ordinary traffic (the documented filter
+ * drops scanner and attack lines, in the user agent too; the lines it drops for their referer alone are kept
+ * here), split into those whose referer or user agent carries an injection and the rest.
+ */
+function loggedBrowserPairs(): {
+  context: [string, string][][];
+  attacks: [string, string][][];
+} {
+  const pairs = new Map<string, [string, string][]>();
+  for (const id of siteIds(DEFAULT_DATA_DIR)) {
+    for (const r of loadSite(DEFAULT_DATA_DIR, id).records) {
+      // Those dropped for their referer alone stay: this test sorts them out by what their referer carries.
+      const why = ordinaryReason(r);
+      if (why !== null && why !== "referer") continue;
+      const ua = r.headers?.["user-agent"], ref = r.headers?.["referer"];
+      if (!ua || agentKind(ua) !== "browser" || !ref || ref === "-") continue;
+      pairs.set(`${ua}\n${ref}`, [["user-agent", ua], ["referer", ref]]);
+    }
+  }
+  // A few logged referers carry an injection: a `<script>` that steals cookies, a phpMyAdmin URL with its
+  // SQL, a test site's links with `' OR '1'='1` and `ls -la ../../../etc` in their parameters.
+  const injection = /<script|select\s+\S+\s+from|'\s*or\s*'?1'?\s*=|\.\.\/|\/etc\/(passwd|group|fstab)/i;
+  const context: [string, string][][] = [], attacks: [string, string][][] = [];
+  for (const k of [...pairs.keys()].sort()) {
+    (injection.test(decoded(k)) ? attacks : context).push(pairs.get(k)!);
+  }
+  return { context, attacks };
+}
+
+/** Percent-decoded twice (`+` as a space), as far as it decodes. */
+function decoded(s: string): string {
+  let t = s;
+  for (let i = 0; i < 2; i++) {
+    try {
+      t = decodeURIComponent(t.replace(/\+/g, " "));
+    } catch {
+      break;
+    }
+  }
+  return t;
+}
+
 test(
   "context: the browsers' user agents and referers the real sites logged (in-app browsers, tracking ids, search and social referers) are almost never blocked",
   {
@@ -93,27 +150,37 @@ test(
   },
   async () => {
     const app = await worker();
-    // Each site's ordinary traffic (the documented filter drops scanner and attack lines, in the user agent
-    // and referer too); every distinct browser user agent and referer pair, sent on a plain request.
-    const pairs = new Map<string, [string, string][]>();
-    for (const id of siteIds(DEFAULT_DATA_DIR)) {
-      for (const r of ordinaryRecords(loadSite(DEFAULT_DATA_DIR, id)).kept) {
-        const ua = r.headers?.["user-agent"], ref = r.headers?.["referer"];
-        if (!ua || agentKind(ua) !== "browser" || !ref || ref === "-") continue;
-        pairs.set(`${ua}\n${ref}`, [["user-agent", ua], ["referer", ref]]);
-      }
-    }
-    // A few logged referers carry an injection the filter does not name (a `<script>` that steals cookies, a
-    // phpMyAdmin URL with its SQL): they are left out, blocking those would be right.
-    const injection = /<script|%3cscript|select(\+|%20|\s)+\S+(\+|%20|\s)+from/i;
-    const keys = [...pairs.keys()].filter((k) => !injection.test(k)).sort();
-    assert.ok(keys.length >= 10_000, `${keys.length} distinct browser user agent and referer pairs`);
-    const bad = await blocked(app, keys.map((k) => pairs.get(k)!));
-    // Not yet never: the shipped model blocks 5 of 24,288 (a Medium referer's dash run, messenger link
-    // wrappers with twice-encoded URLs, a Yandex redirect). The bound keeps it at most 1 in 2,000.
+    const { context } = loggedBrowserPairs();
     assert.ok(
-      bad.length <= Math.floor(keys.length * 0.0005),
-      `${bad.length} of ${keys.length} blocked:\n${bad.join("\n")}`,
+      context.length >= 10_000,
+      `${context.length} distinct browser user agent and referer pairs`,
     );
+    const bad = await blocked(app, context);
+    // Not yet never: the shipped model blocks 8 of 24,233 (Yandex redirect wrappers, a Baidu search in GBK, an
+    // admin page's filter link, a Medium referer's dash run, a link wrapper around a cookie-stealing link).
+    // The bound keeps it at most 1 in 2,000.
+    assert.ok(
+      bad.length <= Math.floor(context.length * 0.0005),
+      `${bad.length} of ${context.length} blocked:\n${bad.join("\n")}`,
+    );
+  },
+);
+
+test(
+  "context: the injections that the real sites' logged referers carry are blocked",
+  {
+    skip: !HAVE_SITES && "no ../shared/data/sites",
+  },
+  async () => {
+    const app = await worker();
+    const { attacks } = loggedBrowserPairs();
+    assert.ok(
+      attacks.length >= 10,
+      `${attacks.length} pairs with an injection`,
+    );
+    const bad = await blocked(app, attacks);
+    const caught = bad.length / attacks.length;
+    // The shipped model blocks 85 of 99.
+    assert.ok(caught >= 0.8, `${bad.length} of ${attacks.length} blocked`);
   },
 );

@@ -49,6 +49,14 @@ test("sites: the ordinary-traffic filter keeps a site's everyday requests and dr
   assert.equal(ordinaryReason(rec("/a/../../etc/passwd")), "probe");
   assert.equal(ordinaryReason(rec("/subscription.php?id=5%20UNION%20Select%20*%20from%20two")), "keyword");
   assert.equal(ordinaryReason(rec("/", 200, "sqlmap/1.7")), "tool");
+  // A referer's link is judged by the target's rules: an injection in it is not ordinary; a search is.
+  const withReferer = (referer: string) => ({ ...rec("/"), headers: { "user-agent": "x", referer } });
+  assert.equal(
+    ordinaryReason(withReferer("http://shop.example/login.php?user=%27+OR+%271%27%3D%271&pass=x")),
+    "referer",
+  );
+  assert.equal(ordinaryReason(withReferer("https://www.google.com/search?q=red+shoes")), null);
+  assert.equal(ordinaryReason(withReferer("https://l.example/?u=https%3A%2F%2Fshop.example%2Fp%2F1")), null);
   assert.equal(ordinaryReason(rec("/", 200, "Mozilla/5.0 <script>alert(1)</script>")), "keyword");
 });
 

@@ -151,7 +151,8 @@ const HEADER_MARKERS: readonly string[] = [
  * Why a site record is not taken as ordinary benign traffic, or `null` when it is. The filter: the site
  * answered 2xx or 3xx; the method is one a site serves (GET, HEAD, POST, OPTIONS); the path is not a
  * known scanner probe; the target, user agent and referer carry no attack keyword (the same rules that
- * clean the `fwaf` benign source); the user agent is not a scanner or attack tool.
+ * clean the `fwaf` benign source; the referer's link is judged by the target's rules, reason `referer`); the
+ * user agent is not a scanner or attack tool.
  *
  * @param r The record.
  */
@@ -173,6 +174,12 @@ export function ordinaryReason(r: SiteRecord): string | null {
   for (const h of [ua, (r.headers?.["referer"] ?? "").toLowerCase()]) {
     for (const m of HEADER_MARKERS) if (h.includes(m)) return "keyword";
   }
+  // The extractor reads a referer's link as a query (its values as query values), so the filter judges it by
+  // the target's rules: a referer that carries an injection (a page's own link with `' OR '1'='1` in it, a
+  // phpMyAdmin page's SQL) is not ordinary traffic. A reason of its own, so that it can be counted apart.
+  const referer = r.headers?.["referer"] ?? "";
+  const rf = referer === "" ? null : familyByKeywords(decodeOnce(decodeOnce(referer)));
+  if (rf && rf !== "rfi" && rf !== "redirect") return "referer";
   return null;
 }
 

@@ -196,10 +196,21 @@ export function inject(
       const name = family === "cmdi" && rng.chance(0.5) ? "user-agent" : rng.pick(ATTACK_HEADERS);
       const value = minimalHeader(text);
       const i = req.headers.findIndex(([k]) => k === name);
-      const v = name === "referer" ? `https://${tenant.host}/?q=${urlEncode(text)}` : value;
+      const own = i >= 0 ? req.headers[i][1] : "";
+      // Where attackers put it: the whole header, after the client's own value (a user agent or a forwarding
+      // chain), or in a referer, as a link of the site (URL-encoded as a browser sends it, or raw) or alone.
+      let v = value, how = "raw";
+      if (name === "referer") {
+        if (rng.chance(0.4)) {
+          v = `https://${tenant.host}/?q=${urlEncode(text)}`;
+          how = "url";
+        } else if (rng.chance(0.5)) v = `https://${tenant.host}/?q=${value}`;
+      } else if (own !== "" && (name === "user-agent" || name === "x-forwarded-for") && rng.chance(0.5)) {
+        v = name === "user-agent" ? `${own} ${value}` : `${own}, ${value}`;
+      }
       if (i >= 0) req.headers[i][1] = v;
       else req.headers.push([name, v]);
-      enc(name === "referer" ? "url" : "raw");
+      enc(how);
       break;
     }
     case "cookie": {
