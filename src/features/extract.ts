@@ -1192,8 +1192,10 @@ function refererValues(x: Extractor, s: string): void {
   for (let at = q + 1; at < end && n < REFERER_PARAMS;) {
     let amp = s.indexOf("&", at);
     if (amp < 0 || amp > end) amp = end;
-    const eq = s.indexOf("=", at);
-    const from = eq >= 0 && eq < amp ? eq + 1 : at;
+    // The name ends at the segment's first `=`, searched within the segment only: linear in the referer.
+    let from = at;
+    while (from < amp && codeAt(s, from) !== 61) from++;
+    from = from < amp ? from + 1 : at;
     if (amp > from) {
       x.field(NS_QVAL, s.slice(from, amp), cap, PLUS_AS_SPACE | IS_VALUE, 0);
       n++;
