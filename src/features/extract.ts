@@ -1240,6 +1240,7 @@ function userAgentRest(x: Extractor, s: string): void {
   }
 }
 
+/** The user agent's text from `from` on, as a query value (`userAgentRest`). */
 function restOf(x: Extractor, s: string, from: number): void {
   x.field(NS_QVAL, s.slice(from), x.spec.caps.value, IS_VALUE, 0);
 }

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { Hono } from "hono";
 import { taugate, type TaugateEnv } from "@taugate/middleware/mod.ts";
 import { loadEngine } from "@taugate/model/mod.ts";
+import { decodeOnce } from "../src/data/families.ts";
 import { loadSite, ordinaryReason, siteIds } from "../src/data/sites.ts";
 import { DEFAULT_DATA_DIR } from "../src/data/sources.ts";
 import { agentKind, botHeaders, browserHeaders } from "../src/synth/clients.ts";
@@ -90,7 +91,9 @@ test(
       picked.length >= 100,
       `${picked.length} distinct non-browser agents`,
     );
-    const sets = picked.map((ua) => [["user-agent", ua], ...botHeaders(rng, ua)] as [string, string][]);
+    const sets = picked.map((ua) =>
+      [["user-agent", ua], ...botHeaders(rng, ua)] as [string, string][]
+    );
     const bad = await blocked(app, sets);
     // Real logs hold a few agents that are attacks themselves; none of them may be blocked for context alone.
     assert.ok(
@@ -122,25 +125,16 @@ function loggedBrowserPairs(): {
   }
   // A few logged referers carry an injection: a `<script>` that steals cookies, a phpMyAdmin URL with its
   // SQL, a test site's links with `' OR '1'='1` and `ls -la ../../../etc` in their parameters.
-  const injection = /<script|select\s+\S+\s+from|'\s*or\s*'?1'?\s*=|\.\.\/|\/etc\/(passwd|group|fstab)/i;
+  // Percent-decoded twice as the filter decodes (`+` stays, so it counts as a space here).
+  const injection =
+    /<script|select[\s+]+\S+[\s+]+from|'[\s+]*or[\s+]*'?1'?[\s+]*=|\.\.\/|\/etc\/(passwd|group|fstab)/i;
   const context: [string, string][][] = [], attacks: [string, string][][] = [];
   for (const k of [...pairs.keys()].sort()) {
-    (injection.test(decoded(k)) ? attacks : context).push(pairs.get(k)!);
+    (injection.test(decodeOnce(decodeOnce(k))) ? attacks : context).push(
+      pairs.get(k)!,
+    );
   }
   return { context, attacks };
-}
-
-/** Percent-decoded twice (`+` as a space), as far as it decodes. */
-function decoded(s: string): string {
-  let t = s;
-  for (let i = 0; i < 2; i++) {
-    try {
-      t = decodeURIComponent(t.replace(/\+/g, " "));
-    } catch {
-      break;
-    }
-  }
-  return t;
 }
 
 test(
@@ -148,7 +142,7 @@ test(
   {
     skip: !HAVE_SITES && "no ../shared/data/sites",
   },
-  async () => {
+  async (t) => {
     const app = await worker();
     const { context } = loggedBrowserPairs();
     assert.ok(
@@ -156,6 +150,7 @@ test(
       `${context.length} distinct browser user agent and referer pairs`,
     );
     const bad = await blocked(app, context);
+    t.diagnostic(`${bad.length} of ${context.length} blocked`);
     // Not yet never: the shipped model blocks 8 of 24,233 (Yandex redirect wrappers, a Baidu search in GBK, an
     // admin page's filter link, a Medium referer's dash run, a link wrapper around a cookie-stealing link).
     // The bound keeps it at most 1 in 2,000.
@@ -171,7 +166,7 @@ test(
   {
     skip: !HAVE_SITES && "no ../shared/data/sites",
   },
-  async () => {
+  async (t) => {
     const app = await worker();
     const { attacks } = loggedBrowserPairs();
     assert.ok(
@@ -179,6 +174,7 @@ test(
       `${attacks.length} pairs with an injection`,
     );
     const bad = await blocked(app, attacks);
+    t.diagnostic(`${bad.length} of ${attacks.length} blocked`);
     const caught = bad.length / attacks.length;
     // The shipped model blocks 85 of 99.
     assert.ok(caught >= 0.8, `${bad.length} of ${attacks.length} blocked`);
