@@ -91,9 +91,7 @@ test(
       picked.length >= 100,
       `${picked.length} distinct non-browser agents`,
     );
-    const sets = picked.map((ua) =>
-      [["user-agent", ua], ...botHeaders(rng, ua)] as [string, string][]
-    );
+    const sets = picked.map((ua) => [["user-agent", ua], ...botHeaders(rng, ua)] as [string, string][]);
     const bad = await blocked(app, sets);
     // Real logs hold a few agents that are attacks themselves; none of them may be blocked for context alone.
     assert.ok(
