@@ -13,7 +13,10 @@
  * A head with a residual (`heads/residual.ts`) has its τ matched on the canaries' embeddings alone (which
  * absorbs a change of scale), while check 1 scores the canaries with their features, residual included
  * (when the model ships the canaries' records): a head that learnt an attack's words as benign, from a
- * mislabelled or poisoned upload, loses canaries that carry them and fails check 1.
+ * mislabelled or poisoned upload, loses canaries that carry them and fails check 1. A correction limited to
+ * its endpoints (`HeadParams.re`) is checked as if every canary came to one of them (its residual applied to
+ * them all): the canaries' own endpoints are the model's, not the tenant's, and what it learnt would reach
+ * an attack on the corrected endpoints.
  *
  * A head that fails is refused with the figures, unless the operator forces it. Canaries are scored on z
  * alone (see `src/heads/calibrate.ts`); the benign examples' out-of-fold scores include the novelty term of
@@ -111,7 +114,8 @@ const SLACK = 1e-12;
 export function guardCheck(input: GuardInput, margin: number, force: boolean): GuardFigures {
   const { canaries, global, tenant, benign } = input;
   const cg = detectionRate(global.head, canaries, global.tau);
-  const ct = detectionRate(tenant.head, canaries, tenant.tau, input.canaryFeatures ?? null);
+  const everywhere = tenant.head.re === undefined ? tenant.head : { ...tenant.head, re: undefined };
+  const ct = detectionRate(everywhere, canaries, tenant.tau, input.canaryFeatures ?? null);
   const canaryPassed = cg - ct <= margin + SLACK;
   let b = { count: 0, global: 0, tenant: 0, rise: 0, passed: true };
   if (benign.outOfFold !== null && benign.z.length > 0) {

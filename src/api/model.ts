@@ -48,6 +48,7 @@ function adaptSchema() {
       anchors: finite.pipe(z.number().min(0)),
       margin: finite.pipe(z.number().min(0)).default(RESIDUAL_DEFAULT.margin),
       contrast: finite.pipe(z.number().min(0)).default(RESIDUAL_DEFAULT.contrast),
+      endpoints: z.boolean().default(RESIDUAL_DEFAULT.endpoints!),
     }).optional(),
     // A model that predates value profiles gets the defaults (used by residual heads only).
     values: z.object({

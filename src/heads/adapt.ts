@@ -35,7 +35,7 @@ import {
   TokenCounts,
 } from "./site_profile.ts";
 import { logitWithHead } from "./score.ts";
-import { fitResidual, MAX_ANCHORS, type ResidualConfig } from "./residual.ts";
+import { fitResidual, MAX_ANCHORS, MAX_CORRECTION_ENDPOINTS, type ResidualConfig } from "./residual.ts";
 import { VALUE_DIM, valueFeatures, ValueProfile, type ValueProfileConfig } from "./value_profile.ts";
 import type { HeadFeatures } from "./score.ts";
 
@@ -374,6 +374,13 @@ function adaptResidual(
   const rcFit = rc.noveltyFrom && R > 0
     ? { ...rc, l2Novelty: rc.l2Novelty * Math.max(1, rc.noveltyFrom / R) }
     : rc;
+  // A correction applies to the upload's endpoints only (`ResidualConfig.endpoints`): their sorted hashes. It
+  // is fitted as any correction, the anchors and contrasts included, as if they came to those endpoints.
+  // (An upload of more endpoints than a head may list, or without them, corrects everywhere, as before.)
+  let re = correction && rc.endpoints && examples.every((e) => (e.features!.params?.length ?? 0) > 0)
+    ? Int32Array.from(new Set(examples.map((e) => e.features!.params![0] | 0))).sort()
+    : undefined;
+  if (re !== undefined && re.length > MAX_CORRECTION_ENDPOINTS) re = undefined;
   const fit = fitResidual(
     gAll,
     noveltyAll,
@@ -389,6 +396,7 @@ function adaptResidual(
   const w = new Float32Array(Z);
   for (let j = 0; j < Z; j++) w[j] = fit.alpha * init.w[j];
   const head: HeadParams = { w, b: fit.alpha * init.b + fit.beta, ri: fit.ri, rv: fit.rv, rd: fit.rd };
+  if (re) head.re = re;
   if (counts && fit.a) {
     head.a = Float32Array.from(fit.a.subarray(0, NOVELTY_DIM));
     head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);

@@ -18,7 +18,10 @@
  * head, and the dense block — method, lengths, counts — would act as a bias on the whole site): the sparse residual
  * alone makes those requests pass, and only just (`margin`), when τ is known. Such a correction only lowers: its
  * weights stay at most 0, so no request scores higher than under the global head for it (`adaptHead` also
- * builds no site profile for a correction that brings no unlabelled traffic).
+ * builds no site profile for a correction that brings no unlabelled traffic). And it applies to the corrected
+ * requests' endpoints only (`endpoints`, the head's `re`): an attack on any other endpoint of the site keeps the
+ * global head's score (on real sites, `sitefp`, the attacks a correction cost came from everywhere on the
+ * site: what the upload shares with every request, its client and method, moved with it).
  *
  * The fitted head folds α and β into `w` and `b`, keeps the largest `maxWeights` residual weights (sorted
  * indices `ri`, values `rv`) and the dense residual `rd`, so scoring is `w·z + b + a·n + Σ rv·x[ri] + rd·d`:
@@ -65,6 +68,36 @@ export interface ResidualConfig {
    * (a client's headers, the method) is benign. 0: none.
    */
   anchors: number;
+  /**
+   * A correction applies only to requests of the corrected requests' endpoints (method and path shape,
+   * `HeadParams.re`): every other request of the site, and every attack on another endpoint, keeps the global
+   * head's score. Absent or false: everywhere (a model's settings read by the tenant API default to true).
+   */
+  endpoints?: boolean;
+}
+
+/** Most endpoints a correction is limited to; an upload of more distinct endpoints corrects everywhere. */
+export const MAX_CORRECTION_ENDPOINTS = 1024;
+
+/**
+ * Whether a head's residual applies to a request: always without `re`; with it, only when the request's
+ * endpoint (`params[0]` of its features: method and path shape) is one of `re` (sorted).
+ *
+ * @param re The head's endpoints (`HeadParams.re`), or undefined.
+ * @param params The request's listed parameters (`FeatureVector.params`), or undefined (then: no).
+ */
+export function residualApplies(re: Int32Array | undefined, params: ArrayLike<number> | undefined): boolean {
+  if (re === undefined) return true;
+  if (params === undefined || params.length === 0) return false;
+  const ep = params[0] | 0;
+  let lo = 0, hi = re.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1, v = re[mid];
+    if (v === ep) return true;
+    if (v < ep) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
 
 /** The defaults; `meta.adapt.residual` of a model overrides them. */
@@ -80,6 +113,7 @@ export const RESIDUAL_DEFAULT: Readonly<ResidualConfig> = Object.freeze({
   margin: 0.5,
   contrast: 3,
   anchors: 0.25,
+  endpoints: true,
 });
 
 /** Anchors used by one fit at most (evenly spread over the canary set), bounding its cost. */

@@ -2,7 +2,7 @@
 import type { HeadParams } from "../model/types.ts";
 import { NOVELTY_DIM, noveltyFeatures } from "./site_profile.ts";
 import { sigmoid } from "../util/math.ts";
-import { type ResidualFeatures, residualLogit } from "./residual.ts";
+import { residualApplies, type ResidualFeatures, residualLogit } from "./residual.ts";
 import { VALUE_DIM, valueFeatures } from "./value_profile.ts";
 import { PARAM_WORDS } from "../features/extract.ts";
 
@@ -50,7 +50,10 @@ export function logitWithHead(
       for (let k = 0; k < VALUE_DIM; k++) s += av[k] * values[k];
     }
   }
-  if (features !== undefined && (head.ri !== undefined || head.rd !== undefined)) {
+  if (
+    features !== undefined && (head.ri !== undefined || head.rd !== undefined) &&
+    residualApplies(head.re, features.params)
+  ) {
     s += residualLogit(head.ri, head.rv, head.rd, features);
   }
   return s;

@@ -93,6 +93,11 @@ export interface HeadParams {
   rv?: Float32Array;
   /** Residual over the dense block. */
   rd?: Float32Array;
+  /**
+   * A correction's endpoints (sorted hashes of method and path shape, `FeatureVector.params[0]`): its
+   * residual applies to requests of these endpoints only (`heads/residual.ts`, `residualApplies`).
+   */
+  re?: Int32Array;
   /** Weights of the value features (`VALUE_DIM`, non-negative; with `values` and `profile`). */
   av?: Float32Array;
   /** The site's value profile (`heads/value_profile.ts`); its features are scaled by `profile.weight`. */

@@ -25,6 +25,7 @@ import {
   valueProfileToBase64,
 } from "../heads/value_profile.ts";
 import { NOVELTY_DIM, profileBitsFromBase64, profileBitsToBase64 } from "../heads/site_profile.ts";
+import { MAX_CORRECTION_ENDPOINTS } from "../heads/residual.ts";
 import type { HeadParams, SiteProfile } from "../model/types.ts";
 import { parses } from "../util/zod.ts";
 
@@ -85,6 +86,8 @@ const headSchema = z.looseObject({
   ri: z.array(z.number().int().min(0).max(FEATURE_SPEC.dim - 1)).max(MAX_RESIDUAL).optional(),
   rv: z.array(finite).max(MAX_RESIDUAL).optional(),
   rd: z.array(finite).max(DENSE_DIM).optional(),
+  re: z.array(z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1)).min(1).max(MAX_CORRECTION_ENDPOINTS)
+    .optional(),
   av: z.array(z.number().min(0)).length(VALUE_DIM).optional(),
   values: z.string().max(VALUE_PROFILE_MAX_CHARS).refine(parses(valueProfileFromBase64), {
     message: "must be base64 of a value profile",
@@ -103,6 +106,8 @@ const headSchema = z.looseObject({
   },
 ).refine((h) => h.ri === undefined || h.ri.every((j, k) => k === 0 || j > h.ri![k - 1]), {
   message: "ri must be strictly increasing",
+}).refine((h) => h.re === undefined || h.re.every((j, k) => k === 0 || j > h.re![k - 1]), {
+  message: "re must be strictly increasing",
 });
 
 const storedHeadSchema = z.looseObject({
@@ -156,7 +161,7 @@ export function headFromJson(json: StoredHead["head"]): HeadParams {
       const p = v as Record<string, unknown>;
       out[k] = { ...p, bits: profileBitsFromBase64(String(p.bits)) } as SiteProfile;
     } else if (k === "values" && typeof v === "string") out[k] = valueProfileFromBase64(v);
-    else if (k === "ri" && isNumberArray(v)) out[k] = Int32Array.from(v);
+    else if ((k === "ri" || k === "re") && isNumberArray(v)) out[k] = Int32Array.from(v);
     else out[k] = isNumberArray(v) ? Float32Array.from(v) : v;
   }
   return out as unknown as HeadParams;

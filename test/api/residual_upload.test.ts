@@ -1,6 +1,7 @@
 // The false-positive story over HTTP with a residual head (the shipped model's adaptation): a tenant uploads
 // the requests the global head wrongly blocks, labelled benign, and they pass from its next request on,
-// with their unseen twins, while its other traffic and its attacks are decided as before. Poisoning (attacks
+// with their unseen twins on the same endpoints, while its other traffic and its attacks are decided as before
+// (a correction applies to the endpoints it was shown: method and path shape). Poisoning (attacks
 // labelled benign) and contradictory labels are refused, and the refusal says what to do.
 import assert from "node:assert/strict";
 import { RESIDUAL_DEFAULT } from "../../src/heads/residual.ts";
@@ -21,16 +22,22 @@ async function blockRate(w: ReturnType<typeof testWorld>, records: ReturnType<ty
 
 Deno.test("false positives: uploaded as benign, they and their twins pass; other traffic and attacks as before", async () => {
   const w = testWorld({ modelMeta: RESIDUAL });
-  const fps = flagged(0, 12).map(benignRecord), twins = flagged(400, 40).map(benignRecord);
+  const fps = flagged(0, 12).map(benignRecord);
+  // Unseen requests like them: form posts to the same endpoint (kind 2), and images of other names (kind 3),
+  // which are other endpoints (a path's literal segments are its shape).
+  const twins = flagged(400, 40).filter((i) => i % 4 === 2).map(benignRecord);
+  const images = flagged(400, 40).filter((i) => i % 4 === 3).map(benignRecord);
   const others = plain(400, 40).map(benignRecord), attacks = range(60, 100).map(attackRecord);
   const before = {
     fps: await blockRate(w, fps),
     twins: await blockRate(w, twins),
+    images: await blockRate(w, images),
     others: await blockRate(w, others),
     attacks: await blockRate(w, attacks),
   };
   assert.equal(before.fps, 1, "the global head blocks them");
   assert.equal(before.twins, 1);
+  assert.equal(before.images, 1);
 
   const token = await w.mint("shop-a.test");
   const res = await w.upload("shop-a.test", labelled(fps, 0), token);
@@ -44,17 +51,21 @@ Deno.test("false positives: uploaded as benign, they and their twins pass; other
   assert.equal(body.tau, w.engine.meta.tau, "a benign-only upload keeps the worker's τ");
   const doc = (await w.store.read("shop-a.test")).active!;
   const ri = doc.head.ri as number[], rv = doc.head.rv as number[];
+  // The upload's endpoints: the form post and six images.
+  assert.equal((doc.head.re as number[]).length, 7);
   assert.ok(ri.length > 0 && ri.length === rv.length, "the stored head has a residual");
   assert.ok(JSON.stringify(doc).length < 64 * 1024, "within the 64 KB budget");
 
   const after = {
     fps: await blockRate(w, fps),
     twins: await blockRate(w, twins),
+    images: await blockRate(w, images),
     others: await blockRate(w, others),
     attacks: await blockRate(w, attacks),
   };
   assert.equal(after.fps, 0, JSON.stringify(after));
-  assert.equal(after.twins, 0, "unseen requests of the same forms pass too");
+  assert.equal(after.twins, 0, "unseen requests of the same form pass too");
+  assert.equal(after.images, 1, "other endpoints keep the global head's decision");
   assert.ok(Math.abs(after.others - before.others) <= 0.002, JSON.stringify({ before, after }));
   assert.ok(Math.abs(after.attacks - before.attacks) <= 0.002, JSON.stringify({ before, after }));
 });

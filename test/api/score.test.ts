@@ -264,3 +264,33 @@ Deno.test("one decision path: the worker and the dry run agree on every head (va
     }
   }
 });
+
+Deno.test("explain: a correction limited to its endpoints explains another endpoint's request as the head scores it", () => {
+  const bytes = apiModelBytes();
+  const engine = createTsEngine(bytes);
+  const { weights } = readModelOnnx(bytes);
+  const corrected = featuresOfRecord({ method: "POST", url: "/cart?x=1", body: "item=shoes" });
+  const other = { method: "GET", url: "/search?q=<img src=x onerror=alert(1)>" };
+  const trace = new Map<number, string[]>();
+  const f = featuresOfRecord(other, FEATURE_SPEC, trace);
+  // A residual on every bucket the other request has, limited to the corrected request's endpoint.
+  const ri = Int32Array.from(new Set(f.indices)).sort();
+  const head = {
+    w: Float32Array.from(engine.head.w),
+    b: engine.head.b,
+    ri,
+    rv: new Float32Array(ri.length).fill(-2),
+    re: Int32Array.of(corrected.params[0]),
+  };
+  const z = engine.embedSync(f);
+  const scored = logitWithHead(head, z, f.structure, undefined, f);
+  assert.equal(scored, logitWithHead(engine.head, z), "another endpoint: the global head's logit");
+  const ex = explainLogit(weights, head, f, trace, 10_000);
+  assert.ok(Math.abs(ex.logit - scored) < 1e-4, `${ex.logit} vs ${scored}`);
+  // On the corrected endpoint the residual counts, in the score and in the explanation alike.
+  const g = featuresOfRecord({ method: "POST", url: "/cart?x=2", body: "item=boots" });
+  const onIt = logitWithHead(head, engine.embedSync(g), g.structure, undefined, g);
+  assert.ok(onIt < logitWithHead(engine.head, engine.embedSync(g)), "the corrected endpoint is lowered");
+  const ex2 = explainLogit(weights, head, g, new Map(), 10_000);
+  assert.ok(Math.abs(ex2.logit - onIt) < 1e-4, `${ex2.logit} vs ${onIt}`);
+});

@@ -2,8 +2,9 @@
 // sites/), with the shipped model: the tenant loads the requests the global head blocked on its own
 // ordinary traffic, marks them benign in bulk and adapts; they pass from the next request on, and, over
 // HTTP (the dry run, global head against the tenant's), the site's other ordinary traffic is blocked no more
-// than before and its attacks are caught nearly as before (see ATTACKS_FALL: issue 12's bound is not met). The site's story is written by `node train/bin/run.mjs sitefp --emit` into a
-// temporary folder (the corpus is read from its path, never copied into the repository); without the corpus
+// than before and its attacks are caught nearly as before (see ATTACKS_FALL). The site's story is written by
+// `node train/bin/run.mjs sitefp --emit` into a temporary folder (the corpus is read from its path, never
+// copied into the repository); without the corpus
 // (`../shared/data/sites`, or `TAUGATE_DATA`) the test skips and says so, as the data-dependent tests do.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -22,14 +23,13 @@ const SKIP = process.env.TAUGATE_SKIP_BROWSER === "1";
 /** Most the other ordinary traffic's block rate may rise, in share: issue 12's 0.2 points. */
 const KEEP = 0.002;
 /**
- * Most the attacks' detection may fall, in share. Issue 12 asks 0.2 points and that is NOT met: on fold 0,
- * `sitefp --folds 0` gives a median fall of 3.6 points, largest 5.5 (the corrected requests are the site's
- * most attack-like 2 %, and attacks on the same site share what moves with them); this bound only catches a
- * correction that does much worse than that. (It was 3 points while a correction also built a site profile
- * of its false positives alone, which raised every other request of the site, attacks and ordinary traffic
- * alike: `adaptHead` no longer does that.)
+ * Most the attacks' detection may fall, in share. Issue 12 asks 0.2 points and that is not met everywhere:
+ * `sitefp --folds 0` gives a median fall of 0.25 points (comserve, this test's site: 0.25), largest 3.75 on a
+ * site whose every request is one endpoint. A correction applies to its own endpoints only; before that limit
+ * the median fall was 3.4 points (comserve: 1.5) and this bound was 6 points. One point catches a correction
+ * that reaches the site's other endpoints again.
  */
-const ATTACKS_FALL = 0.06;
+const ATTACKS_FALL = 0.01;
 
 let worker, browser, page, dir, token, site, story;
 

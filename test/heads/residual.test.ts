@@ -5,7 +5,14 @@ import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import { featuresOfRecord } from "../../src/features/mod.ts";
 import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
-import { fitResidual, RESIDUAL_DEFAULT, residualLogit, topWeights } from "../../src/heads/residual.ts";
+import {
+  fitResidual,
+  MAX_CORRECTION_ENDPOINTS,
+  RESIDUAL_DEFAULT,
+  residualApplies,
+  residualLogit,
+  topWeights,
+} from "../../src/heads/residual.ts";
 import { contrastRecords, CONTRASTS_PER_RECORD, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
 import { NOVELTY_DIM } from "../../src/heads/site_profile.ts";
@@ -306,4 +313,97 @@ Deno.test("adaptHead with a residual: a correction only lowers, and brings no si
   });
   const withTraffic = adaptHead(init, upload, config, { anchors: ANCHORS, tau, unlabeled: traffic }).head;
   assert(withTraffic.profile !== undefined, "a profile of the site's traffic");
+});
+
+Deno.test("residualApplies: a sorted endpoint list is searched as a set, and no endpoint list applies everywhere", () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 40 }),
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      (eps, probe) => {
+        const re = Int32Array.from(eps).sort(), set = new Set(eps);
+        for (const ep of [...eps, probe]) nodeAssert.equal(residualApplies(re, [ep, 0, 0]), set.has(ep));
+      },
+    ),
+  );
+  nodeAssert.equal(residualApplies(undefined, undefined), true);
+  // A head limited to endpoints does not apply to a request whose endpoint is unknown.
+  nodeAssert.equal(residualApplies(Int32Array.of(5), undefined), false);
+  nodeAssert.equal(residualApplies(Int32Array.of(5), []), false);
+});
+
+Deno.test("adaptHead with a residual: a correction applies to its own endpoints only", () => {
+  const tau = 0.9, lt = Math.log(tau / (1 - tau));
+  const contrasts = contrastRecords(FPS).map((r) => {
+    const f = featuresOfRecord(r);
+    return { z: Float32Array.from([1, 0]), features: f };
+  });
+  const options = { anchors: ANCHORS, tau, contrasts };
+  const upload = FPS.map((r) => example(r, 0));
+  const { head } = adaptHead(init, upload, CONFIG, options);
+  // The upload's one endpoint (method and path shape), as its features name it.
+  nodeAssert.deepEqual(head.re, Int32Array.of(featuresOfRecord(FPS[0]).params[0]));
+  for (const r of FPS) assert(logit(head, r) < lt, `${r.url} still flagged`);
+  // A near twin on the corrected endpoint falls with them.
+  const twin = rec("/tienda/autenticar.jsp?modo=entrar&login=casta%F1o&pwd=espa%F1a&remember=off");
+  assert(logit(head, twin) < logit(init, twin) - 1, "near twin");
+  // Requests of other endpoints, from the same client, attacks among them, keep the global head's logit exactly.
+  const elsewhere = [
+    "/tienda/buscar.jsp?q=zapatos&login=garc%EDa",
+    "/tienda/carrito.jsp?accion=ver",
+    "/tienda/buscar.jsp?q=%27%20OR%201%3D1--&login=mu%F1oz",
+  ].map((u) => rec(u));
+  for (const r of elsewhere) nodeAssert.equal(logit(head, r), logit(init, r), r.url);
+  // POST to the same path is another endpoint too.
+  const post = rec(FPS[0].url, "POST");
+  nodeAssert.equal(logit(head, post), logit(init, post));
+  // Without the limit, the same correction reaches them: what the limit is for.
+  const everywhere = adaptHead(init, upload, {
+    ...CONFIG,
+    residual: { ...RESIDUAL_DEFAULT, endpoints: false },
+  }, options).head;
+  assert(everywhere.re === undefined, "no endpoint list");
+  assert(
+    elsewhere.some((r) => logit(everywhere, r) < logit(init, r) - 0.01),
+    "an unlimited correction lowers another endpoint",
+  );
+  // An upload with labels of both classes is no correction: not limited.
+  const both = adaptHead(init, [...upload, example(rec("/x?id=1%27--"), 1)], CONFIG, options).head;
+  assert(both.re === undefined, "both classes: not limited");
+});
+
+Deno.test("stored head: a correction's endpoints round-trip exactly and a malformed list is refused", () => {
+  const base = { version: 1, createdAt: "2026-12-04T00:00:00.000Z" };
+  const head: HeadParams = {
+    w: Float32Array.of(1),
+    b: 0,
+    ri: Int32Array.of(3),
+    rv: Float32Array.of(-1),
+    re: Int32Array.of(-2147483648, -5, 123456789, 2147483647),
+  };
+  const back = headFromJson(
+    parseStoredHead(JSON.parse(JSON.stringify({ ...base, head: headToJson(head) }))).head,
+  );
+  assert(back.re instanceof Int32Array);
+  nodeAssert.deepStrictEqual(back, head);
+  for (
+    const re of [[3, 2], [1.5], [2 ** 31], [], [1, 1]]
+  ) {
+    nodeAssert.throws(
+      () => parseStoredHead({ ...base, head: { w: [1], b: 0, re } }),
+      TypeError,
+      JSON.stringify(re),
+    );
+  }
+});
+
+Deno.test("adaptHead with a residual: a correction of more endpoints than a head may list corrects everywhere", () => {
+  const many = Array.from(
+    { length: MAX_CORRECTION_ENDPOINTS + 1 },
+    (_, i) => example(rec(`/tienda/p${i}x/autenticar.jsp?login=garc%EDa`), 0),
+  );
+  const { head } = adaptHead(init, many, CONFIG, { anchors: ANCHORS, tau: 0.9 });
+  assert(head.re === undefined, "not limited");
+  const few = adaptHead(init, many.slice(0, 3), CONFIG, { anchors: ANCHORS, tau: 0.9 }).head;
+  nodeAssert.equal(few.re?.length, 3);
 });
