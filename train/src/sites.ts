@@ -8,6 +8,8 @@
  *
  * @module
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { RequestRecord } from "@taugate/record/record.ts";
 import { logitWithHead, sigmoid } from "@taugate/heads/score.ts";
 import { categoryOf, HELD_OUT_FAMILIES } from "./data/families.ts";
@@ -31,7 +33,7 @@ import { readModelOnnx } from "@taugate/model/onnx/read.ts";
 import type { RunConfig } from "./config.ts";
 import { exportModel, round } from "./export/model.ts";
 import { buildTaskSet } from "./learn/tasks.ts";
-import { train } from "./learn/meta.ts";
+import { train, type Trained } from "./learn/meta.ts";
 import { log } from "./util/progress.ts";
 
 /** Folds of the real sites. */
@@ -372,7 +374,7 @@ export function trainOnSites(
   cfg: RunConfig,
   seed: number,
   quiet: boolean,
-): { engine: TsEngine; head: HeadParams } {
+): { engine: TsEngine; head: HeadParams; trained: Trained } {
   const siteTenants = siteTrainTenants(sites, world.pools, seed, cfg.world);
   const tasks = buildTaskSet(
     [...world.train, ...siteTenants].map((t) => ({ id: t.tenant.id, benign: t.benign, attacks: t.attacks })),
@@ -395,7 +397,7 @@ export function trainOnSites(
   };
   const bytes = exportModel(trained.backbone.toWeights(), trained.head, meta, "draft").int8;
   const engine = createTsEngineFromModel(readModelOnnx(bytes));
-  return { engine, head: engine.head };
+  return { engine, head: engine.head, trained };
 }
 
 /** One rotation's account. */
@@ -410,6 +412,22 @@ export interface Rotation {
 }
 
 /**
+ * Where rotations save their models (`rotations --save`): each rotation's model, calibrated, with its τ,
+ * adaptation settings and canaries, as `deno task train` exports the shipped one, so that the evaluation
+ * commands (`sitefewshot`, `sitefp`, `--model`) can run it on its own test fold.
+ */
+export interface RotationSave {
+  dir: string;
+  /** The canary records the models ship (`meta.canary.records`: the guard's and the anchors' attacks). */
+  canaries: readonly RequestRecord[];
+}
+
+/** The file a rotation's model is saved to. */
+export function rotationModelPath(dir: string, testFold: number, seed: number): string {
+  return join(dir, `rotation-${testFold}-seed${seed}.onnx`);
+}
+
+/**
  * Leave-sites-out validation: for each fold, a model trained without it and without its calibration fold,
  * calibrated and given τ on the calibration fold, measured on the test fold.
  */
@@ -421,6 +439,7 @@ export function runRotations(
   quiet: boolean,
   folds = SITE_FOLDS,
   only?: number[],
+  save?: RotationSave,
 ): Rotation[] {
   const foldOfSite = new Map(sites.map((s) => [s.id, s.fold]));
   const rotations: Rotation[] = [];
@@ -454,6 +473,33 @@ export function runRotations(
         `block median ${sum.block_logged.median} worst ${sum.block_logged.worst} (dressed ${sum.block_dressed.median}/${sum.block_dressed.worst}), ` +
         `seen ${sum.detect_seen.median} unseen ${sum.detect_unseen.median} anomaly ${sum.detect_anomaly.median}, AUC ${sum.auc.median}`,
     );
+    if (save) {
+      const t = m.trained, head = calibratedHead(t.head, cal);
+      const meta: ModelMeta = {
+        modelId: `taugate-rotation-${r}-seed${seed}`,
+        specId: specId(FEATURE_SPEC),
+        dim: FEATURE_SPEC.dim,
+        denseDim: t.backbone.shape.denseDim,
+        embedDim: t.backbone.embedDim,
+        tau: chosen.tau,
+        head: { w: Array.from(head.w), b: head.b },
+        adapt: t.adapt,
+        calibration: { a: round(cal.a, 5), c: round(cal.c, 5), folded: "into head.w and head.b" },
+        canary: {
+          records: save.canaries.map((x) => ({
+            method: x.method,
+            url: x.url,
+            headers: x.headers,
+            body: x.body,
+          })),
+        },
+        rotation: { testFold: r, calFold, trainSites: trainSites.map((x) => x.id) },
+      };
+      mkdirSync(save.dir, { recursive: true });
+      const path = rotationModelPath(save.dir, r, seed);
+      writeFileSync(path, exportModel(t.backbone.toWeights(), head, meta, meta.modelId).int8);
+      log(quiet, "sites", `rotation ${r}: model written to ${path}`);
+    }
     rotations.push({
       testFold: r,
       calFold,

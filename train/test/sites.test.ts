@@ -1,7 +1,8 @@
 // The real sites: the ordinary-traffic filter, folds that leave whole sites out, client context from real
 // header distributions, and the score's calibration and τ.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseRecord } from "@taugate/record/mod.ts";
@@ -193,4 +194,48 @@ test("rotations: the summary table is the headline folds' median and worst site,
   // Without the design fold, its columns are empty.
   const alone = rotationSummary([rot(1, [site(1, 0, 0.9)])], 1).split("\n");
   assert.ok(alone.find((l) => l.startsWith("| AUC, all attacks"))!.endsWith("| 0.900 | 0.900 | – | – |"));
+});
+
+test("rotations --save: the saved model is the one measured, with its τ, adaptation settings and canaries", {
+  skip: !HAVE_SITES && "no ../shared/data/sites",
+}, async () => {
+  const { QUICK_RUN } = await import("../src/config.ts");
+  const { loadSources } = await import("../src/data/sources.ts");
+  const { buildWorld } = await import("../src/synth/world.ts");
+  const { pickCanaries } = await import("../src/export/canary.ts");
+  const { canaryRecord } = await import("../src/pipeline.ts");
+  const { loadModel } = await import("../src/eval/model_io.ts");
+  const { rotationModelPath, runRotations, siteEvalSets, siteFigures, siteLogits } = await import(
+    "../src/sites.ts"
+  );
+  const dir = mkdtempSync(join(tmpdir(), "taugate-rotations-"));
+  try {
+    const world = buildWorld(loadSources(DEFAULT_DATA_DIR), 1, QUICK_RUN.world);
+    const sites = loadSiteData(DEFAULT_DATA_DIR);
+    const canaries = pickCanaries(world.train.flatMap((t) => t.attacks), 2, 1).map(canaryRecord);
+    const [rot] = runRotations(world, sites, QUICK_RUN, 1, true, 5, [2], { dir, canaries });
+    const m = loadModel(rotationModelPath(dir, 2, 1));
+    assert.equal(m.tau, rot.tau);
+    assert.equal(m.anchors.length, canaries.length, "its canaries are the residual's anchors");
+    assert.ok(m.adapt.residual !== undefined, "adaptation settings the tenant API accepts");
+    assert.deepEqual((m.model.meta.rotation as { testFold: number }).testFold, 2);
+    // Its calibrated head scores the test fold exactly as the rotation measured it.
+    const test = sites.filter((s) => s.fold === 2);
+    const sets = siteEvalSets(test, world.pools, 1, QUICK_RUN.world, "query", QUICK_RUN.siteAttacks);
+    const again = siteFigures(siteLogits(m.engine, m.head, sets), new Map(test.map((s) => [s.id, s.fold])), {
+      a: 1,
+      c: 0,
+    }, m.tau);
+    for (const [i, f] of again.entries()) {
+      const was = rot.sites[i];
+      assert.equal(f.site, was.site);
+      assert.ok(
+        Math.abs(f.block_logged - was.block_logged) <= 1e-4,
+        `${f.site}: ${f.block_logged} vs ${was.block_logged}`,
+      );
+      assert.ok(Math.abs(f.auc - was.auc) <= 2e-3, `${f.site}: AUC ${f.auc} vs ${was.auc}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -503,6 +503,14 @@ export const ROTATIONS: CommandSpec = {
       arg: "FILE",
       help: "Where the rotations are written (JSON); without it, their summary table is printed.",
     },
+    {
+      name: "save",
+      kind: "value",
+      arg: "DIR",
+      help:
+        "Also write each rotation's model to DIR/rotation-<fold>-seed<N>.onnx (calibrated, with its τ, adaptation " +
+        "settings and canaries), for sitefewshot and sitefp --model on its own test fold (outside the repository).",
+    },
     { name: "quiet", kind: "flag", help: "No progress lines." },
   ],
 };

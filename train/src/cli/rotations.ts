@@ -13,6 +13,8 @@ import { DEFAULT_DATA_DIR, loadSources } from "../data/sources.ts";
 import { headlineTable } from "../export/sites_card.ts";
 import { loadSiteData, type Rotation, runRotations } from "../sites.ts";
 import { buildWorld } from "../synth/world.ts";
+import { pickCanaries } from "../export/canary.ts";
+import { canaryRecord } from "../pipeline.ts";
 import { parseCli } from "./args.ts";
 import { ROTATIONS } from "./commands.ts";
 
@@ -27,7 +29,14 @@ export function main(argv: string[]): Promise<number> {
   const only = args.ints("only");
   const world = buildWorld(loadSources(dataDir), seed, cfg.world);
   const sites = loadSiteData(dataDir, cfg.siteFolds);
-  const rotations = runRotations(world, sites, cfg, seed, args.flag("quiet"), cfg.siteFolds, only);
+  const saveDir = args.str("save");
+  const save = saveDir === undefined ? undefined : {
+    dir: saveDir,
+    canaries: pickCanaries(world.train.flatMap((t) => t.attacks), cfg.canariesPerFamily, seed).map(
+      canaryRecord,
+    ),
+  };
+  const rotations = runRotations(world, sites, cfg, seed, args.flag("quiet"), cfg.siteFolds, only, save);
   const out = args.str("out");
   if (out !== undefined) writeFileSync(out, JSON.stringify(rotations));
   else console.log(rotationSummary(rotations, seed));
