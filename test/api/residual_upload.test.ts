@@ -5,7 +5,7 @@
 // labelled benign) and contradictory labels are refused, and the refusal says what to do.
 import assert from "node:assert/strict";
 import { RESIDUAL_DEFAULT } from "../../src/heads/residual.ts";
-import { labelled, testWorld } from "./_app.ts";
+import { ADMIN, labelled, testWorld } from "./_app.ts";
 import { attackRecord, benignRecord, TEST_ADAPT } from "./_model.ts";
 
 const RESIDUAL = { adapt: { ...TEST_ADAPT, residual: { ...RESIDUAL_DEFAULT } } };
@@ -99,4 +99,22 @@ Deno.test("contradictory labels: a request labelled both benign and attack is re
   assert.equal(body.guard.conflicts, 1);
   assert.match(body.reason, /1 request is labelled both benign and attack/);
   assert.match(body.reason, /keep one label for each of them/);
+});
+
+Deno.test("poisoning forced through by the operator is bounded to the poisoned endpoints", async () => {
+  const w = testWorld({ modelMeta: RESIDUAL });
+  // Attacks posted to the cart, labelled benign: a poisoned correction of one endpoint (POST /cart).
+  const cart = range(60).filter((i) => i % 3 === 0).map(attackRecord);
+  const search = range(60, 300).filter((i) => i % 3 !== 0).map(attackRecord);
+  assert.equal(await blockRate(w, search), 1, "the global head blocks the search attacks");
+  const refused = await w.upload("shop-a.test", labelled(cart.slice(0, 10), 0), await w.mint("shop-a.test"));
+  assert.equal(refused.status, 422, "the guard refuses it");
+  const forced = await w.upload("shop-a.test", labelled(cart.slice(0, 10), 0), ADMIN, "?force=1");
+  assert.equal(forced.status, 201);
+  const doc = (await w.store.read("shop-a.test")).active!;
+  assert.equal((doc.head.re as number[] | undefined)?.length, 1, "one endpoint corrected");
+  // Attacks on every other endpoint are decided by the global head, as before.
+  assert.equal(await blockRate(w, search), 1, "search attacks still blocked");
+  // On the poisoned endpoint, the uploaded requests pass: what forcing past the guard means.
+  assert.equal(await blockRate(w, cart.slice(0, 10)), 0);
 });
