@@ -49,6 +49,7 @@ function adaptSchema() {
       margin: finite.pipe(z.number().min(0)).default(RESIDUAL_DEFAULT.margin),
       contrast: finite.pipe(z.number().min(0)).default(RESIDUAL_DEFAULT.contrast),
       endpoints: z.boolean().default(RESIDUAL_DEFAULT.endpoints!),
+      escalate: z.number().int().min(0).max(2000).default(RESIDUAL_DEFAULT.escalate!),
     }).optional(),
     // A model that predates value profiles gets the defaults (used by residual heads only).
     values: z.object({

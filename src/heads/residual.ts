@@ -21,7 +21,11 @@
  * builds no site profile for a correction that brings no unlabelled traffic). And it applies to the corrected
  * requests' endpoints only (`endpoints`, the head's `re`): an attack on any other endpoint of the site keeps the
  * global head's score (on real sites, `sitefp`, the attacks a correction cost came from everywhere on the
- * site: what the upload shares with every request, its client and method, moved with it).
+ * site: what the upload shares with every request, its client and method, moved with it). A correction's
+ * step is bounded by the curvature of its rows (a squared hinge has no bounded curvature: a false positive
+ * logged many times made a step overshoot by tens of logits, and the contrasts then pulled it back above τ),
+ * and the weight of an uploaded request still at τ doubles every `escalate` steps: the contrasts may slow a
+ * correction rather than keep an uploaded request flagged (within its steps: four doublings at most).
  *
  * The fitted head folds α and β into `w` and `b`, keeps the largest `maxWeights` residual weights (sorted
  * indices `ri`, values `rv`) and the dense residual `rd`, so scoring is `w·z + b + a·n + Σ rv·x[ri] + rd·d`:
@@ -74,6 +78,12 @@ export interface ResidualConfig {
    * head's score. Absent or false: everywhere (a model's settings read by the tenant API default to true).
    */
   endpoints?: boolean;
+  /**
+   * In a correction, every this many steps the weight of each uploaded request still at or above τ doubles
+   * (and the acceleration restarts), so that the contrasts slow a correction rather than keep an uploaded
+   * request flagged. 0 or absent: fixed weights.
+   */
+  escalate?: number;
 }
 
 /** Most endpoints a correction is limited to; an upload of more distinct endpoints corrects everywhere. */
@@ -114,6 +124,7 @@ export const RESIDUAL_DEFAULT: Readonly<ResidualConfig> = Object.freeze({
   contrast: 3,
   anchors: 0.25,
   endpoints: true,
+  escalate: 10,
 });
 
 /** Anchors used by one fit at most (evenly spread over the canary set), bounding its cost. */
@@ -319,7 +330,33 @@ export function fitResidual(
   // α's gradient scales with the global logits: its step is normalised by their mean square.
   let g2 = 0;
   for (let i = 0; i < n; i++) g2 += g[i] * g[i];
-  const lr = config.lr, lrAlpha = lr / (1 + g2 / Math.max(1, n));
+  const curvature = (): number => {
+    const v = new Float64Array(C).fill(1 / Math.sqrt(Math.max(1, C))), u = new Float64Array(C);
+    let lambda = 0;
+    for (let it = 0; it < 12; it++) {
+      u.fill(0);
+      for (let i = 0; i < n; i++) {
+        let xv = 0;
+        for (let p = ptr2[i]; p < ptr2[i + 1]; p++) xv += val2[p] * v[col2[p]];
+        const c = (i < nHinge ? rowWeights[i] : rowWeights[i] / 4) * xv;
+        for (let p = ptr2[i]; p < ptr2[i + 1]; p++) u[col2[p]] += c * val2[p];
+      }
+      let norm = 0;
+      for (let p = 0; p < C; p++) norm += u[p] * u[p];
+      norm = Math.sqrt(norm);
+      if (!(norm > 0)) return 0;
+      lambda = norm;
+      for (let p = 0; p < C; p++) v[p] = u[p] / norm;
+    }
+    return lambda;
+  };
+  // A correction's squared hinge, unlike the logistic loss, has no bounded curvature: many copies of one
+  // request (a false positive logged over and over) can make a step of \`lr\` overshoot its target by tens of
+  // logits, and the contrasts then pull it back above τ. Its step stays under 1/L, L the largest eigenvalue
+  // of the rows' curvature Σ c_i·x_i·x_iᵀ (c_i: the row's weight for a hinge row, a quarter of it for a
+  // logistic one), by a few power iterations.
+  const lr = hingeTarget !== null ? Math.min(config.lr, 1 / Math.max(1e-12, 1.2 * curvature())) : config.lr,
+    lrAlpha = lr / (1 + g2 / Math.max(1, n));
   // Proximal steps: a gradient step on the loss, then the prior's exact shrinkage toward its centre (stable
   // for any prior strength).
   shrinkOf.fill(1 / (1 + lr * config.l2), 0, P);
@@ -331,7 +368,20 @@ export function fitResidual(
   // Accelerated (FISTA): each step is taken from an extrapolation of the last two iterates.
   const prev = new Float64Array(C);
   let prevAlpha = alpha, prevBeta = beta, tk = 1;
+  // A correction's weights escalate (`escalate`) on a copy: the caller's row weights stay as given.
+  const escalate = hingeTarget !== null && (config.escalate ?? 0) > 0 ? config.escalate! : 0;
+  const w = escalate > 0 ? Float64Array.from(rowWeights) : rowWeights;
   for (let t = 0; t < config.steps; t++) {
+    if (escalate > 0 && t > 0 && t % escalate === 0) {
+      let raised = false;
+      for (let i = 0; i < Math.min(nHinge, n); i++) {
+        let s = alpha * g[i] + beta;
+        for (let k = 0; k < N; k++) s += a[k] * nov[i * N + k];
+        for (let p = ptr2[i]; p < ptr2[i + 1]; p++) s += theta[col2[p]] * val2[p];
+        if (s >= hingeTarget! + config.margin) w[i] *= 2, raised = true;
+      }
+      if (raised) tk = 1, prev.set(theta);
+    }
     const tNext = (1 + Math.sqrt(1 + 4 * tk * tk)) / 2, mom = (tk - 1) / tNext;
     tk = tNext;
     for (let p = 0; p < C; p++) {
@@ -362,8 +412,8 @@ export function fitResidual(
       // A correction row (benign, with a target) pays a squared hinge above its target and nothing below it:
       // the smallest residual that brings it there. Every other row pays the logistic loss.
       const e = i < nHinge && hingeTarget !== null
-        ? rowWeights[i] * Math.max(0, s - hingeTarget)
-        : rowWeights[i] * (sigma(s) - y);
+        ? w[i] * Math.max(0, s - hingeTarget)
+        : w[i] * (sigma(s) - y);
       galpha += e * g[i];
       gbeta += e;
       for (let k = 0; k < N; k++) ga[k] += e * nov[oN + k];

@@ -407,3 +407,21 @@ Deno.test("adaptHead with a residual: a correction of more endpoints than a head
   const few = adaptHead(init, many.slice(0, 3), CONFIG, { anchors: ANCHORS, tau: 0.9 }).head;
   nodeAssert.equal(few.re?.length, 3);
 });
+
+Deno.test("adaptHead with a residual: a correction of one request logged many times passes it (a stable step)", () => {
+  // A false positive logged over and over (an app's polling call), beside a few others: its copies weigh
+  // much of the upload, and the squared hinge's curvature with them.
+  const poll = rec("/webapi/entry.cgi/SYNO.Docker.Container.Log", "POST");
+  const upload = [...Array.from({ length: 30 }, () => poll), ...FPS].map((r) => example(r, 0, [1.5, 0]));
+  const contrasts = contrastRecords([...Array.from({ length: 30 }, () => poll), ...FPS]).map((r) => ({
+    z: Float32Array.from([1.6, 0]),
+    features: featuresOfRecord(r),
+  }));
+  const tau = 0.9, lt = Math.log(tau / (1 - tau));
+  const { head } = adaptHead(init, upload, CONFIG, { anchors: ANCHORS, tau, contrasts });
+  for (const r of [poll, ...FPS]) {
+    const l = logit(head, r, [1.5, 0]);
+    assert(l < lt, `${r.method} ${r.url}: ${l} not under τ (${lt})`);
+    assert(l > lt - RESIDUAL_DEFAULT.margin - 3, `${r.url}: ${l} pushed far below τ`);
+  }
+});
