@@ -348,6 +348,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
         method: fit.trust ? "residual" : config.method,
         steps: fit.steps,
         loss: fit.loss,
+        endpoints: fit.head.re?.length ?? null,
         ms: roundMs(cand.ms),
       },
       guard,

@@ -108,6 +108,10 @@ const fit = z.object({
   method: z.string().describe("residual (the shipped model's heads: src/heads/residual.ts), gd or proto"),
   steps: z.number().int(),
   loss: z.number(),
+  endpoints: z.number().int().min(1).nullable().optional().describe(
+    "a correction (benign labels only): how many endpoints (method and path shape) of the upload it applies " +
+      "to; every other request keeps the global head's score. null: it applies everywhere",
+  ),
   ms: z.object({
     features: z.number(),
     embed: z.number(),

@@ -32,6 +32,11 @@ function flow(name: string, makeStore: () => Promise<{ store: TenantStore; close
       assert.equal(up1.previousVersion, null);
       assert.equal(up1.fit.method, "gd");
       assert.equal(up1.fit.steps, 20);
+      assert.equal(
+        (up1.fit as { endpoints?: number | null }).endpoints,
+        null,
+        "no residual: no endpoint limit",
+      );
       assert.ok(Number.isFinite(up1.fit.loss) && up1.fit.loss > 0);
       // τ: where the new head catches the canaries as the global head does at the worker's τ.
       assert.equal(up1.tauSource, "canaries");

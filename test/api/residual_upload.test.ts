@@ -51,8 +51,9 @@ Deno.test("false positives: uploaded as benign, they and their twins pass; other
   assert.equal(body.tau, w.engine.meta.tau, "a benign-only upload keeps the worker's τ");
   const doc = (await w.store.read("shop-a.test")).active!;
   const ri = doc.head.ri as number[], rv = doc.head.rv as number[];
-  // The upload's endpoints: the form post and six images.
+  // The upload's endpoints: the form post and six images; the answer says how many.
   assert.equal((doc.head.re as number[]).length, 7);
+  assert.equal(body.fit.endpoints, 7);
   assert.ok(ri.length > 0 && ri.length === rv.length, "the stored head has a residual");
   assert.ok(JSON.stringify(doc).length < 64 * 1024, "within the 64 KB budget");
 

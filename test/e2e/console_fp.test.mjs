@@ -135,6 +135,8 @@ test("the console on a held-out real site: its false positives uploaded as benig
   await page.locator("#adapt").click();
   await seeText("#adapt-result h3", /^Adapted: v\d+ is active$/);
   await seeText("#adapt-result", /Guardpassed/);
+  // A correction: the answer says which endpoints it reaches.
+  await seeText("#adapt-result", /Applies to\d+ endpoints? of the upload/);
   await seeText("#adapt-outcome", new RegExp(`^With the new head: ${n} of ${n} benign requests pass`));
   const rows = await page.locator("#rows-body td.decision").allTextContents();
   assert.equal(rows.length, n);

@@ -863,6 +863,16 @@ function renderAdaptResult(out, refusal) {
       "Fit",
       `${out.fit.method}, ${out.fit.steps} steps, loss ${fmt(out.fit.loss)}, ${out.fit.ms?.total ?? "?"} ms`,
     );
+    if (typeof out.fit.endpoints === "number") {
+      // A correction: it reaches the uploaded requests' endpoints only.
+      fact(
+        "Applies to",
+        `${out.fit.endpoints} endpoint${
+          out.fit.endpoints === 1 ? "" : "s"
+        } of the upload (method and path); ` +
+          "other requests keep the global score",
+      );
+    }
   }
   if (g) {
     const verdict = g.forced ? "forced past the guard" : g.passed ? "passed" : "refused";
