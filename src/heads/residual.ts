@@ -330,7 +330,12 @@ export function fitResidual(
   // α's gradient scales with the global logits: its step is normalised by their mean square.
   let g2 = 0;
   for (let i = 0; i < n; i++) g2 += g[i] * g[i];
-  const curvature = (): number => {
+  // A correction's squared hinge, unlike the logistic loss, has no bounded curvature: many copies of one
+  // request (a false positive logged over and over) can make a step of `lr` overshoot its target by tens of
+  // logits, and the contrasts then pull it back above τ. Its step stays under 1/L, L the largest eigenvalue
+  // of the rows' curvature Σ c_i·x_i·x_iᵀ (c_i: the row's weight for a hinge row, a quarter of it for a
+  // logistic one), by a few power iterations; again whenever the weights escalate (below).
+  const curvature = (weights: ArrayLike<number>): number => {
     const v = new Float64Array(C).fill(1 / Math.sqrt(Math.max(1, C))), u = new Float64Array(C);
     let lambda = 0;
     for (let it = 0; it < 12; it++) {
@@ -338,7 +343,7 @@ export function fitResidual(
       for (let i = 0; i < n; i++) {
         let xv = 0;
         for (let p = ptr2[i]; p < ptr2[i + 1]; p++) xv += val2[p] * v[col2[p]];
-        const c = (i < nHinge ? rowWeights[i] : rowWeights[i] / 4) * xv;
+        const c = (i < nHinge ? weights[i] : weights[i] / 4) * xv;
         for (let p = ptr2[i]; p < ptr2[i + 1]; p++) u[col2[p]] += c * val2[p];
       }
       let norm = 0;
@@ -350,17 +355,16 @@ export function fitResidual(
     }
     return lambda;
   };
-  // A correction's squared hinge, unlike the logistic loss, has no bounded curvature: many copies of one
-  // request (a false positive logged over and over) can make a step of \`lr\` overshoot its target by tens of
-  // logits, and the contrasts then pull it back above τ. Its step stays under 1/L, L the largest eigenvalue
-  // of the rows' curvature Σ c_i·x_i·x_iᵀ (c_i: the row's weight for a hinge row, a quarter of it for a
-  // logistic one), by a few power iterations.
-  const lr = hingeTarget !== null ? Math.min(config.lr, 1 / Math.max(1e-12, 1.2 * curvature())) : config.lr,
-    lrAlpha = lr / (1 + g2 / Math.max(1, n));
   // Proximal steps: a gradient step on the loss, then the prior's exact shrinkage toward its centre (stable
   // for any prior strength).
-  shrinkOf.fill(1 / (1 + lr * config.l2), 0, P);
-  shrinkOf.fill(1 / (1 + lr * config.l2Dense), P, C);
+  let lr = config.lr;
+  const setStep = (weights: ArrayLike<number>) => {
+    if (hingeTarget !== null) lr = Math.min(config.lr, 1 / Math.max(1e-12, 1.2 * curvature(weights)));
+    shrinkOf.fill(1 / (1 + lr * config.l2), 0, P);
+    shrinkOf.fill(1 / (1 + lr * config.l2Dense), P, C);
+  };
+  setStep(rowWeights);
+  const lrAlpha = lr / (1 + g2 / Math.max(1, n));
   // With one class only, the dense block (method, lengths, counts: features every request has) would act as
   // a bias and move the whole site's scores; it is kept at zero like β.
   const C1 = bothClasses ? C : P;
@@ -380,7 +384,7 @@ export function fitResidual(
         for (let p = ptr2[i]; p < ptr2[i + 1]; p++) s += theta[col2[p]] * val2[p];
         if (s >= hingeTarget! + config.margin) w[i] *= 2, raised = true;
       }
-      if (raised) tk = 1, prev.set(theta);
+      if (raised) tk = 1, prev.set(theta), setStep(w);
     }
     const tNext = (1 + Math.sqrt(1 + 4 * tk * tk)) / 2, mom = (tk - 1) / tNext;
     tk = tNext;
