@@ -1,0 +1,67 @@
+/**
+ * How long a correction takes to fit: an upload of benign requests only with τ known, as the tenant API fits
+ * it (`adaptHead` with the model's `meta.adapt`, its canaries as anchors, four attack copies per request as
+ * contrasts). `deno task bench` times two-class heads (K = 10 and 50 a class); this times the other common
+ * upload. A measurement, not a test: read medians.
+ *
+ * ```sh
+ * tools/node_modules/.bin/deno run -A scripts/correction_timing.ts [--records upload.jsonl] [--runs 40]
+ * ```
+ *
+ * `--records`: the requests to upload (JSONL; at most the first 50 not labelled 1), for example a site's
+ * false positives as `node train/bin/run.mjs sitefp --emit DIR` writes them (`DIR/<site>/upload.jsonl`).
+ * Default: the benign requests of `test/fixtures/requests.jsonl`. Prints the median and the 10th percentile of
+ * `adaptHead`'s wall time (synchronous work, `performance.now()`).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { adaptConfigOf } from "../src/api/model.ts";
+import { featuresOfRecord } from "../src/features/mod.ts";
+import { adaptHead, type Anchor, type HeadExample } from "../src/heads/adapt.ts";
+import { contrastRecords } from "../src/heads/contrast.ts";
+import { createTsEngine } from "../src/model/mod.ts";
+import type { RequestRecord } from "../src/record/record.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    records: { type: "string", default: "test/fixtures/requests.jsonl" },
+    model: { type: "string", default: "models/taugate.onnx" },
+    runs: { type: "string", default: "40" },
+  },
+});
+const engine = createTsEngine(await Deno.readFile(args.model!));
+const config = adaptConfigOf(engine.meta);
+const records = (await Deno.readTextFile(args.records!)).split("\n").filter((l) => l.trim() !== "")
+  .map((l) => JSON.parse(l) as RequestRecord).filter((r) => r.label !== 1).slice(0, 50);
+const embedded = (r: RequestRecord) => {
+  const f = featuresOfRecord(r);
+  return { z: engine.embedSync(f).slice(), f };
+};
+const examples: HeadExample[] = records.map((r) => {
+  const { z, f } = embedded(r);
+  return { z, label: 0, structure: f.structure, features: f };
+});
+const contrasts: Anchor[] = contrastRecords(records).map((r) => {
+  const { z, f } = embedded(r);
+  return { z, features: f };
+});
+const canaries = (engine.meta.canary as { records?: RequestRecord[] } | undefined)?.records ?? [];
+const anchors: Anchor[] = canaries.map((r) => {
+  const { z, f } = embedded(r);
+  return { z, features: f };
+});
+const runs = Math.max(5, Number(args.runs));
+const times: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const t0 = performance.now();
+  adaptHead(engine.head, examples, config, { anchors, tau: engine.meta.tau, contrasts });
+  times.push(performance.now() - t0);
+}
+times.sort((a, b) => a - b);
+const at = (q: number) => times[Math.min(runs - 1, Math.floor(q * runs))].toFixed(2);
+console.log(
+  `correction of ${examples.length} requests (${contrasts.length} contrasts, ${anchors.length} canaries): ` +
+    `adaptHead median ${at(0.5)} ms, p10 ${at(0.1)} ms over ${runs} runs`,
+);
