@@ -16,7 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { adaptConfigOf } from "../src/api/model.ts";
+import { adaptConfigOf, canarySet } from "../src/api/model.ts";
 import { featuresOfRecord } from "../src/features/mod.ts";
 import { adaptHead, type Anchor, type HeadExample } from "../src/heads/adapt.ts";
 import { contrastRecords } from "../src/heads/contrast.ts";
@@ -47,11 +47,11 @@ const contrasts: Anchor[] = contrastRecords(records).map((r) => {
   const { z, f } = embedded(r);
   return { z, features: f };
 });
-const canaries = (engine.meta.canary as { records?: RequestRecord[] } | undefined)?.records ?? [];
-const anchors: Anchor[] = canaries.map((r) => {
-  const { z, f } = embedded(r);
-  return { z, features: f };
-});
+// The canaries as the tenant API reads them: the anchors of its fits.
+const canaries = await canarySet(engine);
+const anchors: Anchor[] = canaries.features === null
+  ? []
+  : canaries.z.map((z, i) => ({ z, features: canaries.features![i] }));
 const runs = Math.max(5, Number(args.runs));
 const times: number[] = [];
 for (let i = 0; i < runs; i++) {
