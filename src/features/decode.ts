@@ -7,7 +7,10 @@ import { codeAt } from "./chars.ts";
 
 /** Evidence of decoding, accumulated over the fields of one request. */
 export interface DecodeEvidence {
-  /** Largest number of percent-decoding rounds that changed one field (double encoding shows as 2). */
+  /**
+   * Largest number of percent-decoding rounds that decoded an ASCII character (or a `%uXXXX`) in one field
+   * (double encoding shows as 2); rounds that decoded only the UTF-8 bytes of non-ASCII text do not count.
+   */
   depth: number;
   /** `%` not followed by two hex digits (or `u` and four), and `\x`/`\u` without their digits. */
   invalidEscapes: number;
@@ -110,7 +113,7 @@ export class FieldDecoder {
   private unitLen = 0;
   /** Bytes of a `%XX` run, decoded as UTF-8 when the run ends (or the buffer fills). */
   private readonly bytes = new Uint8Array(4096);
-  /** Set by `percentPass` when it decoded a `%` sequence. */
+  /** Set by `percentPass` when it decoded a `%` sequence of an ASCII character or a `%uXXXX`. */
   private decoded = false;
   /** The value of the character reference `entityAt` last read. */
   private entityValue = 0;
@@ -144,7 +147,7 @@ export class FieldDecoder {
 
   /**
    * One percent-decoding pass: `%XX` runs as UTF-8, `%uXXXX` as a UTF-16 unit, `+` as space where asked.
-   * Returns the decoded string and sets `decoded` when a `%` sequence was decoded.
+   * Returns the decoded string and sets `decoded` when an ASCII `%XX` or a `%uXXXX` was decoded.
    */
   private percentPass(s: string, plusAsSpace: boolean, ev: DecodeEvidence): string {
     if (s.indexOf("%") < 0 && !(plusAsSpace && s.indexOf("+") >= 0)) return s;
@@ -161,7 +164,9 @@ export class FieldDecoder {
             nb = 0;
           }
           bytes[nb++] = v;
-          this.decoded = true;
+          // Only an ASCII character counts as encoded on purpose: the bytes of non-ASCII text are what every
+          // browser percent-encodes (`/%E5%85%AC.jpg`, a Thai category path), not an evasion.
+          if (v < 0x80) this.decoded = true;
           i += 3;
           continue;
         }

@@ -316,6 +316,15 @@ const BAIL_ON_ESCAPE = 8;
 
 // ---- per-request statistics ------------------------------------------------------------------------------
 
+function clearEvidence(ev: DecodeEvidence): void {
+  ev.depth =
+    ev.invalidEscapes =
+    ev.unicodeEscapes =
+    ev.htmlEntities =
+    ev.invalidUtf8 =
+      0;
+}
+
 /**
  * What one request's fields added up to: the numbers the dense block is computed from (`denseFeatures`).
  * One instance per extractor, cleared by `reset` at the start of every request (no allocation per request).
@@ -323,6 +332,13 @@ const BAIL_ON_ESCAPE = 8;
 class RequestStats {
   /** Evidence of decoding, updated by the decoder. */
   readonly decode: DecodeEvidence = newEvidence();
+  /**
+   * Where the decoder leaves the evidence of a context field (user agent, referer's text, other headers): a
+   * client's header is written by its software, not by the request's sender, so how it is encoded (an in-app
+   * browser's HTML entities, `FBCR/&#12477;`) is context, never a dense statistic of the request. Values read
+   * out of those headers (a referer's link, what follows a user agent's products) are value fields and count.
+   */
+  readonly contextDecode: DecodeEvidence = newEvidence();
   /** Something was cut at a cap (a field, the query, the parameter, header, part or field count, the body). */
   truncated = false;
 
@@ -349,7 +365,7 @@ class RequestStats {
   upper = 0;
   /** Control characters other than tab and line breaks. */
   control = 0;
-  /** Inline comments (`/* … *\/` with its close, `--`). */
+  /** Inline comments (`/* … *\/` with its close; a run of two or three dashes, once). */
   comments = 0;
   /** Characters of folded values: the denominator of the ratios below. */
   valueChars = 0;
@@ -375,13 +391,8 @@ class RequestStats {
   dotdot = 0;
 
   reset(): void {
-    const ev = this.decode;
-    ev.depth =
-      ev.invalidEscapes =
-      ev.unicodeEscapes =
-      ev.htmlEntities =
-      ev.invalidUtf8 =
-        0;
+    clearEvidence(this.decode);
+    clearEvidence(this.contextDecode);
     this.truncated = this.hasUserAgent = this.hasAccept = false;
     this.pathSegments =
       this.queryParams =
@@ -619,7 +630,8 @@ class Extractor {
     if (end < 0) {
       this.restoreTokenState(group + 1);
       if (flags & IS_VALUE) this.countUpper(s);
-      s = this.decoder.decodeField(s, plusAsSpace, this.spec.decodeRounds, cap, stats.decode);
+      const evidence = this.contextNs[ns] ? stats.contextDecode : stats.decode;
+      s = this.decoder.decodeField(s, plusAsSpace, this.spec.decodeRounds, cap, evidence);
       if (this.len + s.length + 2 > CANON_CAPACITY) {
         stats.truncated = true;
         return -1;
@@ -700,7 +712,14 @@ class Extractor {
             i = s.indexOf("*/", i + 2) + 1;
             c = 32;
           }
-        } else if (c === 45 && codeAt(s, i + 1) === 45) comments++;
+        } else if (c === 45 && codeAt(s, i + 1) === 45 && (i === 0 || codeAt(s, i - 1) !== 45)) {
+          // A run of two or three dashes is a SQL comment (`--`, `-- -` as `---`); a longer run is a
+          // separator (`-----`, a markdown rule, a slug's padding), not a comment. One count per run; the
+          // run is scanned once from its start, so the loop stays linear.
+          let j = i + 2;
+          while (j < n && j < i + 4 && codeAt(s, j) === 45) j++;
+          if (j - i <= 3) comments++;
+        }
       }
       if (c === 32) {
         if (space) continue;
@@ -720,6 +739,9 @@ class Extractor {
         if (wordLen === 0) wordH = FNV_OFFSET;
         if (wordLen < 32) wordH = Math.imul(wordH ^ c, 0x01000193);
         wordLen++;
+        // The last two characters are every character's, so `www.a.example/` is no `../` and `$ab{` no `${`.
+        prev2 = prev;
+        prev = c;
         continue;
       }
       if (wordLen > 0) {

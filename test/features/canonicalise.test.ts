@@ -70,6 +70,20 @@ Deno.test("inline comments and whitespace runs fold to one space; NUL and contro
   assert.ok(c.dense.comments > 0 && c.dense.control_chars > 0);
 });
 
+Deno.test("a SQL comment's two or three dashes count once; a longer run of dashes is a separator", () => {
+  for (const v of ["1'--", "1'%20--%20-", "1'---", "a--b--c"]) {
+    assert.ok(inspect(get(`/a?x=${v}`)).dense.comments > 0, v);
+  }
+  const one = inspect(get("/a?x=1'--")).dense.comments;
+  assert.equal(inspect(get("/a?x=1'---")).dense.comments, one, "a run counts once");
+  for (const v of ["user_profile" + "-".repeat(27), "a----b", "----", "x-y-z"]) {
+    assert.equal(inspect(get(`/a?x=${v}`)).dense.comments, 0, v);
+  }
+  // In a referer's link as in the request's own query.
+  const ref = inspect(get("/a", { referer: "https://x.example/?source=user_profile" + "-".repeat(27) }));
+  assert.equal(ref.dense.comments, 0);
+});
+
 Deno.test("an unclosed comment is text, and a long run of openers stays linear", () => {
   const r = inspect(get("/a?x=" + "/*x".repeat(2000)));
   assert.ok(r.names.has("sym:/*") && r.dense.comments === 0);
@@ -311,4 +325,42 @@ Deno.test("normalisation keeps its evidence: dot segments and backslashes the UR
   assert.ok(inspect({ method: "GET", url: "/a\\..\\b" }).dense["raw_backslashes"] > 0);
   // A canonical target has no raw form: nothing is counted twice.
   assert.equal(inspect({ method: "GET", url: "/shop/item?id=1" }).dense["raw_dot_segments"], 0);
+});
+
+Deno.test("a client header's own encoding is context: entities in an in-app browser's user agent are not counted", () => {
+  const ua =
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 12_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) " +
+    "Mobile/16B92 [FBAN/MessengerForiOS;FBAV/195.0.0.48.99;FBCR/&#12477-&#12501-&#12488-;FBLC/ja_JP]";
+  const r = inspect(get("/images/top1_sp.jpg?crc=3819390581", { "user-agent": ua }));
+  assert.equal(r.dense.html_entities, 0);
+  assert.equal(r.dense.decode_depth, 0);
+  // The same entities in a query value are the request's, and count.
+  assert.ok(inspect(get("/a?x=%26%2312477%3B%26%2312501%3B")).dense.html_entities > 0);
+  // A payload appended to a user agent is a value: its encoding counts.
+  const appended = inspect(get("/a", { "user-agent": "Mozilla/5.0 %3Cscript%3Ealert(1)%3C/script%3E" }));
+  assert.ok(appended.names.has("tok:script") && appended.dense.decode_depth > 0);
+});
+
+Deno.test("`../` and `${` are counted only where their characters are adjacent", () => {
+  // Two dots of a host name before a slash are not a dot-dot segment.
+  const host = inspect(get("/", { referer: "http://www.dreampackers.jp/phone/index.html" }));
+  assert.equal(host.dense.dot_dot_segments, 0);
+  assert.equal(inspect(get("/a?u=www.shop.example.com/x")).dense.dot_dot_segments, 0);
+  assert.ok(inspect(get("/a?f=../../etc/x")).dense.dot_dot_segments > 0);
+  assert.ok(inspect(get("/a?f=..%5c..%5cwin.ini")).dense.dot_dot_segments > 0);
+  assert.equal(inspect(get("/a?x=$ab{c}")).dense.template_markers, 0);
+  assert.ok(inspect(get("/a?x=${c}")).dense.template_markers > 0);
+  assert.ok(inspect(get("/a?x={{c}}")).dense.template_markers > 0);
+});
+
+Deno.test("percent-encoded non-ASCII text is no decoding depth; an encoded ASCII character is", () => {
+  assert.equal(inspect(get("/kkc-uploadfile/image/%E5%85%AC%E7%90%86_edit.jpg")).dense.decode_depth, 0);
+  assert.equal(inspect(get("/a?q=%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82")).dense.decode_depth, 0);
+  // A double-encoded Thai path decodes one ASCII round (`%25` to `%`), then only text.
+  assert.equal(inspect(get("/c/%25E0%25B8%25A3%25E0%25B8%25B2")).dense.decode_depth, Math.fround(1 / 3));
+  assert.equal(inspect(get("/a?q=%C3%A9t%C3%A9%27")).dense.decode_depth, Math.fround(1 / 3));
+  // Overlong UTF-8 is no depth but invalid UTF-8, which is evidence.
+  const overlong = inspect(get("/a?f=%c0%ae%c0%ae%c0%af"));
+  assert.equal(overlong.dense.decode_depth, 0);
+  assert.ok(overlong.dense.invalid_utf8 > 0);
 });

@@ -25,7 +25,9 @@ Deno.test("golden vectors: every fixture gives exactly its pinned features", () 
 
 Deno.test("a Web Request and its record give byte-identical features", async () => {
   for (const rec of fixtures) {
-    const req = new Request(new URL(rec.url, "http://shop.example.com"), {
+    // An origin-form target is appended to the origin, as a server reads a request line (`//x` is a path).
+    const url = rec.url.startsWith("/") ? "http://shop.example.com" + rec.url : rec.url;
+    const req = new Request(url, {
       method: rec.method,
       headers: rec.headers,
       body: rec.body,

@@ -120,6 +120,42 @@ const CASES: Case[] = [
     ],
     expect: 200,
   },
+  // Ordinary requests of the design fold's real sites that an earlier model blocked (see the model card).
+  { name: "a doubled slash (`GET //`)", target: "//", headers: BASIC, expect: 200 },
+  {
+    name: "a doubled slash inside a path",
+    target: "/blog//2019/05/hello.html",
+    headers: CHROME_NAV,
+    expect: 200,
+  },
+  {
+    name: "a referer whose link ends in a run of dashes",
+    target: "/images/favicon.png",
+    headers: [...BASIC, [
+      "referer",
+      "https://shop.example.com/?source=user_profile---------------------------",
+    ]],
+    expect: 200,
+  },
+  {
+    name: "Messenger's in-app browser, its carrier in HTML entities",
+    target: "/images/top1_sp.jpg?crc=3819390581",
+    headers: [
+      [
+        "user-agent",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 12_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/16B92 [FBAN/MessengerForiOS;FBAV/195.0.0.48.99;FBBV/134371375;FBDV/iPhone10,1;FBMD/iPhone;FBSN/iOS;FBSV/12.1;FBSS/2;FBCR/&#12477-&#12501-&#12488-&#12496-&#12531-&#12463-;FBID/phone;FBLC/ja_JP;FBOP/5]",
+      ],
+      ["accept", "image/webp,*/*"],
+      ["referer", "http://www.dreampackers.jp/phone/index.html"],
+    ],
+    expect: 200,
+  },
+  {
+    name: "a Chinese file name, percent-encoded as browsers send it",
+    target: "/uploads/image/%E5%85%AC%E7%90%86-%E7%94%A2%E5%93%81(1)_edit.jpg",
+    headers: CHROME_NAV,
+    expect: 200,
+  },
 ];
 
 /** Sends a raw HTTP/1.1 request; the status code. */

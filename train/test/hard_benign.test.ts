@@ -79,3 +79,10 @@ test("latin1PercentEncode: ISO-8859-1 bytes, null outside Latin-1", () => {
   assert.equal(hb.latin1PercentEncode("日本"), null);
   assert.equal(hb.latin1PercentEncode("€"), null);
 });
+
+test("hard benign: separators are runs of four or more of one punctuation character", () => {
+  const vals = draw(9, 300, "separators");
+  for (const { value } of vals) assert.match(value, /([-=*_~#.])\1{3,}/, value);
+  // Dash runs, which a SQL comment counter once read as dozens of `--`, are among them.
+  assert.ok(vals.filter((v) => /-{4,}/.test(v.value)).length >= 60);
+});

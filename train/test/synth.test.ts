@@ -156,3 +156,21 @@ test(
     for (const r of [...u.support, ...u.query]) assert.ok(parseRecord(r).ok);
   },
 );
+
+test("doubleSlash: one slash of the path doubled, the query and everything else kept", async () => {
+  const { doubleSlash } = await import("../src/synth/world.ts");
+  const rng = new Rng(12, "double-slash");
+  const { req } = benignRequest(tenant, new Rng(13));
+  const seen = new Set<string>();
+  for (let i = 0; i < 200; i++) {
+    const out = doubleSlash(req, rng);
+    assert.equal(out.path.length, req.path.length + 1);
+    assert.equal(out.path.replace("//", "/"), req.path.replace("//", "/"));
+    assert.ok(out.path.includes("//"));
+    assert.deepEqual(out.query, req.query);
+    assert.deepEqual(out.headers, req.headers);
+    seen.add(out.path);
+  }
+  assert.ok(seen.has("/" + req.path), "at the start");
+  assert.equal(doubleSlash({ ...req, path: "/" }, rng).path, "//");
+});

@@ -239,6 +239,26 @@ function markdown(rng: Rng): string {
   return blocks.join("\n\n");
 }
 
+const RULE_CHARS = list("-|=|*|_|~|#|.");
+
+/**
+ * Runs of one punctuation character as people and tools write them: a markdown rule, an e-mail client's
+ * quoted-message banner, a slug or tracking value padded with dashes, an ASCII table's border.
+ */
+function separators(rng: Rng): string {
+  const f = fk(rng, rng.chance(0.6) ? "en" : rng.pick(LOCS));
+  const run = (c: string = rng.pick(RULE_CHARS)) => c.repeat(rng.range(4, 40));
+  return rng.pick([
+    () => `${f.lorem.sentence()}\n\n${run()}\n\n${f.lorem.sentence()}`,
+    () => `${run("-")} Original Message ${run("-")}\nFrom: ${f.person.fullName()}`,
+    () => `${f.word.noun()}_${f.word.noun()}${run("-")}`,
+    () => `${run()}${f.word.words(rng.range(1, 3))}${run()}`,
+    () => `| ${f.word.noun()} | ${rng.int(100)} |\n|${run("-")}|${run("-")}|`,
+    () => `${f.lorem.words(rng.range(2, 6))} ${run()}`,
+    () => `${f.person.firstName()}\n${run("-")}\n${f.lorem.sentence()}`,
+  ])();
+}
+
 const UTM_SOURCES = list("google|newsletter|facebook|twitter|linkedin|bing");
 
 /** Absolute URLs with paths, queries and tracking parameters. */
@@ -438,6 +458,7 @@ const GENERATORS: Record<string, (rng: Rng) => string> = {
   "latin1": latin1,
   "numbers": numbers,
   "path-like": pathLike,
+  "separators": separators,
 };
 
 /** Names of the kinds {@link hardBenignValue} can produce. */

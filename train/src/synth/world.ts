@@ -484,7 +484,28 @@ export function siteTrainTenant(
   const r = new Rng(seed, `site:${id}`);
   const tenant = makeTenant(`site-${id}`, "site", records.map((x) => x.url), r);
   const nBenign = Math.min(config.trainBenign, Math.max(200, records.length));
-  return trainTenant(tenant, nBenign, (rr) => siteRequest(tenant, records, rr), maker, config, r);
+  const requestOf = (rr: Rng) => {
+    const req = siteRequest(tenant, records, rr);
+    return rr.chance(DOUBLE_SLASH_SHARE) ? doubleSlash(req, rr) : req;
+  };
+  return trainTenant(tenant, nBenign, requestOf, maker, config, r);
+}
+
+/** Share of a real site's training requests (benign, and the bases of implanted attacks) given a `//`. */
+export const DOUBLE_SLASH_SHARE = 0.03;
+
+/**
+ * The request with one of its path's slashes doubled, as real clients send them (a link built as
+ * `base + "/" + path`, a crawler's join): `//index.php`, `/blog//2019/x`, `//`. Servers answer them as the
+ * single-slash path, so a doubled slash alone is ordinary traffic; an attack implanted into such a request is
+ * still the attack.
+ */
+export function doubleSlash(req: Req, rng: Rng): Req {
+  const slashes: number[] = [];
+  for (let i = 0; i < req.path.length; i++) if (req.path[i] === "/") slashes.push(i);
+  if (slashes.length === 0) return req;
+  const at = rng.chance(0.5) ? 0 : rng.pick(slashes);
+  return { ...req, path: req.path.slice(0, at) + "/" + req.path.slice(at) };
 }
 
 /** A meta-training tenant's records: `nBenign` requests of its own, and attacks implanted into others. */
