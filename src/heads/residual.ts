@@ -25,7 +25,8 @@
  * step is bounded by the curvature of its rows (a squared hinge has no bounded curvature: a false positive
  * logged many times made a step overshoot by tens of logits, and the contrasts then pulled it back above τ),
  * and the weight of an uploaded request still at τ doubles every `escalate` steps: the contrasts may slow a
- * correction rather than keep an uploaded request flagged (within its steps: four doublings at most).
+ * correction rather than keep an uploaded request flagged; one that still has an uploaded request within half a
+ * margin of τ after its steps goes on escalating, for at most `OVERTIME_ESCALATIONS` more rounds.
  *
  * The fitted head folds α and β into `w` and `b`, keeps the largest `maxWeights` residual weights (sorted
  * indices `ri`, values `rv`) and the dense residual `rd`, so scoring is `w·z + b + a·n + Σ rv·x[ri] + rd·d`:
@@ -85,6 +86,9 @@ export interface ResidualConfig {
    */
   escalate?: number;
 }
+
+/** Most rounds of `escalate` steps a correction takes beyond its `steps` while an uploaded request is at τ. */
+export const OVERTIME_ESCALATIONS = 5;
 
 /** Most endpoints a correction is limited to; an upload of more distinct endpoints corrects everywhere. */
 export const MAX_CORRECTION_ENDPOINTS = 1024;
@@ -375,17 +379,27 @@ export function fitResidual(
   // A correction's weights escalate (`escalate`) on a copy: the caller's row weights stay as given.
   const escalate = hingeTarget !== null && (config.escalate ?? 0) > 0 ? config.escalate! : 0;
   const w = escalate > 0 ? Float64Array.from(rowWeights) : rowWeights;
-  for (let t = 0; t < config.steps; t++) {
+  // A correction that has not brought every uploaded request under τ by its last step goes on, escalating, for
+  // at most OVERTIME_ESCALATIONS more rounds of `escalate` steps, until each is at least half a margin under τ
+  // (slack for the weights' float32 rounding and the top-`maxWeights` cut). A request logged over and over
+  // beside attack copies of itself can otherwise stop a hair above τ.
+  const maxSteps = escalate > 0
+    ? Math.ceil(config.steps / escalate) * escalate + OVERTIME_ESCALATIONS * escalate
+    : config.steps;
+  for (let t = 0; t < maxSteps; t++) {
     if (escalate > 0 && t > 0 && t % escalate === 0) {
+      const overtime = t >= config.steps;
+      const limit = hingeTarget! + (overtime ? config.margin / 2 : config.margin);
       let raised = false;
       for (let i = 0; i < Math.min(nHinge, n); i++) {
         let s = alpha * g[i] + beta;
         for (let k = 0; k < N; k++) s += a[k] * nov[i * N + k];
         for (let p = ptr2[i]; p < ptr2[i + 1]; p++) s += theta[col2[p]] * val2[p];
-        if (s >= hingeTarget! + config.margin) w[i] *= 2, raised = true;
+        if (s >= limit) w[i] *= 2, raised = true;
       }
+      if (overtime && !raised) break;
       if (raised) tk = 1, prev.set(theta), setStep(w);
-    }
+    } else if (t >= config.steps && escalate === 0) break;
     const tNext = (1 + Math.sqrt(1 + 4 * tk * tk)) / 2, mom = (tk - 1) / tNext;
     tk = tNext;
     for (let p = 0; p < C; p++) {

@@ -425,3 +425,27 @@ Deno.test("adaptHead with a residual: a correction of one request logged many ti
     assert(l > lt - RESIDUAL_DEFAULT.margin - 3, `${r.url}: ${l} pushed far below τ`);
   }
 });
+
+Deno.test("adaptHead with a residual: a correction still at τ after its steps goes on escalating until it passes", () => {
+  // One admin page polled 20 times beside three others, and attack copies close to them: in 10 steps (no
+  // escalation within them) the contrasts hold the upload above τ; the overtime rounds bring it under.
+  const poll = rec("/admin/accueil.php/index.php?ope=1");
+  const others = ["/2/css/bootstrap.css", "/2/favicon.ico", "/"].map((u) => rec(u));
+  const upload = [...Array.from({ length: 20 }, () => poll), ...others];
+  const contrasts = contrastRecords(upload).map((r) => ({
+    z: Float32Array.from([1.6, 0]),
+    features: featuresOfRecord(r),
+  }));
+  const tau = 0.9, lt = Math.log(tau / (1 - tau));
+  const fit = (escalate: number) => {
+    const config: AdaptConfig = { ...CONFIG, residual: { ...RESIDUAL_DEFAULT, steps: 10, escalate } };
+    const { head } = adaptHead(init, upload.map((r) => example(r, 0, [1.5, 0])), config, { tau, contrasts });
+    return [poll, ...others].map((r) => logit(head, r, [1.5, 0]) - lt);
+  };
+  const fixed = fit(0);
+  assert(fixed.some((d) => d >= 0), `without escalation some request stays at τ: ${fixed}`);
+  for (const d of fit(10)) {
+    assert(d < -RESIDUAL_DEFAULT.margin / 4, `still ${d} from τ`);
+    assert(d > -RESIDUAL_DEFAULT.margin - 3, `pushed ${d} below τ`);
+  }
+});
