@@ -383,12 +383,10 @@ export function fitResidual(
   // at most OVERTIME_ESCALATIONS more rounds of `escalate` steps, until each is at least half a margin under τ
   // (slack for the weights' float32 rounding and the top-`maxWeights` cut). A request logged over and over
   // beside attack copies of itself can otherwise stop a hair above τ.
-  const maxSteps = escalate > 0
-    ? Math.ceil(config.steps / escalate) * escalate + OVERTIME_ESCALATIONS * escalate
-    : config.steps;
+  const maxSteps = config.steps + (escalate > 0 ? OVERTIME_ESCALATIONS * escalate : 0);
   for (let t = 0; t < maxSteps; t++) {
-    if (escalate > 0 && t > 0 && t % escalate === 0) {
-      const overtime = t >= config.steps;
+    const overtime = t >= config.steps;
+    if (escalate > 0 && t > 0 && (overtime ? t - config.steps : t) % escalate === 0) {
       const limit = hingeTarget! + (overtime ? config.margin / 2 : config.margin);
       let raised = false;
       for (let i = 0; i < Math.min(nHinge, n); i++) {
@@ -399,7 +397,7 @@ export function fitResidual(
       }
       if (overtime && !raised) break;
       if (raised) tk = 1, prev.set(theta), setStep(w);
-    } else if (t >= config.steps && escalate === 0) break;
+    }
     const tNext = (1 + Math.sqrt(1 + 4 * tk * tk)) / 2, mom = (tk - 1) / tNext;
     tk = tNext;
     for (let p = 0; p < C; p++) {
