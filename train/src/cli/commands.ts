@@ -352,6 +352,42 @@ export const HEADERPROBE: CommandSpec = {
   ],
 };
 
+/** `node train/bin/run.mjs sitetop`. */
+export const SITETOP: CommandSpec = {
+  name: "sitetop",
+  invocation: "node train/bin/run.mjs sitetop",
+  summary: "The ordinary requests of real sites that the global head scores highest, with why.",
+  description:
+    `For each site of --folds: its ordinary requests as logged (method, target, user agent, referer;
+    the documented scanner filter applied), scored by the model's global head. Prints every distinct request
+    scoring at least --min, highest first, with its site and how many times it was logged, and with --explain N
+    the N inputs that contribute most to its logit (gradient × input, as the tenant API's dry run explains a
+    score). The design work of a feature spec starts here: run it on fold 0, the design fold, never on a test
+    fold.`,
+  options: [
+    siteData,
+    folds,
+    {
+      name: "min",
+      kind: "value",
+      arg: "S",
+      type: "number",
+      default: "0.9",
+      help: "Lowest score listed.",
+    },
+    {
+      name: "explain",
+      kind: "value",
+      arg: "N",
+      type: "number",
+      default: "0",
+      help: "Contributions listed per request (0: none).",
+    },
+    json,
+    model,
+  ],
+};
+
 /** `node train/bin/run.mjs sitefp`. */
 export const SITEFP: CommandSpec = {
   name: "sitefp",
@@ -523,6 +559,7 @@ export const COMMANDS: readonly { spec: CommandSpec; module: string }[] = [
   { spec: SITEFEWSHOT, module: "./sitefewshot.ts" },
   { spec: SITEFP, module: "./sitefp.ts" },
   { spec: HEADERPROBE, module: "./headerprobe.ts" },
+  { spec: SITETOP, module: "./sitetop.ts" },
   { spec: LEARNREPLAY, module: "./learnreplay.ts" },
   { spec: ROTATIONS, module: "./rotations.ts" },
 ];
