@@ -14,9 +14,10 @@ import { writeFileSync } from "node:fs";
 import { type Contribution, explainLogit } from "@taugate/api/explain.ts";
 import { FEATURE_SPEC, featuresOfRecord, type FeatureTrace } from "@taugate/features/mod.ts";
 import type { RequestRecord } from "@taugate/record/record.ts";
-import { logit } from "@taugate/util/math.ts";
+import { logit, sigmoid } from "@taugate/util/math.ts";
 import { loadModel } from "../eval/model_io.ts";
 import { loadSiteData, logitsOf } from "../sites.ts";
+import { loggedRecord } from "../synth/world.ts";
 import { parseCli } from "./args.ts";
 import { SITETOP } from "./commands.ts";
 import { DEFAULT_MODEL } from "./eval.ts";
@@ -59,12 +60,7 @@ export function main(argv: string[]): Promise<number> {
   let total = 0;
   for (const s of sites) {
     // The requests as logged: what `siteEvalSet` scores for the block rate (no client context added).
-    const logged: RequestRecord[] = s.ordinary.map((x) => ({
-      method: x.method,
-      url: x.url,
-      headers: { ...x.headers },
-      body: "",
-    }));
+    const logged = s.ordinary.map((x) => loggedRecord(x, s.id));
     total += logged.length;
     const counts = new Map<string, { rec: RequestRecord; n: number; logit: number }>();
     const logits = logitsOf(m.engine, m.head, logged);
@@ -78,7 +74,7 @@ export function main(argv: string[]): Promise<number> {
     for (const { rec, n, logit: l } of counts.values()) {
       const row: TopRequest = {
         site: s.id,
-        score: 1 / (1 + Math.exp(-l)),
+        score: sigmoid(l),
         count: n,
         method: rec.method,
         url: rec.url,

@@ -536,6 +536,22 @@ export interface SiteEval {
 }
 
 /**
+ * A real site's ordinary request as logged: method, target, user agent and referer, nothing synthesised (what
+ * the block rate "as logged" counts).
+ */
+export function loggedRecord(x: SiteRecord, id: string): RequestRecord {
+  return {
+    method: x.method,
+    url: x.url,
+    headers: { ...x.headers },
+    body: "",
+    label: 0,
+    family: "benign",
+    tenant: id,
+  };
+}
+
+/**
  * A held-out site's evaluation set: its ordinary traffic as logged and dressed, and `nAttacks` attacks
  * from the given payload split (seen and unseen families, anomalies of its own requests, scanner targets).
  */
@@ -551,18 +567,9 @@ export function siteEvalSet(
   const r = new Rng(seed, `site-eval:${id}`);
   const unique = [...new Map(ordinary.map((x) => [`${x.method} ${x.url}`, x])).values()];
   const tenant = makeTenant(`site-${id}`, "site", unique.map((x) => x.url), r);
-  const strip = (x: SiteRecord): RequestRecord => ({
-    method: x.method,
-    url: x.url,
-    headers: { ...x.headers },
-    body: "",
-    label: 0,
-    family: "benign",
-    tenant: id,
-  });
   return {
     id,
-    logged: ordinary.map(strip),
+    logged: ordinary.map((x) => loggedRecord(x, id)),
     dressed: ordinary.map((x) => toRecord(siteReq(tenant, x, r, 0), 0, "benign", id)),
     attacks: maker.make(
       tenant,
