@@ -5,13 +5,16 @@
  * upload. A measurement, not a test: read medians.
  *
  * ```sh
- * tools/node_modules/.bin/deno run -A scripts/correction_timing.ts [--records upload.jsonl] [--runs 40]
+ * tools/node_modules/.bin/deno run -A scripts/correction_timing.ts [--records upload.jsonl] [--runs 40] [--tau T]
  * ```
  *
  * `--records`: the requests to upload (JSONL; at most the first 50 not labelled 1), for example a site's
  * false positives as `node train/bin/run.mjs sitefp --emit DIR` writes them (`DIR/<site>/upload.jsonl`).
- * Default: the benign requests of `test/fixtures/requests.jsonl`. Prints the median and the 10th percentile of
- * `adaptHead`'s wall time (synchronous work, `performance.now()`).
+ * Default: the benign requests of `test/fixtures/requests.jsonl`. `--tau`: the τ the correction brings them
+ * under (default: the model's; `sitefp --emit` writes each site's in `DIR/<site>/tau.json`). Prints the median and the 10th percentile of
+ * `adaptHead`'s wall time (synchronous work, `performance.now()`), and what scoring a request with the
+ * correction's head costs (`logitWithHead` after the embedding, over the upload and its contrasts) with and
+ * without its support gate (`HeadParams.rs`), the two taking turns in rounds: the median per request.
  *
  * @module
  */
@@ -20,6 +23,7 @@ import { adaptConfigOf, canarySet } from "../src/api/model.ts";
 import { featuresOfRecord } from "../src/features/mod.ts";
 import { adaptHead, type Anchor, type HeadExample } from "../src/heads/adapt.ts";
 import { contrastRecords } from "../src/heads/contrast.ts";
+import { logitWithHead } from "../src/heads/score.ts";
 import { createTsEngine } from "../src/model/mod.ts";
 import type { RequestRecord } from "../src/record/record.ts";
 
@@ -29,6 +33,7 @@ const { values: args } = parseArgs({
     records: { type: "string", default: "test/fixtures/requests.jsonl" },
     model: { type: "string", default: "models/taugate.onnx" },
     runs: { type: "string", default: "40" },
+    tau: { type: "string" },
   },
 });
 const engine = createTsEngine(await Deno.readFile(args.model!));
@@ -53,15 +58,52 @@ const anchors: Anchor[] = canaries.features === null
   ? []
   : canaries.z.map((z, i) => ({ z, features: canaries.features![i] }));
 const runs = Math.max(5, Number(args.runs));
+const tau = args.tau === undefined ? engine.meta.tau : Number(args.tau);
+if (!(tau > 0 && tau < 1)) throw new Error(`--tau: ${args.tau} is not in (0, 1)`);
 const times: number[] = [];
 for (let i = 0; i < runs; i++) {
   const t0 = performance.now();
-  adaptHead(engine.head, examples, config, { anchors, tau: engine.meta.tau, contrasts });
+  adaptHead(engine.head, examples, config, { anchors, tau, contrasts });
   times.push(performance.now() - t0);
 }
 times.sort((a, b) => a - b);
 const at = (q: number) => times[Math.min(runs - 1, Math.floor(q * runs))].toFixed(2);
 console.log(
-  `correction of ${examples.length} requests (${contrasts.length} contrasts, ${anchors.length} canaries): ` +
+  `correction of ${examples.length} requests under τ ${tau} (${contrasts.length} contrasts, ${anchors.length} canaries): ` +
     `adaptHead median ${at(0.5)} ms, p10 ${at(0.1)} ms over ${runs} runs`,
+);
+
+// Scoring under the correction, with and without its support gate, in alternating rounds.
+const { head } = adaptHead(engine.head, examples, config, { anchors, tau, contrasts });
+const open = { ...head, rs: undefined, rg: undefined };
+const rows = [
+  ...examples.map((e) => ({ z: e.z, f: e.features! })),
+  ...contrasts.map((c) => ({ z: c.z, f: c.features })),
+];
+const per = { gated: [] as number[], open: [] as number[] };
+let sink = 0;
+const REPS = 2000;
+for (let round = 0; round < 2 * runs; round++) {
+  for (
+    const [name, h]
+      of (round % 2 === 0 ? [["gated", head], ["open", open]] : [["open", open], ["gated", head]]) as [
+        keyof typeof per,
+        typeof head,
+      ][]
+  ) {
+    const t0 = performance.now();
+    for (let k = 0; k < REPS; k++) {
+      const r = rows[k % rows.length];
+      sink += logitWithHead(h, r.z, undefined, undefined, r.f); // a correction of benign requests only has no site profile
+    }
+    per[name].push((performance.now() - t0) * 1e6 / REPS);
+  }
+}
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(0);
+console.log(
+  `scoring with the correction's head (after the embedding; ${
+    head.rs ? "gated" : "no gate in this model's settings"
+  }): ` +
+    `median ${med(per.gated)} ns a request with its support gate, ${med(per.open)} ns without ` +
+    `(${2 * runs} rounds of ${REPS}; checksum ${Number.isFinite(sink) ? "ok" : "NaN"})`,
 );

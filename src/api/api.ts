@@ -349,6 +349,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
         steps: fit.steps,
         loss: fit.loss,
         endpoints: fit.head.re?.length ?? null,
+        gate: fit.head.rg ? { from: round(fit.head.rg[0], 4), to: round(fit.head.rg[1], 4) } : null,
         ms: roundMs(cand.ms),
       },
       guard,

@@ -9,7 +9,7 @@
  * @module
  */
 import { DENSE_NAMES, FEATURE_SPEC, type FeatureTrace, type FeatureVector } from "../features/mod.ts";
-import { residualApplies, residualLogit, residualWeight } from "../heads/residual.ts";
+import { residualApplies, residualGate, residualLogit, residualWeight } from "../heads/residual.ts";
 import { NOVELTY_DIM, NOVELTY_NAMES, profileHas } from "../heads/site_profile.ts";
 import { VALUE_DIM, VALUE_NAMES, valueBreaks } from "../heads/value_profile.ts";
 import type { BackboneWeights, HeadParams } from "../model/types.ts";
@@ -94,12 +94,14 @@ export function explainLogit(
   let logit = head.b;
   const g = new Float64Array(Z);
   for (let j = 0; j < Z; j++) logit += head.w[j] * z[j], g[j] = head.w[j];
-  // A correction limited to its endpoints (`re`) adds nothing to a request of another endpoint.
-  const applies = residualApplies(head.re, f.params);
+  // A correction limited to its endpoints (`re`) adds nothing to a request of another endpoint, and on them
+  // as much as the request is made of the corrected requests' features (`rs`, `residualGate`).
+  const gate = residualApplies(head.re, f.params) ? residualGate(head.rs, head.rg, f) : 0;
+  const applies = gate > 0;
   const site = siteContributions(head, f, trace);
   for (const c of site) logit += c.contribution;
   // A tenant head's residual adds its own weight to each feature's contribution (linear, exact).
-  if (applies) logit += residualLogit(head.ri, head.rv, head.rd, f);
+  if (applies) logit += gate * residualLogit(head.ri, head.rv, head.rd, f);
 
   // Backward through the layers, then into the first layer's pre-activation.
   let gy: Float64Array = g;
@@ -130,7 +132,7 @@ export function explainLogit(
     const bucket = f.indices[k], base = bucket * H;
     let s = 0;
     for (let j = 0; j < H; j++) s += W1[base + j] * g1[j];
-    if (applies) s += residualWeight(head.ri, head.rv, bucket);
+    if (applies) s += gate * residualWeight(head.ri, head.rv, bucket);
     const names = trace.get(bucket);
     const feature = names && names.length > 0
       ? names.slice(0, MAX_NAMES).join(" | ") +
@@ -144,7 +146,7 @@ export function explainLogit(
     const base = i * H;
     let s = 0;
     for (let j = 0; j < H; j++) s += Wd[base + j] * g1[j];
-    if (applies && head.rd !== undefined && i < head.rd.length) s += head.rd[i];
+    if (applies && head.rd !== undefined && i < head.rd.length) s += gate * head.rd[i];
     all.push({ feature: `dense:${DENSE_NAMES[i] ?? i}`, kind: "dense", value: v, contribution: v * s });
   }
   all.push(...site);

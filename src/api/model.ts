@@ -50,6 +50,10 @@ function adaptSchema() {
       contrast: finite.pipe(z.number().min(0)).default(RESIDUAL_DEFAULT.contrast),
       endpoints: z.boolean().default(RESIDUAL_DEFAULT.endpoints!),
       escalate: z.number().int().min(0).max(2000).default(RESIDUAL_DEFAULT.escalate!),
+      // A model that predates the gate gets the default one; null: none.
+      gate: z.object({ from: z.number().min(0).max(1), to: z.number().min(0).max(1) })
+        .refine((g) => g.from < g.to, { message: "gate.from must be below gate.to" }).nullable()
+        .default(RESIDUAL_DEFAULT.gate ?? null),
     }).optional(),
     // A model that predates value profiles gets the defaults (used by residual heads only).
     values: z.object({

@@ -112,6 +112,11 @@ const fit = z.object({
     "a correction (benign labels only): how many endpoints (method and path shape) of the upload it applies " +
       "to; every other request keeps the global head's score. null: it applies everywhere",
   ),
+  gate: z.object({ from: z.number(), to: z.number() }).nullable().optional().describe(
+    "a correction: on its endpoints it applies in full to a request whose feature mass is at least `to` made " +
+      "of the upload's features (the uploaded requests and their recombinations), not at all at `from` or below " +
+      "(an attack carries words the upload never had), linearly between. null: in full on its endpoints",
+  ),
   ms: z.object({
     features: z.number(),
     embed: z.number(),

@@ -35,7 +35,14 @@ import {
   TokenCounts,
 } from "./site_profile.ts";
 import { logitWithHead } from "./score.ts";
-import { fitResidual, MAX_ANCHORS, MAX_CORRECTION_ENDPOINTS, type ResidualConfig } from "./residual.ts";
+import {
+  fitResidual,
+  MAX_ANCHORS,
+  MAX_CORRECTION_ENDPOINTS,
+  type ResidualConfig,
+  supportBitmap,
+} from "./residual.ts";
+import { FEATURE_SPEC } from "../features/spec.ts";
 import { VALUE_DIM, valueFeatures, ValueProfile, type ValueProfileConfig } from "./value_profile.ts";
 import type { HeadFeatures } from "./score.ts";
 
@@ -381,6 +388,12 @@ function adaptResidual(
     ? Int32Array.from(new Set(examples.map((e) => e.features!.params![0] | 0))).sort()
     : undefined;
   if (re !== undefined && re.length > MAX_CORRECTION_ENDPOINTS) re = undefined;
+  // A correction's support (`ResidualConfig.gate`): the uploaded requests' features. It scales the residual
+  // at scoring only: the fit is the same with or without it (the uploaded requests' support is 1, and their
+  // contrasts and the anchors hold the residual as if it applied to them in full, the stricter case).
+  const gate = correction && rc.gate && rc.gate.to > rc.gate.from ? rc.gate : undefined;
+  const rs = gate ? supportBitmap(examples.map((e) => e.features!), FEATURE_SPEC.dim) : undefined;
+  const rg = gate ? Float32Array.of(gate.from, gate.to) : undefined;
   const fit = fitResidual(
     gAll,
     noveltyAll,
@@ -397,6 +410,7 @@ function adaptResidual(
   for (let j = 0; j < Z; j++) w[j] = fit.alpha * init.w[j];
   const head: HeadParams = { w, b: fit.alpha * init.b + fit.beta, ri: fit.ri, rv: fit.rv, rd: fit.rd };
   if (re) head.re = re;
+  if (rs && rg) head.rs = rs, head.rg = rg;
   if (counts && fit.a) {
     head.a = Float32Array.from(fit.a.subarray(0, NOVELTY_DIM));
     head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);

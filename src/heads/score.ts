@@ -2,7 +2,7 @@
 import type { HeadParams } from "../model/types.ts";
 import { NOVELTY_DIM, noveltyFeatures } from "./site_profile.ts";
 import { sigmoid } from "../util/math.ts";
-import { residualApplies, type ResidualFeatures, residualLogit } from "./residual.ts";
+import { gatedResidualLogit, residualApplies, type ResidualFeatures, residualLogit } from "./residual.ts";
 import { VALUE_DIM, valueFeatures } from "./value_profile.ts";
 import { PARAM_WORDS } from "../features/extract.ts";
 
@@ -54,7 +54,10 @@ export function logitWithHead(
     features !== undefined && (head.ri !== undefined || head.rd !== undefined) &&
     residualApplies(head.re, features.params)
   ) {
-    s += residualLogit(head.ri, head.rv, head.rd, features);
+    // A correction's support gate (`residualGate`) scales its residual (one pass over the features for both).
+    s += head.rs === undefined || head.rg === undefined
+      ? residualLogit(head.ri, head.rv, head.rd, features)
+      : gatedResidualLogit(head.ri, head.rv, head.rd, head.rs, head.rg, features);
   }
   return s;
 }

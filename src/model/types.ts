@@ -98,6 +98,13 @@ export interface HeadParams {
    * residual applies to requests of these endpoints only (`heads/residual.ts`, `residualApplies`).
    */
   re?: Int32Array;
+  /**
+   * A correction's support: a bitmap of the uploaded requests' hashed features (`dim / 8` bytes); with `rg`,
+   * its residual is scaled by how much of a request is made of them (`heads/residual.ts`, `residualGate`).
+   */
+  rs?: Uint8Array;
+  /** The support gate's `[from, to]` (with `rs`). */
+  rg?: Float32Array;
   /** Weights of the value features (`VALUE_DIM`, non-negative; with `values` and `profile`). */
   av?: Float32Array;
   /** The site's value profile (`heads/value_profile.ts`); its features are scaled by `profile.weight`. */

@@ -28,6 +28,16 @@ import { NOVELTY_DIM, profileBitsFromBase64, profileBitsToBase64 } from "../head
 import { MAX_CORRECTION_ENDPOINTS } from "../heads/residual.ts";
 import type { HeadParams, SiteProfile } from "../model/types.ts";
 import { parses } from "../util/zod.ts";
+import { base64ToBytes, bytesToBase64 } from "../util/bytes.ts";
+
+/** A correction's support bitmap (`HeadParams.rs`) from base64: exactly `FEATURE_SPEC.dim / 8` bytes. */
+function supportFromBase64(text: string): Uint8Array {
+  const bytes = base64ToBytes(text);
+  if (bytes.length !== FEATURE_SPEC.dim >>> 3) {
+    throw new TypeError(`support bitmap: ${bytes.length} bytes, not ${FEATURE_SPEC.dim >>> 3}`);
+  }
+  return bytes;
+}
 
 /** A tenant head as stored (JSON). */
 export interface StoredHead {
@@ -88,6 +98,10 @@ const headSchema = z.looseObject({
   rd: z.array(finite).max(DENSE_DIM).optional(),
   re: z.array(z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1)).min(1).max(MAX_CORRECTION_ENDPOINTS)
     .optional(),
+  rs: z.string().max(4 * Math.ceil(FEATURE_SPEC.dim / 24) + 4).refine(parses(supportFromBase64), {
+    message: `must be base64 of ${FEATURE_SPEC.dim / 8} bytes (a correction's support bitmap)`,
+  }).optional(),
+  rg: z.array(z.number().min(0).max(1)).length(2).optional(),
   av: z.array(z.number().min(0)).length(VALUE_DIM).optional(),
   values: z.string().max(VALUE_PROFILE_MAX_CHARS).refine(parses(valueProfileFromBase64), {
     message: "must be base64 of a value profile",
@@ -108,6 +122,8 @@ const headSchema = z.looseObject({
   message: "ri must be strictly increasing",
 }).refine((h) => h.re === undefined || h.re.every((j, k) => k === 0 || j > h.re![k - 1]), {
   message: "re must be strictly increasing",
+}).refine((h) => (h.rs === undefined) === (h.rg === undefined) && (h.rg === undefined || h.rg[0] < h.rg[1]), {
+  message: "rs and rg come together, with rg[0] < rg[1]",
 });
 
 const storedHeadSchema = z.looseObject({
@@ -161,6 +177,7 @@ export function headFromJson(json: StoredHead["head"]): HeadParams {
       const p = v as Record<string, unknown>;
       out[k] = { ...p, bits: profileBitsFromBase64(String(p.bits)) } as SiteProfile;
     } else if (k === "values" && typeof v === "string") out[k] = valueProfileFromBase64(v);
+    else if (k === "rs" && typeof v === "string") out[k] = supportFromBase64(v);
     else if ((k === "ri" || k === "re") && isNumberArray(v)) out[k] = Int32Array.from(v);
     else out[k] = isNumberArray(v) ? Float32Array.from(v) : v;
   }
@@ -181,6 +198,7 @@ export function headToJson(head: HeadParams): StoredHead["head"] {
       const p = v as SiteProfile;
       out[k] = { ...p, bits: profileBitsToBase64(p.bits) };
     } else if (k === "values" && v instanceof ValueProfile) out[k] = valueProfileToBase64(v);
+    else if (k === "rs" && v instanceof Uint8Array) out[k] = bytesToBase64(v);
     else out[k] = ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float32Array) : v;
   }
   return out as StoredHead["head"];

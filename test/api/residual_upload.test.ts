@@ -28,7 +28,9 @@ Deno.test("false positives: uploaded as benign, they and their twins pass; other
   const twins = flagged(400, 40).filter((i) => i % 4 === 2).map(benignRecord);
   const images = flagged(400, 40).filter((i) => i % 4 === 3).map(benignRecord);
   const others = plain(400, 40).map(benignRecord), attacks = range(60, 100).map(attackRecord);
+  const onForm = attacks.filter((r) => r.url === "/cart");
   const before = {
+    onForm: await blockRate(w, onForm),
     fps: await blockRate(w, fps),
     twins: await blockRate(w, twins),
     images: await blockRate(w, images),
@@ -54,10 +56,14 @@ Deno.test("false positives: uploaded as benign, they and their twins pass; other
   // The upload's endpoints: the form post and six images; the answer says how many.
   assert.equal((doc.head.re as number[]).length, 7);
   assert.equal(body.fit.endpoints, 7);
+  // On them, it applies as far as a request is made of the upload's features (the support gate).
+  assert.deepEqual(body.fit.gate, RESIDUAL_DEFAULT.gate);
+  assert.equal(typeof doc.head.rs, "string");
   assert.ok(ri.length > 0 && ri.length === rv.length, "the stored head has a residual");
   assert.ok(JSON.stringify(doc).length < 64 * 1024, "within the 64 KB budget");
 
   const after = {
+    onForm: await blockRate(w, onForm),
     fps: await blockRate(w, fps),
     twins: await blockRate(w, twins),
     images: await blockRate(w, images),
@@ -69,6 +75,9 @@ Deno.test("false positives: uploaded as benign, they and their twins pass; other
   assert.equal(after.images, 1, "other endpoints keep the global head's decision");
   assert.ok(Math.abs(after.others - before.others) <= 0.002, JSON.stringify({ before, after }));
   assert.ok(Math.abs(after.attacks - before.attacks) <= 0.002, JSON.stringify({ before, after }));
+  // Among them the attacks posted to the corrected form itself.
+  assert.ok(onForm.length >= 10);
+  assert.equal(after.onForm, before.onForm, JSON.stringify({ before, after }));
 });
 
 Deno.test("poisoning: attacks labelled benign are refused (the canaries carry their words); the head stays", async () => {

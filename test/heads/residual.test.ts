@@ -7,16 +7,19 @@ import { featuresOfRecord } from "../../src/features/mod.ts";
 import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
 import {
   fitResidual,
+  gatedResidualLogit,
   MAX_CORRECTION_ENDPOINTS,
   RESIDUAL_DEFAULT,
   residualApplies,
+  residualGate,
   residualLogit,
+  supportBitmap,
   topWeights,
 } from "../../src/heads/residual.ts";
 import { contrastRecords, CONTRASTS_PER_RECORD, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
 import { NOVELTY_DIM } from "../../src/heads/site_profile.ts";
-import { MAX_DIM } from "../../src/features/spec.ts";
+import { FEATURE_SPEC, MAX_DIM } from "../../src/features/spec.ts";
 import { DEFAULT_VALUE_CONFIG } from "../../src/heads/value_profile.ts";
 import type { HeadParams } from "../../src/model/types.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
@@ -340,7 +343,11 @@ Deno.test("adaptHead with a residual: a correction applies to its own endpoints 
   });
   const options = { anchors: ANCHORS, tau, contrasts };
   const upload = FPS.map((r) => example(r, 0));
-  const { head } = adaptHead(init, upload, CONFIG, options);
+  // The endpoint limit alone (the support gate has a test of its own, below).
+  const { head } = adaptHead(init, upload, {
+    ...CONFIG,
+    residual: { ...RESIDUAL_DEFAULT, gate: null },
+  }, options);
   // The upload's one endpoint (method and path shape), as its features name it.
   nodeAssert.deepEqual(head.re, Int32Array.of(featuresOfRecord(FPS[0]).params[0]));
   for (const r of FPS) assert(logit(head, r) < lt, `${r.url} still flagged`);
@@ -360,7 +367,7 @@ Deno.test("adaptHead with a residual: a correction applies to its own endpoints 
   // Without the limit, the same correction reaches them: what the limit is for.
   const everywhere = adaptHead(init, upload, {
     ...CONFIG,
-    residual: { ...RESIDUAL_DEFAULT, endpoints: false },
+    residual: { ...RESIDUAL_DEFAULT, endpoints: false, gate: null },
   }, options).head;
   assert(everywhere.re === undefined, "no endpoint list");
   assert(
@@ -448,4 +455,127 @@ Deno.test("adaptHead with a residual: a correction still at τ after its steps g
     assert(d < -RESIDUAL_DEFAULT.margin / 4, `still ${d} from τ`);
     assert(d > -RESIDUAL_DEFAULT.margin - 3, `pushed ${d} below τ`);
   }
+});
+
+Deno.test("residualGate: the share of a request's feature mass in the support, ramped from `from` to `to`", () => {
+  const f = (indices: number[], values: number[]) => ({
+    indices: Int32Array.from(indices),
+    values: Float32Array.from(values),
+    dense: new Float32Array(0),
+  });
+  const bits = supportBitmap([f([1, 9, 100], [1, 1, 1]), f([200], [0])], 256);
+  nodeAssert.equal(bits.length, 32);
+  // Bits of the features with a value; a zero value is no feature.
+  nodeAssert.deepEqual([1, 9, 100, 200, 2].map((j) => (bits[j >>> 3] >> (j & 7)) & 1), [1, 1, 1, 0, 0]);
+  const rg = [0.5, 0.9];
+  nodeAssert.equal(residualGate(bits, rg, f([1, 9], [1, -2])), 1); // all inside (|x| counts)
+  nodeAssert.equal(residualGate(bits, rg, f([1, 2], [1, 1])), 0); // half: at `from`
+  nodeAssert.ok(Math.abs(residualGate(bits, rg, f([1, 2], [3, 1])) - 0.625) < 1e-9); // 0.75 → (0.75−0.5)/0.4
+  nodeAssert.equal(residualGate(bits, rg, f([1, 2, 100], [1, 1, 1])), (2 / 3 - 0.5) / 0.4);
+  nodeAssert.equal(residualGate(bits, rg, f([], [])), 0); // nothing to be made of
+  nodeAssert.equal(residualGate(bits, rg, f([5000], [1])), 0); // beyond the bitmap: outside
+  nodeAssert.equal(residualGate(undefined, undefined, f([2], [1])), 1); // no gate: in full
+  // Only the first nnz entries count, as for residualLogit.
+  nodeAssert.equal(residualGate(bits, rg, { ...f([1, 2], [1, 1]), nnz: 1 }), 1);
+});
+
+Deno.test("adaptHead with a residual: a correction's support gate keeps attacks on its endpoint at the global score", () => {
+  const tau = 0.9, lt = Math.log(tau / (1 - tau));
+  const contrasts = contrastRecords(FPS).map((r) => ({
+    z: Float32Array.from([1, 0]),
+    features: featuresOfRecord(r),
+  }));
+  const options = { anchors: ANCHORS, tau, contrasts };
+  const upload = FPS.map((r) => example(r, 0));
+  const gate = { from: 0.85, to: 0.99 };
+  const gated = adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT, gate } }, options).head;
+  const open =
+    adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT, gate: null } }, options).head;
+  nodeAssert.deepEqual(gated.rg, Float32Array.of(0.85, 0.99));
+  assert(gated.rs !== undefined && open.rs === undefined && open.rg === undefined);
+  // The fit is the same: the gate acts at scoring. The uploaded requests (support 1) pass under both.
+  nodeAssert.deepEqual(gated.rv, open.rv);
+  for (const r of FPS) {
+    nodeAssert.equal(logit(gated, r), logit(open, r), r.url);
+    assert(logit(gated, r) < lt, `${r.url} still flagged`);
+  }
+  // A near duplicate made of the uploaded requests' values passes with them.
+  const twin = rec("/tienda/autenticar.jsp?modo=entrar&login=garc%EDa&pwd=se%F1al&remember=on");
+  assert(logit(gated, twin) < lt, "recombined twin still flagged");
+  // Attacks on the corrected endpoint carry words the upload never had: without the gate the correction
+  // lowers them with the form's words; with it they keep the global head's score.
+  const attacks = [
+    "/tienda/autenticar.jsp?modo=entrar&login=x%27+OR+%271%27%3D%271&pwd=x&remember=off",
+    "/tienda/autenticar.jsp?modo=entrar&login=%3Cscript%3Ealert(1)%3C/script%3E&pwd=mu%F1oz&remember=off",
+  ].map((u) => rec(u));
+  for (const r of attacks) {
+    nodeAssert.equal(logit(gated, r), logit(init, r), r.url);
+    assert(logit(open, r) < logit(init, r) - 1, `${r.url}: the ungated correction lowers it`);
+  }
+  // A benign-and-attack upload is no correction: no gate.
+  const both = adaptHead(init, [...upload, example(rec("/x?id=1%27--"), 1)], CONFIG, options).head;
+  assert(both.rs === undefined && both.rg === undefined, "both classes: no gate");
+});
+
+Deno.test("stored head: a correction's support round-trips exactly and a malformed one is refused", () => {
+  const base = { version: 1, createdAt: "2026-12-04T00:00:00.000Z" };
+  const rs = new Uint8Array(FEATURE_SPEC.dim / 8);
+  rs[3] = 0x81, rs[rs.length - 1] = 1;
+  const head: HeadParams = {
+    w: Float32Array.of(1),
+    b: 0,
+    ri: Int32Array.of(3),
+    rv: Float32Array.of(-1),
+    rs,
+    rg: Float32Array.of(0.85, 0.99),
+  };
+  const json = headToJson(head);
+  nodeAssert.equal(typeof json.rs, "string");
+  const back = headFromJson(parseStoredHead(JSON.parse(JSON.stringify({ ...base, head: json }))).head);
+  assert(back.rs instanceof Uint8Array);
+  nodeAssert.deepStrictEqual(back, head);
+  const good = json.rs as string;
+  for (
+    const bad of [
+      { rs: good }, // without rg
+      { rg: [0.85, 0.99] }, // without rs
+      { rs: good, rg: [0.9, 0.5] }, // reversed
+      { rs: good, rg: [0.5] },
+      { rs: good.slice(0, 100), rg: [0.85, 0.99] }, // too short
+      { rs: "@@@@", rg: [0.85, 0.99] }, // not base64
+    ]
+  ) {
+    nodeAssert.throws(
+      () => parseStoredHead({ ...base, head: { w: [1], b: 0, ...bad } }),
+      TypeError,
+      JSON.stringify(bad).slice(0, 80),
+    );
+  }
+});
+
+Deno.test("gatedResidualLogit: one pass gives the gate times the residual, for any request and support", () => {
+  fc.assert(fc.property(
+    fc.uniqueArray(fc.integer({ min: 0, max: 511 }), { maxLength: 40 }),
+    fc.array(fc.float({ min: -4, max: 4, noNaN: true }), { minLength: 40, maxLength: 40 }),
+    fc.uniqueArray(fc.integer({ min: 0, max: 511 }), { maxLength: 30 }),
+    fc.uniqueArray(fc.integer({ min: 0, max: 511 }), { maxLength: 60 }),
+    fc.float({ min: 0, max: Math.fround(0.9), noNaN: true }),
+    (idx, vals, wIdx, support, from) => {
+      const indices = Int32Array.from([...idx].sort((a, b) => a - b));
+      const f = {
+        indices,
+        values: Float32Array.from(indices, (_, k) => vals[k]),
+        dense: Float32Array.of(1, 0.5),
+      };
+      const ri = Int32Array.from([...wIdx].sort((a, b) => a - b)),
+        rv = Float32Array.from(ri, (j) => -1 - (j % 7) / 4);
+      const rd = Float32Array.of(-0.25);
+      const rs = new Uint8Array(64);
+      for (const j of support) rs[j >>> 3] |= 1 << (j & 7);
+      const rg = [from, from + 0.1];
+      const want = residualGate(rs, rg, f) * residualLogit(ri, rv, rd, f);
+      const got = gatedResidualLogit(ri, rv, rd, rs, rg, f);
+      return Math.abs(got - want) <= 1e-9 * (1 + Math.abs(want));
+    },
+  ));
 });
