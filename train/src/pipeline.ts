@@ -34,7 +34,7 @@ import { train, type Trained } from "./learn/meta.ts";
 import { selectProx } from "./learn/select.ts";
 import { summarise } from "./importers/mod.ts";
 import { featurise } from "./nn/features.ts";
-import { buildWorld } from "./synth/world.ts";
+import { buildWorld, softTargetsOf } from "./synth/world.ts";
 import { log } from "./util/progress.ts";
 import {
   calibratedHead,
@@ -246,6 +246,7 @@ export async function runTraining(
       attacks: t.attacks,
     })),
     FEATURE_SPEC,
+    softTargetsOf(cfg.world),
   );
   log(quiet, "tasks", `${tasks.set.n} training records featurised`);
   const calSets = siteEvalSets(calSites, world.pools, seed, cfg.world, "support", cfg.siteAttacks);

@@ -21,7 +21,9 @@ import {
   type SiteEval,
   siteEvalSet,
   siteTrainTenant,
+  softTargetsOf,
   type TenantRecords,
+  trainAttackMaker,
   type World,
   type WorldConfig,
 } from "./synth/world.ts";
@@ -88,7 +90,7 @@ export function siteTrainTenants(
   seed: number,
   world: WorldConfig,
 ): TenantRecords[] {
-  const maker = new AttackMaker(pools.values, pools.targets, world.trainAnomalies, world.trainTargets);
+  const maker = trainAttackMaker(pools, world);
   return sites.filter((s) => s.unique.length >= 20).map((s) =>
     siteTrainTenant(s.id, s.unique, seed, maker, world)
   );
@@ -379,6 +381,7 @@ export function trainOnSites(
   const tasks = buildTaskSet(
     [...world.train, ...siteTenants].map((t) => ({ id: t.tenant.id, benign: t.benign, attacks: t.attacks })),
     FEATURE_SPEC,
+    softTargetsOf(cfg.world),
   );
   log(
     quiet,

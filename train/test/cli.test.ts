@@ -10,6 +10,8 @@ import { readModelOnnx } from "@taugate/model/onnx/read.ts";
 import { buildModelOnnx } from "@taugate/model/onnx/write.ts";
 import { createTsEngineFromModel } from "@taugate/model/ts_engine.ts";
 import { main as evalMain } from "../src/cli/eval.ts";
+import { main as rotationsMain } from "../src/cli/rotations.ts";
+import { DEFAULT_RUN } from "../src/config.ts";
 import { toJsonl } from "../src/cli/records.ts";
 import { headFromJson, main as scoreMain } from "../src/cli/score.ts";
 import { auc } from "../src/eval/metrics.ts";
@@ -201,4 +203,34 @@ test("export: int8 quantisation of a trained model costs at most 0.002 AUC on it
   const a8 = auc(scores(int8), tasks.set.label),
     a32 = auc(scores(f32), tasks.set.label);
   assert.ok(a32 - a8 <= 0.002, `float32 ${a32}, int8 ${a8}`);
+});
+
+test("rotations CLI: --print-config prints the run's configuration as --config reads it, and trains nothing", async () => {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: unknown) => void lines.push(String(s));
+  let code: number;
+  try {
+    code = await rotationsMain(["--print-config"]);
+  } finally {
+    console.log = log;
+  }
+  assert.equal(code, 0);
+  assert.deepEqual(JSON.parse(lines.join("\n")), JSON.parse(JSON.stringify(DEFAULT_RUN)));
+  // A variant's file, read back: what it changes is what is printed.
+  const dir = mkdtempSync(join(tmpdir(), "tg-rot-"));
+  const variant = {
+    ...DEFAULT_RUN,
+    world: { ...DEFAULT_RUN.world, softAnomalies: ["tamper-method"], softTarget: 0.5 },
+  };
+  writeFileSync(join(dir, "c.json"), JSON.stringify(variant));
+  lines.length = 0;
+  console.log = (s: unknown) => void lines.push(String(s));
+  try {
+    code = await rotationsMain(["--config", join(dir, "c.json"), "--print-config"]);
+  } finally {
+    console.log = log;
+  }
+  assert.equal(code, 0);
+  assert.deepEqual(JSON.parse(lines.join("\n")).world.softAnomalies, ["tamper-method"]);
 });

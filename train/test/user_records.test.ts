@@ -20,7 +20,7 @@ import {
   userTrainTenants,
 } from "../src/data/user_records.ts";
 import { toRecord } from "../src/synth/request.ts";
-import { DEFAULT_WORLD } from "../src/synth/world.ts";
+import { DEFAULT_WORLD, trainAnomalyFamilies } from "../src/synth/world.ts";
 
 const FIXTURES = new URL("../../test/fixtures/importers/", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "taugate-records-"));
@@ -246,7 +246,8 @@ test("training tenants: the user's benign records as given, their attacks plus i
   const implanted = t.attacks.filter((r) => !sources[0].records.includes(r));
   assert.ok(
     implanted.every((r) =>
-      r.label === 1 && ["sqli", "xss", "traversal", "cmdi", "probe"].includes(r.family!)
+      r.label === 1 &&
+      ["sqli", "xss", "traversal", "cmdi", ...trainAnomalyFamilies(DEFAULT_WORLD)].includes(r.family!)
     ),
   );
   assert.ok(implanted.some((r) => r.url.startsWith("/api/cart") || r.url.startsWith("/account/login")));

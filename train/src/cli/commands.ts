@@ -548,6 +548,12 @@ export const ROTATIONS: CommandSpec = {
         "settings and canaries), for sitefewshot and sitefp --model on its own test fold (outside the repository).",
     },
     { name: "quiet", kind: "flag", help: "No progress lines." },
+    {
+      name: "print-config",
+      kind: "flag",
+      help:
+        "Print the run's configuration (JSON, what --config reads) and exit: a start for a variant's file.",
+    },
   ],
 };
 

@@ -24,6 +24,10 @@ export function main(argv: string[]): Promise<number> {
   if (typeof args === "number") return Promise.resolve(args);
   const config = args.str("config");
   const cfg = config === undefined ? DEFAULT_RUN : JSON.parse(readFileSync(config, "utf8")) as RunConfig;
+  if (args.flag("print-config")) {
+    console.log(JSON.stringify(cfg, null, 1));
+    return Promise.resolve(0);
+  }
   const dataDir = args.str("data") ?? DEFAULT_DATA_DIR;
   const seed = args.num("seed");
   const only = args.ints("only");

@@ -35,7 +35,7 @@ import {
   splitTarget,
 } from "../synth/request.ts";
 import { makeTenant } from "../synth/tenant.ts";
-import { AttackMaker, type TenantRecords, type WorldConfig } from "../synth/world.ts";
+import { type TenantRecords, trainAttackMaker, type WorldConfig } from "../synth/world.ts";
 import { Rng } from "../util/rng.ts";
 import type { Pools } from "./pools.ts";
 
@@ -305,7 +305,7 @@ export function userTrainTenants(
   world: WorldConfig,
 ): TenantRecords[] {
   if (sources.length === 0) return [];
-  const maker = new AttackMaker(pools.values, pools.targets, world.trainAnomalies, world.trainTargets);
+  const maker = trainAttackMaker(pools, world);
   return userTenants(sources).map((u) => {
     const r = new Rng(seed, `user:${u.id}`);
     const benign = u.benign.length > world.trainBenign ? r.sample(u.benign, world.trainBenign) : u.benign;

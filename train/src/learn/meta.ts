@@ -278,7 +278,7 @@ class Episode {
       const pn = this.pooledNovelty;
       const has = pn !== null && pn.get(owner[i], pn.draw(rng), rows[i], n, 0);
       if (has) { for (let k = 0; k < G; k++) s += theta0[Z + k] * n[k]; }
-      const y = this.set.label[rows[i]];
+      const y = this.set.target ? this.set.target[rows[i]] : this.set.label[rows[i]];
       const ys = smooth(y, cfg.labelSmoothing);
       loss += softplus(s) - ys * s;
       const r = (sigmoid(s) - ys) / B;
@@ -354,7 +354,7 @@ class Episode {
     for (let i = 0; i < nQ; i++) {
       let s = th[F];
       for (let j = 0; j < F; j++) s += th[j] * Xq[i * F + j];
-      const yt = smooth(ys[nS + i], cfg.labelSmoothing);
+      const yt = smooth(this.set.target ? this.set.target[rows[nS + i]] : ys[nS + i], cfg.labelSmoothing);
       loss += (softplus(s) - yt * s) / nQ;
       const r = wq * (sigmoid(s) - yt);
       for (let j = 0; j < F; j++) thBar[j] += r * Xq[i * F + j];

@@ -32,6 +32,7 @@ export interface TaskSet {
 export function buildTaskSet(
   tenants: { id: string; benign: RequestRecord[]; attacks: RequestRecord[] }[],
   spec: Readonly<FeatureSpec>,
+  soft?: { families: readonly string[]; target: number },
 ): TaskSet {
   const records: RequestRecord[] = [];
   const tasks: Task[] = [];
@@ -46,9 +47,15 @@ export function buildTaskSet(
       attack: Int32Array.from({ length: t.attacks.length }, (_, i) => a0 + i),
     });
   }
-  return {
-    set: featurise(records, spec),
-    tasks,
-    family: records.map((r) => r.family ?? ""),
-  };
+  const set = featurise(records, spec);
+  const family = records.map((r) => r.family ?? "");
+  // Attacks of the soft families train toward `soft.target` instead of 1 (`WorldConfig.softAnomalies`).
+  if (soft !== undefined && soft.families.length > 0) {
+    const target = Float32Array.from(set.label);
+    for (let r = 0; r < set.n; r++) {
+      if (set.label[r] === 1 && soft.families.includes(family[r])) target[r] = soft.target;
+    }
+    set.target = target;
+  }
+  return { set, tasks, family };
 }

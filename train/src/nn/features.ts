@@ -20,6 +20,8 @@ export interface FeatureSet {
   /** `[n][denseDim]`. */
   dense: Float32Array;
   label: Uint8Array;
+  /** Soft training targets (`buildTaskSet`), where they differ from the labels; absent: the labels. */
+  target?: Float32Array;
   /** Row r's structure tokens are `stTok[stPtr[r] .. stPtr[r+1])` (`FeatureVector.structure`). */
   stPtr: Int32Array;
   stTok: Int32Array;
