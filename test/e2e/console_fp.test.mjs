@@ -137,6 +137,11 @@ test("the console on a held-out real site: its false positives uploaded as benig
   await seeText("#adapt-result", /Guardpassed/);
   // A correction: the answer says which endpoints it reaches.
   await seeText("#adapt-result", /Applies to\d+ endpoints? of the upload/);
+  // ... and, there, how far (the support gate): in full to requests made of the upload's words.
+  await seeText(
+    "#adapt-result",
+    /in full to requests made of the upload's words \(≥ 99\.0% of them\), not at all below 85\.0%/,
+  );
   await seeText("#adapt-outcome", new RegExp(`^With the new head: ${n} of ${n} benign requests pass`));
   const rows = await page.locator("#rows-body td.decision").allTextContents();
   assert.equal(rows.length, n);

@@ -870,7 +870,13 @@ function renderAdaptResult(out, refusal) {
         `${out.fit.endpoints} endpoint${
           out.fit.endpoints === 1 ? "" : "s"
         } of the upload (method and path); ` +
-          "other requests keep the global score",
+          "other requests keep the global score" +
+          (out.fit.gate && typeof out.fit.gate.from === "number"
+            ? `; there, in full to requests made of the upload's words (≥ ${
+              pct(out.fit.gate.to)
+            } of them), ` +
+              `not at all below ${pct(out.fit.gate.from)}: upload near duplicates with new words too`
+            : ""),
       );
     }
   }
