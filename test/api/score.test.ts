@@ -6,6 +6,7 @@ import { openApiDocument } from "../../src/api/openapi.ts";
 import { scoreResultSchema } from "../../src/api/schemas.ts";
 import { DENSE_NAMES, FEATURE_SPEC, featuresOfRecord } from "../../src/features/mod.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
+import { residualGate, supportBitmap } from "../../src/heads/residual.ts";
 import { createTsEngine, loadEngine } from "../../src/model/mod.ts";
 import { denoOrtWasm } from "../../src/model/ort_deno.ts";
 import { readModelOnnx } from "../../src/model/onnx/read.ts";
@@ -293,4 +294,40 @@ Deno.test("explain: a correction limited to its endpoints explains another endpo
   assert.ok(onIt < logitWithHead(engine.head, engine.embedSync(g)), "the corrected endpoint is lowered");
   const ex2 = explainLogit(weights, head, g, new Map(), 10_000);
   assert.ok(Math.abs(ex2.logit - onIt) < 1e-4, `${ex2.logit} vs ${onIt}`);
+});
+
+Deno.test("explain: a correction's support gate scales its residual in the explanation as in the score", () => {
+  const bytes = apiModelBytes();
+  const engine = createTsEngine(bytes);
+  const { weights } = readModelOnnx(bytes);
+  const upload = featuresOfRecord({ method: "POST", url: "/cart?x=1", body: "item=shoes" });
+  // The support: the uploaded request's features. A request of the same endpoint with other words is partly
+  // made of them.
+  const rs = supportBitmap([upload], FEATURE_SPEC.dim);
+  const g = featuresOfRecord({ method: "POST", url: "/cart?x=1", body: "item=%27%20OR%201%3D1--" });
+  const share = residualGate(rs, [0, 1], g);
+  assert.ok(share > 0.3 && share < 1, `support ${share}`);
+  const ri = Int32Array.from(new Set([...upload.indices, ...g.indices])).sort();
+  const base = {
+    w: Float32Array.from(engine.head.w),
+    b: engine.head.b,
+    ri,
+    rv: new Float32Array(ri.length).fill(-0.5),
+    re: Int32Array.of(upload.params[0]),
+  };
+  const gated = { ...base, rs, rg: Float32Array.of(share - 0.2, share + 0.2) }; // the gate half open
+  const z = engine.embedSync(g);
+  const global = logitWithHead(engine.head, z), open = logitWithHead(base, z, g.structure, undefined, g);
+  const half = logitWithHead(gated, z, g.structure, undefined, g);
+  assert.ok(
+    Math.abs(half - (global + (open - global) / 2)) < 1e-3,
+    `${half}: half way from ${global} to ${open}`,
+  );
+  const ex = explainLogit(weights, gated, g, new Map(), 10_000);
+  assert.ok(Math.abs(ex.logit - half) < 1e-4, `${ex.logit} vs ${half}`);
+  // The uploaded request itself (support 1) gets the residual in full, in both.
+  const zu = engine.embedSync(upload);
+  const full = logitWithHead(gated, zu, upload.structure, undefined, upload);
+  assert.ok(Math.abs(full - logitWithHead(base, zu, upload.structure, undefined, upload)) < 1e-9);
+  assert.ok(Math.abs(explainLogit(weights, gated, upload, new Map(), 10_000).logit - full) < 1e-4);
 });
