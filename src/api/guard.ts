@@ -16,7 +16,8 @@
  * mislabelled or poisoned upload, loses canaries that carry them and fails check 1. A correction limited to
  * its endpoints (`HeadParams.re`) is checked as if every canary came to one of them (its residual applied to
  * them all): the canaries' own endpoints are the model's, not the tenant's, and what it learnt would reach
- * an attack on the corrected endpoints.
+ * an attack on the corrected endpoints. Its support gate (`HeadParams.rs`) is left aside the same way: the
+ * residual counts in full, as for an attack made of the upload's own words.
  *
  * A head that fails is refused with the figures, unless the operator forces it. Canaries are scored on z
  * alone (see `src/heads/calibrate.ts`); the benign examples' out-of-fold scores include the novelty term of
