@@ -48,6 +48,10 @@ test("sites: the ordinary-traffic filter keeps a site's everyday requests and dr
   assert.equal(ordinaryReason(rec("/wp-login.php")), "probe");
   assert.equal(ordinaryReason(rec("/index.php.bak")), "probe");
   assert.equal(ordinaryReason(rec("/a/../../etc/passwd")), "probe");
+  assert.equal(ordinaryReason(rec("/backup/", 200, "x", "HEAD")), "probe");
+  assert.equal(ordinaryReason(rec("/usr/local/etc/aws/config.json")), "probe");
+  assert.equal(ordinaryReason(rec("/backup-of-the-week/")), null, "only the whole path is a probe");
+  assert.equal(ordinaryReason(rec("/blog/")), null, "a name of the scanners' lists that sites serve");
   assert.equal(ordinaryReason(rec("/subscription.php?id=5%20UNION%20Select%20*%20from%20two")), "keyword");
   assert.equal(ordinaryReason(rec("/", 200, "sqlmap/1.7")), "tool");
   // A referer's link is judged by the target's rules: an injection in it is not ordinary; a search is.
@@ -59,6 +63,51 @@ test("sites: the ordinary-traffic filter keeps a site's everyday requests and dr
   assert.equal(ordinaryReason(withReferer("https://www.google.com/search?q=red+shoes")), null);
   assert.equal(ordinaryReason(withReferer("https://l.example/?u=https%3A%2F%2Fshop.example%2Fp%2F1")), null);
   assert.equal(ordinaryReason(rec("/", 200, "Mozilla/5.0 <script>alert(1)</script>")), "keyword");
+});
+
+test("sites: payloads a site answered 200 and encodings that hide them are not ordinary traffic", () => {
+  // Exploit markers the keyword rules do not name: a web shell's command, a stream wrapper, time-based SQL, a
+  // scanner's out-of-band host, tautologies.
+  for (
+    const u of [
+      "/uploads/x.php?data=cat%20/etc/group",
+      "/wp-admin/admin-ajax.php?action=revslider_show_image&img=php://filter/read=convert.base64-encode/resource=a",
+      "/?contact=1*DBMS_PIPE.RECEIVE_MESSAGE(CHR(99)%7C%7CCHR(99)%2C15)",
+      "/?id=1%20AND%20pg_sleep(5)",
+      "/news/search?q=http%3a%2f%2fr87.com%2fn%3f.php",
+      "/?opt_sort=-1%22%20OR%202%2B515-515-1=0%2B0%2B0%2B1%20--%20&opt_type=1",
+      "/traversal.php?data=ls%20-la%22%20and%20%22x%22%3D%22y",
+    ]
+  ) assert.equal(ordinaryReason(rec(u)), "keyword", u);
+  // Open-redirect scanners' spellings of another host, a NUL byte, letters percent-encoded.
+  for (
+    const u of [
+      "/?url=//google%00.com",
+      "/?next=/%09/google.com",
+      "/redirect//%09/google.com",
+      "/?redirect_uri=@google.com",
+      "/?go=http:google.com",
+      "/?continue=/%2f%2fgoogle.com",
+      "/?return=/.google.com",
+      "/?return_path=google%252ecom",
+      "/?dest=//evil.example/",
+      "/?url=/%68%74%74%70%3a%2f%2f%67%6f%6f%67%6c%65%2e%63%6f%6d",
+    ]
+  ) assert.equal(ordinaryReason(rec(u)), "evasion", u);
+  // The same shapes as everyday traffic writes them stay ordinary: a path in `next`, a full URL, an e-mail
+  // address, UTF-8 text, a sentence with "or" and numbers, a URL encoded twice in a tracking parameter.
+  for (
+    const u of [
+      "/login?next=/account/orders",
+      "/out?url=https%3A%2F%2Fexample.org%2Fa",
+      "/subscribe?email=ana%40example.org",
+      "/search?q=%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82",
+      "/search?q=2%20or%203%20bedrooms&page=2",
+      "/search?q=%22rock%22%20and%20%22roll%22",
+      "/l.php?u=https%253A%252F%252Fexample.org%252Fp%252F1",
+      "/backup.html",
+    ]
+  ) assert.equal(ordinaryReason(rec(u)), null, u);
 });
 
 test("sites: folds are balanced, deterministic and leave whole sites out", () => {

@@ -91,7 +91,16 @@ const PROBE_PATHS: readonly string[] = [
   "/_ignition",
   "/server-status",
   "/containers/json",
+  "aws/config",
+  "aws/credentials",
 ];
+
+/**
+ * Whole paths that WordPress-installation and backup scanners ask for (`HEAD /backup`, `GET /bk`) and no site
+ * of the data serves as a page; the other names of those scanners' lists (`/blog`, `/home`, `/test`, `/wp`) are
+ * some sites' real pages and stay.
+ */
+const PROBE_WHOLE_PATHS: ReadonlySet<string> = new Set(["/backup", "/backups", "/bak", "/bk", "/bc", "/old"]);
 
 /** User agents of scanners and attack tools (lower-case substrings). */
 const TOOL_AGENTS: readonly string[] = [
@@ -120,14 +129,67 @@ const TOOL_AGENTS: readonly string[] = [
   "() {",
 ];
 
-/** Exploit markers in a target that the keyword rules do not name (Drupalgeddon, PHP object injection). */
+/**
+ * Exploit markers in a target that the keyword rules do not name: Drupalgeddon, PHP object injection, Log4Shell;
+ * system files a web shell or a traversal reads besides `/etc/passwd`; PHP stream wrappers (`php://filter`, the
+ * source-disclosure exploits of WordPress plugins); SQL functions of time- and error-based injection (sqlmap's and
+ * commercial scanners' Oracle, PostgreSQL, MySQL and MSSQL probes).
+ */
 const TARGET_MARKERS: readonly string[] = [
   "#post_render",
   "#markup",
   "__test|o:",
   "${jndi",
   "allow_url_include",
+  "/etc/group",
+  "/etc/fstab",
+  "/etc/shadow",
+  "/etc/hosts",
+  "php://",
+  "dbms_pipe",
+  "pg_sleep",
+  "benchmark(",
+  "extractvalue(",
+  "updatexml(",
+  "xp_cmdshell",
+  "information_schema",
+  // Out-of-band and test hosts of commercial scanners' payloads (Acunetix, Burp Collaborator, interactsh).
+  "r87.com",
+  "bxss.me",
+  "vulnweb.com",
+  "oastify.com",
+  "burpcollaborator",
+  "interact.sh",
 ];
+
+/**
+ * A scanner's boolean SQL injection: `or` and arithmetic that a comparison closes (`-1 OR 2+583-583-1=0+0+0+1 --`),
+ * within one parameter. Bounded: no nested quantifier, at most 16 characters between the arithmetic and `=`.
+ */
+const ARITHMETIC_TAUTOLOGY = /\sor\s+\d+[-+*]\d+[^&=]{0,16}=/;
+
+/** A quoted tautology (`" and "x"="y`, `' or 'a'='a`): a quote, `and`/`or`, a short quoted word, `=`, a quote. */
+const QUOTED_TAUTOLOGY = /["']\s*(?:and|or)\s+["'][^"'&]{0,16}["']\s*=\s*["']/;
+
+/** Three or more percent-encoded unreserved characters in a row (`%68%74%74%70`): no browser or link encodes them. */
+const ENCODED_UNRESERVED = /(?:%(?:3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]|2d|2e|5f|7e)){3}/;
+
+/**
+ * A parameter value (decoded once) written the way open-redirect scanners write another host, which no page
+ * links: scheme-relative (`//host`), a slash before a tab or a backslash (`/%09/host`, `/\host`), three slashes,
+ * `@host`, a scheme without its slashes (`http:host`), or a host whose dots are encoded twice (`host%252ecom`).
+ */
+function redirectEvasion(url: string): boolean {
+  const q = url.indexOf("?");
+  if (q < 0) return false;
+  for (const kv of url.slice(q + 1).split("&")) {
+    const v = decodeOnce(kv.slice(kv.indexOf("=") + 1));
+    if (/^(?:\/\/[a-z0-9]|\/[\t\\]|\/\/\/|\\\\|@|https?:(?!\/\/)[a-z0-9])/.test(v)) return true;
+    if (/^\/\.[a-z0-9-]+\.[a-z]{2,}/.test(v)) return true;
+    if (/^(?:[a-z0-9-]+%2e)+[a-z]{2,}/.test(v)) return true;
+  }
+  return false;
+}
 
 /** Injection markers in a user agent or referer (both hold URLs and punctuation, so only unambiguous ones). */
 const HEADER_MARKERS: readonly string[] = [
@@ -151,8 +213,9 @@ const HEADER_MARKERS: readonly string[] = [
  * Why a site record is not taken as ordinary benign traffic, or `null` when it is. The filter: the site
  * answered 2xx or 3xx; the method is one a site serves (GET, HEAD, POST, OPTIONS); the path is not a
  * known scanner probe; the target, user agent and referer carry no attack keyword (the same rules that
- * clean the `fwaf` benign source; the referer's link is judged by the target's rules, reason `referer`); the
- * user agent is not a scanner or attack tool.
+ * clean the `fwaf` benign source, and the exploit markers above; the referer's link is judged by the target's
+ * rules, reason `referer`); the target hides nothing by encoding (a NUL byte, encoded letters, an open-redirect
+ * scanner's spelling of a host: reason `evasion`); the user agent is not a scanner or attack tool.
  *
  * @param r The record.
  */
@@ -163,12 +226,20 @@ export function ordinaryReason(r: SiteRecord): string | null {
   const path = decodeOnce(url.split("?")[0]);
   for (const p of PROBE_PATHS) if (path.includes(p)) return "probe";
   if (path.endsWith("~")) return "probe";
+  let end = path.length;
+  while (end > 1 && path[end - 1] === "/") end--;
+  if (PROBE_WHOLE_PATHS.has(path.slice(0, end))) return "probe";
+  if (/\/backup\d*\.(?:zip|tar|tgz|gz|rar|7z)/.test(path)) return "probe";
   // A URL in a parameter (the `rfi` and `redirect` rules) is everyday traffic: trackers, beacons, logins.
   const target = decodeOnce(decodeOnce(r.url));
   const family = familyByKeywords(target);
   if (family && family !== "rfi" && family !== "redirect") return "keyword";
   const t = target.toLowerCase();
   for (const m of TARGET_MARKERS) if (t.includes(m)) return "keyword";
+  if (ARITHMETIC_TAUTOLOGY.test(t) || QUOTED_TAUTOLOGY.test(t)) return "keyword";
+  // Encodings that hide a payload from a filter: a NUL byte, encoded letters, redirect-scanner spellings of a host.
+  const encoded = url.includes("%00") || url.includes("%252e") || url.includes("/%09");
+  if (encoded || ENCODED_UNRESERVED.test(url) || redirectEvasion(url)) return "evasion";
   const ua = (r.headers?.["user-agent"] ?? "").toLowerCase();
   for (const t of TOOL_AGENTS) if (ua.includes(t)) return "tool";
   for (const h of [ua, (r.headers?.["referer"] ?? "").toLowerCase()]) {
