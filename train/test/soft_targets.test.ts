@@ -66,7 +66,12 @@ test("soft targets: a world draws its soft families beside its hard ones, as oft
   const families = trainAnomalyFamilies(world);
   for (const f of [...DEFAULT_WORLD.trainAnomalies, "tamper-method"]) assert.ok(families.includes(f), f);
   assert.equal(new Set(families).size, families.length, "each family once");
-  assert.equal(softTargetsOf(DEFAULT_WORLD), undefined, "the shipped world has none");
+  // The shipped world teaches the site-relative families with a soft target of 0.5, beside its hard ones.
+  assert.deepEqual(softTargetsOf(DEFAULT_WORLD), { families: DEFAULT_WORLD.softAnomalies, target: 0.5 });
   assert.equal(softTargetsOf({ ...world, softAnomalies: [] }), undefined);
-  assert.deepEqual(trainAnomalyFamilies(DEFAULT_WORLD), [...DEFAULT_WORLD.trainAnomalies]);
+  assert.equal(softTargetsOf({ ...world, softTarget: undefined }), undefined);
+  assert.deepEqual(trainAnomalyFamilies({ ...DEFAULT_WORLD, softAnomalies: [] }), [
+    ...DEFAULT_WORLD.trainAnomalies,
+  ]);
+  for (const f of DEFAULT_WORLD.softAnomalies!) assert.ok(trainAnomalyFamilies(DEFAULT_WORLD).includes(f), f);
 });
