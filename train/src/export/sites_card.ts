@@ -92,7 +92,10 @@ export function sitesMarkdown(s: SitesSummary, command: string): string[] {
     `Which folds chose what: the design (anomaly families and scanner targets in meta-training, the feature spec's`,
     `context fields, the benign volume) was chosen on rotation 0, looking at test fold ${DESIGN_FOLD}'s sites; its figures`,
     `are in the last two columns and not in the headline. Each rotation's calibration fold chose its A, C and τ`,
-    `(table below); the shipped model's are chosen on fold ${s.shipped.calFold}.`,
+    `(table below); the shipped model's are chosen on fold ${s.shipped.calFold}. The filter's exploit, evasion and`,
+    `backup-probe rules were written from the highest-scored ordinary requests of calibration folds 1, 3 and 4`,
+    `(attacks those sites had answered 2xx): labels of the data, not choices of the model, but those folds are`,
+    `headline test folds too, and their sites helped write the filter their block rates are counted under.`,
     "",
   );
   L.push(`### Median and worst site (${rows.length} test sites of folds never looked at)`, "");
