@@ -108,16 +108,8 @@ export const DEFAULT_WORLD: WorldConfig = {
   // where 0.5 ranked best of 0.15–0.7 (all-attacks AUC 0.940 / 0.924 → 0.978 / 0.973). Shipped once the
   // stricter ordinary-traffic filter took the payloads a site had answered 200 out of the calibration folds,
   // which had put τ at the 0.999 cap (README, Results: what it costs at τ).
-  softAnomalies: [
-    "tamper-type",
-    "tamper-length",
-    "tamper-charset",
-    "tamper-range",
-    "tamper-param",
-    "tamper-method",
-    "token-misplaced",
-    "bad-encoding",
-  ],
+  // Every anomaly family but the one taught as an attack (`probe`, in `trainAnomalies`).
+  softAnomalies: ANOMALY_FAMILIES.filter((f) => f !== "probe"),
   softTarget: 0.5,
 };
 
