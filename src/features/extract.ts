@@ -448,6 +448,8 @@ class Extractor {
   /** Context namespaces: only keyword words count there (see `FeatureSpec.contextFields`). */
   readonly contextNs = new Uint8Array(TEXT_NAMESPACES);
   readonly decoder = new FieldDecoder();
+  /** Scratch of `base64Text`: the decoded bytes of one value. */
+  readonly b64: Uint8Array;
   readonly stats = new RequestStats();
 
   /** The canonical buffer: every field folded, between MARK_START and MARK_END; `len` units used. */
@@ -499,6 +501,7 @@ class Extractor {
     this.words = spec.dim >>> 5;
     this.seen = new Int32Array(GROUPS * this.words);
     this.events = new Int32Array(1 << 16);
+    this.b64 = new Uint8Array(((spec.caps.value + 3) >>> 2) * 3);
     for (const name of spec.ngramFields) this.ngramNs[TEXT_FIELDS.indexOf(name)] = 1;
     for (const name of spec.contextFields ?? []) this.contextNs[TEXT_FIELDS.indexOf(name)] = 1;
     const ns = 32;
@@ -922,6 +925,19 @@ class Extractor {
     this.unlisted = (flags & IS_COOKIE) !== 0;
     this.field(vns, value, this.spec.caps.value, (flags & PLUS_AS_SPACE) | IS_VALUE, kh);
     this.unlisted = false;
+    if ((flags & IS_COOKIE) === 0) this.base64Value(vns, value);
+  }
+
+  /**
+   * A value that is base64 of text (an attacker's way past a filter, `?q=JyBPUiAnMSc9JzE=`) is read a second
+   * time as its decoded text, a value field of the same namespace with no key of its own: its words, symbols,
+   * n-grams and character statistics count as the value's. Binary (a random token, a signature) is not text
+   * and adds nothing. Cookies are left alone (session blobs). Bounded: one pass over at most `caps.value`
+   * characters, decoded into a scratch buffer.
+   */
+  base64Value(vns: number, raw: string): void {
+    const text = base64Text(raw, this.spec.caps.value, this.b64);
+    if (text !== null) this.field(vns, text, this.spec.caps.value, IS_VALUE, 0);
   }
 
   /**
@@ -1438,6 +1454,7 @@ function jsonFeatures(x: Extractor, s: string): void {
         i = k + 1;
       } else {
         x.field(NS_BVAL, out, valueCap, IS_VALUE, pending || (depth <= maxDepth ? keyAt[depth] : 0));
+        x.base64Value(NS_BVAL, out);
         pending = 0;
       }
     } else if ((c >= 48 && c <= 57) || c === 45) {
@@ -1601,6 +1618,69 @@ export function rawPathEvidence(raw: string, cap: number): { dots: number; backs
  * One request, phase 1 family by family (the order fixes the order of events, and so every sum), then
  * phases 2 and 3 and the dense block. Leaves the sparse output in the extractor's accumulator.
  */
+/** Base64 digit values by character code (both alphabets, `+/` and `-_`); -1: not a digit. */
+const B64_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) {
+  B64_VALUE["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i)] = i;
+}
+B64_VALUE[45] = 62, B64_VALUE[95] = 63;
+/** Fewest base64 digits read as text (12 bytes): shorter values are words and ids. */
+const B64_MIN_DIGITS = 16;
+
+/**
+ * The text a value holds as base64, or null: at least `B64_MIN_DIGITS` digits of either alphabet, upper and
+ * lower case both present (a word or a hex id is not base64), optional `=` padding (also `%3D`, and `%2B`,
+ * `%2F` for the digits), nothing else; decoded, at least 90 % of its bytes printable ASCII (tab and line breaks
+ * included). Returned as Latin-1 (one character per byte: UTF-8 text keeps its bytes for the decoder).
+ *
+ * @param raw The value as sent (before percent-decoding).
+ * @param cap Most characters read; beyond it the value is not base64 text.
+ * @param out Scratch of at least `ceil(cap / 4) * 3` bytes.
+ */
+export function base64Text(raw: string, cap: number, out: Uint8Array): string | null {
+  const n = raw.length;
+  if (n < B64_MIN_DIGITS || n > cap) return null;
+  let acc = 0, bits = 0, bytes = 0, digits = 0, pad = 0, upper = 0, lower = 0;
+  for (let i = 0; i < n; i++) {
+    let c = raw.charCodeAt(i);
+    if (c === 37 /* % */ && i + 2 < n) {
+      const h = raw.charCodeAt(i + 1), l = raw.charCodeAt(i + 2) | 32;
+      if (h === 50 && l === 98) c = 43; // %2B
+      else if (h === 50 && l === 102) c = 47; // %2F
+      else if (h === 51 && l === 100) c = 61; // %3D
+      else return null;
+      i += 2;
+    }
+    if (c === 61 /* = */) {
+      if (++pad > 2) return null;
+      continue;
+    }
+    const v = c < 128 ? B64_VALUE[c] : -1;
+    if (v < 0 || pad > 0) return null;
+    if (c >= 65 && c <= 90) upper++;
+    else if (c >= 97 && c <= 122) lower++;
+    digits++;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[bytes++] = (acc >>> bits) & 255;
+    }
+  }
+  if (digits < B64_MIN_DIGITS || upper === 0 || lower === 0 || digits % 4 === 1) return null;
+  let printable = 0;
+  for (let i = 0; i < bytes; i++) {
+    const b = out[i];
+    if ((b >= 32 && b < 127) || b === 9 || b === 10 || b === 13) printable++;
+  }
+  if (printable * 10 < bytes * 9) return null;
+  let text = "";
+  for (let i = 0; i < bytes; i += 1024) {
+    text += String.fromCharCode(...out.subarray(i, Math.min(bytes, i + 1024)));
+  }
+  return text;
+}
+
 function run(x: Extractor, view: RequestView, dense: Float32Array, trace: FeatureTrace | undefined): void {
   x.reset();
   x.trace = trace ?? null;

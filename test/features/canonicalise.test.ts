@@ -8,6 +8,7 @@ import {
   STRUCTURE_KINDS,
 } from "../../src/features/mod.ts";
 import type { RequestRecord } from "../../src/record/record.ts";
+import { base64Text } from "../../src/features/extract.ts";
 
 /** Names of everything hashed for a record, and its dense block by name. */
 function inspect(rec: RequestRecord) {
@@ -363,4 +364,61 @@ Deno.test("percent-encoded non-ASCII text is no decoding depth; an encoded ASCII
   const overlong = inspect(get("/a?f=%c0%ae%c0%ae%c0%af"));
   assert.equal(overlong.dense.decode_depth, 0);
   assert.ok(overlong.dense.invalid_utf8 > 0);
+});
+
+Deno.test("base64 of text in a value is read again as its text: an encoded injection keeps its words", () => {
+  const b64 = btoa("' OR '1'='1' -- ");
+  const plain = inspect(get(`/s?q=${encodeURIComponent("' OR '1'='1' -- ")}`));
+  for (const url of [`/s?q=${b64}`, `/s?q=${encodeURIComponent(b64)}`]) {
+    const enc = inspect(get(url));
+    for (const t of ["tok:or", "sym:'", "qval:or"]) {
+      assert.ok(plain.names.has(t), `plain: ${t}`);
+      assert.ok(enc.names.has(t), `${url}: ${t}`);
+    }
+    assert.ok(enc.dense.quote_ratio > 0, "the decoded text counts in the value statistics");
+  }
+  // A form body, a JSON string and a multipart field too; url-safe digits without padding as well.
+  const xss = "<script>alert(document.cookie)</script>";
+  const urlSafe = btoa(xss).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const post = (ctype: string, body: string): RequestRecord => ({
+    method: "POST",
+    url: "/c",
+    headers: { "content-type": ctype },
+    body,
+  });
+  for (
+    const rec of [
+      post("application/x-www-form-urlencoded", `c=${urlSafe}`),
+      post("application/json", JSON.stringify({ c: btoa(xss) })),
+      post(
+        "multipart/form-data; boundary=XX",
+        `--XX\r\nContent-Disposition: form-data; name="c"\r\n\r\n${btoa(xss)}\r\n--XX--\r\n`,
+      ),
+    ]
+  ) {
+    const names = inspect(rec).names;
+    assert.ok(names.has("tok:script") && names.has("tok:alert"), rec.headers!["content-type"]);
+  }
+});
+
+Deno.test("base64 that is not text, words, hex ids and cookies are not decoded", () => {
+  const bytes = new Uint8Array(30).map((_, i) => (i * 73 + 11) & 255);
+  const token = btoa(String.fromCharCode(...bytes));
+  const cases: [string, RequestRecord][] = [
+    ["random bytes", get(`/s?t=${encodeURIComponent(token)}`)],
+    ["a lower-case word", get("/s?q=internationalization")],
+    ["a hex id", get("/s?id=0123456789abcdef0123456789abcdef")],
+    ["a cookie", get("/s", { cookie: `d=${btoa("' OR '1'='1' -- ")}` })],
+    ["too short", get(`/s?q=${btoa("' OR 1=1")}`)],
+  ];
+  for (const [what, rec] of cases) {
+    const { names } = inspect(rec);
+    assert.ok(!names.has("tok:or") && !names.has("sym:'"), what);
+  }
+  const out = new Uint8Array(1024);
+  assert.equal(base64Text(token, 1024, out), null, "random bytes are not text");
+  assert.equal(base64Text(btoa('a JSON {"x": 1} in text'), 1024, out), 'a JSON {"x": 1} in text');
+  assert.equal(base64Text(`${btoa("twelve bytes+ of text!")}=`, 1024, out), null, "three pads");
+  assert.equal(base64Text(`QUJD${"%41".repeat(4)}REVGR0hJSktM`, 1024, out), null, "other escapes");
+  assert.equal(base64Text(btoa("x".repeat(800)), 1024, out), null, "longer than the cap");
 });

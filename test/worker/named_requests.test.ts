@@ -80,6 +80,33 @@ const CASES: Case[] = [
     expect: 403,
   },
   {
+    name: "XSS as base64 in a query parameter",
+    target: `/search?q=${encodeURIComponent(btoa("<script>alert(document.cookie)</script>"))}`,
+    headers: BASIC,
+    expect: 403,
+  },
+  {
+    name: "a command injection as base64 in a query parameter",
+    target: `/ping?host=${encodeURIComponent(btoa("127.0.0.1; cat /etc/passwd"))}`,
+    headers: BASIC,
+    expect: 403,
+  },
+  {
+    name: "a return URL as base64",
+    target: `/login?return=${encodeURIComponent(btoa("https://shop.example.com/account/orders?page=2"))}`,
+    headers: CHROME_NAV,
+    expect: 200,
+  },
+  {
+    name: "an OAuth state of base64url JSON",
+    target: `/oauth/callback?code=4%2F0AX4XfWh&state=${
+      btoa(JSON.stringify({ nonce: "a8f3e2", redirect: "/cart" })).replaceAll("+", "-").replaceAll("/", "_")
+        .replace(/=+$/, "")
+    }`,
+    headers: CHROME_NAV,
+    expect: 200,
+  },
+  {
     name: "an OData filter",
     target:
       "/odata/Products?$filter=Name%20eq%20'Milk'%20and%20Price%20lt%202.55&$orderby=Price%20desc&$top=20",

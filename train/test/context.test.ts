@@ -174,9 +174,10 @@ test(
     const bad = await blocked(app, attacks);
     t.diagnostic(`${bad.length} of ${attacks.length} blocked`);
     const caught = bad.length / attacks.length;
-    // The shipped model blocks 67 of 91 at its τ 0.99. The last release's blocked 83 of 99 (the filter of
-    // ordinary traffic, stricter now, also decides which logged pairs are "ordinary browsers" here) at τ 0.976:
-    // the soft targets put τ higher, and injections in a referer's link sit just under it (README, Results).
+    // The shipped model blocks 71 of 91 at its τ 0.989; the last release's 67 of 91 at τ 0.99, the one before
+    // 83 of 99 at τ 0.976 (the filter of ordinary traffic, stricter since, also decides which logged pairs are
+    // "ordinary browsers" here): the soft targets put τ higher, and injections in a referer's link sit just
+    // under it (README, Results).
     assert.ok(caught >= 0.7, `${bad.length} of ${attacks.length} blocked`);
   },
 );

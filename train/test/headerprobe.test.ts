@@ -1,5 +1,5 @@
 // `headerprobe`'s placements: each puts the payload into the header it names, as attackers send it, and
-// leaves the request's other headers alone; the reference puts it in a query parameter.
+// leaves the request's other headers alone; the reference puts it in a query parameter (plain and as base64).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PLACEMENTS, type Probe } from "../src/cli/headerprobe.ts";
@@ -17,7 +17,11 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
     assert.equal(r.headers.accept, "text/html", `${name}: other headers kept`);
     if (name.startsWith("query parameter")) {
       assert.ok(r.url.startsWith("/shop/item?id=3&q="), r.url);
-      assert.equal(decodeURIComponent(r.url.slice(r.url.indexOf("&q=") + 3)), payload);
+      const q = decodeURIComponent(r.url.slice(r.url.indexOf("&q=") + 3));
+      if (name.endsWith("base64")) {
+        assert.ok(/^[A-Za-z0-9+/]+=*$/.test(q), `${name}: ${q}`);
+        assert.equal(new TextDecoder().decode(Uint8Array.from(atob(q), (c) => c.charCodeAt(0))), payload);
+      } else assert.equal(q, payload);
       assert.equal(r.headers["user-agent"], ua);
       seen.add("query");
       continue;

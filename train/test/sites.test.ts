@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseRecord } from "@taugate/record/mod.ts";
+import { FEATURE_SPEC } from "@taugate/features/mod.ts";
+import { base64Text } from "@taugate/features/extract.ts";
 import { foldsOf, ordinaryReason, type SiteRecord } from "../src/data/sites.ts";
 import { DEFAULT_DATA_DIR } from "../src/data/sources.ts";
 import {
@@ -195,6 +197,26 @@ test("sites: every site loads, is filtered and keeps most of its ordinary traffi
   }
   const folds = new Set(sites.map((s) => s.fold));
   assert.equal(folds.size, 5);
+});
+
+test("sites: the base64 reading of values leaves the real sites' ordinary traffic almost untouched", {
+  skip: !HAVE_SITES && "no ../shared/data/sites",
+}, (t) => {
+  // Their logged targets' query values, split as the extractor splits them: a value the extractor reads a
+  // second time as base64 text is one whose features the spec v6 change altered.
+  const out = new Uint8Array(1024);
+  let requests = 0, decoded = 0;
+  for (const s of loadSiteData(DEFAULT_DATA_DIR)) {
+    for (const r of s.ordinary) {
+      requests++;
+      const q = r.url.indexOf("?");
+      if (q < 0) continue;
+      const values = r.url.slice(q + 1).split("&").map((kv) => kv.slice(kv.indexOf("=") + 1));
+      if (values.some((v) => base64Text(v, FEATURE_SPEC.caps.value, out) !== null)) decoded++;
+    }
+  }
+  t.diagnostic(`${decoded} of ${requests} ordinary requests hold a value read as base64 text`);
+  assert.ok(requests > 100_000 && decoded <= 5, `${decoded} of ${requests}`);
 });
 
 test("rotations: the summary table is the headline folds' median and worst site, the design fold apart", async () => {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { parseRecord } from "@taugate/record/mod.ts";
+import { FEATURE_SPEC, featuresOfRecord, type FeatureTrace } from "@taugate/features/mod.ts";
 import { categoryOf, familyByKeywords, HELD_OUT_FAMILIES } from "../src/data/families.ts";
 import { isFragment, splitOf } from "../src/data/pools.ts";
 import { DEFAULT_DATA_DIR, loadSources } from "../src/data/sources.ts";
@@ -173,4 +174,24 @@ test("doubleSlash: one slash of the path doubled, the query and everything else 
   }
   assert.ok(seen.has("/" + req.path), "at the start");
   assert.equal(doubleSlash({ ...req, path: "/" }, rng).path, "//");
+});
+
+test("synthesis: some injections go base64-encoded into a value, and the extractor reads their words", () => {
+  const rng = new Rng(4);
+  const payload = "' union select password from users--";
+  let encoded = 0;
+  for (let i = 0; i < 600; i++) {
+    const { req: base } = benignRequest(tenant, rng);
+    const out = inject(base, tenant, payload, "sqli", rng);
+    if (!/base64/.test(out.encoding)) continue;
+    encoded++;
+    const rec = toRecord(out.req, 1, "sqli", "t1");
+    const wire = `${rec.url} ${rec.body ?? ""}`;
+    assert.ok(!/union/i.test(wire), `the payload is not in clear: ${wire}`);
+    const trace: FeatureTrace = new Map();
+    featuresOfRecord(rec, FEATURE_SPEC, trace);
+    const names = new Set([...trace.values()].flat());
+    assert.ok(names.has("tok:union") && names.has("tok:select"), `${out.encoding}: ${wire}`);
+  }
+  assert.ok(encoded >= 10, `${encoded} base64 injections in 600`);
 });

@@ -309,7 +309,8 @@ export const SITEFEWSHOT: CommandSpec = {
       arg: "LIST",
       help: "Also run the shipped model adapted with other settings: no-profile, no-residual, residual " +
         "(TG_RESIDUAL, JSON, overrides the residual's settings), no-values (without the value profile), values " +
-        "(TG_VALUES, JSON, overrides the value profile's settings), comma-separated.",
+        "(TG_VALUES, JSON, overrides the value profile's settings), profile (TG_PROFILE, JSON, overrides the site " +
+        "profile's settings, its meta-learned a0 included), comma-separated.",
     },
     json,
     seed,

@@ -6,7 +6,8 @@
  * whole user agent, as the whole user agent, as the whole referer, in a link of the site given as referer
  * (raw or URL-encoded), and in `X-Forwarded-For`. Reported per placement as the median and worst site: the
  * share caught at the model's τ by the global head, and the AUC against the site's ordinary requests. The
- * same payloads in a query parameter are the reference. `--help` lists every option with its default (the
+ * same payloads in a query parameter are the reference; the last placement is the same parameter holding the
+ * payload's base64 (its `+ / =` URL-encoded), as attackers send it to an application that decodes it. `--help` lists every option with its default (the
  * table is `HEADERPROBE` in `commands.ts`).
  *
  * @module
@@ -20,7 +21,7 @@ import { auc, median } from "../eval/metrics.ts";
 import { loadModel } from "../eval/model_io.ts";
 import { loadSiteData, logitsOf, siteEvalSets } from "../sites.ts";
 import { buildWorld } from "../synth/world.ts";
-import { minimalHeader, urlEncode } from "../synth/encode.ts";
+import { base64, minimalHeader, urlEncode } from "../synth/encode.ts";
 import { Rng } from "../util/rng.ts";
 import { parseCli } from "./args.ts";
 import { HEADERPROBE } from "./commands.ts";
@@ -52,6 +53,8 @@ export const PLACEMENTS: Record<string, (r: Probe, p: string, host: string, path
   "x-forwarded-for": (r, p) => void (r.headers["x-forwarded-for"] = minimalHeader(p)),
   "query parameter (reference)": (r, p) =>
     void (r.url += `${r.url.includes("?") ? "&" : "?"}q=${urlEncode(p)}`),
+  "query parameter, base64": (r, p) =>
+    void (r.url += `${r.url.includes("?") ? "&" : "?"}q=${urlEncode(base64(p))}`),
 };
 
 /** One site's figures: per placement, the share caught at τ and the AUC. */

@@ -19,6 +19,7 @@
 import { writeFileSync } from "node:fs";
 import type { AdaptConfig } from "@taugate/heads/adapt.ts";
 import { DEFAULT_VALUE_CONFIG, type ValueProfileConfig } from "@taugate/heads/value_profile.ts";
+import type { SiteProfileConfig } from "@taugate/heads/site_profile.ts";
 import { RESIDUAL_DEFAULT, type ResidualConfig } from "@taugate/heads/residual.ts";
 import type { RequestRecord } from "@taugate/record/record.ts";
 import { type EvalMethod, evaluate, type ResultRow, scratchLogRegMethod } from "../eval/fewshot.ts";
@@ -42,7 +43,14 @@ export const VARIANTS: Record<string, (a: AdaptConfig) => AdaptConfig> = {
   residual: (a) => ({ ...a, residual: { ...RESIDUAL_DEFAULT, ...envResidual() } }),
   "no-values": (a) => ({ ...a, values: undefined }),
   values: (a) => ({ ...a, values: { ...DEFAULT_VALUE_CONFIG, ...envValues() } }),
+  profile: (a) => (a.profile ? { ...a, profile: { ...a.profile, ...envProfile() } } : a),
 };
+
+/** Site-profile settings from `TG_PROFILE` (JSON; `a0` among them), for trying them. */
+function envProfile(): Partial<SiteProfileConfig> {
+  const v = process.env.TG_PROFILE;
+  return v ? JSON.parse(v) : {};
+}
 
 /** Value-profile settings from `TG_VALUES` (JSON), for trying them. */
 function envValues(): Partial<ValueProfileConfig> {

@@ -1,7 +1,7 @@
 /**
  * The encodings attackers wrap payloads in: evasions that change the text (mixed case, SQL comments for
  * spaces, other whitespace) and transport encodings (URL, every byte URL-encoded, double URL, IIS `%u`, HTML
- * entities, JSON `\u` escapes).
+ * entities, JSON `\u` escapes, base64 of the payload in a parameter its application decodes).
  *
  * @module
  */
@@ -158,8 +158,29 @@ export const VALUE_ENCODINGS = [
   "double",
   "percent-u",
   "html",
+  "base64",
 ] as const;
-const VALUE_ENCODING_WEIGHTS = [0.45, 0.28, 0.04, 0.1, 0.05, 0.08];
+const VALUE_ENCODING_WEIGHTS = [0.45, 0.28, 0.04, 0.1, 0.05, 0.08, 0.06];
+
+/** Base64 (standard alphabet, padded) of the UTF-8 bytes of `s`. */
+export function base64(s: string): string {
+  let bin = "";
+  for (const b of utf8.encode(s)) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+/**
+ * Base64 of the payload's UTF-8 bytes, as it goes into a parameter that the application decodes: the
+ * standard alphabet URL-encoded (`%2B`, `%2F`, `%3D`), the URL-safe one without padding, or the standard one
+ * raw.
+ */
+export function base64Value(s: string, rng: Rng): string {
+  const std = base64(s);
+  const style = rng.weighted([0, 1, 2], [0.5, 0.3, 0.2]);
+  if (style === 0) return urlEncode(std);
+  if (style === 1) return std.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return std;
+}
 
 /**
  * A payload encoded for a query or form value (what goes on the wire).
@@ -184,5 +205,7 @@ export function encodeValue(
       return { text: percentU(text), how };
     case "html":
       return { text: urlEncode(htmlEntities(text, rng)), how };
+    case "base64":
+      return { text: base64Value(text, rng), how };
   }
 }

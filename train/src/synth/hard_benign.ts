@@ -300,7 +300,7 @@ function email(rng: Rng): string {
   return rng.chance(0.1) ? addr.toLowerCase() : addr;
 }
 
-/** Base64 and base64url of ordinary text and JSON, padded or not. */
+/** Base64 and base64url of ordinary text, JSON and return URLs, padded or not. */
 function base64(rng: Rng): string {
   const f = fk(rng);
   const id = rng.range(1, 99999);
@@ -309,6 +309,7 @@ function base64(rng: Rng): string {
     () => f.lorem.sentence(),
     () => `${f.internet.username()}:${f.internet.password()}`,
     () => JSON.stringify({ cart: [id], ts: f.date.recent() }),
+    () => `${f.internet.url()}/${f.lorem.slug()}?page=${id}`,
   ])();
   return b64(text, rng.chance(0.4), rng.chance(0.6));
 }

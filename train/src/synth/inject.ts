@@ -7,6 +7,7 @@
  */
 import type { Rng } from "../util/rng.ts";
 import {
+  base64Value,
   encodeValue,
   evade,
   jsonUnicode,
@@ -100,7 +101,10 @@ export function inject(
       const own = req.query.filter((p) => !p.bare);
       if (own.length > 0 && rng.chance(0.8)) {
         const p = rng.pick(own);
-        const keep = rng.chance(0.3) ? (p.encoded ? p.value : encodeURIComponent(p.value)) : "";
+        // A base64 value replaces the parameter's own (the application decodes all of it).
+        const keep = v.how !== "base64" && rng.chance(0.3)
+          ? (p.encoded ? p.value : encodeURIComponent(p.value))
+          : "";
         Object.assign(p, { value: keep + v.text, encoded: true });
       } else {
         const form = formOfPath(tenant, req.path);
@@ -171,6 +175,10 @@ export function inject(
             text: raw,
           };
           enc("json-unicode");
+        } else if (rng.chance(0.07)) {
+          // Base64 of the payload in a JSON string (an API that decodes a field).
+          body.value[key] = base64Value(text, rng);
+          enc("json-base64");
         } else {
           body.value[key] = text;
           enc("json");
