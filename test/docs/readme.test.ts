@@ -123,6 +123,9 @@ Deno.test("README quick start: the three curls get the statuses their comments s
   });
 });
 
+// The injection is the quick start's (`/search?q=' OR 1=1--`, "403" there). `1' OR 1=1; DROP TABLE users--` with no
+// headers, which this test sent until spec v6, scores 0.987 with the shipped model against τ 0.989 and passes
+// (README, Quick start: not every attack is caught at the default τ).
 Deno.test("README middleware example: the program runs; a SQL injection is blocked, a benign request passes", async () => {
   const program = block('from "./src/middleware/mod.ts"');
   assert.ok(program.includes("Deno.serve(app.fetch);"));
@@ -131,7 +134,7 @@ Deno.test("README middleware example: the program runs; a SQL injection is block
     .replace(
       "Deno.serve(app.fetch);",
       `const benign = await app.request("http://shop.example.com/");
-const attack = await app.request("http://shop.example.com/?id=" + encodeURIComponent("1' OR 1=1; DROP TABLE users--"));
+const attack = await app.request("http://shop.example.com/search?q=" + encodeURIComponent("' OR 1=1--"));
 console.log(JSON.stringify({ benign: benign.status, attack: attack.status }));`,
     );
   const file = join(ROOT, `.readme-example-${crypto.randomUUID()}.ts`);

@@ -206,16 +206,20 @@ test("sites: the base64 reading of values leaves the real sites' ordinary traffi
   // second time as base64 text is one whose features the spec v6 change altered.
   const out = new Uint8Array(1024);
   let requests = 0, decoded = 0;
+  const seen: string[] = [];
   for (const s of loadSiteData(DEFAULT_DATA_DIR)) {
     for (const r of s.ordinary) {
       requests++;
       const q = r.url.indexOf("?");
       if (q < 0) continue;
       const values = r.url.slice(q + 1).split("&").map((kv) => kv.slice(kv.indexOf("=") + 1));
-      if (values.some((v) => base64Text(v, FEATURE_SPEC.caps.value, out) !== null)) decoded++;
+      const read = values.filter((v) => base64Text(v, FEATURE_SPEC.caps.value, out) !== null);
+      if (read.length > 0) decoded++, seen.push(`${s.id}: ${read.join(", ")}`);
     }
   }
-  t.diagnostic(`${decoded} of ${requests} ordinary requests hold a value read as base64 text`);
+  t.diagnostic(
+    `${decoded} of ${requests} ordinary requests hold a value read as base64 text: ${seen.join("; ")}`,
+  );
   assert.ok(requests > 100_000 && decoded <= 5, `${decoded} of ${requests}`);
 });
 
