@@ -1614,10 +1614,6 @@ export function rawPathEvidence(raw: string, cap: number): { dots: number; backs
   return { dots, backslashes };
 }
 
-/**
- * One request, phase 1 family by family (the order fixes the order of events, and so every sum), then
- * phases 2 and 3 and the dense block. Leaves the sparse output in the extractor's accumulator.
- */
 /** Base64 digit values by character code (both alphabets, `+/` and `-_`); -1: not a digit. */
 const B64_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 64; i++) {
@@ -1631,19 +1627,25 @@ const B64_MIN_DIGITS = 16;
  * The text a value holds as base64, or null: at least `B64_MIN_DIGITS` digits of either alphabet, upper and
  * lower case both present (a word or a hex id is not base64), optional `=` padding (also `%3D`, and `%2B`,
  * `%2F` for the digits), nothing else; decoded, at least 90 % of its bytes printable ASCII (tab and line breaks
- * included). Returned as Latin-1 (one character per byte: UTF-8 text keeps its bytes for the decoder).
+ * included). Returned as Latin-1 (one character per byte: UTF-8 text keeps its bytes for the decoder). Of a
+ * value longer than `cap`, the first `cap` characters are read, as the value's own field is cut there.
  *
  * @param raw The value as sent (before percent-decoding).
- * @param cap Most characters read; beyond it the value is not base64 text.
+ * @param cap Most characters read.
  * @param out Scratch of at least `ceil(cap / 4) * 3` bytes.
  */
 export function base64Text(raw: string, cap: number, out: Uint8Array): string | null {
-  const n = raw.length;
-  if (n < B64_MIN_DIGITS || n > cap) return null;
+  const cut = raw.length > cap;
+  const n = cut ? cap : raw.length;
+  if (n < B64_MIN_DIGITS) return null;
   let acc = 0, bits = 0, bytes = 0, digits = 0, pad = 0, upper = 0, lower = 0;
   for (let i = 0; i < n; i++) {
     let c = raw.charCodeAt(i);
-    if (c === 37 /* % */ && i + 2 < n) {
+    if (c === 37 /* % */) {
+      if (i + 2 >= n) {
+        if (cut) break; // an escape cut by the cap: read what came before it
+        return null;
+      }
       const h = raw.charCodeAt(i + 1), l = raw.charCodeAt(i + 2) | 32;
       if (h === 50 && l === 98) c = 43; // %2B
       else if (h === 50 && l === 102) c = 47; // %2F
@@ -1667,7 +1669,7 @@ export function base64Text(raw: string, cap: number, out: Uint8Array): string | 
       out[bytes++] = (acc >>> bits) & 255;
     }
   }
-  if (digits < B64_MIN_DIGITS || upper === 0 || lower === 0 || digits % 4 === 1) return null;
+  if (digits < B64_MIN_DIGITS || upper === 0 || lower === 0 || (digits % 4 === 1 && !cut)) return null;
   let printable = 0;
   for (let i = 0; i < bytes; i++) {
     const b = out[i];
@@ -1681,6 +1683,10 @@ export function base64Text(raw: string, cap: number, out: Uint8Array): string | 
   return text;
 }
 
+/**
+ * One request, phase 1 family by family (the order fixes the order of events, and so every sum), then
+ * phases 2 and 3 and the dense block. Leaves the sparse output in the extractor's accumulator.
+ */
 function run(x: Extractor, view: RequestView, dense: Float32Array, trace: FeatureTrace | undefined): void {
   x.reset();
   x.trace = trace ?? null;

@@ -420,5 +420,10 @@ Deno.test("base64 that is not text, words, hex ids and cookies are not decoded",
   assert.equal(base64Text(btoa('a JSON {"x": 1} in text'), 1024, out), 'a JSON {"x": 1} in text');
   assert.equal(base64Text(`${btoa("twelve bytes+ of text!")}=`, 1024, out), null, "three pads");
   assert.equal(base64Text(`QUJD${"%41".repeat(4)}REVGR0hJSktM`, 1024, out), null, "other escapes");
-  assert.equal(base64Text(btoa("x".repeat(800)), 1024, out), null, "longer than the cap");
+  // A longer value is read up to the cap, as its own field is: its first 1,024 digits, 768 bytes.
+  assert.equal(base64Text(btoa("x".repeat(800)), 1024, out), "x".repeat(768), "cut at the cap");
+  // An escape that the cap cuts in two ends what is read; the digits before it are.
+  const straddling = "YWJj".repeat(255) + "YW" + "%2BYWJj".repeat(4);
+  assert.equal(base64Text(straddling, 1024, out), "abc".repeat(255) + "a", "an escape cut by the cap");
+  assert.equal(base64Text("QUJD%2", 1024, out), null);
 });

@@ -7,8 +7,8 @@
  * (raw or URL-encoded), and in `X-Forwarded-For`. Reported per placement as the median and worst site: the
  * share caught at the model's τ by the global head, and the AUC against the site's ordinary requests. The
  * same payloads in a query parameter are the reference; the last placement is the same parameter holding the
- * payload's base64 (its `+ / =` URL-encoded), as attackers send it to an application that decodes it. `--help` lists every option with its default (the
- * table is `HEADERPROBE` in `commands.ts`).
+ * payload's base64 (its `+ / =` URL-encoded), as attackers send it to an application that decodes it.
+ * `--help` lists every option with its default (the table is `HEADERPROBE` in `commands.ts`).
  *
  * @module
  */
