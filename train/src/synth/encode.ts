@@ -162,11 +162,12 @@ export const VALUE_ENCODINGS = [
 ] as const;
 const VALUE_ENCODING_WEIGHTS = [0.45, 0.28, 0.04, 0.1, 0.05, 0.08, 0.06];
 
-/** Base64 (standard alphabet, padded) of the UTF-8 bytes of `s`. */
-export function base64(s: string): string {
-  let bin = "";
-  for (const b of utf8.encode(s)) bin += String.fromCharCode(b);
-  return btoa(bin);
+/** Base64 (or base64url) of text's UTF-8 bytes or of raw bytes, padded or not. */
+export function base64(data: string | Uint8Array, url = false, pad = true): string {
+  const bytes = typeof data === "string" ? utf8.encode(data) : data;
+  let s = btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
+  if (url) s = s.replace(/\+/g, "-").replace(/\//g, "_");
+  return pad ? s : s.replace(/=+$/, "");
 }
 
 /**
@@ -175,11 +176,10 @@ export function base64(s: string): string {
  * raw.
  */
 export function base64Value(s: string, rng: Rng): string {
-  const std = base64(s);
   const style = rng.weighted([0, 1, 2], [0.5, 0.3, 0.2]);
-  if (style === 0) return urlEncode(std);
-  if (style === 1) return std.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-  return std;
+  if (style === 0) return urlEncode(base64(s));
+  if (style === 1) return base64(s, true, false);
+  return base64(s);
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import * as F from "@faker-js/faker";
 import type { Rng } from "../util/rng.ts";
+import { base64 as b64 } from "./encode.ts";
 
 /** A generated value and the kind it was drawn from. */
 export interface HardBenignValue {
@@ -61,16 +62,6 @@ function fill(tpl: string, slots: Slots): string {
   return tpl.replace(/\{(\w+)\}/g, (m, k: string) => {
     return k in slots ? String(slots[k]()).replace(/'/g, "") : m;
   });
-}
-
-const UTF8 = new TextEncoder();
-
-/** Base64 (or base64url) of text's UTF-8 bytes or of raw bytes. */
-function b64(data: string | Uint8Array, url = false, pad = true): string {
-  const bytes = typeof data === "string" ? UTF8.encode(data) : data;
-  let s = btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
-  if (url) s = s.replace(/\+/g, "-").replace(/\//g, "_");
-  return pad ? s : s.replace(/=+$/, "");
 }
 
 function randomBytes(rng: Rng, n: number): Uint8Array {
