@@ -952,6 +952,14 @@ class Extractor {
     const kh = this.fieldHash(kf) ^ (cookie ? 0x5bd1e995 : 0);
     this.siteToken(cookie ? ST_COOKIE : ST_KEY, fnvStep(this.metaSeeds[NS_KEY], kh));
     if (this.trace) this.traceAdd(this.lastBucket, `key:${this.fieldText(kf)}`);
+    // A name that is text, not a name (`?<script>alert(1)</script>`, a multipart part named `x' OR 1=1--`), is
+    // read again as a value of its namespace (query or body), where payload evidence is learnt; a cookie's
+    // name is left alone. On the real sites' ordinary traffic 3 of 156,392 requests have one.
+    if (
+      !cookie && (key.length > this.spec.caps.key || textMarks(this.buf, this.fStart[kf] + 1, this.fEnd[kf]))
+    ) {
+      this.field(kns + 1, key, this.spec.caps.value, (flags & PLUS_AS_SPACE) | IS_VALUE, 0);
+    }
     return kh;
   }
 
@@ -1514,8 +1522,7 @@ function multipartFeatures(x: Extractor, s: string, contentType: string): void {
     if (codeAt(s, bodyEnd - 1) === 10) bodyEnd--;
     if (codeAt(s, bodyEnd - 1) === 13) bodyEnd--;
     const head = s.slice(headStart, Math.min(headEnd, headStart + 2048));
-    const name = dispositionParam(head, "name");
-    const filename = dispositionParam(head, "filename");
+    const { name, filename, stray } = disposition(head);
     const partType = headerValueOf(head, "content-type").toLowerCase();
     const content = bodyEnd > bodyStart
       ? s.slice(bodyStart, Math.min(bodyEnd, bodyStart + caps.partContent))
@@ -1526,6 +1533,7 @@ function multipartFeatures(x: Extractor, s: string, contentType: string): void {
       partType.startsWith("video/") || partType.startsWith("audio/");
     x.pair(NS_BKEY, NS_BVAL, name ?? "", binary ? "" : content, 0);
     if (filename !== null) x.pair(NS_BKEY, NS_BVAL, "filename", filename, 0);
+    if (stray !== "") x.field(NS_BVAL, stray, caps.value, IS_VALUE, 0);
     if (partType) x.emitMeta(NS_BKIND, "part:" + partType.slice(0, 40), G_SINGLE, ST_BODY);
     at = next;
   }
@@ -1673,7 +1681,7 @@ export function base64Text(raw: string, cap: number, out: Uint8Array): string | 
   let printable = 0;
   for (let i = 0; i < bytes; i++) {
     const b = out[i];
-    if ((b >= 32 && b < 127) || b === 9 || b === 10 || b === 13) printable++;
+    if ((b >= 32 && b < 127) || (b >= 9 && b <= 13)) printable++; // text and its whitespace (\t \n \v \f \r)
   }
   if (printable * 10 < bytes * 9) return null;
   let text = "";
@@ -1712,6 +1720,33 @@ function run(x: Extractor, view: RequestView, dense: Float32Array, trace: Featur
 }
 
 // ---- helpers: trace labels, body sniffing, multipart headers -------------------------------------------
+
+/**
+ * Whether decoded text holds a character no parameter name of a real site has: a space, a quote, markup,
+ * brackets of code, a statement or pipe separator, a backslash or `=` (`[` `]` `.` `-` `$` `:` are names').
+ */
+export function textMarks(buf: Uint16Array, from: number, to: number): boolean {
+  for (let p = from; p < to; p++) {
+    switch (buf[p]) {
+      case 32:
+      case 34:
+      case 39:
+      case 40:
+      case 41:
+      case 59:
+      case 60:
+      case 61:
+      case 62:
+      case 92:
+      case 96:
+      case 123:
+      case 124:
+      case 125:
+        return true;
+    }
+  }
+  return false;
+}
 
 function label(buf: Uint16Array, at: number, len: number): string {
   let s = "";
@@ -1778,24 +1813,63 @@ function headerValueOf(head: string, name: string): string {
   return head.slice(at + name.length + 1, end).trim();
 }
 
-/** A parameter of the part's Content-Disposition (`name`, `filename`), unquoted; null when absent. */
-function dispositionParam(head: string, param: string): string | null {
-  const cd = headerValueOf(head, "content-disposition");
-  if (!cd) return null;
-  let at = 0;
-  while (at < cd.length) {
-    let semi = cd.indexOf(";", at);
-    if (semi < 0) semi = cd.length;
-    const piece = cd.slice(at, semi).trim();
-    const eq = piece.indexOf("=");
-    if (eq > 0 && piece.slice(0, eq).trim().toLowerCase() === param) {
-      let v = piece.slice(eq + 1).trim();
-      if (v.length >= 2 && codeAt(v, 0) === 34 && codeAt(v, v.length - 1) === 34) v = v.slice(1, -1);
-      return v;
-    }
-    at = semi + 1;
+/** Whether `s` is an HTTP token of the kind a disposition type or a parameter's name is (`form-data`, `size`). */
+function isToken(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = codeAt(s, i);
+    const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+    if (!(letter || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 95 || c === 42)) return false;
   }
-  return null;
+  return s.length > 0;
+}
+
+/** A part's Content-Disposition as read: its name and file name (unquoted; null when absent), and stray text. */
+interface Disposition {
+  name: string | null;
+  filename: string | null;
+  /** What is neither the disposition type nor a `token=value` parameter (`name="a"; DROP TABLE t--"`: `DROP TABLE t--"`). */
+  stray: string;
+}
+
+/**
+ * A part's Content-Disposition, by one linear pass: parameters split at `;` outside quotes, a quoted value
+ * ends at its closing quote (`\` escapes the next character), and text after a closing quote stays in the
+ * value (`name="a" OR "1"="1"` reads `"a" OR "1"="1"`), so a payload in a name is read whole whatever its
+ * quotes and semicolons. `filename*` (RFC 5987) counts as the file name when there is no plain one.
+ */
+function disposition(head: string): Disposition {
+  const out: Disposition = { name: null, filename: null, stray: "" };
+  const cd = headerValueOf(head, "content-disposition");
+  let extended: string | null = null;
+  let at = 0, piece = 0;
+  while (at <= cd.length) {
+    // One parameter: up to a `;` outside quotes.
+    let i = at, quoted = false, quotes = 0;
+    while (i < cd.length) {
+      const c = codeAt(cd, i);
+      if (quoted && c === 92 /* \ */) i++;
+      else if (c === 34) quoted = !quoted, quotes++;
+      else if (c === 59 /* ; */ && !quoted) break;
+      i++;
+    }
+    const text = cd.slice(at, Math.min(i, cd.length)).trim();
+    const eq = text.indexOf("=");
+    const param = eq > 0 ? text.slice(0, eq).trim().toLowerCase() : "";
+    let v = eq > 0 ? text.slice(eq + 1).trim() : "";
+    if (quotes === 2 && v.length >= 2 && codeAt(v, 0) === 34 && codeAt(v, v.length - 1) === 34) {
+      v = v.slice(1, -1);
+    }
+    if (param === "name" && out.name === null) out.name = v;
+    else if (param === "filename" && out.filename === null) out.filename = v;
+    else if (param === "filename*" && extended === null) extended = v;
+    else if (text !== "" && !(piece === 0 ? eq < 0 && isToken(text) : eq > 0 && isToken(param))) {
+      out.stray += (out.stray ? " " : "") + text; // not the type (`form-data`), not another parameter (`size=3`)
+    }
+    piece++;
+    at = i + 1;
+  }
+  if (out.filename === null) out.filename = extended;
+  return out;
 }
 
 const extractors = new WeakMap<object, Extractor>();

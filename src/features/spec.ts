@@ -71,7 +71,7 @@ export interface FeatureSpec {
 
 /** The spec the shipped model was trained with. */
 export const FEATURE_SPEC: Readonly<FeatureSpec> = Object.freeze({
-  version: 6,
+  version: 7,
   dim: 8192,
   ngrams: [2, 3],
   ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval"],

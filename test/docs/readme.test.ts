@@ -123,9 +123,9 @@ Deno.test("README quick start: the three curls get the statuses their comments s
   });
 });
 
-// The injection is the quick start's (`/search?q=' OR 1=1--`, "403" there). `1' OR 1=1; DROP TABLE users--` with no
-// headers, which this test sent until spec v6, scores 0.987 with the shipped model against τ 0.989 and passes
-// (README, Quick start: not every attack is caught at the default τ).
+// The injection is the quick start's (`/search?q=' OR 1=1--`, "403" there). Not every injection is caught at the
+// default τ (README, Quick start): `1' OR 1=1; DROP TABLE users--` with no headers, which this test sent until
+// spec v6, scored 0.987 against τ 0.989 with the spec v6 model (0.998 against τ 0.982 with spec v7's).
 Deno.test("README middleware example: the program runs; a SQL injection is blocked, a benign request passes", async () => {
   const program = block('from "./src/middleware/mod.ts"');
   assert.ok(program.includes("Deno.serve(app.fetch);"));

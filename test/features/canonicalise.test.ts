@@ -377,6 +377,9 @@ Deno.test("base64 of text in a value is read again as its text: an encoded injec
     }
     assert.ok(enc.dense.quote_ratio > 0, "the decoded text counts in the value statistics");
   }
+  // Whitespace an evasion puts between words (a vertical tab, a form feed) is text too.
+  const vt = inspect(get(`/s?q=${encodeURIComponent(btoa("'\vunion\fselect\vpassword\vfrom\vusers--"))}`));
+  assert.ok(vt.names.has("tok:union") && vt.names.has("tok:select"), "\\v and \\f between the words");
   // A form body, a JSON string and a multipart field too; url-safe digits without padding as well.
   const xss = "<script>alert(document.cookie)</script>";
   const urlSafe = btoa(xss).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
@@ -426,4 +429,73 @@ Deno.test("base64 that is not text, words, hex ids and cookies are not decoded",
   const straddling = "YWJj".repeat(255) + "YW" + "%2BYWJj".repeat(4);
   assert.equal(base64Text(straddling, 1024, out), "abc".repeat(255) + "a", "an escape cut by the cap");
   assert.equal(base64Text("QUJD%2", 1024, out), null);
+});
+
+Deno.test("a multipart part's name is read whole: quotes, semicolons and text after a closing quote", () => {
+  const part = (disposition: string): RequestRecord => ({
+    method: "POST",
+    url: "/upload",
+    headers: { "content-type": "multipart/form-data; boundary=XX" },
+    body: `--XX\r\nContent-Disposition: ${disposition}\r\n\r\n1\r\n--XX--\r\n`,
+  });
+  const cases: [string, string][] = [
+    ["a semicolon inside the quotes", `form-data; name="x'; DROP TABLE users--"`],
+    ["a quote closed early, then a semicolon", `form-data; name="x"; DROP TABLE users--"`],
+    ["quotes inside the name", `form-data; name="x" OR "1"="1"; DROP TABLE users--`],
+    ["percent-encoded quote (as browsers send it)", `form-data; name="x%22; DROP TABLE users--"`],
+  ];
+  for (const [what, d] of cases) {
+    const { names } = inspect(part(d));
+    for (const t of ["tok:drop", "tok:table"]) assert.ok(names.has(t), `${what}: ${t} in ${d}`);
+  }
+  // A plain part: its name is a key (the disposition type and the quotes are not text of the body).
+  const plain = inspect(part(`form-data; name="caption"; filename="me.txt"`));
+  const all = [...plain.names].join(" ");
+  assert.ok(plain.names.has("bkey:cap") && plain.names.has("bkey:fil") && plain.names.has("bval:txt"), all);
+  const body = [...plain.names].filter((n) => n.startsWith("bkey:") || n.startsWith("bval:"));
+  assert.ok(!body.some((n) => n.includes('"') || n.includes("fo")), `nothing stray: ${body.join(" ")}`);
+  // Other parameters (`size=`) and the disposition type are no stray text; a payload as the type is.
+  const size = inspect(part(`form-data; name="caption"; size=1024; creation-date="Wed, 12 Feb 1997"`));
+  assert.ok(![...size.names].some((n) => /^bval:.*(siz|cre|wed)/.test(n)), [...size.names].join(" "));
+  const asType = inspect(part(`' UNION SELECT pw FROM users--; name="x"`));
+  assert.ok(asType.names.has("tok:union") && asType.names.has("bval:uni"), "a payload in the type's place");
+  // RFC 5987's filename* names the file when there is no plain filename.
+  const ext = inspect(part(`form-data; name="f"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd`));
+  assert.ok(ext.names.has("tok:passwd"), [...ext.names].join(" "));
+});
+
+Deno.test("a parameter name that is text is read again as a value: a payload in a name keeps its words", () => {
+  const xss = "<script>alert(document.cookie)</script>";
+  const value = inspect(get(`/p?q=${encodeURIComponent(xss)}`));
+  const post = (ctype: string, body: string): RequestRecord => ({
+    method: "POST",
+    url: "/c",
+    headers: { "content-type": ctype },
+    body,
+  });
+  const cases: [string, RequestRecord, string][] = [
+    ["a bare query part", get(`/p?${encodeURIComponent(xss)}`), "qval:scr"],
+    ["a query name", get(`/p?${encodeURIComponent(xss)}=1`), "qval:scr"],
+    ["a form name", post("application/x-www-form-urlencoded", `${encodeURIComponent(xss)}=1`), "bval:scr"],
+    [
+      "a multipart part's name",
+      post(
+        "multipart/form-data; boundary=XX",
+        `--XX\r\nContent-Disposition: form-data; name="${xss}"\r\n\r\n1\r\n--XX--`,
+      ),
+      "bval:scr",
+    ],
+    ["a JSON key", post("application/json", JSON.stringify({ [xss]: 1 })), "bval:scr"],
+  ];
+  assert.ok(value.names.has("qval:scr"));
+  for (const [what, rec, ngram] of cases) {
+    const { names } = inspect(rec);
+    for (const t of ["tok:script", "tok:alert", "sym:<", ngram]) assert.ok(names.has(t), `${what}: ${t}`);
+  }
+  // Names as sites use them are names only: no value n-grams come from them.
+  for (const url of ["/p?utm_source=news", "/p?filter[name]=a", "/p?$filter=x", "/p?a.b-c:d=1", "/p?page"]) {
+    const { names } = inspect(get(url));
+    const fromName = [...names].filter((n) => /^qval:.*(utm|filt|nam|pag|a\.b)/.test(n));
+    assert.deepEqual(fromName, [], url);
+  }
 });

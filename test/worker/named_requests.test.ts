@@ -107,6 +107,44 @@ const CASES: Case[] = [
     expect: 200,
   },
   {
+    name: "XSS as a bare query part (a name with no value)",
+    target: `/?${encodeURIComponent("<script>alert(document.cookie)</script>")}`,
+    headers: BASIC,
+    expect: 403,
+  },
+  {
+    name: "a SOAP call whose note mentions select, union and drop",
+    method: "POST",
+    target: "/ws/OrderService",
+    headers: [["user-agent", "Apache-HttpClient/4.5.13 (Java/17.0.2)"], ["soapaction", '"urn:GetOrder"']],
+    contentType: "text/xml; charset=utf-8",
+    body:
+      '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">' +
+      "<soap:Body><GetOrderRequest><id>7</id><note>Please select the union jack wrapping &amp; drop it at the door" +
+      "</note></GetOrderRequest></soap:Body></soap:Envelope>",
+    expect: 200,
+  },
+  {
+    name: "a profile form posted as multipart, its bio mentioning select, union and drop",
+    method: "POST",
+    target: "/account/profile",
+    headers: CHROME_NAV,
+    contentType: "multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW",
+    body: [
+      "------WebKitFormBoundary7MA4YWxkTrZu0gW",
+      'Content-Disposition: form-data; name="name"',
+      "",
+      "Anna",
+      "------WebKitFormBoundary7MA4YWxkTrZu0gW",
+      'Content-Disposition: form-data; name="bio"',
+      "",
+      "I like to select the best union of flavours; drop by!",
+      "------WebKitFormBoundary7MA4YWxkTrZu0gW--",
+      "",
+    ].join("\r\n"),
+    expect: 200,
+  },
+  {
     name: "an OData filter",
     target:
       "/odata/Products?$filter=Name%20eq%20'Milk'%20and%20Price%20lt%202.55&$orderby=Price%20desc&$top=20",

@@ -149,8 +149,9 @@ test(
     );
     const bad = await blocked(app, context);
     t.diagnostic(`${bad.length} of ${context.length} blocked`);
-    // Not yet never: the shipped model blocks 8 of 24,233 (Yandex redirect wrappers, a Baidu search in GBK, an
-    // admin page's filter link, a Facebook link wrapper, Internet Explorer 8 arriving from Google's links).
+    // Not yet never: the shipped model blocks 7 of 24,224 (an earlier one 8 of 24,233: Yandex redirect
+    // wrappers, a Baidu search in GBK, an admin page's filter link, a Facebook link wrapper, Internet Explorer 8
+    // arriving from Google's links).
     // The bound keeps it at most 1 in 2,000.
     assert.ok(
       bad.length <= Math.floor(context.length * 0.0005),
@@ -174,8 +175,8 @@ test(
     const bad = await blocked(app, attacks);
     t.diagnostic(`${bad.length} of ${attacks.length} blocked`);
     const caught = bad.length / attacks.length;
-    // The shipped model blocks 71 of 91 at its τ 0.989; the last release's 67 of 91 at τ 0.99, the one before
-    // 83 of 99 at τ 0.976 (the filter of ordinary traffic, stricter since, also decides which logged pairs are
+    // The shipped model blocks 78 of 91 at its τ 0.982; the last release's 71 of 91 at τ 0.989, the one before
+    // 67 of 91 at τ 0.99, an earlier one 83 of 99 at τ 0.976 (the filter of ordinary traffic, stricter since, also decides which logged pairs are
     // "ordinary browsers" here): the soft targets put τ higher, and injections in a referer's link sit just
     // under it (README, Results).
     assert.ok(caught >= 0.7, `${bad.length} of ${attacks.length} blocked`);

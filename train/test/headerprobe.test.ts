@@ -1,5 +1,6 @@
 // `headerprobe`'s placements: each puts the payload into the header it names, as attackers send it, and
-// leaves the request's other headers alone; the reference puts it in a query parameter (plain and as base64).
+// leaves the request's other headers alone; the others put it in a query parameter (plain, as base64, as the
+// name), a multipart form (a value, a part's name) or a SOAP call's element (escaped, CDATA).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PLACEMENTS, type Probe } from "../src/cli/headerprobe.ts";
@@ -15,10 +16,45 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
     };
     place(r, payload, "site.example", "/shop/item");
     assert.equal(r.headers.accept, "text/html", `${name}: other headers kept`);
+    if (name.startsWith("multipart") || name.startsWith("XML")) {
+      // A POST whose body carries the payload where the placement says; the URL and the client's headers kept.
+      assert.equal(r.method, "POST");
+      assert.equal(r.url, "/shop/item?id=3");
+      assert.equal(r.headers["user-agent"], ua);
+      const body = r.body!;
+      if (name.startsWith("multipart")) {
+        const boundary = /boundary=(\S+)/.exec(r.headers["content-type"])![1];
+        const parts = body.split(`--${boundary}`).slice(1, -1);
+        assert.equal(parts.length, 2, body);
+        const [head, value] = parts[1].split("\r\n\r\n");
+        if (name.endsWith("name")) {
+          // As a browser writes a name: `"` and line breaks percent-encoded, the rest as it is.
+          assert.ok(head.includes(`name="' OR 1=1--%0D%0A<script>alert(1)</script>"`), head);
+          assert.equal(value, "1\r\n");
+        } else assert.equal(value, `${payload}\r\n`);
+      } else {
+        assert.equal(r.headers["content-type"], "text/xml; charset=utf-8");
+        assert.ok(body.startsWith('<?xml version="1.0"') && body.endsWith("</soap:Envelope>"), body);
+        const text = /<name>(.*)<\/name>/s.exec(body)![1];
+        assert.equal(
+          name.endsWith("CDATA")
+            ? text
+            : text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&"),
+          name.endsWith("CDATA") ? `<![CDATA[${payload}]]>` : payload,
+        );
+        if (!name.endsWith("CDATA")) assert.ok(!text.includes("<"), "no raw markup in the element");
+      }
+      seen.add(name.split(" ")[0]);
+      continue;
+    }
     if (name.startsWith("query parameter")) {
-      assert.ok(r.url.startsWith("/shop/item?id=3&q="), r.url);
+      assert.ok(r.url.startsWith("/shop/item?id=3&"), r.url);
       const q = decodeURIComponent(r.url.slice(r.url.indexOf("&q=") + 3));
-      if (name.endsWith("base64")) {
+      if (name.endsWith("name")) {
+        assert.ok(r.url.endsWith("=1"), r.url);
+        assert.equal(decodeURIComponent(r.url.slice(r.url.indexOf("&") + 1, -2)), payload);
+      } else if (!r.url.startsWith("/shop/item?id=3&q=")) assert.fail(r.url);
+      else if (name.endsWith("base64")) {
         assert.ok(/^[A-Za-z0-9+/]+=*$/.test(q), `${name}: ${q}`);
         assert.equal(new TextDecoder().decode(Uint8Array.from(atob(q), (c) => c.charCodeAt(0))), payload);
       } else assert.equal(q, payload);
@@ -42,5 +78,12 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
     if (header !== "user-agent") assert.equal(r.headers["user-agent"], ua, `${name}: the user agent kept`);
     seen.add(header);
   }
-  assert.deepEqual([...seen].sort(), ["query", "referer", "user-agent", "x-forwarded-for"]);
+  assert.deepEqual([...seen].sort(), [
+    "XML",
+    "multipart",
+    "query",
+    "referer",
+    "user-agent",
+    "x-forwarded-for",
+  ]);
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseRecord } from "@taugate/record/mod.ts";
 import { FEATURE_SPEC } from "@taugate/features/mod.ts";
-import { base64Text } from "@taugate/features/extract.ts";
+import { base64Text, textMarks } from "@taugate/features/extract.ts";
 import { foldsOf, ordinaryReason, type SiteRecord } from "../src/data/sites.ts";
 import { DEFAULT_DATA_DIR } from "../src/data/sources.ts";
 import {
@@ -199,28 +199,61 @@ test("sites: every site loads, is filtered and keeps most of its ordinary traffi
   assert.equal(folds.size, 5);
 });
 
-test("sites: the base64 reading of values leaves the real sites' ordinary traffic almost untouched", {
-  skip: !HAVE_SITES && "no ../shared/data/sites",
-}, (t) => {
-  // Their logged targets' query values, split as the extractor splits them: a value the extractor reads a
-  // second time as base64 text is one whose features the spec v6 change altered.
-  const out = new Uint8Array(1024);
-  let requests = 0, decoded = 0;
+/**
+ * The real sites' ordinary requests whose query parts `pick` keeps some of (each part as logged, `k=v` or `k`):
+ * how many requests there are, how many have such a part, and those parts by site.
+ */
+function ordinaryParts(
+  pick: (parts: string[]) => string[],
+): { requests: number; hits: number; seen: string[] } {
+  let requests = 0, hits = 0;
   const seen: string[] = [];
   for (const s of loadSiteData(DEFAULT_DATA_DIR)) {
     for (const r of s.ordinary) {
       requests++;
       const q = r.url.indexOf("?");
       if (q < 0) continue;
-      const values = r.url.slice(q + 1).split("&").map((kv) => kv.slice(kv.indexOf("=") + 1));
-      const read = values.filter((v) => base64Text(v, FEATURE_SPEC.caps.value, out) !== null);
-      if (read.length > 0) decoded++, seen.push(`${s.id}: ${read.join(", ")}`);
+      const kept = pick(r.url.slice(q + 1).split("&"));
+      if (kept.length > 0) hits++, seen.push(`${s.id}: ${kept.join(", ").slice(0, 80)}`);
     }
   }
-  t.diagnostic(
-    `${decoded} of ${requests} ordinary requests hold a value read as base64 text: ${seen.join("; ")}`,
+  return { requests, hits, seen };
+}
+
+test("sites: the base64 reading of values leaves the real sites' ordinary traffic almost untouched", {
+  skip: !HAVE_SITES && "no ../shared/data/sites",
+}, (t) => {
+  // Their logged targets' query values, split as the extractor splits them: a value the extractor reads a
+  // second time as base64 text is one whose features the spec v6 change altered.
+  const out = new Uint8Array(1024);
+  const { requests, hits, seen } = ordinaryParts((parts) =>
+    parts.map((kv) => kv.slice(kv.indexOf("=") + 1)).filter((v) =>
+      base64Text(v, FEATURE_SPEC.caps.value, out) !== null
+    )
   );
-  assert.ok(requests > 100_000 && decoded <= 5, `${decoded} of ${requests}`);
+  t.diagnostic(
+    `${hits} of ${requests} ordinary requests hold a value read as base64 text: ${seen.join("; ")}`,
+  );
+  assert.ok(requests > 100_000 && hits <= 5, `${hits} of ${requests}`);
+});
+
+test("sites: the real sites' parameter names are almost never read again as text", {
+  skip: !HAVE_SITES && "no ../shared/data/sites",
+}, (t) => {
+  // Their logged targets' query names, decoded as a form decodes them: a name with a text mark, or longer than
+  // the name cap, is one the spec v7 extractor reads a second time as a value.
+  const { requests, hits, seen } = ordinaryParts((parts) =>
+    parts.map((kv) => kv.split("=")[0]).filter((k) => {
+      let d = k.replaceAll("+", " ");
+      try {
+        d = decodeURIComponent(d);
+      } catch { /* kept as sent */ }
+      const buf = Uint16Array.from(d, (c) => c.charCodeAt(0));
+      return k.length > FEATURE_SPEC.caps.key || textMarks(buf, 0, buf.length);
+    })
+  );
+  t.diagnostic(`${hits} of ${requests} ordinary requests have a name read as text: ${seen.join("; ")}`);
+  assert.ok(requests > 100_000 && hits <= 5, `${hits} of ${requests}`);
 });
 
 test("rotations: the summary table is the headline folds' median and worst site, the design fold apart", async () => {

@@ -195,3 +195,70 @@ test("synthesis: some injections go base64-encoded into a value, and the extract
   }
   assert.ok(encoded >= 10, `${encoded} base64 injections in 600`);
 });
+
+test("synthesis: injections go into parameter names, multipart part names and XML elements, and the extractor reads them", () => {
+  // A tenant whose every request posts a body, one endpoint of each kind.
+  const fields = tenant.endpoints[0].fields;
+  const t = {
+    ...tenant,
+    pBody: 1,
+    endpoints: (["form", "multipart", "xml"] as const).map((body, i) => ({
+      path: `/e${i}`,
+      method: "POST" as const,
+      body,
+      fields,
+    })),
+  };
+  const rng = new Rng(5);
+  const payload = "' union select password from users--";
+  const seen = new Map<string, number>();
+  for (let i = 0; i < 3000; i++) {
+    const { req: base } = benignRequest(rng.chance(0.5) ? t : tenant, rng);
+    const out = inject(base, t, payload, "sqli", rng);
+    const how = out.encoding.split("+").find((e) => /^(name-|part-name|xml)/.test(e));
+    if (how === undefined) continue;
+    seen.set(how, (seen.get(how) ?? 0) + 1);
+    const rec = toRecord(out.req, 1, "sqli", "t1");
+    assert.ok(parseRecord(rec).ok);
+    const trace: FeatureTrace = new Map();
+    featuresOfRecord(rec, FEATURE_SPEC, trace);
+    const names = new Set([...trace.values()].flat());
+    assert.ok(
+      names.has("tok:union") && names.has("tok:select"),
+      `${out.encoding}: ${rec.url} ${rec.body ?? ""}`,
+    );
+    if (how.startsWith("xml")) assert.match(rec.headers!["content-type"], /xml/);
+  }
+  for (
+    const how of ["name-url", "name-minimal", "name-form", "part-name", "xml", "xml-cdata", "xml-numeric"]
+  ) {
+    assert.ok((seen.get(how) ?? 0) >= 3, `${how}: ${seen.get(how) ?? 0} of ${[...seen].join(", ")}`);
+  }
+});
+
+test("synthesis: a tenant's XML endpoint posts well-formed XML, sometimes with hard benign text", () => {
+  const t = {
+    ...tenant,
+    pBody: 1,
+    endpoints: [{
+      path: "/ws/orderService",
+      method: "POST" as const,
+      body: "xml" as const,
+      fields: tenant.endpoints[0].fields,
+    }],
+  };
+  const rng = new Rng(6);
+  let escaped = 0;
+  for (let i = 0; i < 300; i++) {
+    const rec = toRecord(benignRequest(t, rng).req, 0, "benign", "t1");
+    if (!/xml/.test(rec.headers?.["content-type"] ?? "")) continue; // a quirk may have replaced the body
+    const body = rec.body!;
+    assert.ok(body.startsWith('<?xml version="1.0"'), body);
+    // Element text holds no raw markup: every `<` opens a tag of the document.
+    for (const m of body.matchAll(/<([^>]*)>/g)) {
+      assert.match(m[1], /^(\?xml .*\?|\/?[A-Za-z_][\w.:-]*( xmlns:soap="[^"]*")?)$/, body);
+    }
+    if (/&(amp|lt|gt);/.test(body)) escaped++;
+  }
+  assert.ok(escaped > 0, "some hard benign text needed escaping");
+});

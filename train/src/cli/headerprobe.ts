@@ -1,13 +1,15 @@
 /**
- * `node train/bin/run.mjs headerprobe [--folds 0] [--per 40] [--json OUT.json]`: injections carried by a
- * client's headers, on real sites left out of training. For each site: its ordinary requests dressed with a
+ * `node train/bin/run.mjs headerprobe [--folds 0] [--per 40] [--json OUT.json]`: injections where training
+ * puts few of them, on real sites left out of training. For each site: its ordinary requests dressed with a
  * client context (as evaluation dresses them), and, for each placement below, `per` of them with a payload of
- * the evaluation split (`query`; sqli, xss, cmdi) put in a header the way attackers send it: after a browser's
- * whole user agent, as the whole user agent, as the whole referer, in a link of the site given as referer
- * (raw or URL-encoded), and in `X-Forwarded-For`. Reported per placement as the median and worst site: the
- * share caught at the model's τ by the global head, and the AUC against the site's ordinary requests. The
- * same payloads in a query parameter are the reference; the last placement is the same parameter holding the
- * payload's base64 (its `+ / =` URL-encoded), as attackers send it to an application that decodes it.
+ * the evaluation split (`query`; sqli, xss, cmdi) put where attackers put it: in a header (after a browser's
+ * whole user agent, as the whole user agent, as the whole referer, in a link of the site given as referer, raw
+ * or URL-encoded, in `X-Forwarded-For`), in a query parameter (plain, the reference; as base64, its `+ / =`
+ * URL-encoded; as the parameter's name), in a multipart form (a part's value; a part's name) and in a SOAP
+ * call's element (XML-escaped; as CDATA). The same number carry hard benign text in the same place, so that a
+ * placement's context (a POST, an XML body) is not mistaken for evidence. Reported per placement as the
+ * median and worst site: the attacks caught at the model's τ by the global head, their AUC against the site's
+ * ordinary requests, the hard benign text blocked, and the attacks' AUC against it.
  * `--help` lists every option with its default (the table is `HEADERPROBE` in `commands.ts`).
  *
  * @module
@@ -20,6 +22,8 @@ import { loadSources } from "../data/sources.ts";
 import { auc, median } from "../eval/metrics.ts";
 import { loadModel } from "../eval/model_io.ts";
 import { loadSiteData, logitsOf, siteEvalSets } from "../sites.ts";
+import { hardBenignValue } from "../synth/hard_benign.ts";
+import { dispositionName, xmlEscape } from "../synth/request.ts";
 import { buildWorld } from "../synth/world.ts";
 import { base64, minimalHeader, urlEncode } from "../synth/encode.ts";
 import { Rng } from "../util/rng.ts";
@@ -33,13 +37,37 @@ const FAMILIES = ["sqli", "xss", "cmdi"];
 
 /** A request as a placement changes it. */
 export interface Probe {
+  method?: string;
   url: string;
   headers: Record<string, string>;
+  body?: string;
+}
+
+const BOUNDARY = "----WebKitFormBoundary7MA4YWxkTrZu0gW";
+
+/** A form posted as `multipart/form-data` (as a browser writes it: `"`, CR and LF in a name percent-encoded). */
+function multipart(r: Probe, parts: [string, string][]): void {
+  r.method = "POST";
+  r.headers["content-type"] = `multipart/form-data; boundary=${BOUNDARY}`;
+  r.body =
+    parts.map(([k, v]) =>
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${dispositionName(k)}"\r\n\r\n${v}\r\n`
+    ).join("") + `--${BOUNDARY}--\r\n`;
+}
+
+/** A SOAP call whose element carries `text` (already written as XML). */
+function soap(r: Probe, text: string): void {
+  r.method = "POST";
+  r.headers["content-type"] = "text/xml; charset=utf-8";
+  r.headers["soapaction"] = '"urn:GetItem"';
+  r.body = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope ` +
+    `xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetItemRequest><id>7</id>` +
+    `<name>${text}</name></GetItemRequest></soap:Body></soap:Envelope>`;
 }
 
 /**
- * Where a payload goes: the request's headers, changed in place; the last, for reference, is the same payload
- * in a query parameter, where training puts most of them.
+ * Where a payload goes, the request changed in place: its headers, then a query parameter (where training
+ * puts most payloads: the reference), a multipart form and a SOAP call.
  */
 export const PLACEMENTS: Record<string, (r: Probe, p: string, host: string, path: string) => void> = {
   "user-agent, appended": (r, p) =>
@@ -55,6 +83,11 @@ export const PLACEMENTS: Record<string, (r: Probe, p: string, host: string, path
     void (r.url += `${r.url.includes("?") ? "&" : "?"}q=${urlEncode(p)}`),
   "query parameter, base64": (r, p) =>
     void (r.url += `${r.url.includes("?") ? "&" : "?"}q=${urlEncode(base64(p))}`),
+  "query parameter name": (r, p) => void (r.url += `${r.url.includes("?") ? "&" : "?"}${urlEncode(p)}=1`),
+  "multipart value": (r, p) => multipart(r, [["name", "Anna"], ["comment", p]]),
+  "multipart field name": (r, p) => multipart(r, [["name", "Anna"], [p, "1"]]),
+  "XML element (SOAP)": (r, p) => soap(r, xmlEscape(p)),
+  "XML element, CDATA": (r, p) => soap(r, `<![CDATA[${p.replaceAll("]]>", "]]]]><![CDATA[>")}]]>`),
 };
 
 /** One site's figures: per placement, the share caught at τ and the AUC. */
@@ -63,6 +96,10 @@ export interface SiteHeaders {
   blocked: number;
   caught: Record<string, number>;
   auc: Record<string, number>;
+  /** Hard-benign text (SQL words in prose, code, URLs, tokens) in the same place: the share blocked. */
+  control: Record<string, number>;
+  /** AUC of the attacks against that hard-benign text in the same place. */
+  aucControl: Record<string, number>;
 }
 
 /** The CLI entry: returns the exit code. */
@@ -88,22 +125,23 @@ export function main(argv: string[]): Promise<number> {
       blocked: benign.filter((x) => x >= tauLogit).length / benign.length,
       caught: {},
       auc: {},
+      control: {},
+      aucControl: {},
     };
     for (const [name, place] of Object.entries(PLACEMENTS)) {
-      const attacks: RequestRecord[] = Array.from({ length: per }, () => {
-        const base = r.pick(s.dressed);
-        const probe: Probe = { url: base.url, headers: { ...base.headers } };
-        place(
-          probe,
-          r.pick(values).text,
-          `${s.id}.example`,
-          new URL(base.url, "https://site.invalid").pathname,
-        );
-        return { ...base, ...probe, label: 1, family: name };
-      });
-      const xs = logitsOf(m.engine, m.head, attacks);
+      const placed = (text: () => string, label: 0 | 1): RequestRecord[] =>
+        Array.from({ length: per }, () => {
+          const base = r.pick(s.dressed);
+          const probe: Probe = { method: base.method, url: base.url, headers: { ...base.headers } };
+          place(probe, text(), `${s.id}.example`, new URL(base.url, "https://site.invalid").pathname);
+          return { ...base, ...probe, label, family: name };
+        });
+      const xs = logitsOf(m.engine, m.head, placed(() => r.pick(values).text, 1));
+      const cs = logitsOf(m.engine, m.head, placed(() => hardBenignValue(r).value, 0));
       row.caught[name] = xs.filter((x) => x >= tauLogit).length / xs.length;
       row.auc[name] = auc([...benign, ...xs], [...benign.map(() => 0), ...xs.map(() => 1)]);
+      row.control[name] = cs.filter((x) => x >= tauLogit).length / cs.length;
+      row.aucControl[name] = auc([...cs, ...xs], [...cs.map(() => 0), ...xs.map(() => 1)]);
     }
     out.push(row);
     if (!args.flag("quiet")) console.error(JSON.stringify(row));
@@ -114,14 +152,20 @@ export function main(argv: string[]): Promise<number> {
     `${out.length} sites, τ ${m.tau}; ${per} injections a placement a site (sqli, xss, cmdi; query split)`,
   );
   console.log(`ordinary requests blocked: median ${pct(median(out.map((x) => x.blocked)))}`);
-  console.log(`${"placement".padEnd(28)} caught at τ (median / worst site)   AUC (median / worst site)`);
+  const both = (xs: number[], f: (x: number) => string, w = worst) => `${f(median(xs))} / ${f(w(xs))}`;
+  console.log(
+    `${"placement".padEnd(28)} ${"caught at τ".padEnd(17)} ${"AUC vs ordinary".padEnd(15)} ` +
+      `${"hard-benign there blocked".padEnd(25)} AUC vs it      (each: median / worst site)`,
+  );
   for (const name of Object.keys(PLACEMENTS)) {
-    const c = out.map((x) => x.caught[name]), a = out.map((x) => x.auc[name]);
+    const col = (k: "caught" | "auc" | "control" | "aucControl") => out.map((x) => x[k][name]);
+    const f3 = (x: number) => x.toFixed(3);
     console.log(
-      `${name.padEnd(28)} ${pct(median(c)).padStart(8)} / ${pct(worst(c)).padStart(8)}` +
-        `                ${median(a).toFixed(3)} / ${worst(a).toFixed(3)}`,
+      `${name.padEnd(28)} ${both(col("caught"), pct).padEnd(17)} ${both(col("auc"), f3).padEnd(15)} ` +
+        `${both(col("control"), pct, (xs) => Math.max(...xs)).padEnd(25)} ${both(col("aucControl"), f3)}`,
     );
   }
+  console.log("(for hard-benign text the worst site is the highest share blocked)");
   const json = args.str("json");
   if (json) writeFileSync(json, JSON.stringify(out, null, 1) + "\n");
   return Promise.resolve(0);

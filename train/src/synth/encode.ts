@@ -6,6 +6,7 @@
  * @module
  */
 import type { Rng } from "../util/rng.ts";
+import { xmlEscape } from "./request.ts";
 
 const utf8 = new TextEncoder();
 
@@ -208,4 +209,16 @@ export function encodeValue(
     case "base64":
       return { text: base64Value(text, rng), how };
   }
+}
+
+/** A payload as an XML element's content, the ways clients write it: escaped (`&lt;`), as CDATA, or numeric (`&#60;`). */
+export function xmlText(text: string, rng: Rng): { text: string; how: string } {
+  const style = rng.weighted(["escaped", "cdata", "numeric"] as const, [0.6, 0.25, 0.15]);
+  if (style === "cdata") {
+    return { text: `<![CDATA[${text.replaceAll("]]>", "]]]]><![CDATA[>")}]]>`, how: "xml-cdata" };
+  }
+  if (style === "numeric") {
+    return { text: text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`), how: "xml-numeric" };
+  }
+  return { text: xmlEscape(text), how: "xml" };
 }

@@ -16,6 +16,7 @@ import {
   minimalSegment,
   percent,
   urlEncode,
+  xmlText,
 } from "./encode.ts";
 import { cloneReq, parseQuery, type Req, splitTarget } from "./request.ts";
 import { formOfPath, type Tenant } from "./tenant.ts";
@@ -45,6 +46,18 @@ const LOCATION_WEIGHTS: Record<string, number[]> = {
   xpath: [0.6, 0, 0.4, 0, 0],
 };
 const DEFAULT_WEIGHTS = [0.5, 0.1, 0.25, 0.1, 0.05];
+
+/**
+ * Families an application can be hit with through a parameter's name (a PHP or Rails app that reflects or
+ * queries by the names it was sent), and how often a query, form or multipart injection of theirs goes there.
+ */
+const NAME_FAMILIES = new Set(["sqli", "xss", "cmdi", "ssti", "ssi", "ldap", "xpath"]);
+const NAME_SHARE = 0.08;
+/** A multipart part's name: where upload forms are attacked through their own parts. */
+const PART_NAME_SHARE = 0.35;
+
+/** Characters a parameter name cannot carry raw in a query or form (the rest an attacker sends as they are). */
+const nameEncode = (s: string) => percent(s, (c) => "&=#%+ ".includes(c));
 
 /** Headers that carry attacks in practice. */
 const ATTACK_HEADERS = [
@@ -96,6 +109,17 @@ export function inject(
 
   switch (location) {
     case "query": {
+      if (NAME_FAMILIES.has(family) && rng.chance(NAME_SHARE)) {
+        // The payload as a parameter's name (`?id'+OR+1=1--=1`), URL-encoded or with only what must be.
+        const url = rng.chance(0.6);
+        enc(url ? "name-url" : "name-minimal");
+        req.query.push({
+          key: url ? urlEncode(text) : nameEncode(text),
+          value: String(rng.int(10)),
+          encoded: true,
+        });
+        break;
+      }
       const v = encodeValue(text, rng);
       enc(v.how);
       const own = req.query.filter((p) => !p.bare);
@@ -156,9 +180,25 @@ export function inject(
       }
       const body = req.body;
       if (body.kind === "form" && body.fields.length > 0) {
-        const v = encodeValue(text, rng);
+        if (NAME_FAMILIES.has(family) && rng.chance(NAME_SHARE)) {
+          rng.pick(body.fields).key = text; // form-encoded when sent
+          enc("name-form");
+        } else {
+          const v = encodeValue(text, rng);
+          enc(v.how);
+          Object.assign(rng.pick(body.fields), { value: v.text, encoded: true });
+        }
+      } else if (body.kind === "xml" && body.fields.length > 0) {
+        const v = xmlText(text, rng);
         enc(v.how);
         Object.assign(rng.pick(body.fields), { value: v.text, encoded: true });
+      } else if (body.kind === "raw" && body.contentType.includes("xml") && body.text.includes("</")) {
+        // An XML document of the site's own (a SOAP call): the payload replaces an element's text.
+        const v = xmlText(text, rng);
+        enc(v.how);
+        const close = body.text.indexOf("</");
+        const open = body.text.lastIndexOf(">", close);
+        body.text = body.text.slice(0, open + 1) + v.text + body.text.slice(close);
       } else if (body.kind === "json") {
         const keys = Object.keys(body.value).filter((k) => typeof body.value[k] !== "object");
         const key = keys.length > 0 ? rng.pick(keys) : "q";
@@ -190,8 +230,16 @@ export function inject(
           (family === "traversal" || family === "lfi" || rng.chance(0.3))
         ) {
           p.filename = text;
-        } else p.value = text;
-        enc("raw");
+          enc("filename");
+        } else if (NAME_FAMILIES.has(family) && rng.chance(PART_NAME_SHARE)) {
+          p.name = text;
+          enc("part-name");
+        } else {
+          p.value = text;
+          enc("raw");
+        }
+        // `"` and line breaks in a name as a browser encodes them, or as a hand-made request sends them.
+        p.raw = rng.chance(0.3);
       } else {
         const v = encodeValue(text, rng);
         enc(v.how);

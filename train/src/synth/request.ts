@@ -23,14 +23,34 @@ export interface Part {
   value: string;
   filename?: string;
   contentType?: string;
+  /** The name and file name keep a `"` as it is (see {@link dispositionName}). */
+  raw?: boolean;
 }
 
-/** A body: form fields, a JSON object, multipart parts, or raw text of a content type. */
+/**
+ * A body: form fields, a JSON object, multipart parts, an XML document of named elements (plain, or a SOAP
+ * call when `soap` names its operation; a field's value is XML-escaped unless `encoded`), or raw text of a
+ * content type.
+ */
 export type Body =
   | { kind: "form"; fields: Param[] }
   | { kind: "json"; value: Record<string, unknown> }
   | { kind: "multipart"; parts: Part[]; boundary: string }
+  | { kind: "xml"; root: string; fields: Param[]; soap?: string; contentType: string }
   | { kind: "raw"; contentType: string; text: string };
+
+/** Text as XML character data. */
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
+ * A multipart part's name or file name inside its quotes, as a browser writes it (`"`, CR and LF
+ * percent-encoded); `raw` keeps `"` as it is, as a hand-made request may (a line break would end the header).
+ */
+export function dispositionName(s: string, raw = false): string {
+  return s.replace(raw ? /[\r\n]/g : /[\r\n"]/g, (c) => encodeURIComponent(c));
+}
 
 /** A request being synthesised. */
 export interface Req {
@@ -118,8 +138,8 @@ export function bodyOf(body: Body): { text: string; contentType: string } {
       const lines: string[] = [];
       for (const p of body.parts) {
         lines.push(`--${body.boundary}`);
-        const file = p.filename === undefined ? "" : `; filename="${p.filename}"`;
-        lines.push(`Content-Disposition: form-data; name="${p.name}"${file}`);
+        const file = p.filename === undefined ? "" : `; filename="${dispositionName(p.filename, p.raw)}"`;
+        lines.push(`Content-Disposition: form-data; name="${dispositionName(p.name, p.raw)}"${file}`);
         if (p.contentType) lines.push(`Content-Type: ${p.contentType}`);
         lines.push("", p.value);
       }
@@ -128,6 +148,16 @@ export function bodyOf(body: Body): { text: string; contentType: string } {
         text: lines.join("\r\n"),
         contentType: `multipart/form-data; boundary=${body.boundary}`,
       };
+    }
+    case "xml": {
+      const tag = (k: string) => k.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^(?=[^A-Za-z_])/, "_");
+      const els = body.fields.map((p) =>
+        `<${tag(p.key)}>${p.encoded ? p.value : xmlEscape(p.value)}</${tag(p.key)}>`
+      ).join("");
+      const doc = body.soap === undefined ? `<${body.root}>${els}</${body.root}>` : `<soap:Envelope ` +
+        `xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><${body.soap}Request>${els}` +
+        `</${body.soap}Request></soap:Body></soap:Envelope>`;
+      return { text: `<?xml version="1.0" encoding="utf-8"?>${doc}`, contentType: body.contentType };
     }
     case "raw":
       return { text: body.text, contentType: body.contentType };

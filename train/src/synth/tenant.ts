@@ -49,7 +49,7 @@ export interface ParamSpec {
 export interface Endpoint {
   path: string;
   method: "POST" | "PUT" | "PATCH";
-  body: "form" | "json" | "multipart";
+  body: "form" | "json" | "multipart" | "xml";
   fields: ParamSpec[];
 }
 
@@ -143,15 +143,13 @@ export function makeTenant(
   // Bodies go to scripts and pages, never to static files.
   const pagePaths = bases.filter((b) => b.query === null && !STATIC.test(b.path)).map((b) => b.path);
   const endpoints: Endpoint[] = Array.from({ length: 2 + rng.int(5) }, () => {
-    const body = rng.weighted(["form", "json", "multipart"] as const, [
-      0.5,
-      0.4,
-      0.1,
-    ]);
+    const body = rng.weighted(["form", "json", "multipart", "xml"] as const, [0.47, 0.38, 0.09, 0.06]);
     const path = rng.chance(0.5) && pagePaths.length > 0
       ? rng.pick(pagePaths)
       : body === "json"
       ? `/api/v${1 + rng.int(3)}/${rng.pick(WORDS)}${rng.chance(0.5) ? "/" + rng.pick(WORDS) : ""}`
+      : body === "xml"
+      ? (rng.chance(0.5) ? `/ws/${rng.pick(WORDS)}Service` : `/xml/${rng.pick(WORDS)}`)
       : `/${rng.pick(WORDS)}/${rng.pick(["add", "update", "save", "submit", "login", "upload", "edit"])}`;
     const fields = Array.from(
       { length: 2 + rng.int(4) },
@@ -364,6 +362,23 @@ function bodyFor(rng: Rng, e: Endpoint): Body {
     }
     return { kind: "json", value };
   }
+  if (e.body === "xml") {
+    // An XML API or a SOAP service: the same fields as elements, hard benign text as often as elsewhere.
+    const soap = e.path.endsWith("Service") || rng.chance(0.2);
+    return {
+      kind: "xml",
+      root: "request",
+      soap: soap
+        ? e.path.split("/").at(-1)!.replace(/Service$/, "").replace(/[^A-Za-z0-9_]/g, "") || "Get"
+        : undefined,
+      contentType: soap ? rng.pick(["text/xml; charset=utf-8", "application/soap+xml"]) : rng.pick([
+        "application/xml",
+        "text/xml",
+        "application/xml; charset=UTF-8",
+      ]),
+      fields: e.fields.map((f) => ({ key: f.name, ...fieldValue(rng, f) })),
+    };
+  }
   const [ext, ctype] = rng.pick(UPLOADS);
   const parts: Part[] = e.fields.map((f) => ({
     name: f.name,
@@ -406,7 +421,7 @@ function plainRequest(t: Tenant, rng: Rng): { req: Req; client: ClientKind } {
   const toBody = rng.chance(t.pBody) && t.endpoints.length > 0;
   if (toBody) {
     const browserish = client === "desktop" || client === "mobile";
-    const fits = t.endpoints.filter((e) => browserish || e.body === "json");
+    const fits = t.endpoints.filter((e) => browserish || e.body === "json" || e.body === "xml");
     const e = rng.pick(fits.length > 0 ? fits : t.endpoints);
     return {
       client,
@@ -414,7 +429,7 @@ function plainRequest(t: Tenant, rng: Rng): { req: Req; client: ClientKind } {
         method: e.method,
         path: e.path,
         query: [],
-        headers: headersFor(rng, t, client, e.body === "json"),
+        headers: headersFor(rng, t, client, e.body === "json" || e.body === "xml"),
         cookies: cookiesFor(rng, t, client),
         body: bodyFor(rng, e),
       },
