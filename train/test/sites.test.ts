@@ -299,6 +299,8 @@ test("rotations: the summary table is the headline folds' median and worst site,
     "50.00 % |",
   ]);
   assert.deepEqual(row("AUC, all attacks (K = 0)"), ["0.900", "0.800", "0.100", "0.100 |"]);
+  // How many sites miss the 0.5 % target: 2 % does, 0.1 % does not; the design fold apart.
+  assert.ok(text.includes("(the higher of the two block rates): 1 of 3; design fold 0: 1 of 1."), text);
   // Without the design fold, its columns are empty.
   const alone = rotationSummary([rot(1, [site(1, 0, 0.9)])], 1).split("\n");
   assert.ok(alone.find((l) => l.startsWith("| AUC, all attacks"))!.endsWith("| 0.900 | 0.900 | – | – |"));
