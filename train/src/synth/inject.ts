@@ -238,7 +238,8 @@ export function inject(
           p.value = text;
           enc("raw");
         }
-        // `"` and line breaks in a name as a browser encodes them, or as a hand-made request sends them.
+        // A `"` in a name or file name as a browser encodes it (`%22`), or raw as a hand-made request sends it
+        // (line breaks are always encoded: a raw one would end the part's header).
         p.raw = rng.chance(0.3);
       } else {
         const v = encodeValue(text, rng);
