@@ -20,7 +20,7 @@ const TRANSPORT = { accept: "*/*", "accept-language": "*", "user-agent": "undici
 const SKIP_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 const KV_TENANT = "kv.block.test";
 
-let mf, dir, requests, deno, denoTs, tenantDeno, tau, tenantTau, modelId, origin, originSeen;
+let mf, mfForward, dir, requests, deno, denoTs, tenantDeno, tau, tenantTau, modelId, origin, originSeen;
 
 /** The requests of the fixtures, on a given host, as both runtimes receive them. */
 function wireRequests(host) {
@@ -146,6 +146,15 @@ before(async () => {
       ]),
       worker("tag", ort.modules, { TAUGATE_MODE: "tag", TAUGATE_TAU: String(tau) }, ["tag.test/*"]),
       worker("free", ts.modules, { TAUGATE_MODE: "block", TAUGATE_TAU: String(tau) }, ["free.test/*"]),
+    ],
+  });
+  // The forwarding worker runs in a workerd of its own. In the shared one, its 10 MB upload after the other
+  // tests' hundred-odd requests sometimes never finished (workerd at 100 % CPU; 6 of 25 runs with 51 fixture
+  // requests, 1 of 10 with 48 plus 3 duplicates, 0 of 8 run alone, 0 of 12 in its own workerd). The cause is not
+  // found, and whether a deployed worker can meet it is not known; this test is about forwarding.
+  mfForward = await startMiniflare({
+    modules: undefined,
+    workers: [
       worker("forward", ort.modules, {
         TAUGATE_MODE: "tag",
         TAUGATE_TAU: String(tau),
@@ -158,6 +167,7 @@ before(async () => {
 
 after(async () => {
   await mf?.dispose();
+  await mfForward?.dispose();
   origin?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -251,7 +261,7 @@ test("workerd: ORIGIN forwarding streams a 10 MB body byte-exact and tags the fo
   for (let i = 0; i < body.length; i++) body[i] = (i * 131 + (i >> 9)) & 255;
   const want = createHash("sha256").update(body).digest("hex");
   originSeen.length = 0;
-  const res = await mf.dispatchFetch("http://forward.test/upload?x=1", {
+  const res = await mfForward.dispatchFetch("http://forward.test/upload?x=1", {
     method: "POST",
     body,
     headers: { "content-type": "application/octet-stream", "x-taugate-decision": "allow" },
