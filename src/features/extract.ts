@@ -1634,9 +1634,10 @@ const B64_MIN_DIGITS = 16;
 /**
  * The text a value holds as base64, or null: at least `B64_MIN_DIGITS` digits of either alphabet, upper and
  * lower case both present (a word or a hex id is not base64), optional `=` padding (also `%3D`, and `%2B`,
- * `%2F` for the digits), nothing else; decoded, at least 90 % of its bytes printable ASCII (tab and line breaks
- * included). Returned as Latin-1 (one character per byte: UTF-8 text keeps its bytes for the decoder). Of a
- * value longer than `cap`, the first `cap` characters are read, as the value's own field is cut there.
+ * `%2F` for the digits), nothing else; decoded, at least 90 % of its bytes printable ASCII (its whitespace,
+ * tab to carriage return, included). Returned as Latin-1 (one character per byte: UTF-8 text keeps its bytes
+ * for the decoder). Of a value longer than `cap`, the first `cap` characters are read, as the value's own
+ * field is cut there.
  *
  * @param raw The value as sent (before percent-decoding).
  * @param cap Most characters read.

@@ -23,7 +23,7 @@ import { auc, median } from "../eval/metrics.ts";
 import { loadModel } from "../eval/model_io.ts";
 import { loadSiteData, logitsOf, siteEvalSets } from "../sites.ts";
 import { hardBenignValue } from "../synth/hard_benign.ts";
-import { dispositionName, xmlEscape } from "../synth/request.ts";
+import { type Body, bodyOf, cdata, xmlEscape } from "../synth/request.ts";
 import { buildWorld } from "../synth/world.ts";
 import { base64, minimalHeader, urlEncode } from "../synth/encode.ts";
 import { Rng } from "../util/rng.ts";
@@ -45,24 +45,28 @@ export interface Probe {
 
 const BOUNDARY = "----WebKitFormBoundary7MA4YWxkTrZu0gW";
 
-/** A form posted as `multipart/form-data` (as a browser writes it: `"`, CR and LF in a name percent-encoded). */
-function multipart(r: Probe, parts: [string, string][]): void {
+/** The request becomes a POST of `body`, written as synthesis writes one. */
+function post(r: Probe, body: Body): void {
+  const { text, contentType } = bodyOf(body);
   r.method = "POST";
-  r.headers["content-type"] = `multipart/form-data; boundary=${BOUNDARY}`;
-  r.body =
-    parts.map(([k, v]) =>
-      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${dispositionName(k)}"\r\n\r\n${v}\r\n`
-    ).join("") + `--${BOUNDARY}--\r\n`;
+  r.headers["content-type"] = contentType;
+  r.body = text;
 }
+
+/** A form posted as `multipart/form-data` (a name written as a browser writes it: `"`, CR and LF encoded). */
+const multipart = (r: Probe, parts: [string, string][]) =>
+  post(r, { kind: "multipart", boundary: BOUNDARY, parts: parts.map(([name, value]) => ({ name, value })) });
 
 /** A SOAP call whose element carries `text` (already written as XML). */
 function soap(r: Probe, text: string): void {
-  r.method = "POST";
-  r.headers["content-type"] = "text/xml; charset=utf-8";
+  post(r, {
+    kind: "xml",
+    root: "request",
+    soap: "GetItem",
+    contentType: "text/xml; charset=utf-8",
+    fields: [{ key: "id", value: "7" }, { key: "name", value: text, encoded: true }],
+  });
   r.headers["soapaction"] = '"urn:GetItem"';
-  r.body = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope ` +
-    `xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetItemRequest><id>7</id>` +
-    `<name>${text}</name></GetItemRequest></soap:Body></soap:Envelope>`;
 }
 
 /**
@@ -87,7 +91,7 @@ export const PLACEMENTS: Record<string, (r: Probe, p: string, host: string, path
   "multipart value": (r, p) => multipart(r, [["name", "Anna"], ["comment", p]]),
   "multipart field name": (r, p) => multipart(r, [["name", "Anna"], [p, "1"]]),
   "XML element (SOAP)": (r, p) => soap(r, xmlEscape(p)),
-  "XML element, CDATA": (r, p) => soap(r, `<![CDATA[${p.replaceAll("]]>", "]]]]><![CDATA[>")}]]>`),
+  "XML element, CDATA": (r, p) => soap(r, cdata(p)),
 };
 
 /** One site's figures: per placement, the share caught at τ and the AUC. */

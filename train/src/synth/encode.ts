@@ -6,7 +6,7 @@
  * @module
  */
 import type { Rng } from "../util/rng.ts";
-import { xmlEscape } from "./request.ts";
+import { cdata, xmlEscape } from "./request.ts";
 
 const utf8 = new TextEncoder();
 
@@ -215,7 +215,7 @@ export function encodeValue(
 export function xmlText(text: string, rng: Rng): { text: string; how: string } {
   const style = rng.weighted(["escaped", "cdata", "numeric"] as const, [0.6, 0.25, 0.15]);
   if (style === "cdata") {
-    return { text: `<![CDATA[${text.replaceAll("]]>", "]]]]><![CDATA[>")}]]>`, how: "xml-cdata" };
+    return { text: cdata(text), how: "xml-cdata" };
   }
   if (style === "numeric") {
     return { text: text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`), how: "xml-numeric" };

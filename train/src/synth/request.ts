@@ -44,6 +44,11 @@ export function xmlEscape(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+/** Text as a CDATA section (a `]]>` in it split across two sections). */
+export function cdata(s: string): string {
+  return `<![CDATA[${s.replaceAll("]]>", "]]]]><![CDATA[>")}]]>`;
+}
+
 /**
  * A multipart part's name or file name inside its quotes, as a browser writes it (`"`, CR and LF
  * percent-encoded); `raw` keeps `"` as it is, as a hand-made request may (a line break would end the header).
