@@ -1,6 +1,7 @@
 // `headerprobe`'s placements: each puts the payload into the header it names, as attackers send it, and
 // leaves the request's other headers alone; the others put it in a query parameter (plain, as base64, as the
-// name), a multipart form (a value, a part's name) or a SOAP call's element (escaped, CDATA).
+// name), a posted form's value, a JSON body's value, a multipart form (a value, a part's name) or a SOAP
+// call's element (escaped, CDATA).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PLACEMENTS, type Probe } from "../src/cli/headerprobe.ts";
@@ -16,6 +17,23 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
     };
     place(r, payload, "site.example", "/shop/item");
     assert.equal(r.headers.accept, "text/html", `${name}: other headers kept`);
+    if (name === "form value" || name === "JSON value") {
+      // A POST whose body is what a browser's form or an API client sends, the payload a field's value.
+      assert.equal(r.method, "POST");
+      assert.equal(r.url, "/shop/item?id=3");
+      assert.equal(r.headers["user-agent"], ua);
+      if (name === "form value") {
+        assert.equal(r.headers["content-type"], "application/x-www-form-urlencoded");
+        const fields = new URLSearchParams(r.body!);
+        assert.equal(fields.get("comment"), payload);
+        assert.equal(fields.get("name"), "Anna");
+      } else {
+        assert.equal(r.headers["content-type"], "application/json");
+        assert.equal((JSON.parse(r.body!) as { comment: string }).comment, payload);
+      }
+      seen.add(name);
+      continue;
+    }
     if (name.startsWith("multipart") || name.startsWith("XML")) {
       // A POST whose body carries the payload where the placement says; the URL and the client's headers kept.
       assert.equal(r.method, "POST");
@@ -79,7 +97,9 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
     seen.add(header);
   }
   assert.deepEqual([...seen].sort(), [
+    "JSON value",
     "XML",
+    "form value",
     "multipart",
     "query",
     "referer",

@@ -328,12 +328,13 @@ export const HEADERPROBE: CommandSpec = {
   name: "headerprobe",
   invocation: "node train/bin/run.mjs headerprobe",
   summary:
-    "Injections in a client's headers, parameter names, multipart parts and XML bodies on real sites left out.",
+    "Injections in a client's headers, parameter names, form, JSON and multipart bodies and XML on real sites left out.",
   description:
     `For each site: its ordinary requests dressed with a client context, and for each placement (after a
     browser's whole user agent, as the whole user agent, as the whole referer, in a link of the site given as
     referer, raw or URL-encoded, in X-Forwarded-For; in a query parameter, plain, as base64 and as its name; in
-    a multipart form's value and part name; in a SOAP call's element, escaped and as CDATA) --per of them
+    a posted form's value; in a JSON body's value; in a multipart form's value and part name; in a SOAP call's
+    element, escaped and as CDATA) --per of them
     carrying a payload of the evaluation split (sqli, xss, cmdi), and --per carrying hard benign text (prose
     with SQL words, code, URLs, tokens) in the same place. Reported per placement, as the median and worst
     site: the share of attacks caught at the model's τ by the global head, their AUC against the site's

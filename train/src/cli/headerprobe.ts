@@ -5,7 +5,8 @@
  * the evaluation split (`query`; sqli, xss, cmdi) put where attackers put it: in a header (after a browser's
  * whole user agent, as the whole user agent, as the whole referer, in a link of the site given as referer, raw
  * or URL-encoded, in `X-Forwarded-For`), in a query parameter (plain, the reference; as base64, its `+ / =`
- * URL-encoded; as the parameter's name), in a multipart form (a part's value; a part's name) and in a SOAP
+ * URL-encoded; as the parameter's name), in a posted form's value, in a JSON body's string value, in a
+ * multipart form (a part's value; a part's name) and in a SOAP
  * call's element (XML-escaped; as CDATA). The same number carry hard benign text in the same place, so that a
  * placement's context (a POST, an XML body) is not mistaken for evidence. Reported per placement as the
  * median and worst site: the attacks caught at the model's τ by the global head, their AUC against the site's
@@ -88,6 +89,9 @@ export const PLACEMENTS: Record<string, (r: Probe, p: string, host: string, path
   "query parameter, base64": (r, p) =>
     void (r.url += `${r.url.includes("?") ? "&" : "?"}q=${urlEncode(base64(p))}`),
   "query parameter name": (r, p) => void (r.url += `${r.url.includes("?") ? "&" : "?"}${urlEncode(p)}=1`),
+  "form value": (r, p) =>
+    post(r, { kind: "form", fields: [{ key: "name", value: "Anna" }, { key: "comment", value: p }] }),
+  "JSON value": (r, p) => post(r, { kind: "json", value: { productId: 7, comment: p, rating: 5 } }),
   "multipart value": (r, p) => multipart(r, [["name", "Anna"], ["comment", p]]),
   "multipart field name": (r, p) => multipart(r, [["name", "Anna"], [p, "1"]]),
   "XML element (SOAP)": (r, p) => soap(r, xmlEscape(p)),
