@@ -509,12 +509,16 @@ class Extractor {
     this.tokenSeeds = new Int32Array(ns);
     this.symbolSeeds = new Int32Array(ns);
     this.metaSeeds = new Int32Array(ns);
+    // A shared field's words, symbols and n-grams are hashed with its space's seeds (`sharedFields`).
+    const space = Array.from({ length: ns }, (_, i) => i);
+    for (const [f, to] of spec.sharedFields) space[TEXT_FIELDS.indexOf(f)] = TEXT_FIELDS.indexOf(to);
     for (let i = 0; i < ns; i++) {
+      const h = space[i];
       for (let k = 0; k < spec.ngrams.length; k++) {
-        this.ngramSeeds[i * spec.ngrams.length + k] = seedFor(spec.seed, i, spec.ngrams[k]);
+        this.ngramSeeds[i * spec.ngrams.length + k] = seedFor(spec.seed, h, spec.ngrams[k]);
       }
-      this.tokenSeeds[i] = seedFor(spec.seed, i, KIND_TOKEN);
-      this.symbolSeeds[i] = seedFor(spec.seed, i, KIND_SYMBOL);
+      this.tokenSeeds[i] = seedFor(spec.seed, h, KIND_TOKEN);
+      this.symbolSeeds[i] = seedFor(spec.seed, h, KIND_SYMBOL);
       this.metaSeeds[i] = seedFor(spec.seed, i, 0);
     }
   }

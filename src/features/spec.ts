@@ -56,6 +56,14 @@ export interface FeatureSpec {
    */
   contextFields: string[];
   /**
+   * Text fields hashed in another field's space, as `[field, space]` pairs: their words, symbols and n-grams
+   * land in the buckets the other field's would, so payload evidence learnt in one counts in the other. A
+   * form, JSON or multipart value (`bval`) is hashed as a query value (`qval`): an injection is the same text
+   * wherever a client sends it, while query strings are what real logs and most training attacks carry. Each
+   * field keeps its own group (its norm) and its own whole-token (meta) features.
+   */
+  sharedFields: [string, string][];
+  /**
    * Every group of features (URL, headers, body n-grams; their tokens; header names; shapes) is a set
    * scaled to unit L2 norm; a group with more than `normCap` features is scaled as if it had `normCap`, so
    * a payload hidden in a large body keeps at least 1/sqrt(normCap) weight per feature.
@@ -71,11 +79,12 @@ export interface FeatureSpec {
 
 /** The spec the shipped model was trained with. */
 export const FEATURE_SPEC: Readonly<FeatureSpec> = Object.freeze({
-  version: 7,
+  version: 8,
   dim: 8192,
   ngrams: [2, 3],
   ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval"],
   contextFields: ["ua", "referer", "header", "accept", "ctype"],
+  sharedFields: [["bval", "qval"] as [string, string]],
   normCap: 256,
   decodeRounds: 3,
   seed: 0x7a9a7e,
@@ -176,6 +185,7 @@ export function specId(spec: Readonly<FeatureSpec> = FEATURE_SPEC): string {
     spec.ngrams,
     [...spec.ngramFields].sort(),
     [...spec.contextFields].sort(),
+    spec.sharedFields.map(([f, space]) => `${f}>${space}`).sort(),
     spec.normCap,
     spec.decodeRounds,
     spec.seed,
@@ -211,6 +221,22 @@ export function validateSpec(spec: Readonly<FeatureSpec>): void {
   }
   for (const f of spec.contextFields ?? []) {
     if (!TEXT_FIELDS.includes(f)) throw new RangeError(`feature spec: unknown contextFields entry "${f}"`);
+  }
+  const shared = new Set(spec.sharedFields.map(([f]) => f));
+  for (const [f, space] of spec.sharedFields) {
+    for (const name of [f, space]) {
+      if (!TEXT_FIELDS.includes(name)) {
+        throw new RangeError(`feature spec: unknown sharedFields entry "${name}"`);
+      }
+    }
+    if (f === space || shared.has(space)) {
+      throw new RangeError(
+        `feature spec: sharedFields maps "${f}" to "${space}", which is not a space of its own`,
+      );
+    }
+  }
+  if (shared.size !== spec.sharedFields.length) {
+    throw new RangeError("feature spec: a field appears twice in sharedFields");
   }
   intIn("decodeRounds", spec.decodeRounds, 1, 8);
   intIn("normCap", spec.normCap, 1, 1 << 20);

@@ -323,7 +323,9 @@ function markdown(
   lines.push(
     `| feature spec | \`${specId(spec)}\`: D = ${spec.dim}, n-grams ${JSON.stringify(spec.ngrams)} over ${
       spec.ngramFields.join(", ")
-    }, ${spec.decodeRounds} decode rounds |`,
+    }; ${
+      spec.sharedFields.map(([f, to]) => `${f} hashed as ${to}`).join(", ") || "no shared fields"
+    }; ${spec.decodeRounds} decode rounds |`,
   );
   const cfg = s.config as {
     train: {
