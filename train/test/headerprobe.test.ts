@@ -17,7 +17,7 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
     };
     place(r, payload, "site.example", "/shop/item");
     assert.equal(r.headers.accept, "text/html", `${name}: other headers kept`);
-    if (name === "form value" || name === "JSON value") {
+    if (name === "form value" || name.startsWith("JSON")) {
       // A POST whose body is what a browser's form or an API client sends, the payload a field's value.
       assert.equal(r.method, "POST");
       assert.equal(r.url, "/shop/item?id=3");
@@ -27,9 +27,14 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
         const fields = new URLSearchParams(r.body!);
         assert.equal(fields.get("comment"), payload);
         assert.equal(fields.get("name"), "Anna");
-      } else {
+      } else if (name === "JSON value") {
         assert.equal(r.headers["content-type"], "application/json");
         assert.equal((JSON.parse(r.body!) as { comment: string }).comment, payload);
+      } else {
+        assert.equal(r.headers["content-type"], "application/json");
+        const doc = JSON.parse(r.body!) as Record<string, unknown>;
+        assert.equal(doc[payload], "1", r.body);
+        assert.equal(doc.productId, 7);
       }
       seen.add(name);
       continue;
@@ -53,6 +58,16 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
       } else {
         assert.equal(r.headers["content-type"], "text/xml; charset=utf-8");
         assert.ok(body.startsWith('<?xml version="1.0"') && body.endsWith("</soap:Envelope>"), body);
+        if (name === "XML attribute") {
+          const attr = /<name lang="([^"]*)">Anna<\/name>/s.exec(body)![1];
+          assert.equal(
+            attr.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&amp;", "&"),
+            payload,
+          );
+          assert.ok(!/[<"]/.test(attr), "no raw markup or quote in the attribute");
+          seen.add("XML");
+          continue;
+        }
         const text = /<name>(.*)<\/name>/s.exec(body)![1];
         assert.equal(
           name.endsWith("CDATA")
@@ -97,6 +112,7 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
     seen.add(header);
   }
   assert.deepEqual([...seen].sort(), [
+    "JSON key",
     "JSON value",
     "XML",
     "form value",

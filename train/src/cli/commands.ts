@@ -333,8 +333,8 @@ export const HEADERPROBE: CommandSpec = {
     `For each site: its ordinary requests dressed with a client context, and for each placement (after a
     browser's whole user agent, as the whole user agent, as the whole referer, in a link of the site given as
     referer, raw or URL-encoded, in X-Forwarded-For; in a query parameter, plain, as base64 and as its name; in
-    a posted form's value; in a JSON body's value; in a multipart form's value and part name; in a SOAP call's
-    element, escaped and as CDATA) --per of them
+    a posted form's value; in a JSON body's value and key; in a multipart form's value and part name; in a SOAP
+    call's element, escaped, as CDATA and in an attribute) --per of them
     carrying a payload of the evaluation split (sqli, xss, cmdi), and --per carrying hard benign text (prose
     with SQL words, code, URLs, tokens) in the same place. Reported per placement, as the median and worst
     site: the share of attacks caught at the model's τ by the global head, their AUC against the site's

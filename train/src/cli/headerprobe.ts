@@ -5,9 +5,9 @@
  * the evaluation split (`query`; sqli, xss, cmdi) put where attackers put it: in a header (after a browser's
  * whole user agent, as the whole user agent, as the whole referer, in a link of the site given as referer, raw
  * or URL-encoded, in `X-Forwarded-For`), in a query parameter (plain, the reference; as base64, its `+ / =`
- * URL-encoded; as the parameter's name), in a posted form's value, in a JSON body's string value, in a
- * multipart form (a part's value; a part's name) and in a SOAP
- * call's element (XML-escaped; as CDATA). The same number carry hard benign text in the same place, so that a
+ * URL-encoded; as the parameter's name), in a posted form's value, in a JSON body's string value and key, in a
+ * multipart form (a part's value; a part's name) and in a SOAP call's element (XML-escaped; as CDATA; in an
+ * attribute). The same number carry hard benign text in the same place, so that a
  * placement's context (a POST, an XML body) is not mistaken for evidence. Reported per placement as the
  * median and worst site: the attacks caught at the model's τ by the global head, their AUC against the site's
  * ordinary requests, the hard benign text blocked, and the attacks' AUC against it.
@@ -70,6 +70,12 @@ function soap(r: Probe, text: string): void {
   r.headers["soapaction"] = '"urn:GetItem"';
 }
 
+/** A SOAP call whose element carries `text` in an attribute (`<name lang="…">`), XML-escaped, quotes too. */
+function soapAttribute(r: Probe, text: string): void {
+  soap(r, "Anna");
+  r.body = r.body!.replace("<name>", `<name lang="${xmlEscape(text).replaceAll('"', "&quot;")}">`);
+}
+
 /**
  * Where a payload goes, the request changed in place: its headers, then a query parameter (where training
  * puts most payloads: the reference), a multipart form and a SOAP call.
@@ -96,6 +102,9 @@ export const PLACEMENTS: Record<string, (r: Probe, p: string, host: string, path
   "multipart field name": (r, p) => multipart(r, [["name", "Anna"], [p, "1"]]),
   "XML element (SOAP)": (r, p) => soap(r, xmlEscape(p)),
   "XML element, CDATA": (r, p) => soap(r, cdata(p)),
+  // Last, so that the placements above keep the random draws they had before these two were added.
+  "JSON key": (r, p) => post(r, { kind: "json", value: { productId: 7, [p]: "1", rating: 5 } }),
+  "XML attribute": (r, p) => soapAttribute(r, p),
 };
 
 /** One site's figures: per placement, the share caught at τ and the AUC. */
