@@ -6,6 +6,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PLACEMENTS, type Probe } from "../src/cli/headerprobe.ts";
 
+/** XML character data or an attribute's value as the text it stands for. */
+const xmlText = (s: string) =>
+  s.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&amp;", "&");
+
 test("headerprobe: each placement puts the payload in its header and leaves the others", () => {
   const payload = "' OR 1=1--\r\n<script>alert(1)</script>";
   const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0";
@@ -60,19 +64,14 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
         assert.ok(body.startsWith('<?xml version="1.0"') && body.endsWith("</soap:Envelope>"), body);
         if (name === "XML attribute") {
           const attr = /<name lang="([^"]*)">Anna<\/name>/s.exec(body)![1];
-          assert.equal(
-            attr.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&amp;", "&"),
-            payload,
-          );
+          assert.equal(xmlText(attr), payload);
           assert.ok(!/[<"]/.test(attr), "no raw markup or quote in the attribute");
           seen.add("XML");
           continue;
         }
         const text = /<name>(.*)<\/name>/s.exec(body)![1];
         assert.equal(
-          name.endsWith("CDATA")
-            ? text
-            : text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&"),
+          name.endsWith("CDATA") ? text : xmlText(text),
           name.endsWith("CDATA") ? `<![CDATA[${payload}]]>` : payload,
         );
         if (!name.endsWith("CDATA")) assert.ok(!text.includes("<"), "no raw markup in the element");
