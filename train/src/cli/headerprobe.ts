@@ -7,10 +7,10 @@
  * or URL-encoded, in `X-Forwarded-For`), in a query parameter (plain, the reference; as base64, its `+ / =`
  * URL-encoded; as the parameter's name), in a posted form's value, in a JSON body's string value and key, in a
  * multipart form (a part's value; a part's name) and in a SOAP call's element (XML-escaped; as CDATA; in an
- * attribute). The same number carry hard benign text in the same place, so that a
- * placement's context (a POST, an XML body) is not mistaken for evidence. Reported per placement as the
- * median and worst site: the attacks caught at the model's τ by the global head, their AUC against the site's
- * ordinary requests, the hard benign text blocked, and the attacks' AUC against it.
+ * attribute). The same number carry hard benign text in the same place, so that a placement's context (a POST,
+ * an XML body) is not mistaken for evidence. Reported per placement as the median and worst site: the attacks
+ * caught at the model's τ by the global head, their AUC against the site's ordinary requests, the hard benign
+ * text blocked, and the attacks' AUC against it.
  * `--help` lists every option with its default (the table is `HEADERPROBE` in `commands.ts`).
  *
  * @module
@@ -78,7 +78,7 @@ function soapAttribute(r: Probe, text: string): void {
 
 /**
  * Where a payload goes, the request changed in place: its headers, then a query parameter (where training
- * puts most payloads: the reference), a multipart form and a SOAP call.
+ * puts most payloads: the reference), a posted form, a JSON body, a multipart form and a SOAP call.
  */
 export const PLACEMENTS: Record<string, (r: Probe, p: string, host: string, path: string) => void> = {
   "user-agent, appended": (r, p) =>
