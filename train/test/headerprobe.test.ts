@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { PLACEMENTS, type Probe } from "../src/cli/headerprobe.ts";
 
 /** XML character data or an attribute's value as the text it stands for. */
-const xmlText = (s: string) =>
+const unescapeXml = (s: string) =>
   s.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&amp;", "&");
 
 test("headerprobe: each placement puts the payload in its header and leaves the others", () => {
@@ -64,14 +64,14 @@ test("headerprobe: each placement puts the payload in its header and leaves the 
         assert.ok(body.startsWith('<?xml version="1.0"') && body.endsWith("</soap:Envelope>"), body);
         if (name === "XML attribute") {
           const attr = /<name lang="([^"]*)">Anna<\/name>/s.exec(body)![1];
-          assert.equal(xmlText(attr), payload);
+          assert.equal(unescapeXml(attr), payload);
           assert.ok(!/[<"]/.test(attr), "no raw markup or quote in the attribute");
           seen.add("XML");
           continue;
         }
         const text = /<name>(.*)<\/name>/s.exec(body)![1];
         assert.equal(
-          name.endsWith("CDATA") ? text : xmlText(text),
+          name.endsWith("CDATA") ? text : unescapeXml(text),
           name.endsWith("CDATA") ? `<![CDATA[${payload}]]>` : payload,
         );
         if (!name.endsWith("CDATA")) assert.ok(!text.includes("<"), "no raw markup in the element");
