@@ -2,7 +2,7 @@
 // sites/), with the shipped model: the tenant loads the requests the global head blocked on its own
 // ordinary traffic, marks them benign in bulk and adapts; they pass from the next request on, and, over
 // HTTP (the dry run, global head against the tenant's), the site's other ordinary traffic is blocked no more
-// than before and its attacks are caught nearly as before (see ATTACKS_FALL). The site's story is written by
+// than before and its attacks are caught as before (within 0.2 points: see ATTACKS_FALL). The site's story is written by
 // `node train/bin/run.mjs sitefp --emit` into a temporary folder (the corpus is read from its path, never
 // copied into the repository); without the corpus
 // (`../shared/data/sites`, or `TAUGATE_DATA`) the test skips and says so, as the data-dependent tests do.
@@ -23,13 +23,13 @@ const SKIP = process.env.TAUGATE_SKIP_BROWSER === "1";
 /** Most the other ordinary traffic's block rate may rise, in share: issue 12's 0.2 points. */
 const KEEP = 0.002;
 /**
- * Most the attacks' detection may fall, in share. Issue 12 asks 0.2 points and that is not met everywhere:
- * `sitefp --folds 0` gives a median fall of 0.75 points (comserve, this test's site: 0.5), largest 3.75 on a
- * site whose every request is one endpoint. A correction applies to its own endpoints only; before that limit
- * the median fall was 3.4 points (comserve: 1.5) and this bound was 6 points. One point catches a correction
- * that reaches the site's other endpoints again.
+ * Most the attacks' detection may fall, in share: issue 12's 0.2 points too (one attack of this site's 400 is
+ * 0.25, so none may be lost). With the support gate the shipped model's settings choose (in full only to
+ * requests made of the upload's features alone), `sitefp --folds 0` loses one attack on one site of 12 and
+ * none on the others, comserve (this test's site) included; with the last release's gate (0.85–0.99) this bound
+ * was 1 point, the median fall 0.00 and the largest 3.50.
  */
-const ATTACKS_FALL = 0.01;
+const ATTACKS_FALL = 0.002;
 
 let worker, browser, page, dir, token, site, story;
 
@@ -140,10 +140,18 @@ test("the console on a held-out real site: its false positives uploaded as benig
   await seeText("#adapt-result", /Guardpassed/);
   // A correction: the answer says which endpoints it reaches.
   await seeText("#adapt-result", /Applies to\d+ endpoints? of the upload/);
-  // ... and, there, how far (the support gate): in full to requests made of the upload's words.
+  // ... and, there, how far (the support gate of the shipped model's settings): in full to requests made of
+  // the upload's words.
+  const gate =
+    JSON.parse(readFileSync(join(ROOT, "models/model-card.json"), "utf8")).model.taugate.adapt.residual
+      .gate;
+  const pctRe = (x) => (100 * x).toFixed(1).replace(".", "\\.");
   await seeText(
     "#adapt-result",
-    /in full to requests made of the upload's words \(≥ 99\.0% of them\), not at all below 85\.0%/,
+    new RegExp(
+      `in full to requests made of the upload's words \\(≥ ${pctRe(gate.to)}% of them\\), not at all below ` +
+        `${pctRe(gate.from)}%`,
+    ),
   );
   await seeText("#adapt-outcome", new RegExp(`^With the new head: ${n} of ${n} benign requests pass`));
   const rows = await page.locator("#rows-body td.decision").allTextContents();

@@ -487,11 +487,11 @@ Deno.test("adaptHead with a residual: a correction's support gate keeps attacks 
   }));
   const options = { anchors: ANCHORS, tau, contrasts };
   const upload = FPS.map((r) => example(r, 0));
-  const gate = { from: 0.85, to: 0.99 };
+  const gate = RESIDUAL_DEFAULT.gate!;
   const gated = adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT, gate } }, options).head;
   const open =
     adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT, gate: null } }, options).head;
-  nodeAssert.deepEqual(gated.rg, Float32Array.of(0.85, 0.99));
+  nodeAssert.deepEqual(gated.rg, Float32Array.of(gate.from, gate.to));
   assert(gated.rs !== undefined && open.rs === undefined && open.rg === undefined);
   // The fit is the same: the gate acts at scoring. The uploaded requests (support 1) pass under both.
   nodeAssert.deepEqual(gated.rv, open.rv);

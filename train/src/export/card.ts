@@ -368,7 +368,9 @@ function markdown(
           ? "; with `residual` set, tenant heads are residual heads (`src/heads/residual.ts`) and λ, `steps` and " +
             "`lr` apply only to a model adapted without it; the residual's settings were chosen with " +
             "`node train/bin/run.mjs sitefewshot --folds 1,2,3,4 --split support` and `sitefp --folds 1,2` on the " +
-            "shipped model's training sites, the novelty prior (`l2Novelty`, `noveltyFrom`) and the value profile " +
+            "shipped model's training sites, the correction's support gate (`gate`) with `sitefp` on validation " +
+            "folds (the seed-1 rotation-0 model on fold 1, the rotation-1 model on fold 2: each rotation's " +
+            "calibration fold), the novelty prior (`l2Novelty`, `noveltyFrom`) and the value profile " +
             "(`values`) with `sitefewshot --folds 1,2 --split support` (AUC, TPR at 1 % FPR and the block rate at " +
             "the head's τ, with and without `--unlabeled 1000`), never on fold 0"
           : ""
