@@ -25,6 +25,7 @@ import type { GuardFigures } from "./guard.ts";
 import { importForReview } from "./import.ts";
 import { adaptConfigOf, canarySet } from "./model.ts";
 import { canaryMatchedTau, detectionRate } from "../heads/calibrate.ts";
+import { CORRECTION_BOUNDED_NAMES } from "../heads/residual.ts";
 import { Learner } from "../learn/learner.ts";
 import { LEARN_DEFAULTS } from "../learn/state.ts";
 import {
@@ -350,6 +351,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
         loss: fit.loss,
         endpoints: fit.head.re?.length ?? null,
         gate: fit.head.rg ? { from: round(fit.head.rg[0], 4), to: round(fit.head.rg[1], 4) } : null,
+        bounds: fit.head.rb ? [...CORRECTION_BOUNDED_NAMES] : null,
         ms: roundMs(cand.ms),
       },
       guard,

@@ -96,7 +96,7 @@ export function explainLogit(
   for (let j = 0; j < Z; j++) logit += head.w[j] * z[j], g[j] = head.w[j];
   // A correction limited to its endpoints (`re`) adds nothing to a request of another endpoint, and on them
   // as much as the request is made of the corrected requests' features (`rs`, `residualGate`).
-  const gate = residualApplies(head.re, f.params) ? residualGate(head.rs, head.rg, f) : 0;
+  const gate = residualApplies(head.re, f.params) ? residualGate(head.rs, head.rg, f, head.rb) : 0;
   const applies = gate > 0;
   const site = siteContributions(head, f, trace);
   for (const c of site) logit += c.contribution;

@@ -54,6 +54,8 @@ function adaptSchema() {
       gate: z.object({ from: z.number().min(0).max(1), to: z.number().min(0).max(1) })
         .refine((g) => g.from < g.to, { message: "gate.from must be below gate.to" }).nullable()
         .default(RESIDUAL_DEFAULT.gate ?? null),
+      // Absent: bounds (`ResidualConfig.bounds`).
+      bounds: z.boolean().optional(),
     }).optional(),
     // A model that predates value profiles gets the defaults (used by residual heads only).
     values: z.object({

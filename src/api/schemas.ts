@@ -117,6 +117,10 @@ const fit = z.object({
       "of the upload's features (the uploaded requests and their recombinations), not at all at `from` or below " +
       "(an attack carries words the upload never had), linearly between. null: in full on its endpoints",
   ),
+  bounds: z.array(z.string()).nullable().optional().describe(
+    "a correction with a gate: the counts (dense slots) it bounds by the upload's largest; a request with more " +
+      "of one (a repeated parameter, another escape or keyword) gets nothing of it. null: none",
+  ),
   ms: z.object({
     features: z.number(),
     embed: z.number(),

@@ -36,6 +36,7 @@ import {
 } from "./site_profile.ts";
 import { logitWithHead } from "./score.ts";
 import {
+  correctionBounds,
   fitResidual,
   MAX_ANCHORS,
   MAX_CORRECTION_ENDPOINTS,
@@ -394,6 +395,8 @@ function adaptResidual(
   const gate = correction && rc.gate && rc.gate.to > rc.gate.from ? rc.gate : undefined;
   const rs = gate ? supportBitmap(examples.map((e) => e.features!), FEATURE_SPEC.dim) : undefined;
   const rg = gate ? Float32Array.of(gate.from, gate.to) : undefined;
+  // And its bounds (`ResidualConfig.bounds`): the uploaded requests' largest evidence counts.
+  const rb = gate && rc.bounds !== false ? correctionBounds(examples.map((e) => e.features!)) : undefined;
   const fit = fitResidual(
     gAll,
     noveltyAll,
@@ -411,6 +414,7 @@ function adaptResidual(
   const head: HeadParams = { w, b: fit.alpha * init.b + fit.beta, ri: fit.ri, rv: fit.rv, rd: fit.rd };
   if (re) head.re = re;
   if (rs && rg) head.rs = rs, head.rg = rg;
+  if (rs && rb) head.rb = rb;
   if (counts && fit.a) {
     head.a = Float32Array.from(fit.a.subarray(0, NOVELTY_DIM));
     head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);

@@ -37,7 +37,7 @@
  *
  * @module
  */
-import { MAX_DIM } from "../features/spec.ts";
+import { DENSE_NAMES, MAX_DIM } from "../features/spec.ts";
 import { sigmoid as sigma } from "../util/math.ts";
 
 /** The residual's settings (`meta.adapt.residual`). */
@@ -99,6 +99,77 @@ export interface ResidualConfig {
    * `to <= from`: no gate (the correction applies in full on its endpoints).
    */
   gate?: { from: number; to: number } | null;
+  /**
+   * With the gate, a correction also keeps the largest value the uploaded requests have in each of the dense
+   * block's evidence counts (`CORRECTION_BOUNDED`: parameters, escapes, control characters, keywords, dot
+   * segments, …; the head's `rb`), and applies nothing to a request above one of them: a copy of an uploaded
+   * request with a parameter repeated, control characters or a bad escape appended is made of the upload's
+   * words but is not one of its requests (on real sites, `sitefp`, those tampered copies were the attacks a
+   * correction still lost). Absent or true: bounds; false: none.
+   */
+  bounds?: boolean;
+}
+
+/**
+ * The dense slots a correction bounds (`ResidualConfig.bounds`), by name: counts that an attack or a tampered
+ * copy raises and a near duplicate of a benign request keeps.
+ */
+export const CORRECTION_BOUNDED_NAMES: readonly string[] = Object.freeze([
+  "query_params",
+  "body_params",
+  "decode_depth",
+  "invalid_escapes",
+  "unicode_escapes",
+  "html_entities",
+  "control_chars",
+  "sql_keywords",
+  "shell_keywords",
+  "html_js_keywords",
+  "path_keywords",
+  "template_markers",
+  "comments",
+  "dot_dot_segments",
+  "invalid_utf8",
+  "raw_dot_segments",
+  "raw_backslashes",
+]);
+
+/** Their slots in the dense block (`DENSE_NAMES`), in the order of `CORRECTION_BOUNDED_NAMES`. */
+export const CORRECTION_BOUNDED: Int32Array = Int32Array.from(CORRECTION_BOUNDED_NAMES, (name) => {
+  const j = DENSE_NAMES.indexOf(name);
+  if (j < 0) throw new Error(`CORRECTION_BOUNDED_NAMES: ${name} is not a dense slot`);
+  return j;
+});
+
+/**
+ * A correction's bounds (`HeadParams.rb`): for each slot of `CORRECTION_BOUNDED`, the largest value among
+ * the uploaded requests (as float32, the stored head's precision).
+ *
+ * @param features The uploaded requests' features.
+ */
+export function correctionBounds(features: readonly ResidualFeatures[]): Float32Array {
+  const rb = new Float32Array(CORRECTION_BOUNDED.length).fill(-Infinity);
+  for (const f of features) {
+    for (let k = 0; k < rb.length; k++) {
+      const v = Math.fround(f.dense[CORRECTION_BOUNDED[k]] ?? 0);
+      if (v > rb[k]) rb[k] = v;
+    }
+  }
+  for (let k = 0; k < rb.length; k++) if (rb[k] === -Infinity) rb[k] = 0;
+  return rb;
+}
+
+/**
+ * Whether a request is within a correction's bounds (`HeadParams.rb`): true without bounds.
+ *
+ * @param rb The bounds, or undefined.
+ * @param dense The request's dense block.
+ */
+export function withinBounds(rb: ArrayLike<number> | undefined, dense: ArrayLike<number>): boolean {
+  if (rb === undefined) return true;
+  const n = Math.min(rb.length, CORRECTION_BOUNDED.length);
+  for (let k = 0; k < n; k++) if (Math.fround(dense[CORRECTION_BOUNDED[k]] ?? 0) > rb[k]) return false;
+  return true;
 }
 
 /** Most rounds of `escalate` steps a correction takes beyond its `steps` while an uploaded request is at τ. */
@@ -150,18 +221,22 @@ export function supportBitmap(features: readonly ResidualFeatures[], dim: number
 /**
  * How far a correction applies to a request (in [0, 1]): its support, the share of its feature mass whose
  * hashed feature is in the correction's bitmap, mapped from `[from, to]` onto `[0, 1]` (see
- * `ResidualConfig.gate`). 1 without a bitmap or gate; 0 for a request without hashed features.
+ * `ResidualConfig.gate`). 1 without a bitmap or gate; 0 for a request without hashed features, and for one
+ * above the correction's bounds (`rb`, `ResidualConfig.bounds`).
  *
  * @param rs The correction's bitmap (`HeadParams.rs`), or undefined.
  * @param rg The gate's `[from, to]` (`HeadParams.rg`), or undefined.
  * @param f The request's features.
+ * @param rb The correction's bounds (`HeadParams.rb`), or undefined (none).
  */
 export function residualGate(
   rs: Uint8Array | undefined,
   rg: ArrayLike<number> | undefined,
   f: ResidualFeatures,
+  rb?: ArrayLike<number>,
 ): number {
   if (rs === undefined || rg === undefined) return 1;
+  if (!withinBounds(rb, f.dense)) return 0;
   const nnz = f.nnz ?? f.indices.length, idx = f.indices, val = f.values, limit = rs.length << 3;
   let all = 0, inside = 0;
   for (let i = 0; i < nnz; i++) {
@@ -177,7 +252,7 @@ export function residualGate(
 }
 
 /**
- * `residualGate(rs, rg, f) · residualLogit(ri, rv, rd, f)` in one pass over the request's features (the hot
+ * `residualGate(rs, rg, f, rb) · residualLogit(ri, rv, rd, f)` in one pass over the request's features (the hot
  * path of a correction's endpoints). Its probe loop is `residualLogit`'s, written out again on purpose: one
  * function with a branch inside the loop, or the probe as a helper, cost the gate-less heads 0.3–0.45 µs a
  * request (`scripts/correction_timing.ts`: 0.66 µs as it is, 0.95 and 1.1 µs so).
@@ -188,6 +263,7 @@ export function residualGate(
  * @param rs The correction's support bitmap.
  * @param rg The gate's `[from, to]`.
  * @param f The request's features.
+ * @param rb The correction's bounds (`HeadParams.rb`), or undefined (none).
  */
 export function gatedResidualLogit(
   ri: Int32Array | undefined,
@@ -196,7 +272,11 @@ export function gatedResidualLogit(
   rs: Uint8Array,
   rg: ArrayLike<number>,
   f: ResidualFeatures,
+  rb?: ArrayLike<number>,
 ): number {
+  // A request above the correction's bounds is not one of its requests: no residual (checked first, as it
+  // costs a few comparisons and saves the pass over the features).
+  if (!withinBounds(rb, f.dense)) return 0;
   if (ri === undefined || rv === undefined || ri.length === 0) {
     const r = residualLogit(undefined, undefined, rd, f);
     return r === 0 ? 0 : residualGate(rs, rg, f) * r;

@@ -57,7 +57,7 @@ export function logitWithHead(
     // A correction's support gate (`residualGate`) scales its residual (one pass over the features for both).
     s += head.rs === undefined || head.rg === undefined
       ? residualLogit(head.ri, head.rv, head.rd, features)
-      : gatedResidualLogit(head.ri, head.rv, head.rd, head.rs, head.rg, features);
+      : gatedResidualLogit(head.ri, head.rv, head.rd, head.rs, head.rg, features, head.rb);
   }
   return s;
 }

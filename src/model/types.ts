@@ -105,6 +105,11 @@ export interface HeadParams {
   rs?: Uint8Array;
   /** The support gate's `[from, to]` (with `rs`). */
   rg?: Float32Array;
+  /**
+   * A correction's bounds (with `rs`): the uploaded requests' largest value of each dense evidence count
+   * (`heads/residual.ts`, `CORRECTION_BOUNDED`); a request above one gets no residual.
+   */
+  rb?: Float32Array;
   /** Weights of the value features (`VALUE_DIM`, non-negative; with `values` and `profile`). */
   av?: Float32Array;
   /** The site's value profile (`heads/value_profile.ts`); its features are scaled by `profile.weight`. */

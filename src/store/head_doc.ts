@@ -25,7 +25,7 @@ import {
   valueProfileToBase64,
 } from "../heads/value_profile.ts";
 import { NOVELTY_DIM, profileBitsFromBase64, profileBitsToBase64 } from "../heads/site_profile.ts";
-import { MAX_CORRECTION_ENDPOINTS } from "../heads/residual.ts";
+import { CORRECTION_BOUNDED, MAX_CORRECTION_ENDPOINTS } from "../heads/residual.ts";
 import type { HeadParams, SiteProfile } from "../model/types.ts";
 import { parses } from "../util/zod.ts";
 import { base64ToBytes, bytesToBase64 } from "../util/bytes.ts";
@@ -102,6 +102,7 @@ const headSchema = z.looseObject({
     message: `must be base64 of ${FEATURE_SPEC.dim / 8} bytes (a correction's support bitmap)`,
   }).optional(),
   rg: z.array(z.number().min(0).max(1)).length(2).optional(),
+  rb: z.array(finite).length(CORRECTION_BOUNDED.length).optional(),
   av: z.array(z.number().min(0)).length(VALUE_DIM).optional(),
   values: z.string().max(VALUE_PROFILE_MAX_CHARS).refine(parses(valueProfileFromBase64), {
     message: "must be base64 of a value profile",
@@ -124,6 +125,8 @@ const headSchema = z.looseObject({
   message: "re must be strictly increasing",
 }).refine((h) => (h.rs === undefined) === (h.rg === undefined) && (h.rg === undefined || h.rg[0] < h.rg[1]), {
   message: "rs and rg come together, with rg[0] < rg[1]",
+}).refine((h) => h.rb === undefined || h.rs !== undefined, {
+  message: "rb comes with rs and rg",
 });
 
 const storedHeadSchema = z.looseObject({

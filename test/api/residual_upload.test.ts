@@ -4,7 +4,7 @@
 // (a correction applies to the endpoints it was shown: method and path shape). Poisoning (attacks
 // labelled benign) and contradictory labels are refused, and the refusal says what to do.
 import assert from "node:assert/strict";
-import { RESIDUAL_DEFAULT } from "../../src/heads/residual.ts";
+import { CORRECTION_BOUNDED_NAMES, RESIDUAL_DEFAULT } from "../../src/heads/residual.ts";
 import { ADMIN, labelled, testWorld } from "./_app.ts";
 import { attackRecord, benignRecord, TEST_ADAPT } from "./_model.ts";
 
@@ -58,6 +58,8 @@ Deno.test("false positives: uploaded as benign, they and their twins pass; other
   assert.equal(body.fit.endpoints, 7);
   // On them, it applies as far as a request is made of the upload's features (the support gate).
   assert.deepEqual(body.fit.gate, RESIDUAL_DEFAULT.gate);
+  // ... and not to a request with more of an evidence count than the upload has (its bounds, listed).
+  assert.deepEqual(body.fit.bounds, [...CORRECTION_BOUNDED_NAMES]);
   assert.equal(typeof doc.head.rs, "string");
   assert.ok(ri.length > 0 && ri.length === rv.length, "the stored head has a residual");
   assert.ok(JSON.stringify(doc).length < 64 * 1024, "within the 64 KB budget");

@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { featuresOfRecord } from "../../src/features/mod.ts";
 import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
 import {
+  CORRECTION_BOUNDED,
   fitResidual,
   gatedResidualLogit,
   MAX_CORRECTION_ENDPOINTS,
@@ -15,6 +16,7 @@ import {
   residualLogit,
   supportBitmap,
   topWeights,
+  withinBounds,
 } from "../../src/heads/residual.ts";
 import { contrastRecords, CONTRASTS_PER_RECORD, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
@@ -515,6 +517,66 @@ Deno.test("adaptHead with a residual: a correction's support gate keeps attacks 
   // A benign-and-attack upload is no correction: no gate.
   const both = adaptHead(init, [...upload, example(rec("/x?id=1%27--"), 1)], CONFIG, options).head;
   assert(both.rs === undefined && both.rg === undefined, "both classes: no gate");
+});
+
+Deno.test("adaptHead with a residual: a correction's bounds keep tampered copies of its requests at the global score", () => {
+  const tau = 0.9, lt = Math.log(tau / (1 - tau));
+  const contrasts = contrastRecords(FPS).map((r) => ({
+    z: Float32Array.from([1, 0]),
+    features: featuresOfRecord(r),
+  }));
+  const options = { anchors: ANCHORS, tau, contrasts };
+  const upload = FPS.map((r) => example(r, 0));
+  const bounded = adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT } }, options).head;
+  const unbounded =
+    adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT, bounds: false } }, options).head;
+  nodeAssert.equal(bounded.rb?.length, CORRECTION_BOUNDED.length);
+  assert(unbounded.rb === undefined, "bounds: false keeps none");
+  // The bounds are the upload's largest evidence counts: every uploaded request is within them and passes.
+  for (const r of FPS) {
+    assert(withinBounds(bounded.rb, featuresOfRecord(r).dense), r.url);
+    nodeAssert.equal(logit(bounded, r), logit(unbounded, r), r.url);
+    assert(logit(bounded, r) < lt, `${r.url} still flagged`);
+  }
+  // Copies of uploaded requests made of their words, tampered as the implanted anomalies tamper (a parameter
+  // repeated): without bounds the correction lowers them with the upload; with them they keep the global
+  // head's score. (A copy with new characters, an appended control character or a stray `%`, is already out
+  // of the gate's support.)
+  const tampered = [FPS[0].url + "&remember=off", FPS[1].url + "&modo=entrar"].map((u) => rec(u));
+  for (const r of tampered) {
+    assert(!withinBounds(bounded.rb, featuresOfRecord(r).dense), `${r.url} within the bounds`);
+    nodeAssert.equal(logit(bounded, r), logit(init, r), r.url);
+    assert(logit(unbounded, r) < logit(init, r) - 1, `${r.url}: the unbounded correction lowers it`);
+  }
+  // A two-class upload is no correction: no bounds.
+  const both = adaptHead(init, [...upload, example(rec("/x?id=1%27--"), 1)], CONFIG, options).head;
+  assert(both.rb === undefined, "both classes: no bounds");
+});
+
+Deno.test("stored head: a correction's bounds round-trip exactly and malformed ones are refused", () => {
+  const base = { version: 1, createdAt: "2026-12-05T00:00:00.000Z" };
+  const rs = new Uint8Array(FEATURE_SPEC.dim / 8);
+  rs[7] = 2;
+  const rb = Float32Array.from(CORRECTION_BOUNDED, (_, k) => k / 3);
+  const head: HeadParams = { w: Float32Array.of(1), b: 0, rs, rg: Float32Array.of(0.99, 1), rb };
+  const back = headFromJson(
+    parseStoredHead(JSON.parse(JSON.stringify({ ...base, head: headToJson(head) }))).head,
+  );
+  nodeAssert.deepStrictEqual(back, head);
+  const good = headToJson(head);
+  for (
+    const bad of [
+      { rb: Array.from(rb) }, // without rs and rg
+      { rs: good.rs, rg: [0.99, 1], rb: Array.from(rb).slice(1) }, // too short
+      { rs: good.rs, rg: [0.99, 1], rb: [...Array.from(rb), 1] }, // too long
+    ]
+  ) {
+    nodeAssert.throws(
+      () => parseStoredHead({ ...base, head: { w: [1], b: 0, ...bad } }),
+      TypeError,
+      JSON.stringify(bad).slice(0, 80),
+    );
+  }
 });
 
 Deno.test("stored head: a correction's support round-trips exactly and a malformed one is refused", () => {

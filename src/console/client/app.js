@@ -875,7 +875,11 @@ function renderAdaptResult(out, refusal) {
             ? `; there, in full to requests made of the upload's words (≥ ${
               pct(out.fit.gate.to)
             } of them), ` +
-              `not at all below ${pct(out.fit.gate.from)}: upload near duplicates with new words too`
+              `not at all below ${pct(out.fit.gate.from)}` +
+              (Array.isArray(out.fit.bounds) && out.fit.bounds.length > 0
+                ? ", nor to one with more parameters, escapes or keywords than the upload's"
+                : "") +
+              ": upload near duplicates with new words too"
             : ""),
       );
     }
