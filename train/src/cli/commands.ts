@@ -446,6 +446,20 @@ export const SITEFP: CommandSpec = {
         "Also write each site's story as canonical records to DIR/<site>/: upload.jsonl (the false positives), " +
         "other.jsonl (the other half), attacks.jsonl, tau.json (outside the repository: the data is not ours).",
     },
+    {
+      name: "lost",
+      kind: "flag",
+      help:
+        "Also print each implanted attack the correction lost, with the uploaded requests of its endpoint.",
+    },
+    {
+      name: "from",
+      kind: "value",
+      arg: "LIST",
+      help:
+        "Summarise the --json files of earlier runs (comma-separated) instead of running: leave-sites-out is one " +
+        "run per rotation, each with its model on its own test fold.",
+    },
   ],
 };
 

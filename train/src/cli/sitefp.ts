@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RequestRecord } from "@taugate/record/record.ts";
 import { adaptHead, type HeadExample, residualTau } from "@taugate/heads/adapt.ts";
@@ -41,12 +41,24 @@ export interface SiteFp {
   otherBlocked: [number, number];
   /** Share of the implanted attacks flagged. */
   attacksCaught: [number, number];
+  /** Implanted attacks flagged before and not after (absent in files of earlier versions). */
+  attacksLost?: number;
 }
 
 /** The CLI entry: returns the exit code. */
 export function main(argv: string[]): Promise<number> {
   const args = parseCli(argv, SITEFP);
   if (typeof args === "number") return Promise.resolve(args);
+  const from = args.str("from");
+  if (from) {
+    // A summary of earlier runs' files (leave-sites-out: one run per rotation, each with its own model).
+    const rows = from.split(",").filter((f) => f !== "").flatMap((f) =>
+      JSON.parse(readFileSync(f, "utf8")) as SiteFp[]
+    );
+    summarise(rows);
+    return Promise.resolve(0);
+  }
+  const showLost = args.flag("lost");
   const dataDir = args.str("data")!;
   const folds = args.ints("folds");
   const quantile = args.num("quantile");
@@ -112,16 +124,34 @@ export function main(argv: string[]): Promise<number> {
     const rate = (xs: number[], t: number) =>
       xs.length === 0 ? 0 : xs.filter((x) => x >= t).length / xs.length;
     const sA2 = scores(head, A, zA);
+    const sX = scores(m.head, X, zX), sX2 = scores(head, X, zX);
+    const lost = sX.flatMap((x, i) => x >= tau && sX2[i] < tauAfter ? [i] : []);
     const row: SiteFp = {
       id: s.id,
       tau,
       uploaded: fps.length,
       fpFlagged: [rate(fps.map((i) => sA[i]), tau), rate(fps.map((i) => sA2[i]), tauAfter)],
       otherBlocked: [rate(scores(m.head, B, zB), tau), rate(scores(head, B, zB), tauAfter)],
-      attacksCaught: [rate(scores(m.head, X, zX), tau), rate(scores(head, X, zX), tauAfter)],
+      attacksCaught: [rate(sX, tau), rate(sX2, tauAfter)],
+      attacksLost: lost.length,
     };
     out.push(row);
     console.error(JSON.stringify(row));
+    if (showLost) {
+      // Each attack the correction lost, and the uploaded requests of its endpoint (method and path shape).
+      const line = (r: RequestRecord) => `${r.method} ${r.url}${r.body ? ` [body ${r.body.length} B]` : ""}`;
+      for (const i of lost) {
+        const a = s.attacks[i], ep = rowFeatures(X, i).params?.[0];
+        console.log(
+          `lost on ${s.id}: ${a.family ?? "attack"}, ${sX[i].toFixed(4)} → ${sX2[i].toFixed(4)} (τ ${
+            tau.toFixed(4)
+          } → ${tauAfter.toFixed(4)}): ${line(a)}`,
+        );
+        for (const j of fps) {
+          if (rowFeatures(A, j).params?.[0] === ep) console.log(`  uploaded: ${line(ordinary[j])}`);
+        }
+      }
+    }
     if (emit) {
       const dir = join(emit, s.id);
       mkdirSync(dir, { recursive: true });
@@ -133,6 +163,14 @@ export function main(argv: string[]): Promise<number> {
       writeFileSync(join(dir, "tau.json"), JSON.stringify({ tau, row }) + "\n");
     }
   }
+  summarise(out);
+  const json = args.str("json");
+  if (json) writeFileSync(json, JSON.stringify(out, null, 1) + "\n");
+  return Promise.resolve(0);
+}
+
+/** Prints the median and extremes over sites of a run's (or several runs') rows. */
+function summarise(out: readonly SiteFp[]): void {
   const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
   const line = (name: string, f: (r: SiteFp) => [number, number]) => {
     const d = out.map((r) => f(r)[1] - f(r)[0]);
@@ -149,7 +187,15 @@ export function main(argv: string[]): Promise<number> {
   console.log(line("uploaded false positives flagged", (r) => r.fpFlagged));
   console.log(line("other ordinary requests blocked", (r) => r.otherBlocked));
   console.log(line("implanted attacks caught", (r) => r.attacksCaught));
-  const json = args.str("json");
-  if (json) writeFileSync(json, JSON.stringify(out, null, 1) + "\n");
-  return Promise.resolve(0);
+  // Issue 12 asks that a site's attacks keep their detection within 0.2 points.
+  const falls = out.map((r) => r.attacksCaught[0] - r.attacksCaught[1]);
+  const withLost = out.filter((r) => r.attacksLost !== undefined);
+  console.log(
+    `sites whose attacks fall more than 0.2 points: ${
+      falls.filter((f) => f > 0.002 + 1e-12).length
+    } of ${out.length}` +
+      (withLost.length === out.length
+        ? `; sites losing an attack: ${withLost.filter((r) => r.attacksLost! > 0).length}`
+        : ""),
+  );
 }
