@@ -553,6 +553,23 @@ Deno.test("adaptHead with a residual: a correction's bounds keep tampered copies
   assert(both.rb === undefined, "both classes: no bounds");
 });
 
+Deno.test("adaptHead with a residual: a correction cut to the weights a head keeps still passes every uploaded request", () => {
+  const tau = 0.9, lt = Math.log(tau / (1 - tau));
+  const contrasts = contrastRecords(FPS).map((r) => ({
+    z: Float32Array.from([1, 0]),
+    features: featuresOfRecord(r),
+  }));
+  const upload = FPS.map((r) => example(r, 0));
+  // A head that may keep 6 residual weights: the fit uses many more, and the cut alone leaves requests at τ;
+  // fitted again on the kept weights' features, every uploaded request passes.
+  for (const maxWeights of [6, 12]) {
+    const residual = { ...RESIDUAL_DEFAULT, maxWeights };
+    const { head } = adaptHead(init, upload, { ...CONFIG, residual }, { anchors: ANCHORS, tau, contrasts });
+    assert(head.ri !== undefined && head.ri.length <= maxWeights, `${head.ri?.length} weights kept`);
+    for (const r of FPS) assert(logit(head, r) < lt, `maxWeights ${maxWeights}: ${r.url} still flagged`);
+  }
+});
+
 Deno.test("stored head: a correction's bounds round-trip exactly and malformed ones are refused", () => {
   const base = { version: 1, createdAt: "2026-12-05T00:00:00.000Z" };
   const rs = new Uint8Array(FEATURE_SPEC.dim / 8);
