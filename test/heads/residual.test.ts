@@ -155,6 +155,19 @@ const FPS = [
   "/tienda/autenticar.jsp?modo=entrar&login=pe%F1a&pwd=a%F1o2020&remember=on",
 ].map((u) => rec(u));
 
+/**
+ * The false-positive correction of the tests below: FPS uploaded as benign under τ 0.9 (`lt`, its logit), with
+ * the canaries as anchors and the upload's attack copies as contrasts.
+ */
+function fpCorrection() {
+  const tau = 0.9, lt = Math.log(tau / (1 - tau));
+  const contrasts = contrastRecords(FPS).map((r) => ({
+    z: Float32Array.from([1, 0]),
+    features: featuresOfRecord(r),
+  }));
+  return { tau, lt, upload: FPS.map((r) => example(r, 0)), options: { anchors: ANCHORS, tau, contrasts } };
+}
+
 Deno.test("adaptHead with a residual: a benign-only upload makes exactly those requests (and near twins) pass", () => {
   const { head } = adaptHead(init, FPS.map((r) => example(r, 0)), CONFIG, { anchors: ANCHORS });
   const before = FPS.map((r) => logit(init, r)), after = FPS.map((r) => logit(head, r));
@@ -338,13 +351,7 @@ Deno.test("residualApplies: a sorted endpoint list is searched as a set, and no 
 });
 
 Deno.test("adaptHead with a residual: a correction applies to its own endpoints only", () => {
-  const tau = 0.9, lt = Math.log(tau / (1 - tau));
-  const contrasts = contrastRecords(FPS).map((r) => {
-    const f = featuresOfRecord(r);
-    return { z: Float32Array.from([1, 0]), features: f };
-  });
-  const options = { anchors: ANCHORS, tau, contrasts };
-  const upload = FPS.map((r) => example(r, 0));
+  const { tau, lt, upload, options } = fpCorrection();
   // The endpoint limit alone (the support gate has a test of its own, below).
   const { head } = adaptHead(init, upload, {
     ...CONFIG,
@@ -482,13 +489,7 @@ Deno.test("residualGate: the share of a request's feature mass in the support, r
 });
 
 Deno.test("adaptHead with a residual: a correction's support gate keeps attacks on its endpoint at the global score", () => {
-  const tau = 0.9, lt = Math.log(tau / (1 - tau));
-  const contrasts = contrastRecords(FPS).map((r) => ({
-    z: Float32Array.from([1, 0]),
-    features: featuresOfRecord(r),
-  }));
-  const options = { anchors: ANCHORS, tau, contrasts };
-  const upload = FPS.map((r) => example(r, 0));
+  const { lt, upload, options } = fpCorrection();
   const gate = RESIDUAL_DEFAULT.gate!;
   const gated = adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT, gate } }, options).head;
   const open =
@@ -520,13 +521,7 @@ Deno.test("adaptHead with a residual: a correction's support gate keeps attacks 
 });
 
 Deno.test("adaptHead with a residual: a correction's bounds keep tampered copies of its requests at the global score", () => {
-  const tau = 0.9, lt = Math.log(tau / (1 - tau));
-  const contrasts = contrastRecords(FPS).map((r) => ({
-    z: Float32Array.from([1, 0]),
-    features: featuresOfRecord(r),
-  }));
-  const options = { anchors: ANCHORS, tau, contrasts };
-  const upload = FPS.map((r) => example(r, 0));
+  const { lt, upload, options } = fpCorrection();
   const bounded = adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT } }, options).head;
   const unbounded =
     adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT, bounds: false } }, options).head;
@@ -554,17 +549,12 @@ Deno.test("adaptHead with a residual: a correction's bounds keep tampered copies
 });
 
 Deno.test("adaptHead with a residual: a correction cut to the weights a head keeps still passes every uploaded request", () => {
-  const tau = 0.9, lt = Math.log(tau / (1 - tau));
-  const contrasts = contrastRecords(FPS).map((r) => ({
-    z: Float32Array.from([1, 0]),
-    features: featuresOfRecord(r),
-  }));
-  const upload = FPS.map((r) => example(r, 0));
+  const { lt, upload, options } = fpCorrection();
   // A head that may keep 6 residual weights: the fit uses many more, and the cut alone leaves requests at τ;
   // fitted again on the kept weights' features, every uploaded request passes.
   for (const maxWeights of [6, 12]) {
     const residual = { ...RESIDUAL_DEFAULT, maxWeights };
-    const { head } = adaptHead(init, upload, { ...CONFIG, residual }, { anchors: ANCHORS, tau, contrasts });
+    const { head } = adaptHead(init, upload, { ...CONFIG, residual }, options);
     assert(head.ri !== undefined && head.ri.length <= maxWeights, `${head.ri?.length} weights kept`);
     for (const r of FPS) assert(logit(head, r) < lt, `maxWeights ${maxWeights}: ${r.url} still flagged`);
   }
