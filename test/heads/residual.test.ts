@@ -351,7 +351,7 @@ Deno.test("residualApplies: a sorted endpoint list is searched as a set, and no 
 });
 
 Deno.test("adaptHead with a residual: a correction applies to its own endpoints only", () => {
-  const { tau, lt, upload, options } = fpCorrection();
+  const { lt, upload, options } = fpCorrection();
   // The endpoint limit alone (the support gate has a test of its own, below).
   const { head } = adaptHead(init, upload, {
     ...CONFIG,
