@@ -7,7 +7,13 @@
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { FEATURE_SPEC, featuresOfRecord } from "../features/mod.ts";
+import {
+  extractFeatures,
+  FEATURE_SPEC,
+  featuresOfRecord,
+  overflowOfRecord,
+  wasTruncated,
+} from "../features/mod.ts";
 import { decide, headFitsModel } from "../middleware/decide.ts";
 import { lazyEngine, type ReadyEngine } from "../middleware/engine.ts";
 import type { EngineSource, Mode } from "../middleware/options.ts";
@@ -472,28 +478,50 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
     const weights = explain ? await weightsOf(r) : null;
     const embed = embedderOf(r.engine);
     const results = [];
+    const input = {
+      tenantHead,
+      storeError,
+      meta,
+      globalHead: r.globalHead,
+      globalTau: globalTau(meta),
+      mode: o.mode,
+    };
     for (const [i, rec] of records.entries()) {
-      const trace = weights ? new Map<number, string[]>() : undefined;
-      const f = featuresOfRecord(rec, FEATURE_SPEC, trace);
-      const got = embed(f);
-      const z = got instanceof Promise ? await got : got;
-      const v = decide({
-        tenantHead,
-        storeError,
-        meta,
-        globalHead: r.globalHead,
-        globalTau: globalTau(meta),
-        mode: o.mode,
-        z,
+      let trace = weights ? new Map<number, string[]>() : undefined;
+      let f = featuresOfRecord(rec, FEATURE_SPEC, trace);
+      let got = embed(f);
+      let v = decide({
+        ...input,
+        z: got instanceof Promise ? await got : got,
         structure: f.structure,
         features: f,
       });
+      // As the worker scores: what the caps cut off is scored as overflow views, and the highest score counts
+      // (the explanation is of the view that gave it).
+      let inspected: "partial" | undefined;
+      if (wasTruncated(f)) {
+        const ov = overflowOfRecord(rec);
+        for (const w of ov.views) {
+          const tw = weights ? new Map<number, string[]>() : undefined;
+          const fw = extractFeatures(w, FEATURE_SPEC, tw);
+          got = embed(fw);
+          const vw = decide({
+            ...input,
+            z: got instanceof Promise ? await got : got,
+            structure: fw.structure,
+            features: fw,
+          });
+          if (vw.score > v.score) v = vw, f = fw, trace = tw;
+        }
+        if (!ov.complete) inspected = "partial";
+      }
       const { score, flagged, decision } = v;
       const head = v.head === "tenant" ? chosen!.head : r.globalHead;
       const row: Record<string, unknown> = { index: i + 1, score, flagged, decision };
       // A malformed tenant head falls back to the global head request by request, as in the worker.
       if (v.head !== source) row.head = v.head;
       if (rec.label !== undefined) row.label = rec.label;
+      if (inspected !== undefined) row.inspected = inspected;
       if (weights && trace) {
         const ex = explainLogit(weights, head, f, trace, q.top ?? 8);
         row.logit = ex.logit;

@@ -325,6 +325,10 @@ export const scoreResultSchema = z.object({
         "(a malformed head), as the worker does",
     ),
     label: z.number().int().optional(),
+    inspected: z.literal("partial").optional().describe(
+      "present when part of the request was not inspected (its body past the bytes read, or more overflow views " +
+        "than allowed): the score is of what was, as in the worker's log line",
+    ),
     logit: z.number().optional(),
     why: z.array(contribution).optional(),
   })),

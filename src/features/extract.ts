@@ -215,7 +215,7 @@ for (let c = 2; c < C_LOG2_C.length; c++) C_LOG2_C[c] = c * Math.log2(c);
  * Headers left out entirely: transport (hop-by-hop, framing, host) and what a platform adds on its own
  * (Cloudflare's `cf-*`, `cdn-loop`). They differ between Deno, workerd and records for the same request.
  */
-const SKIP_HEADERS = new Set([
+export const SKIP_HEADERS: ReadonlySet<string> = new Set([
   "host",
   "content-length",
   "connection",
@@ -1375,22 +1375,29 @@ function cookieFeatures(x: Extractor, s: string): void {
   x.stats.cookies = n;
 }
 
-/** The body: its kind (from the content type, else sniffed), then its parameters or its text. */
-function bodyFeatures(x: Extractor, bytes: Uint8Array, contentType: string): void {
+/**
+ * A body's kind by its content type: `multipart`, `form`, `json`, `xml`, `binary` or `text`; `""` when the
+ * type says nothing (the text is sniffed then: `sniffBody`).
+ */
+export function contentKind(contentType: string): string {
   const ct = contentType.toLowerCase();
-  let kind: string;
-  if (ct.startsWith("multipart/form-data")) kind = "multipart";
-  else if (ct.startsWith("application/x-www-form-urlencoded")) kind = "form";
-  else if (ct.includes("json")) kind = "json";
-  else if (ct.includes("xml")) kind = "xml";
-  else if (
+  if (ct.startsWith("multipart/form-data")) return "multipart";
+  if (ct.startsWith("application/x-www-form-urlencoded")) return "form";
+  if (ct.includes("json")) return "json";
+  if (ct.includes("xml")) return "xml";
+  if (
     ct.startsWith("image/") || ct.startsWith("audio/") || ct.startsWith("video/") ||
     ct.startsWith("font/") ||
     ct.startsWith("application/octet-stream") || ct.startsWith("application/pdf") ||
     ct.startsWith("application/zip") || ct.startsWith("application/gzip")
-  ) kind = "binary";
-  else if (ct.startsWith("text/")) kind = "text";
-  else kind = "";
+  ) return "binary";
+  if (ct.startsWith("text/")) return "text";
+  return "";
+}
+
+/** The body: its kind (from the content type, else sniffed), then its parameters or its text. */
+function bodyFeatures(x: Extractor, bytes: Uint8Array, contentType: string): void {
+  let kind = contentKind(contentType);
   if (kind === "binary") {
     x.emitMeta(NS_BKIND, kind, G_SINGLE, ST_BODY);
     return;
@@ -1399,7 +1406,7 @@ function bodyFeatures(x: Extractor, bytes: Uint8Array, contentType: string): voi
   let bad = 0;
   for (let i = text.indexOf("\ufffd"); i >= 0; i = text.indexOf("\ufffd", i + 1)) bad++;
   x.stats.bodyInvalidUtf8 += bad;
-  if (kind === "") kind = sniff(text);
+  if (kind === "") kind = sniffBody(text);
   x.emitMeta(NS_BKIND, kind, G_SINGLE, ST_BODY);
   if (kind === "form") x.stats.bodyParams += paramFeatures(x, NS_BKEY, NS_BVAL, text);
   else if (kind === "json") jsonFeatures(x, text);
@@ -1785,7 +1792,8 @@ function jsonEscape(e: number): string | null {
   }
 }
 
-function sniff(text: string): string {
+/** The kind of a body whose content type says nothing, from its first characters. */
+export function sniffBody(text: string): string {
   let i = 0;
   while (i < text.length && codeAt(text, i) <= 32) i++;
   const c = codeAt(text, i);
@@ -1796,7 +1804,8 @@ function sniff(text: string): string {
   return "text";
 }
 
-function boundaryOf(contentType: string): string {
+/** The boundary of a multipart content type; `""` when it has none (or an invalid one). */
+export function boundaryOf(contentType: string): string {
   const lower = contentType.toLowerCase();
   const at = lower.indexOf("boundary=");
   if (at < 0) return "";
@@ -1808,7 +1817,8 @@ function boundaryOf(contentType: string): string {
   return v.length > 0 && v.length <= 70 ? v : "";
 }
 
-function headerValueOf(head: string, name: string): string {
+/** A header's value in a multipart part's head; `""` when absent. */
+export function headerValueOf(head: string, name: string): string {
   const lower = head.toLowerCase();
   let at = lower.indexOf(name + ":");
   while (at > 0 && codeAt(lower, at - 1) !== 10) at = lower.indexOf(name + ":", at + 1);

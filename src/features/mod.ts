@@ -15,7 +15,8 @@
  */
 import type { RequestRecord } from "../record/record.ts";
 import { extractFeatures, type FeatureTrace, type FeatureVector } from "./extract.ts";
-import { FEATURE_SPEC, type FeatureSpec } from "./spec.ts";
+import { INSPECT_BYTES, type Overflow, overflowViews } from "./overflow.ts";
+import { DENSE_NAMES, FEATURE_SPEC, type FeatureSpec } from "./spec.ts";
 import { viewFromRecord, viewFromRequest } from "./view.ts";
 
 export {
@@ -50,6 +51,7 @@ export {
   TEXT_FIELDS,
   validateSpec,
 } from "./spec.ts";
+export { INSPECT_BYTES, MAX_OVERFLOW_VIEWS, type Overflow, overflowViews, OVERLAP } from "./overflow.ts";
 export {
   BodyReadError,
   normaliseHeaders,
@@ -91,4 +93,33 @@ export async function featuresOfRequest(
   bodyCap: number = spec.caps.body,
 ): Promise<FeatureVector> {
   return extractFeatures(await viewFromRequest(req, Math.min(bodyCap, spec.caps.body)), spec);
+}
+
+const D_TRUNCATED = DENSE_NAMES.indexOf("truncated");
+
+/**
+ * Whether an extraction was cut by the spec's caps (a value, the parameters, the body, a header…): then the
+ * request's overflow views (`overflowViews`) hold what it did not read, and its score is the highest of
+ * its own and theirs.
+ *
+ * @param f The features (their dense block).
+ */
+export function wasTruncated(f: { dense: ArrayLike<number> }): boolean {
+  return f.dense[D_TRUNCATED] === 1;
+}
+
+/**
+ * The overflow views of a record, as the worker builds them for the same request (the body inspected up
+ * to `inspect` bytes). Call it when the record's features `wasTruncated`.
+ *
+ * @param rec The record.
+ * @param spec The feature spec.
+ * @param inspect Body bytes inspected in all.
+ */
+export function overflowOfRecord(
+  rec: RequestRecord,
+  spec: Readonly<FeatureSpec> = FEATURE_SPEC,
+  inspect: number = INSPECT_BYTES,
+): Overflow {
+  return overflowViews(viewFromRecord(rec, spec.caps.body, inspect), spec);
 }

@@ -19,8 +19,15 @@ export interface RequestView {
   headers: [string, string][];
   /** At most the body cap's bytes of the body; `null` when there is none. */
   body: Uint8Array | null;
-  /** More body existed than was read. */
+  /** More body existed than `body`. */
   bodyTruncated: boolean;
+  /**
+   * Body bytes read past `body`, for the overflow views (`overflow.ts`) only: the features of the request
+   * itself never see them. Present when the reader was asked to inspect more than the body cap.
+   */
+  rest?: Uint8Array;
+  /** The body went on past `body` and `rest`: those bytes were never inspected. */
+  bodyUnread?: boolean;
 }
 
 const NORMALISED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"]);
@@ -134,17 +141,25 @@ function isHttpWs(c: number): boolean {
  *
  * @param rec The record.
  * @param bodyCap Bytes of the body to keep.
+ * @param inspect Bytes of the body to read in all (at least `bodyCap`): those past `bodyCap` are the view's
+ *   `rest`, for overflow views.
  * @returns The view; its body is the UTF-8 encoding of `rec.body`, cut to `bodyCap` bytes.
  */
-export function viewFromRecord(rec: RequestRecord, bodyCap: number): RequestView {
+export function viewFromRecord(rec: RequestRecord, bodyCap: number, inspect: number = bodyCap): RequestView {
   let body: Uint8Array | null = null;
   let bodyTruncated = false;
+  let rest: Uint8Array | undefined, bodyUnread = false;
   if (typeof rec.body === "string" && rec.body.length > 0) {
-    // Every UTF-16 unit is at least one byte, so the first bodyCap units cover the first bodyCap bytes.
-    const head = rec.body.length > bodyCap ? rec.body.slice(0, bodyCap + 1) : rec.body;
+    const cap = Math.max(bodyCap, inspect);
+    // Every UTF-16 unit is at least one byte, so the first cap units cover the first cap bytes.
+    const head = rec.body.length > cap ? rec.body.slice(0, cap + 1) : rec.body;
     const encoded = encoder.encode(head);
-    bodyTruncated = encoded.length > bodyCap || rec.body.length > bodyCap + 1;
+    bodyTruncated = encoded.length > bodyCap || rec.body.length > cap + 1;
     body = encoded.length > bodyCap ? encoded.subarray(0, bodyCap) : encoded;
+    if (cap > bodyCap && encoded.length > bodyCap) {
+      rest = encoded.subarray(bodyCap, Math.min(encoded.length, cap));
+      bodyUnread = encoded.length > cap || rec.body.length > cap + 1;
+    }
   }
   // An origin-form URL is appended to the origin (`//x` is a path there), as a server reads a request line.
   const target = normaliseTarget(rec.url.startsWith("/") ? PLACEHOLDER_BASE + rec.url : rec.url);
@@ -160,6 +175,7 @@ export function viewFromRecord(rec: RequestRecord, bodyCap: number): RequestView
     headers: normaliseHeaders(rec.headers),
     body,
     bodyTruncated,
+    ...(rest !== undefined ? { rest, bodyUnread } : {}),
   };
 }
 
@@ -215,11 +231,16 @@ export class BodyReadError extends Error {
  * The view of a Web `Request`. The body is read from a clone, so the request itself stays unread.
  *
  * @param req The request.
- * @param bodyCap Bytes of the body to read.
+ * @param bodyCap Bytes of the body to read for its features.
+ * @param inspect Bytes of the body to read in all (at least `bodyCap`; those past it are the view's `rest`).
  * @throws {BodyReadError} when the body stream fails within the bytes read (truncated, badly framed).
  */
-export async function viewFromRequest(req: Request, bodyCap: number): Promise<RequestView> {
-  return await viewOrPromiseFromRequest(req, bodyCap);
+export async function viewFromRequest(
+  req: Request,
+  bodyCap: number,
+  inspect: number = bodyCap,
+): Promise<RequestView> {
+  return await viewOrPromiseFromRequest(req, bodyCap, inspect);
 }
 
 /**
@@ -227,11 +248,16 @@ export async function viewFromRequest(req: Request, bodyCap: number): Promise<Re
  * `async` call and its `await` there. The view is the same.
  *
  * @param req The request.
- * @param bodyCap Bytes of the body to read.
+ * @param bodyCap Bytes of the body to read for its features.
+ * @param inspect Bytes of the body to read in all (at least `bodyCap`; those past it are the view's `rest`).
  * @returns The view, or a promise of it when the body has to be read.
  * @throws {BodyReadError} (the promise rejects) as `viewFromRequest`.
  */
-export function viewOrPromiseFromRequest(req: Request, bodyCap: number): RequestView | Promise<RequestView> {
+export function viewOrPromiseFromRequest(
+  req: Request,
+  bodyCap: number,
+  inspect: number = bodyCap,
+): RequestView | Promise<RequestView> {
   const headers: [string, string][] = [];
   // forEach, not for-of: Deno's Headers iterator sorts and combines the whole list again on every step.
   req.headers.forEach((value, name) => headers.push([name, value]));
@@ -244,27 +270,33 @@ export function viewOrPromiseFromRequest(req: Request, bodyCap: number): Request
       bodyTruncated: false,
     };
   }
-  return viewWithBody(req, bodyCap, headers);
+  return viewWithBody(req, bodyCap, Math.max(bodyCap, inspect), headers);
 }
 
 async function viewWithBody(
   req: Request,
   bodyCap: number,
+  cap: number,
   headers: [string, string][],
 ): Promise<RequestView> {
   const stream = req.clone().body!; // (a body already read throws here: not the client's doing)
   let read;
   try {
-    read = await readPrefix(stream, bodyCap);
+    read = await readPrefix(stream, cap);
   } catch (err) {
     throw new BodyReadError(err);
   }
-  const body = read.bytes.length > 0 ? read.bytes : null;
-  return {
+  const bytes = read.bytes;
+  const view: RequestView = {
     method: req.method,
     ...targets(RAW_TARGETS.get(req) ?? targetOfSerialisedUrl(req.url)),
     headers,
-    body,
-    bodyTruncated: read.truncated,
+    body: bytes.length > bodyCap ? bytes.subarray(0, bodyCap) : bytes.length > 0 ? bytes : null,
+    bodyTruncated: read.truncated || bytes.length > bodyCap,
   };
+  if (bytes.length > bodyCap) {
+    view.rest = bytes.subarray(bodyCap);
+    view.bodyUnread = read.truncated;
+  }
+  return view;
 }

@@ -38,6 +38,11 @@ export interface Decision {
   error?: string;
   /** Why the global head replaced the tenant's (for the log). */
   headReason?: string;
+  /**
+   * `partial`: part of the request was not inspected (its body went on past the bytes read, or it needed
+   * more overflow views than allowed); the score is of what was.
+   */
+  inspected?: "partial";
 }
 
 /**

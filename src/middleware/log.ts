@@ -53,6 +53,7 @@ export function decisionLogLine(d: Decision, ctx: LogContext): string {
     head: d.head,
     head_version: d.headVersion,
     head_reason: d.headReason,
+    inspected: d.inspected,
     model: d.model,
     engine: ctx.engine,
     method: ctx.method.length > 24 ? ctx.method.slice(0, 24) : ctx.method,

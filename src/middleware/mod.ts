@@ -26,9 +26,11 @@ import {
   extractFeaturesInto,
   type FeatureBuffer,
   newFeatureBuffer,
+  overflowViews,
   PARAM_WORDS,
   type RequestView,
   viewOrPromiseFromRequest,
+  wasTruncated,
 } from "../features/mod.ts";
 import { decide } from "./decide.ts";
 import type { HeadFeatures } from "../heads/score.ts";
@@ -118,7 +120,9 @@ const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
  */
 export function taugate(options: TaugateOptions): TaugateMiddleware {
   const o = resolveOptions(options);
-  const { mode, failMode, bodyCap, headers: names, cache, log, exposeToClient: expose, learner } = o;
+  const { mode, failMode, bodyCap, headers: names, cache, log, exposeToClient: expose, learner, overflow } =
+    o;
+  const inspect = overflow === false ? bodyCap : Math.max(bodyCap, overflow.bodyBytes);
   const excluded = compileExclusions(o.exclude);
   const excludedSender = compileRequestRules(o.exclude.clients, o.exclude.headers);
   // An engine that cannot load is logged once per isolate at error level: fail-open must not hide it.
@@ -165,7 +169,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
     d.model = meta.modelId;
     read.engine = ready.engine.kind;
     // Without a body there is nothing to wait for; a synchronous engine (TypeScript) is called directly.
-    const viewed = viewOrPromiseFromRequest(req, bodyCap);
+    const viewed = viewOrPromiseFromRequest(req, bodyCap, inspect);
     const view = read.view = viewed instanceof Promise ? await viewed : viewed;
     const buf = pool.pop() ?? newFeatureBuffer();
     let z: Float32Array;
@@ -193,18 +197,47 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
       };
       lookup = await lookup;
     }
-    const v = decide({
+    const input = {
       tenantHead: lookup.status === "tenant" ? lookup.head : null,
       storeError: lookup.status === "error" ? lookup.reason : undefined,
       meta,
       globalHead: ready.globalHead,
       globalTau: o.tau ?? meta.tau,
       mode,
-      z,
-      structure,
-      nStructure,
-      features,
-    });
+    };
+    let v = decide({ ...input, z, structure, nStructure, features });
+    // What the caps cut off, scored as overflow views: the request's score is the highest.
+    if (overflow !== false && (wasTruncated(features) || view.bodyUnread === true)) {
+      const ov = overflowViews(view, undefined, overflow.maxViews);
+      const vbuf = pool.pop() ?? newFeatureBuffer();
+      try {
+        for (const w of ov.views) {
+          extractFeaturesInto(w, vbuf);
+          const engine = ready.engine;
+          const zw = engine.embedSync !== undefined ? engine.embedSync(vbuf) : await engine.embed(vbuf);
+          const vw = decide({
+            ...input,
+            z: zw,
+            structure: vbuf.structure,
+            nStructure: vbuf.nStructure,
+            features: vbuf,
+          });
+          if (vw.score > v.score) v = vw;
+        }
+      } finally {
+        if (pool.length < POOL_MAX) pool.push(vbuf);
+      }
+      if (!ov.complete) {
+        d.inspected = "partial";
+        if (overflow.uninspected === "flag" && !v.flagged) {
+          v = {
+            ...v,
+            flagged: true,
+            decision: mode === "block" ? "block" : mode === "tag" ? "tag" : "allow",
+          };
+        }
+      }
+    }
     d.score = v.score;
     d.tau = v.tau;
     d.head = v.head;

@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
-import { FEATURE_SPEC } from "../features/mod.ts";
+import { FEATURE_SPEC, INSPECT_BYTES, MAX_OVERFLOW_VIEWS } from "../features/mod.ts";
 import type { Engine } from "../model/types.ts";
 import { HeadCache, type HeadCacheOptions } from "../store/cached.ts";
 import type { HeadStore } from "../store/types.ts";
@@ -99,6 +99,17 @@ export interface TaugateOptions {
   failMode?: FailMode;
   /** Bytes of the body read for features, at most the feature spec's cap (default: that cap). */
   bodyCap?: number;
+  /**
+   * What the feature spec's read limits cut off (a value past 1,024 characters, parameters past 128, the
+   * body past `bodyCap`, a header value past 512…) is scored too, as overflow views (`overflowViews`): the
+   * request's score is the highest of its own and theirs, so padding does not hide a payload. `bodyBytes`:
+   * body bytes inspected in all (default 64 KiB); `maxViews`: views per request (default 16);
+   * `uninspected`: what a request gets when part of it was not inspected (its body went on past
+   * `bodyBytes`, or it needed more views): `score` (default: scored on what was inspected; the log line says
+   * `inspected: "partial"`) or `flag` (flagged: blocked in `block` mode, tagged in `tag` mode). `false`: only
+   * what the caps read is scored.
+   */
+  overflow?: { bodyBytes?: number; maxViews?: number; uninspected?: "score" | "flag" } | false;
   /** Requests not scored. */
   exclude?: Exclusions;
   /** Names of the decision headers. */
@@ -156,6 +167,8 @@ export interface ResolvedOptions {
   failMode: FailMode;
   /** Bytes of the body read for features (default: the feature spec's cap). */
   bodyCap: number;
+  /** Overflow views, defaults filled in; `false`: none. */
+  overflow: { bodyBytes: number; maxViews: number; uninspected: "score" | "flag" } | false;
   /** The exclusions, every list present (default empty); methods upper case, media types lower case. */
   exclude: Required<Exclusions>;
   /** Every decision header's name, defaults filled in (`DEFAULT_HEADER_NAMES`); all distinct. */
@@ -224,6 +237,14 @@ const optionsSchema = z.strictObject({
   }).optional(),
   failMode: z.enum(FAIL_MODES).default(DEFAULT_FAIL_MODE),
   bodyCap: z.number().int().min(0).max(FEATURE_SPEC.caps.body).default(FEATURE_SPEC.caps.body),
+  overflow: z.union([
+    z.literal(false),
+    z.strictObject({
+      bodyBytes: z.number().int().min(0).max(1 << 24).default(INSPECT_BYTES),
+      maxViews: z.number().int().min(0).max(256).default(MAX_OVERFLOW_VIEWS),
+      uninspected: z.enum(["score", "flag"]).default("score"),
+    }),
+  ]).default({ bodyBytes: INSPECT_BYTES, maxViews: MAX_OVERFLOW_VIEWS, uninspected: "score" }),
   exclude: z.strictObject({
     paths: z.array(pathPattern).max(1000).default([]),
     methods: z.array(z.string().min(1).max(24)).max(100).default([]),
@@ -308,6 +329,7 @@ export function resolveOptions(options: TaugateOptions): ResolvedOptions {
     cache,
     failMode: o.failMode,
     bodyCap: o.bodyCap,
+    overflow: o.overflow,
     exclude: {
       paths: o.exclude.paths,
       methods: o.exclude.methods.map((m) => m.toUpperCase()),

@@ -60,6 +60,42 @@ Deno.test("dry-run: scores and decisions match what the worker does with the sam
   assert.equal(global.results[0].why, undefined);
 });
 
+Deno.test("dry-run: a payload behind padding past the read limits scores as in the worker (overflow views)", async () => {
+  const w = testWorld();
+  const token = await w.mint("shop-a.test");
+  const pad = (r: ReturnType<typeof attackRecord>) =>
+    r.body
+      ? { ...r, body: "pad=" + "p".repeat(9000) + "&" + r.body }
+      : { ...r, url: r.url.replace("?", "?pad=" + "p".repeat(1100) + "&") };
+  const attacks = range(6).map(attackRecord).filter((r) => r.method === "GET" || r.body?.startsWith("item="));
+  const records = [...attacks, ...attacks.map(pad), pad(benignRecord(0)), pad(benignRecord(1))];
+  const res = await w.api("/tenants/shop-a.test/score?explain=0", { ...asJson(records), token });
+  assert.equal(res.status, 200);
+  const out = scoreResultSchema.parse(await res.json());
+  for (const [i, r] of out.results.entries()) {
+    const live = await w.send("shop-a.test", records[i]);
+    assert.equal(live.score, Number(r.score.toPrecision(4)), `#${i}: dry-run ${r.score}, live ${live.score}`);
+    assert.equal(r.inspected, undefined);
+  }
+  // Padded, an attack keeps the score it has alone (its overflow view is the attack itself, or near it).
+  for (let i = 0; i < attacks.length; i++) {
+    const alone = out.results[i], padded = out.results[attacks.length + i];
+    assert.equal(padded.flagged, alone.flagged, `attack #${i}: ${alone.score} alone, ${padded.score} padded`);
+  }
+  // A request that needs more overflow views than allowed (16: here 12,000 form fields, 128 a view) is said
+  // to be partly inspected.
+  const huge = {
+    method: "POST",
+    url: "/cart",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "a=1&".repeat(12_000),
+  };
+  const partial = scoreResultSchema.parse(
+    await (await w.api("/tenants/shop-a.test/score?explain=0", { ...asJson([huge]), token })).json(),
+  );
+  assert.equal(partial.results[0].inspected, "partial");
+});
+
 Deno.test("dry-run: the decision follows the worker's mode; labels are echoed; limits and formats as uploads", async () => {
   const w = testWorld({ env: { TAUGATE_MODE: "log" } });
   const res = await w.api("/tenants/shop-a.test/score?top=3", asJson(labelled([attackRecord(2)], 1)));

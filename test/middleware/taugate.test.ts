@@ -415,10 +415,97 @@ Deno.test("the body: features read at most bodyCap bytes, and the handler still 
   });
   const full = harness();
   assert.equal((await get(full, "/form", init())).status, 403);
-  const capped = harness({ bodyCap: 1024 });
+  // Past the cap the request's own features do not see the attack; its overflow views do (by default).
+  const capped = harness({ bodyCap: 1024, overflow: false });
   const res = await get(capped, "/form", init());
-  assert.equal(res.status, 200, "the attack lies beyond the cap, so it is not seen");
+  assert.equal(
+    res.status,
+    200,
+    "the attack lies beyond the cap, and overflow views are off, so it is not seen",
+  );
   assert.equal(capped.seen[0].body, payload);
+  const viewed = harness({ bodyCap: 1024 });
+  assert.equal((await get(viewed, "/form", init())).status, 403, "an overflow view holds the attack");
+});
+
+Deno.test("overflow views: a payload behind padding past every read limit is scored, and the request still goes on whole", async () => {
+  const xss = encodeURIComponent("<script>alert(document.cookie)</script>");
+  const cases: [string, string, RequestInit?][] = [
+    ["a value past 1,024 characters", "/search?q=" + "a".repeat(1100) + xss],
+    ["a query past 4,096 characters", "/search?pad=" + "b".repeat(5000) + "&q=" + xss],
+    [
+      "past 128 parameters",
+      "/search?" + Array.from({ length: 130 }, (_, i) => `p${i}=1`).join("&") + "&q=" + xss,
+    ],
+    ["a form body past 8,192 bytes", "/form", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "pad=" + "c".repeat(9000) + "&q=" + xss,
+    }],
+    ["a JSON string past 1,024 characters", "/api", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ note: "d".repeat(2000) + "<script>alert(document.cookie)</script>" }),
+    }],
+    ["a multipart field past 512 characters", "/upload", {
+      method: "POST",
+      headers: { "content-type": "multipart/form-data; boundary=XyZ" },
+      body: '--XyZ\r\nContent-Disposition: form-data; name="c"\r\n\r\n' + "e".repeat(600) +
+        "<script>alert(document.cookie)</script>\r\n--XyZ--\r\n",
+    }],
+    ["a user agent past 512 characters", "/", {
+      headers: { "user-agent": "Mozilla/5.0 " + "f".repeat(600) + "<script>alert(document.cookie)</script>" },
+    }],
+  ];
+  for (const [name, path, init] of cases) {
+    const on = harness();
+    const res = await get(on, path, init);
+    assert.equal(res.status, 403, name);
+    const off = harness({ overflow: false });
+    // (This engine scores keyword counts, which see a multipart part's text past its 512 characters.)
+    if (!name.startsWith("a multipart")) {
+      assert.equal((await get(off, path, init)).status, 200, `${name}: unseen without overflow views`);
+    } else await get(off, path, init);
+    // Tagged, the request goes on to the origin with every byte of its body.
+    const tagged = harness({ mode: "tag" });
+    assert.equal((await get(tagged, path, init)).status, 200, name);
+    assert.equal(tagged.seen[0].decision?.flagged, true, name);
+    if (init?.body !== undefined) {
+      assert.equal(tagged.seen[0].body, init.body, `${name}: the origin gets every byte`);
+    }
+  }
+  // Padding alone is not an attack: the same requests without the payload pass.
+  const plain = harness();
+  assert.equal((await get(plain, "/search?q=" + "a".repeat(1100))).status, 200);
+  assert.equal(
+    (await get(plain, "/form", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "pad=" + "c".repeat(9000) + "&q=red+shoes",
+    })).status,
+    200,
+  );
+});
+
+Deno.test("overflow views: a body past the bytes inspected is logged as partly inspected, and `uninspected: flag` blocks it", async () => {
+  const init = () => ({
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: "g".repeat(20_000) + "<script>alert(document.cookie)</script>",
+  });
+  const scored = harness({ overflow: { bodyBytes: 12_000 }, log: { sample: 1, sink: () => {} } });
+  const res = await get(scored, "/notes", init());
+  assert.equal(res.status, 200, "the payload lies past the 12,000 bytes inspected");
+  assert.equal(scored.seen[0].decision?.inspected, "partial");
+  assert.equal(scored.seen[0].body, init().body);
+  const flagged = harness({ overflow: { bodyBytes: 12_000, uninspected: "flag" } });
+  assert.equal((await get(flagged, "/notes", init())).status, 403);
+  // Within the bytes inspected: scored whole, nothing partial.
+  const whole = harness({ overflow: { bodyBytes: 64_000, uninspected: "flag" } });
+  assert.equal((await get(whole, "/notes", init())).status, 403);
+  const small = harness({ overflow: { uninspected: "flag" } });
+  assert.equal((await get(small, "/notes", { ...init(), body: "g".repeat(20_000) })).status, 200);
+  assert.equal(small.seen[0].decision?.inspected, undefined);
 });
 
 Deno.test("options are checked when the factory runs, and the message names the option", () => {
@@ -432,6 +519,9 @@ Deno.test("options are checked when the factory runs, and the message names the 
     [{ engine, failMode: "ajar" }, /"failMode"/],
     [{ engine, bodyCap: -1 }, /"bodyCap"/],
     [{ engine, bodyCap: 1e9 }, /"bodyCap"/],
+    [{ engine, overflow: { maxViews: -1 } }, /"overflow/],
+    [{ engine, overflow: { uninspected: "drop" } }, /"overflow/],
+    [{ engine, overflow: true }, /"overflow"/],
     [{ engine, tenant: "host" }, /"tenant"/],
     [{ engine, store: {} }, /"store"/],
     [{ engine, exclude: { paths: ["static/*"] } }, /"exclude.paths.0"/],

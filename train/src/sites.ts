@@ -15,7 +15,7 @@ import { logitWithHead, sigmoid } from "@taugate/heads/score.ts";
 import { categoryOf, HELD_OUT_FAMILIES } from "./data/families.ts";
 import { foldsOf, loadSite, ordinaryRecords, siteIds, type SiteRecord } from "./data/sites.ts";
 import { auc, median, tprAtFpr } from "./eval/metrics.ts";
-import { featurise, rowFeatures } from "./nn/features.ts";
+import { featurise, featuriseOverflow, rowFeatures } from "./nn/features.ts";
 import {
   AttackMaker,
   type SiteEval,
@@ -120,13 +120,20 @@ export interface SiteLogits {
   families: string[];
 }
 
-/** The global head's raw logits of records, through the engine as the worker runs it. */
+/** The global head's raw logits of records, through the engine as the worker runs it (overflow views too). */
 export function logitsOf(engine: TsEngine, head: HeadParams, records: RequestRecord[]): Float64Array {
   const out = new Float64Array(records.length);
   const chunk = 2000;
   for (let i = 0; i < records.length; i += chunk) {
-    const set = featurise(records.slice(i, i + chunk));
+    const slice = records.slice(i, i + chunk);
+    const set = featurise(slice);
     for (let r = 0; r < set.n; r++) out[i + r] = logitWithHead(head, engine.embedSync(rowFeatures(set, r)));
+    // What the caps cut off, as the worker scores it: the highest logit of a request and its overflow views.
+    const ov = featuriseOverflow(slice, FEATURE_SPEC, set);
+    for (let j = 0; ov !== null && j < ov.set.n; j++) {
+      const x = logitWithHead(head, engine.embedSync(rowFeatures(ov.set, j)));
+      if (x > out[i + ov.parent[j]]) out[i + ov.parent[j]] = x;
+    }
   }
   return out;
 }

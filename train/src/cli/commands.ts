@@ -247,6 +247,13 @@ export const SCORE: CommandSpec = {
       defaultText: "the head document's τ, else the model's",
       help: "Decision threshold: block when score ≥ T.",
     },
+    {
+      name: "no-overflow",
+      kind: "flag",
+      help:
+        "Score only what the feature caps read, as a worker with overflow: false (default: what they cut " +
+        "off is scored too, as overflow views, the highest score counting, as the worker does).",
+    },
   ],
 };
 

@@ -23,7 +23,7 @@ import { type EvalMethod, type EvalResults, evaluate, scratchLogRegMethod } from
 import { PROFILE_DEFAULT } from "../config.ts";
 import { loadModel, modelMethod } from "../eval/model_io.ts";
 import { formatResults } from "../eval/table.ts";
-import { featurise } from "../nn/features.ts";
+import { featurise, featuriseOverflow } from "../nn/features.ts";
 import { parseCli } from "./args.ts";
 import { EVAL } from "./commands.ts";
 import { readJsonl } from "./records.ts";
@@ -82,6 +82,7 @@ export function runEval(o: EvalRun): EvalOutput {
     support: featurise(o.support),
     query: featurise(o.query),
     queryFamily: o.query.map((r) => r.family ?? ""),
+    queryOverflow: featuriseOverflow(o.query),
   };
   const results = evaluate(data, methods, o);
   const meta = m.model.meta;

@@ -9,7 +9,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { featuresOfRecord } from "@taugate/features/mod.ts";
+import { extractFeatures, featuresOfRecord, overflowOfRecord, wasTruncated } from "@taugate/features/mod.ts";
 import { scoreWithHead } from "@taugate/heads/score.ts";
 import { checkModelSpec } from "@taugate/model/spec_check.ts";
 import type { HeadParams } from "@taugate/model/types.ts";
@@ -64,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     tau = h.tau ?? tau;
   }
   tau = args.num("tau", tau);
+  const overflow = !args.flag("no-overflow");
   const inPath = args.str("in");
   const text = inPath ? readFileSync(inPath, "utf8") : await readStdin();
   const out: string[] = [];
@@ -88,8 +89,15 @@ export async function main(argv: string[]): Promise<number> {
       continue;
     }
     const f = featuresOfRecord(r.record);
-    // As the worker scores: the structure tokens (site profile) and the features (residual, value profile).
-    const score = scoreWithHead(head, m.engine.embedSync(f), f.structure, undefined, f);
+    // As the worker scores: the structure tokens (site profile) and the features (residual, value profile);
+    // what the caps cut off as overflow views, the highest score counting.
+    let score = scoreWithHead(head, m.engine.embedSync(f), f.structure, undefined, f);
+    if (overflow && wasTruncated(f)) {
+      for (const w of overflowOfRecord(r.record).views) {
+        const fw = extractFeatures(w);
+        score = Math.max(score, scoreWithHead(head, m.engine.embedSync(fw), fw.structure, undefined, fw));
+      }
+    }
     out.push(
       JSON.stringify({
         score: Number(score.toFixed(6)),

@@ -25,7 +25,7 @@ import type { RequestRecord } from "@taugate/record/record.ts";
 import { type EvalMethod, evaluate, type ResultRow, scratchLogRegMethod } from "../eval/fewshot.ts";
 import { median } from "../eval/metrics.ts";
 import { loadModel, modelMethod } from "../eval/model_io.ts";
-import { featurise } from "../nn/features.ts";
+import { featurise, featuriseOverflow } from "../nn/features.ts";
 import { DEFAULT_RUN } from "../config.ts";
 import { loadSources } from "../data/sources.ts";
 import { buildWorld } from "../synth/world.ts";
@@ -126,6 +126,7 @@ export function main(argv: string[]): Promise<number> {
       support: featurise(support),
       query: featurise(query),
       queryFamily: query.map((r) => r.family ?? ""),
+      queryOverflow: featuriseOverflow(query),
     };
     const t0 = performance.now();
     const res = evaluate(data, methods, { shots, episodes, seed, unlabeled, contamination: 0.02 });

@@ -28,7 +28,7 @@ import {
 } from "@taugate/heads/site_profile.ts";
 import type { HeadParams } from "@taugate/model/types.ts";
 import { categoryOf, HELD_OUT_FAMILIES } from "../data/families.ts";
-import { type FeatureSet, rowFeatures, rowParams, rowStructure } from "../nn/features.ts";
+import { type FeatureSet, type OverflowSet, rowFeatures, rowParams, rowStructure } from "../nn/features.ts";
 import { Rng } from "../util/rng.ts";
 import { fitLogReg, logRegLogit } from "./logreg.ts";
 import { auc, meanStd, precisionRecall, tprAtFpr } from "./metrics.ts";
@@ -38,6 +38,11 @@ export interface EvalData {
   support: FeatureSet;
   query: FeatureSet;
   queryFamily: string[];
+  /**
+   * The query's overflow views (`featuriseOverflow`): a query row's score is the highest of its own and its
+   * views', as the worker scores (the head methods; `scratch-logreg` scores the rows alone).
+   */
+  queryOverflow?: OverflowSet | null;
 }
 
 /** A method ready to run episodes on one `EvalData`. */
@@ -122,6 +127,8 @@ export function headMethod(
     prepare(data) {
       const Z = init.w.length;
       const zs = embed(data.support), zq = embed(data.query);
+      const ov = data.queryOverflow ?? null;
+      const zo = ov !== null ? embed(ov.set) : null;
       return {
         run(shots, labels, unlabeled, out) {
           const examples: HeadExample[] = shots.map((r, i) => ({
@@ -143,6 +150,18 @@ export function headMethod(
               undefined,
               rowFeatures(data.query, i),
             );
+          }
+          if (ov !== null) {
+            for (let j = 0; j < ov.set.n; j++) {
+              const s = scoreWithHead(
+                head,
+                zo!.subarray(j * Z, (j + 1) * Z),
+                rowStructure(ov.set, j),
+                undefined,
+                rowFeatures(ov.set, j),
+              );
+              if (s > out[ov.parent[j]]) out[ov.parent[j]] = s;
+            }
           }
           const adapted = shots.length > 0 || head.profile !== undefined;
           if (trust) return residualTau(trust, tau);

@@ -5,7 +5,17 @@
  *
  * @module
  */
-import { DENSE_DIM, FEATURE_SPEC, featuresOfRecord, type FeatureSpec } from "@taugate/features/mod.ts";
+import {
+  DENSE_DIM,
+  extractFeatures,
+  FEATURE_SPEC,
+  featuresOfRecord,
+  type FeatureSpec,
+  type FeatureVector,
+  overflowOfRecord,
+  type RequestView,
+  wasTruncated,
+} from "@taugate/features/mod.ts";
 import type { RequestRecord } from "@taugate/record/record.ts";
 
 /** Rows of features: CSR sparse part, dense block, labels. */
@@ -67,7 +77,47 @@ export function featurise(
   records: readonly RequestRecord[],
   spec: Readonly<FeatureSpec> = FEATURE_SPEC,
 ): FeatureSet {
-  const n = records.length;
+  return packRows(records.length, (r) => featuresOfRecord(records[r], spec), (r) => records[r].label, spec);
+}
+
+/** The overflow views of a set's records (`overflowViews`), each row with the record it belongs to. */
+export interface OverflowSet {
+  /** Row j of `set` is an overflow view of record `parent[j]`. */
+  parent: Int32Array;
+  set: FeatureSet;
+}
+
+/**
+ * The overflow views of the records whose extraction was truncated, featurised: what the worker scores
+ * besides the request itself (a request's score is the highest). `null` when no record has any.
+ *
+ * @param own The records' own features (`featurise`), when at hand: their truncation flags are read there.
+ */
+export function featuriseOverflow(
+  records: readonly RequestRecord[],
+  spec: Readonly<FeatureSpec> = FEATURE_SPEC,
+  own?: FeatureSet,
+): OverflowSet | null {
+  const parent: number[] = [], views: RequestView[] = [];
+  for (let r = 0; r < records.length; r++) {
+    const truncated = own !== undefined
+      ? wasTruncated({ dense: own.dense.subarray(r * own.denseDim, (r + 1) * own.denseDim) })
+      : wasTruncated(featuresOfRecord(records[r], spec));
+    if (!truncated) continue;
+    for (const v of overflowOfRecord(records[r], spec).views) parent.push(r), views.push(v);
+  }
+  if (views.length === 0) return null;
+  const labels = parent.map((r) => records[r].label);
+  const set = packRows(views.length, (j) => extractFeatures(views[j], spec), (j) => labels[j], spec);
+  return { parent: Int32Array.from(parent), set };
+}
+
+function packRows(
+  n: number,
+  featuresOf: (r: number) => FeatureVector,
+  labelOf: (r: number) => number | undefined,
+  spec: Readonly<FeatureSpec>,
+): FeatureSet {
   const rowPtr = new Int32Array(n + 1);
   const dense = new Float32Array(n * DENSE_DIM);
   const label = new Uint8Array(n);
@@ -76,7 +126,7 @@ export function featurise(
   let at = 0;
   const tokens = new IntRows(n, 24), params = new IntRows(n, 8);
   for (let r = 0; r < n; r++) {
-    const f = featuresOfRecord(records[r], spec);
+    const f = featuresOf(r);
     params.push(r, f.params);
     tokens.push(r, f.structure);
     if (at + f.indices.length > idx.length) {
@@ -92,7 +142,7 @@ export function featurise(
     at += f.indices.length;
     rowPtr[r + 1] = at;
     dense.set(f.dense, r * DENSE_DIM);
-    label[r] = records[r].label === 1 ? 1 : 0;
+    label[r] = labelOf(r) === 1 ? 1 : 0;
   }
   return {
     n,

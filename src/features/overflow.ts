@@ -1,0 +1,504 @@
+/**
+ * Overflow views: what the extractor's read limits left unread, cut into requests it reads whole.
+ *
+ * The extractor reads a bounded part of every request (`FeatureSpec.caps`: 1,024 characters of a value,
+ * 128 parameters, 4,096 characters of a query, 8,192 bytes of a body, 512 of a header value, …), so its
+ * cost is bounded on any input. Without more, a payload placed after that much padding is never seen:
+ * `?q=<1,100 letters>' OR 1=1--` scored as the letters alone. When an extraction says it was truncated,
+ * the request is cut here into overflow views: each is the request with one part replaced by a piece of
+ * what the limits cut off (the values, parameters, body, header values past them, in pieces that overlap so
+ * that a payload across a cut is whole in one of them), small enough to be read whole. The request's score
+ * is the highest of its own and its views' (`scoreMax` in the middleware, the tenant API and the tools).
+ *
+ * Bounded: at most `maxViews` views, built in one pass over each part; what they cannot hold is reported
+ * (`complete: false`), as is a body that went on past the bytes inspected (`RequestView.bodyUnread`).
+ *
+ * @module
+ */
+import { boundaryOf, contentKind, headerValueOf, sniffBody } from "./extract.ts";
+import { FEATURE_SPEC, type FeatureSpec } from "./spec.ts";
+import type { RequestView } from "./view.ts";
+
+/** Overflow views per request, at most (each costs one extraction and one embedding). */
+export const MAX_OVERFLOW_VIEWS = 16;
+/** Body bytes a request's overflow views inspect by default, the body cap's included. */
+export const INSPECT_BYTES = 64 * 1024;
+/** Characters consecutive pieces of one part share: a payload of up to this length is whole in one piece. */
+export const OVERLAP = 128;
+
+/** The overflow views of a request. */
+export interface Overflow {
+  views: RequestView[];
+  /**
+   * Everything the limits cut off is in `views`; false when more than `maxViews` views were needed, or when
+   * the body went on past the bytes read (`RequestView.bodyUnread`).
+   */
+  complete: boolean;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+const utf8Encoder = new TextEncoder();
+const WINDOW_BOUNDARY = "taugate-overflow";
+
+/**
+ * The overflow views of a request whose extraction was truncated (`FeatureVector.dense`'s `truncated`).
+ *
+ * @param view The request's view (with the body bytes read past the cap in `rest`, when inspected).
+ * @param spec The feature spec (its caps are what the extractor read).
+ * @param maxViews Views at most.
+ * @returns The views (none when nothing was cut off) and whether they hold everything that was.
+ */
+export function overflowViews(
+  view: RequestView,
+  spec: Readonly<FeatureSpec> = FEATURE_SPEC,
+  maxViews: number = MAX_OVERFLOW_VIEWS,
+): Overflow {
+  const out = new ViewList(maxViews);
+  if (view.bodyUnread === true) out.complete = false;
+  const caps = spec.caps;
+  const target = view.target;
+  const q = target.indexOf("?");
+  const path = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? "" : target.slice(q + 1);
+
+  // The path past its cap (the raw one, which keeps what normalisation removed).
+  const rawPath = pathOf(view.rawTarget ?? target);
+  if (rawPath.length > caps.path) {
+    for (const p of pieces(rawPath, caps.path)) {
+      const t = p.startsWith("/") ? p : "/" + p;
+      if (!out.add({ ...base(view), target: t })) return out.result();
+    }
+  }
+
+  // Query parameters past the count, the query's cap or a value's cap.
+  if (query.length > caps.value || query.length > 2 * caps.params) {
+    const items: string[] = [];
+    paramItems(query, caps.query, caps.params, spec, items);
+    for (const packed of pack(items, caps.params, caps.query, "&")) {
+      if (!out.add({ ...base(view), target: path + "?" + packed })) return out.result();
+    }
+  }
+
+  // The body: its parameters, strings or parts past the caps, or its text past the body cap.
+  const full = fullBody(view);
+  if (full !== null && full.length > Math.min(caps.value, caps.partContent)) {
+    const contentType = headerOf(view.headers, "content-type");
+    let kind = contentKind(contentType);
+    if (kind !== "binary") {
+      const text = utf8.decode(full);
+      if (kind === "") kind = sniffBody(text);
+      // What the request's own extraction read of the body: the text of its `body` bytes (the last
+      // character may be cut in half).
+      const readEnd = view.rest === undefined ? Infinity : Math.max(0, utf8.decode(view.body!).length - 1);
+      if (kind === "form") {
+        const items: string[] = [];
+        paramItems(text, readEnd, caps.params, spec, items);
+        for (const packed of pack(items, caps.params, caps.body, "&")) {
+          if (!out.add(bodyView(view, path, packed, contentType))) return out.result();
+        }
+      } else if (kind === "json") {
+        const items: string[] = [];
+        jsonItems(text, readEnd, spec, items);
+        for (const packed of pack(items.map((s) => `"${s}"`), caps.params, caps.body - 2, ",")) {
+          if (!out.add(bodyView(view, path, "[" + packed + "]", "application/json"))) return out.result();
+        }
+      } else if (kind === "multipart") {
+        const items: string[] = [];
+        partItems(text, readEnd, contentType, spec, items);
+        const type = `multipart/form-data; boundary=${WINDOW_BOUNDARY}`;
+        for (const packed of pack(items, caps.parts, caps.body - 64, "")) {
+          if (!out.add(bodyView(view, path, packed + `--${WINDOW_BOUNDARY}--\r\n`, type))) {
+            return out.result();
+          }
+        }
+      } else if (view.rest !== undefined) {
+        for (const p of bytePieces(full, view.body!.length, caps.body)) {
+          if (!out.add({ ...bodyView(view, path, "", contentType), body: p })) return out.result();
+        }
+      }
+    }
+  }
+
+  // Header values past their cap, cookies past theirs, headers past the count.
+  const headers = view.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i];
+    if (name === "cookie") {
+      const items: string[] = [];
+      cookieItems(value, 4 * caps.headerValue, spec, items);
+      for (const packed of pack(items, caps.cookies, 4 * caps.headerValue, "; ")) {
+        if (!out.add({ ...base(view), target, headers: replaced(headers, i, packed) })) return out.result();
+      }
+    } else if (name === "referer" && value.length > caps.headerValue && refererPrefix(value) !== null) {
+      // A link: its query's parameters, behind the link's own start, so that each view is a link too.
+      const prefix = refererPrefix(value)!;
+      const room = caps.headerValue - prefix.length;
+      const items: string[] = [];
+      paramItems(value.slice(prefix.length), 0, 0, spec, items, room);
+      for (const packed of pack(items, caps.params, room, "&")) {
+        if (!out.add({ ...base(view), target, headers: replaced(headers, i, prefix + packed) })) {
+          return out.result();
+        }
+      }
+    } else if (value.length > caps.headerValue) {
+      for (const p of pieces(value, caps.headerValue)) {
+        if (!out.add({ ...base(view), target, headers: replaced(headers, i, p) })) return out.result();
+      }
+    }
+  }
+  if (headers.length > caps.headers) {
+    for (let at = caps.headers; at < headers.length; at += caps.headers) {
+      if (!out.add({ ...base(view), target, headers: headers.slice(at, at + caps.headers) })) {
+        return out.result();
+      }
+    }
+  }
+  return out.result();
+}
+
+/**
+ * The start of a referer that its overflow views keep: an absolute link's text up to its query's `?` (its
+ * origin and `/?` when that is long); `null` for a referer that is not such a link.
+ */
+function refererPrefix(value: string): string | null {
+  const scheme = value.indexOf("://");
+  if (scheme <= 0 || scheme > 16) return null;
+  const q = value.indexOf("?");
+  if (q < 0) return null;
+  if (q < 256) return value.slice(0, q + 1);
+  const slash = value.indexOf("/", scheme + 3);
+  return slash < 0 || slash > 256 ? null : value.slice(0, slash) + "/?";
+}
+
+/** The views so far, up to the limit. */
+class ViewList {
+  readonly views: RequestView[] = [];
+  complete = true;
+  constructor(private readonly max: number) {}
+  /** Adds a view; `false` (and incomplete) when the list is full. */
+  add(v: RequestView): boolean {
+    if (this.views.length >= this.max) {
+      this.complete = false;
+      return false;
+    }
+    this.views.push(v);
+    return true;
+  }
+  result(): Overflow {
+    return { views: this.views, complete: this.complete };
+  }
+}
+
+/** A view's method and headers, without a body: what every overflow view starts from. */
+function base(view: RequestView): Omit<RequestView, "target"> {
+  return { method: view.method, headers: view.headers, body: null, bodyTruncated: false };
+}
+
+/** A view with `text` as its body (of `contentType`), at the request's path. */
+function bodyView(view: RequestView, path: string, text: string, contentType: string): RequestView {
+  const headers = view.headers.map(([n, v]): [string, string] => [n, n === "content-type" ? contentType : v]);
+  return { ...base(view), target: path, headers, body: utf8Encoder.encode(text) };
+}
+
+function replaced(headers: readonly [string, string][], i: number, value: string): [string, string][] {
+  const out = headers.slice();
+  out[i] = [headers[i][0], value];
+  return out;
+}
+
+function headerOf(headers: readonly [string, string][], name: string): string {
+  for (const [n, v] of headers) if (n === name) return v;
+  return "";
+}
+
+function pathOf(target: string): string {
+  const q = target.indexOf("?");
+  return q < 0 ? target : target.slice(0, q);
+}
+
+/** The body bytes read, the request's own and those past them. */
+function fullBody(view: RequestView): Uint8Array | null {
+  if (view.body === null) return null;
+  if (view.rest === undefined || view.rest.length === 0) return view.body;
+  const all = new Uint8Array(view.body.length + view.rest.length);
+  all.set(view.body);
+  all.set(view.rest, view.body.length);
+  return all;
+}
+
+/**
+ * `s` in pieces of at most `size` characters, consecutive pieces sharing `OVERLAP` (a quarter of `size` when that is less). A piece never ends
+ * inside an escape (`%41`, `%u0041`, `\u0041`, `&#65;`) or a surrogate pair, and the next one starts
+ * before it.
+ */
+export function pieces(s: string, size: number): string[] {
+  const out: string[] = [];
+  if (s.length <= size) {
+    out.push(s);
+    return out;
+  }
+  let at = 0;
+  for (;;) {
+    let end = Math.min(s.length, at + size);
+    if (end < s.length) {
+      for (let k = end - 1; k >= end - 6 && k > at; k--) {
+        const c = s.charCodeAt(k);
+        if (c === 37 || c === 92 || c === 38) {
+          end = k;
+          break;
+        }
+      }
+      const last = s.charCodeAt(end - 1);
+      if (last >= 0xd800 && last <= 0xdbff && end - 1 > at) end--;
+    }
+    out.push(s.slice(at, end));
+    if (end >= s.length) break;
+    let next = Math.max(at + 1, end - Math.min(OVERLAP, size >> 2));
+    for (let k = next - 1; k >= next - 6 && k > at; k--) {
+      const c = s.charCodeAt(k);
+      if (c === 37 || c === 92 || c === 38) {
+        next = k;
+        break;
+      }
+    }
+    at = next;
+  }
+  return out;
+}
+
+/**
+ * The bytes of a body from `from` on, in pieces of at most `size` bytes that start `OVERLAP` bytes before
+ * `from` and share `OVERLAP` with the next; never cut inside a UTF-8 character or an escape.
+ */
+function bytePieces(bytes: Uint8Array, from: number, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = Math.max(0, from - OVERLAP);
+  while (at < bytes.length && (bytes[at] & 0xc0) === 0x80) at++;
+  for (;;) {
+    let end = Math.min(bytes.length, at + size);
+    if (end < bytes.length) {
+      while (end > at + 1 && (bytes[end] & 0xc0) === 0x80) end--;
+      for (let k = end - 1; k >= end - 6 && k > at; k--) {
+        const c = bytes[k];
+        if (c === 37 || c === 92 || c === 38) {
+          end = k;
+          break;
+        }
+      }
+    }
+    out.push(bytes.subarray(at, end));
+    if (end >= bytes.length) break;
+    let next = Math.max(at + 1, end - OVERLAP);
+    while (next < end && (bytes[next] & 0xc0) === 0x80) next++;
+    at = next;
+  }
+  return out;
+}
+
+/**
+ * The parameters of `s` (`a=1&b=2`) that the extractor did not read whole, as items `k=v` (a value past
+ * its cap in pieces, each with its name; a name past the value cap in pieces of its own). Read whole: among
+ * the first `maxParams`, ending within `readEnd`, name and value within their caps.
+ */
+function paramItems(
+  s: string,
+  readEnd: number,
+  maxParams: number,
+  spec: Readonly<FeatureSpec>,
+  out: string[],
+  size: number = spec.caps.value,
+) {
+  const caps = spec.caps;
+  let n = 0, at = 0;
+  while (at <= s.length) {
+    let amp = s.indexOf("&", at);
+    if (amp < 0) amp = s.length;
+    if (amp > at) {
+      let eq = -1;
+      for (let k = at; k < amp; k++) {
+        if (s.charCodeAt(k) === 61) {
+          eq = k;
+          break;
+        }
+      }
+      const keyEnd = eq < 0 ? amp : eq;
+      const keyLen = keyEnd - at, valueLen = eq < 0 ? 0 : amp - eq - 1;
+      const whole = n < maxParams && amp <= readEnd && keyLen <= caps.value && valueLen <= caps.value;
+      n++;
+      if (!whole) {
+        let key = s.slice(at, keyEnd);
+        if (keyLen > caps.key) {
+          for (const p of pieces(key, size)) out.push(p);
+          key = key.slice(0, caps.key);
+        }
+        if (eq >= 0) {
+          for (const p of pieces(s.slice(eq + 1, amp), size - key.length - 1)) out.push(key + "=" + p);
+        }
+      }
+    }
+    at = amp + 1;
+  }
+}
+
+/**
+ * The strings of a JSON text (keys and values, as written: escapes kept) that the extractor did not read
+ * whole, in pieces of at most the value cap: those past the parameter count (strings and numbers, as the
+ * extractor counts them), past `readEnd` or longer than the value cap.
+ */
+function jsonItems(s: string, readEnd: number, spec: Readonly<FeatureSpec>, out: string[]) {
+  const caps = spec.caps;
+  let n = 0, i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c === 34) {
+      let j = i + 1;
+      while (j < s.length) {
+        const d = s.charCodeAt(j);
+        if (d === 34) break;
+        j += d === 92 ? 2 : 1;
+      }
+      const end = Math.min(j, s.length);
+      if (n >= caps.params || end >= readEnd || end - i - 1 > caps.value) {
+        for (const p of jsonPieces(s.slice(i + 1, end), caps.value)) out.push(p);
+      }
+      n++;
+      i = end + 1;
+    } else if ((c >= 48 && c <= 57) || c === 45) {
+      while (i < s.length) {
+        const d = s.charCodeAt(i);
+        if (!((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45)) break;
+        i++;
+      }
+      n++;
+    } else i++;
+  }
+}
+
+/**
+ * A JSON string's content (as written) in pieces that are JSON string contents too: cut in its text (its
+ * escapes undone, so none is cut in two) and written again; a string that is not valid JSON is cut as it
+ * is written, its backslashes then literal.
+ */
+function jsonPieces(raw: string, size: number): string[] {
+  let value = raw;
+  try {
+    value = JSON.parse('"' + raw + '"') as string;
+  } catch { /* not valid JSON: its text as written */ }
+  // Written again, a character may take up to 6 (`\u001f`): pieces of a sixth of the cap always fit.
+  const written = pieces(value, size).map((p) => JSON.stringify(p).slice(1, -1));
+  return written.every((p) => p.length <= size)
+    ? written
+    : pieces(value, Math.floor(size / 6)).map((p) => JSON.stringify(p).slice(1, -1));
+}
+
+/**
+ * The parts of a multipart text that the extractor did not read whole, as parts of a window body (their
+ * own head, a piece of their content): past the part count, past `readEnd`, or with text content longer
+ * than the part content cap (binary content stays out, as the extractor leaves it out).
+ */
+function partItems(
+  s: string,
+  readEnd: number,
+  contentType: string,
+  spec: Readonly<FeatureSpec>,
+  out: string[],
+) {
+  const caps = spec.caps;
+  const boundary = boundaryOf(contentType);
+  if (boundary === "") return;
+  const delim = "--" + boundary;
+  let at = s.indexOf(delim), parts = 0;
+  while (at >= 0) {
+    const lineEnd = s.indexOf("\n", at + delim.length);
+    if (lineEnd < 0 || s.startsWith("--", at + delim.length)) break;
+    const headStart = lineEnd + 1;
+    let headEnd = s.indexOf("\r\n\r\n", headStart), bodyStart = headEnd + 4;
+    const lf = s.indexOf("\n\n", headStart);
+    if (headEnd < 0 || (lf >= 0 && lf < headEnd)) headEnd = lf, bodyStart = lf + 2;
+    const next = s.indexOf(delim, headStart);
+    if (headEnd < 0 || (next >= 0 && headEnd > next)) {
+      at = next;
+      continue;
+    }
+    let bodyEnd = next < 0 ? s.length : next;
+    if (s.charCodeAt(bodyEnd - 1) === 10) bodyEnd--;
+    if (s.charCodeAt(bodyEnd - 1) === 13) bodyEnd--;
+    const head = s.slice(headStart, Math.min(headEnd, headStart + 2048));
+    const partType = headerValueOf(head, "content-type").toLowerCase();
+    const binary = partType.startsWith("image/") || partType.startsWith("application/octet-stream") ||
+      partType.startsWith("video/") || partType.startsWith("audio/");
+    const length = Math.max(0, bodyEnd - bodyStart);
+    const whole = parts < caps.parts && bodyEnd <= readEnd && (binary || length <= caps.partContent);
+    parts++;
+    if (!whole) {
+      const open = `--${WINDOW_BOUNDARY}\r\n${head.trim()}\r\n\r\n`;
+      if (binary || length === 0) out.push(open + "\r\n");
+      else {
+        for (const p of pieces(s.slice(bodyStart, bodyEnd), caps.partContent)) out.push(open + p + "\r\n");
+      }
+    }
+    at = next;
+  }
+}
+
+/**
+ * The cookies of a cookie header that the extractor did not read whole (past the count, past `readEnd`
+ * characters, or a value past the value cap), as items `k=v`.
+ */
+function cookieItems(s: string, readEnd: number, spec: Readonly<FeatureSpec>, out: string[]) {
+  const caps = spec.caps;
+  let n = 0, at = 0;
+  while (at <= s.length) {
+    let semi = s.indexOf(";", at);
+    if (semi < 0) semi = s.length;
+    let a = at, b = semi;
+    while (a < b && s.charCodeAt(a) === 32) a++;
+    while (b > a && s.charCodeAt(b - 1) === 32) b--;
+    if (b > a) {
+      const whole = n < caps.cookies && b <= readEnd && b - a <= caps.value;
+      n++;
+      if (!whole) {
+        let eq = -1;
+        for (let k = a; k < b; k++) {
+          if (s.charCodeAt(k) === 61) {
+            eq = k;
+            break;
+          }
+        }
+        const key = s.slice(a, eq < 0 ? b : Math.min(eq, a + caps.key));
+        if (eq < 0) { for (const p of pieces(key, caps.value)) out.push(p); }
+        else for (const p of pieces(s.slice(eq + 1, b), caps.value)) out.push(key + "=" + p);
+      }
+    }
+    at = semi + 1;
+  }
+}
+
+/**
+ * Items joined by `sep` into as few texts as hold them: at most `maxItems` items and `maxBytes` bytes of
+ * UTF-8 each (an item is never split: callers cut items to fit).
+ */
+function pack(items: readonly string[], maxItems: number, maxBytes: number, sep: string): string[] {
+  const out: string[] = [];
+  let cur: string[] = [], bytes = 0;
+  for (const item of items) {
+    const size = utf8Length(item);
+    if (cur.length > 0 && (cur.length >= maxItems || bytes + sep.length + size > maxBytes)) {
+      out.push(cur.join(sep));
+      cur = [], bytes = 0;
+    }
+    bytes += size + (cur.length > 0 ? sep.length : 0);
+    cur.push(item);
+  }
+  if (cur.length > 0) out.push(cur.join(sep));
+  return out;
+}
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? 2 : 3; // a pair: 2 + 2
+  }
+  return n;
+}

@@ -1,0 +1,239 @@
+// Overflow views: what the extractor's read limits cut off, in views it reads whole.
+import * as assert from "node:assert/strict";
+import {
+  extractFeatures,
+  FEATURE_SPEC,
+  featuresOfRecord,
+  INSPECT_BYTES,
+  MAX_OVERFLOW_VIEWS,
+  overflowOfRecord,
+  overflowViews,
+  OVERLAP,
+  type RequestView,
+  viewFromRecord,
+  viewFromRequest,
+  wasTruncated,
+} from "../../src/features/mod.ts";
+import { pieces } from "../../src/features/overflow.ts";
+import type { RequestRecord } from "../../src/record/record.ts";
+
+const caps = FEATURE_SPEC.caps;
+const PAYLOAD = "1' UNION SELECT password FROM users--";
+const ENC = encodeURIComponent(PAYLOAD).replaceAll("'", "%27"); // as the URL parser writes a query
+const text = (v: RequestView) => v.target + "\n" + (v.body === null ? "" : new TextDecoder().decode(v.body));
+
+/** The views of a record, after checking that its own extraction was cut (the trigger). */
+function viewsOf(rec: RequestRecord) {
+  assert.ok(wasTruncated(featuresOfRecord(rec)), `${rec.url}: the extraction is cut`);
+  return overflowOfRecord(rec);
+}
+
+Deno.test("overflow: requests within the caps have no views, and their extraction is not cut", () => {
+  const recs: RequestRecord[] = [
+    { method: "GET", url: "/search?q=" + "a".repeat(caps.value) },
+    { method: "GET", url: "/s?" + Array.from({ length: caps.params }, (_, i) => `p${i}=1`).join("&") },
+    {
+      method: "POST",
+      url: "/f",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ a: "b" }),
+    },
+  ];
+  for (const r of recs) {
+    assert.equal(wasTruncated(featuresOfRecord(r)), false, r.url);
+    const o = overflowOfRecord(r);
+    assert.deepEqual([o.views.length, o.complete], [0, true], r.url);
+  }
+});
+
+Deno.test("overflow: a payload past each limit is whole in a view that is read whole", () => {
+  const cases: [string, RequestRecord, string][] = [
+    ["value", { method: "GET", url: "/search?q=" + "a".repeat(1100) + ENC }, ENC],
+    ["query", { method: "GET", url: "/search?pad=" + "b".repeat(5000) + "&id=" + ENC }, ENC],
+    [
+      "parameters",
+      {
+        method: "GET",
+        url: "/s?" + Array.from({ length: 130 }, (_, i) => `p${i}=1`).join("&") + "&id=" + ENC,
+      },
+      ENC,
+    ],
+    ["path", { method: "GET", url: "/" + "c".repeat(1100) + "/" + ENC }, ENC],
+    ["form body", {
+      method: "POST",
+      url: "/login",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "pad=" + "d".repeat(9000) + "&user=" + ENC,
+    }, ENC],
+    ["JSON string", {
+      method: "POST",
+      url: "/api",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ a: "e".repeat(2000) + PAYLOAD, b: 1 }),
+    }, PAYLOAD],
+    ["JSON past the body cap", {
+      method: "POST",
+      url: "/api",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ list: Array.from({ length: 900 }, (_, i) => `item-${i}`), q: PAYLOAD }),
+    }, PAYLOAD],
+    ["multipart part", {
+      method: "POST",
+      url: "/up",
+      headers: { "content-type": "multipart/form-data; boundary=XyZ" },
+      body: '--XyZ\r\nContent-Disposition: form-data; name="c"\r\n\r\n' + "f".repeat(600) + PAYLOAD +
+        "\r\n--XyZ--\r\n",
+    }, PAYLOAD],
+    ["text body", {
+      method: "POST",
+      url: "/notes",
+      headers: { "content-type": "text/plain" },
+      body: "g".repeat(20_000) + PAYLOAD,
+    }, PAYLOAD],
+  ];
+  for (const [name, rec, needle] of cases) {
+    const o = viewsOf(rec);
+    assert.ok(o.complete, name);
+    assert.ok(
+      o.views.length >= 1 && o.views.length <= MAX_OVERFLOW_VIEWS,
+      `${name}: ${o.views.length} views`,
+    );
+    const holding = o.views.filter((v) => text(v).includes(needle));
+    assert.ok(holding.length >= 1, `${name}: a view holds the payload whole`);
+    for (const v of o.views) {
+      assert.equal(
+        wasTruncated(extractFeatures(v)),
+        false,
+        `${name}: every view is read whole (${text(v).slice(0, 80)})`,
+      );
+      assert.equal(v.method, rec.method, name);
+    }
+  }
+});
+
+Deno.test("overflow: header values, cookies and a referer's link past their caps", () => {
+  const ua = "Mozilla/5.0 " + "h".repeat(600) + "<script>alert(1)</script>";
+  const cookie = Array.from({ length: 40 }, (_, i) => `c${i}=v${i}`).join("; ") + "; sid=" + ENC;
+  const referer = "https://search.example/find?" +
+    Array.from({ length: 60 }, (_, i) => `k${i}=v${i}`).join("&") +
+    "&q=" + ENC;
+  const rec: RequestRecord = { method: "GET", url: "/", headers: { "user-agent": ua, cookie, referer } };
+  const o = viewsOf(rec);
+  assert.ok(o.complete);
+  const value = (v: RequestView, name: string) => v.headers.find((h) => h[0] === name)?.[1] ?? "";
+  assert.ok(
+    o.views.some((v) => value(v, "user-agent").includes("<script>alert(1)</script>")),
+    "the user agent's tail",
+  );
+  assert.ok(o.views.some((v) => value(v, "cookie").includes("sid=" + ENC)), "the cookie past the 32 read");
+  const refs = o.views.filter((v) => value(v, "referer") !== referer);
+  assert.ok(refs.some((v) => value(v, "referer").includes("q=" + ENC)), "the referer's parameter");
+  for (const v of refs) {
+    assert.ok(value(v, "referer").startsWith("https://search.example/find?"), "a referer view is a link too");
+    assert.ok(value(v, "referer").length <= caps.headerValue);
+  }
+});
+
+Deno.test("overflow: pieces cover every stretch of OVERLAP characters, never cut an escape, and fit", () => {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const alphabet = ["a", "b", "%27", "%2e", "%u0041", "\\u0041", "&#60;", "é", "😀", "+", "="];
+  for (let t = 0; t < 50; t++) {
+    let s = "";
+    while (s.length < 500 + rnd() * 4000) s += alphabet[Math.floor(rnd() * alphabet.length)];
+    const size = [256, 1024][t % 2];
+    const ps = pieces(s, size);
+    assert.ok(ps.every((p) => p.length <= size));
+    // Every stretch of OVERLAP - 6 characters (the cut may step back over an escape) is whole in a piece.
+    const span = Math.min(OVERLAP, size >> 2) - 6;
+    for (let i = 0; i + span <= s.length; i += 17) {
+      const stretch = s.slice(i, i + span);
+      assert.ok(ps.some((p) => p.includes(stretch)), `stretch at ${i} of ${s.length} (size ${size})`);
+    }
+    for (const p of ps.slice(0, -1)) {
+      assert.ok(
+        !/%.?$|%u.{0,3}$|\\u.{0,3}$|\\$|&#?\w*$/.test(p),
+        `a piece ends inside an escape: …${p.slice(-8)}`,
+      );
+      assert.ok(!/[\ud800-\udbff]$/.test(p), "a piece ends inside a surrogate pair");
+    }
+  }
+});
+
+Deno.test("overflow: JSON views are JSON, multipart views are parts the extractor reads", () => {
+  const rec: RequestRecord = {
+    method: "POST",
+    url: "/api",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ a: 'quote " backslash \\ and \u00e9 '.repeat(120), b: "x\\".repeat(800) }),
+  };
+  const o = viewsOf(rec);
+  for (const v of o.views) {
+    const parsed = JSON.parse(new TextDecoder().decode(v.body!));
+    assert.ok(Array.isArray(parsed) && parsed.every((x) => typeof x === "string"));
+  }
+  const parts: RequestRecord = {
+    method: "POST",
+    url: "/up",
+    headers: { "content-type": "multipart/form-data; boundary=B" },
+    body: Array.from(
+      { length: 20 },
+      (_, i) => `--B\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\nvalue ${i}\r\n`,
+    )
+      .join("") + "--B--\r\n",
+  };
+  const po = viewsOf(parts);
+  assert.equal(po.views.length, 1);
+  const body = new TextDecoder().decode(po.views[0].body!);
+  for (let i = 16; i < 20; i++) {
+    assert.ok(body.includes(`name="f${i}"`) && body.includes(`value ${i}`), `part ${i}`);
+  }
+  const f = extractFeatures(po.views[0]);
+  assert.equal(wasTruncated(f), false);
+});
+
+Deno.test("overflow: bounded: at most maxViews views, and a body past the bytes read is not complete", () => {
+  const huge: RequestRecord = {
+    method: "GET",
+    url: "/s?" + Array.from({ length: 4000 }, (_, i) => `p${i}=${i}`).join("&"),
+  };
+  const o = overflowViews(viewFromRecord(huge, caps.body), FEATURE_SPEC, 3);
+  assert.equal(o.views.length, 3);
+  assert.equal(o.complete, false);
+  const long: RequestRecord = {
+    method: "POST",
+    url: "/notes",
+    headers: { "content-type": "text/plain" },
+    body: "g".repeat(INSPECT_BYTES + 10),
+  };
+  const view = viewFromRecord(long, caps.body, INSPECT_BYTES);
+  assert.equal(view.bodyUnread, true);
+  assert.equal(view.body!.length + view.rest!.length, INSPECT_BYTES);
+  const lo = overflowViews(view);
+  assert.equal(lo.complete, false);
+  assert.ok(lo.views.length >= 1);
+  // Read to its end: complete.
+  const short = viewFromRecord({ ...long, body: "g".repeat(20_000) }, caps.body, INSPECT_BYTES);
+  assert.equal(short.bodyUnread, false);
+  assert.equal(overflowViews(short).complete, true);
+});
+
+Deno.test("overflow: a Web Request and its record give the same views (one path for the worker and the tools)", async () => {
+  const body = "pad=" + "d".repeat(12_000) + "&user=" + ENC;
+  const rec: RequestRecord = {
+    method: "POST",
+    url: "/login?x=" + "y".repeat(1500),
+    headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": "u".repeat(700) },
+    body,
+  };
+  const req = new Request("http://shop.example" + rec.url, { method: "POST", headers: rec.headers, body });
+  const fromRequest = overflowViews(await viewFromRequest(req, caps.body, INSPECT_BYTES));
+  const fromRecord = overflowOfRecord(rec);
+  assert.equal(fromRequest.views.length, fromRecord.views.length);
+  assert.ok(fromRecord.views.length >= 3);
+  for (let i = 0; i < fromRecord.views.length; i++) {
+    const a = extractFeatures(fromRequest.views[i]), b = extractFeatures(fromRecord.views[i]);
+    assert.deepEqual([...a.indices], [...b.indices], `view ${i}`);
+    assert.deepEqual([...a.dense], [...b.dense], `view ${i}`);
+  }
+});
