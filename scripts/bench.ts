@@ -2,7 +2,7 @@
  * `deno task bench [--json OUT.json]`: the cost of scoring, measured on this machine against its targets.
  *
  * ```sh
- * deno task bench [--json OUT.json] [--only features,model,middleware,adapt,throughput,coldstart,bundle]
+ * deno task bench [--json OUT.json] [--only features,model,middleware,overflow,adapt,throughput,coldstart,bundle]
  *   [--model models/taugate.onnx] [--quick] [--rounds 8] [--seconds 2] [--connections 16] [--cold-runs 5]
  * ```
  *
@@ -35,7 +35,7 @@ import { loadEngine, type ScoringEngine } from "../src/model/mod.ts";
 import { bundleSizes, LIMIT_FREE, LIMIT_PAID } from "./bench/bundle.ts";
 import { denoColdStart } from "./bench/coldstart.ts";
 import { findWrk, throughput, type ThroughputResult } from "./bench/http.ts";
-import { benchAdapt, benchFeatures, benchHeadScore, tenantStore } from "./bench/micro.ts";
+import { benchAdapt, benchFeatures, benchHeadScore, benchOverflow, tenantStore } from "./bench/micro.ts";
 import { HEAD_TENANT, requestSize, typicalMix } from "./bench/mix.ts";
 import { benchModel as findModel } from "./bench/model.ts";
 import {
@@ -49,7 +49,16 @@ import {
   Samples,
 } from "./bench/stats.ts";
 
-const SECTIONS = ["features", "model", "middleware", "adapt", "throughput", "coldstart", "bundle"] as const;
+const SECTIONS = [
+  "features",
+  "model",
+  "middleware",
+  "overflow",
+  "adapt",
+  "throughput",
+  "coldstart",
+  "bundle",
+] as const;
 type Section = typeof SECTIONS[number];
 
 const { values: args } = parseArgs({
@@ -231,6 +240,26 @@ try {
       middleware_learn_extra_p50_us: by.ort.learn_extra_paired_p50,
     });
   }
+
+  await section("overflow", async () => {
+    // Requests past the feature caps: overflow views on (the default) against off, the TypeScript engine in
+    // this process (an ORT view costs what an ORT request does: see model_p50_us).
+    const rs = await benchOverflow(await mainTs(), iters(1000));
+    out.overflow_us = Object.fromEntries(rs.map((r) => [r.name, {
+      views: r.views,
+      off_p50: round(r.offUs, 1),
+      on_p50: round(r.onUs, 1),
+      extra_paired_p50: round(r.extraUs, 1),
+      decision_off: r.decisions[0],
+      decision_on: r.decisions[1],
+    }]));
+    for (const r of rs) {
+      log(
+        `overflow: ${r.name}: ${r.views} views, ${round(r.offUs, 1)} → ${round(r.onUs, 1)} µs ` +
+          `(+${round(r.extraUs, 1)} paired), ${r.decisions[0]} → ${r.decisions[1]}`,
+      );
+    }
+  });
 
   await section("adapt", async () => {
     const rs = [];

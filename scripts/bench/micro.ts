@@ -16,7 +16,9 @@ import {
   extractFeaturesInto,
   FEATURE_SPEC,
   type FeatureVector,
+  INSPECT_BYTES,
   newFeatureBuffer,
+  overflowViews,
   type RequestView,
   viewFromRequest,
 } from "../../src/features/mod.ts";
@@ -432,4 +434,108 @@ export async function benchHeadScore(
   }
   if (!Number.isFinite(sink)) throw new Error("non-finite scores");
   return { globalUs: g.p50, tenantUs: t.p50, residualWeights: head.ri?.length ?? 0 };
+}
+
+/** One kind of request past the feature caps, through the middleware with overflow views on and off. */
+export interface OverflowResult {
+  name: string;
+  /** Overflow views the request is cut into. */
+  views: number;
+  /** Median wall time per request, overflow views off (`overflow: false`), µs. */
+  offUs: number;
+  /** The same with overflow views on (the default), µs. */
+  onUs: number;
+  /** Median of (on − off) for the same request in interleaved blocks, µs. */
+  extraUs: number;
+  /** The decision with overflow views off and on (the payload behind the padding, when there is one). */
+  decisions: [string, string];
+}
+
+/** Requests past each feature cap (a payload behind padding, or plain large ordinary requests). */
+export function paddedRequests(): { name: string; req: BenchRequest }[] {
+  const xss = encodeURIComponent("<script>alert(document.cookie)</script>");
+  const get = (target: string): BenchRequest => ({
+    kind: "attack",
+    label: 1,
+    host: "bench.example",
+    method: "GET",
+    target,
+    headers: [["user-agent", "curl/8.5.0"], ["accept", "*/*"]],
+  });
+  const post = (type: string, body: string, label: 0 | 1 = 1): BenchRequest => ({
+    ...get("/submit"),
+    label,
+    kind: label === 1 ? "attack" : "form",
+    method: "POST",
+    headers: [["user-agent", "curl/8.5.0"], ["accept", "*/*"], ["content-type", type]],
+    body,
+  });
+  return [
+    { name: "value past 1,024 characters, then XSS", req: get("/search?q=" + "a".repeat(1100) + xss) },
+    {
+      name: "130 parameters, then XSS",
+      req: get("/search?" + Array.from({ length: 130 }, (_, i) => `p${i}=1`).join("&") + "&q=" + xss),
+    },
+    { name: "16 KB query, XSS at its end", req: get("/search?pad=" + "b".repeat(16_000) + "&q=" + xss) },
+    {
+      name: "60 KB form body, XSS at its end",
+      req: post("application/x-www-form-urlencoded", "pad=" + "c".repeat(60_000) + "&q=" + xss),
+    },
+    {
+      name: "60 KB JSON body, XSS at its end",
+      req: post(
+        "application/json",
+        JSON.stringify({
+          items: Array.from({ length: 3000 }, (_, i) => `item-${i}-abcdefgh`),
+          q: "<script>x</script>",
+        }),
+      ),
+    },
+    { name: "1 MB text body (ordinary; 64 KiB inspected)", req: { ...oneMegabyte(), host: "bench.example" } },
+  ];
+}
+
+/**
+ * Times requests past the feature caps through the middleware (`block` mode, the global head), with
+ * overflow views on (the default) and off, in interleaved blocks of the same request.
+ *
+ * @param engine The engine (one in this process).
+ * @param iterations Timed requests per variant and request kind.
+ */
+export async function benchOverflow(engine: ScoringEngine, iterations: number): Promise<OverflowResult[]> {
+  const on = benchApp({ engine, mode: "block", log: false });
+  const off = benchApp({ engine, mode: "block", log: false, overflow: false });
+  const out: OverflowResult[] = [];
+  for (const { name, req } of paddedRequests()) {
+    const view = await viewFromRequest(toRequest(req), FEATURE_SPEC.caps.body, INSPECT_BYTES);
+    const views = overflowViews(view).views.length;
+    const decision = async (app: Hono<TaugateEnv>) => {
+      const res = await app.fetch(toRequest(req));
+      await res.arrayBuffer();
+      return res.headers.get("x-taugate-decision") ?? "none";
+    };
+    const decisions: [string, string] = [await decision(off), await decision(on)];
+    for (let i = 0; i < 20; i++) await decision(on), await decision(off);
+    const a = new Samples(), b = new Samples(), d = new Samples();
+    const block = 10, ta = new Float64Array(block), tb = new Float64Array(block);
+    for (let k = 0; k * block < iterations; k++) {
+      for (
+        const [app, t] of (k % 2 === 0 ? [[off, ta], [on, tb]] : [[on, tb], [off, ta]]) as [
+          Hono<TaugateEnv>,
+          Float64Array,
+        ][]
+      ) {
+        for (let i = 0; i < block; i++) {
+          const r = toRequest(req);
+          const t0 = now();
+          const res = await app.fetch(r);
+          await res.arrayBuffer();
+          t[i] = (now() - t0) * 1000;
+        }
+      }
+      for (let i = 0; i < block; i++) a.add(ta[i]), b.add(tb[i]), d.add(tb[i] - ta[i]);
+    }
+    out.push({ name, views, offUs: a.p50, onUs: b.p50, extraUs: median(d.xs), decisions });
+  }
+  return out;
 }

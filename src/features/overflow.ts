@@ -7,7 +7,8 @@
  * `?q=<1,100 letters>' OR 1=1--` scored as the letters alone. When an extraction says it was truncated,
  * the request is cut here into overflow views: each is the request with one part replaced by a piece of
  * what the limits cut off (the values, parameters, body, header values past them, in pieces that overlap so
- * that a payload across a cut is whole in one of them), small enough to be read whole. The request's score
+ * that a payload across a cut is whole in one of them), small enough to be read whole (its `truncated`
+ * feature set all the same: it is part of a cut request). The request's score
  * is the highest of its own and its views' (`scoreMax` in the middleware, the tenant API and the tools).
  *
  * Bounded: at most `maxViews` views, built in one pass over each part; what they cannot hold is reported
@@ -129,14 +130,17 @@ export function overflowViews(
       for (const packed of pack(items, caps.cookies, 4 * caps.headerValue, "; ")) {
         if (!out.add({ ...base(view), target, headers: replaced(headers, i, packed) })) return out.result();
       }
-    } else if (name === "referer" && value.length > caps.headerValue && refererPrefix(value) !== null) {
-      // A link: its query's parameters, behind the link's own start, so that each view is a link too.
-      const prefix = refererPrefix(value)!;
-      const room = caps.headerValue - prefix.length;
+    } else if (name === "referer" && value.length > caps.headerValue && linkStart(value) !== null) {
+      // A link: the rest of its path, or its query's parameters, behind the link's own start, so that each
+      // view is a link too.
+      const start = linkStart(value)!;
+      const room = caps.headerValue - start.length;
+      const rest = start.endsWith("?") ? value.slice(value.indexOf("?") + 1) : value.slice(start.length);
       const items: string[] = [];
-      paramItems(value.slice(prefix.length), 0, 0, spec, items, room);
+      if (start.endsWith("?")) paramItems(rest, 0, 0, spec, items, room);
+      else items.push(...pieces(rest, room));
       for (const packed of pack(items, caps.params, room, "&")) {
-        if (!out.add({ ...base(view), target, headers: replaced(headers, i, prefix + packed) })) {
+        if (!out.add({ ...base(view), target, headers: replaced(headers, i, start + packed) })) {
           return out.result();
         }
       }
@@ -158,16 +162,17 @@ export function overflowViews(
 
 /**
  * The start of a referer that its overflow views keep: an absolute link's text up to its query's `?` (its
- * origin and `/?` when that is long); `null` for a referer that is not such a link.
+ * origin and `/?` when that is long), or its origin and `/` when it has no query; `null` for a referer that
+ * is not such a link.
  */
-function refererPrefix(value: string): string | null {
+function linkStart(value: string): string | null {
   const scheme = value.indexOf("://");
   if (scheme <= 0 || scheme > 16) return null;
-  const q = value.indexOf("?");
-  if (q < 0) return null;
-  if (q < 256) return value.slice(0, q + 1);
   const slash = value.indexOf("/", scheme + 3);
-  return slash < 0 || slash > 256 ? null : value.slice(0, slash) + "/?";
+  if (slash < 0 || slash > 256) return null;
+  const q = value.indexOf("?");
+  if (q < 0) return value.slice(0, slash + 1);
+  return q < 256 ? value.slice(0, q + 1) : value.slice(0, slash) + "/?";
 }
 
 /** The views so far, up to the limit. */
@@ -189,9 +194,14 @@ class ViewList {
   }
 }
 
-/** A view's method and headers, without a body: what every overflow view starts from. */
+/**
+ * A view's method and headers, without a body: what every overflow view starts from. A view is part of a
+ * request that was cut, and its `truncated` feature says so, as the request's own does (`bodyTruncated`):
+ * measured on the real sites, a piece of a long ordinary value scores as that value does in the request
+ * itself, not higher (the model has learnt what a cut request looks like).
+ */
 function base(view: RequestView): Omit<RequestView, "target"> {
-  return { method: view.method, headers: view.headers, body: null, bodyTruncated: false };
+  return { method: view.method, headers: view.headers, body: null, bodyTruncated: true };
 }
 
 /** A view with `text` as its body (of `contentType`), at the request's path. */

@@ -177,6 +177,9 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       store,
       failMode: config.failMode,
       bodyCap: config.bodyCap,
+      overflow: config.overflow === "off"
+        ? false
+        : { bodyBytes: config.inspectBytes, uninspected: config.overflow === "flag" ? "flag" : "score" },
       exclude: { paths: config.excludePaths, clients: config.excludeClients, headers: config.excludeHeaders },
       exposeToClient: config.exposeToClient,
       log: { sample: config.logSample, flaggedSample: config.logFlaggedSample, sink: options.logSink },

@@ -10,6 +10,8 @@
  * | `TAUGATE_LOG_SAMPLE` | `0.01` | fraction of `allow` decisions logged |
  * | `TAUGATE_LOG_FLAGGED_SAMPLE` | `1` | fraction of flagged (score ≥ τ) and `error` decisions logged |
  * | `TAUGATE_BODY_CAP` | the spec's cap | body bytes read for features |
+ * | `TAUGATE_OVERFLOW` | `score` | what the feature caps cut off is scored as overflow views; `flag`: a request not inspected whole (body past `TAUGATE_INSPECT_BYTES`, or more than 16 views) is flagged too; `off`: only what the caps read is scored |
+ * | `TAUGATE_INSPECT_BYTES` | `65536` | body bytes inspected in all (the body cap's included) |
  * | `TAUGATE_EXCLUDE_PATHS` | none | comma-separated `/exact`, `/prefix/*`, `*.suffix` |
  * | `TAUGATE_EXCLUDE_CLIENTS` | none | comma-separated client addresses and CIDR ranges not scored (e.g. a monitor's) |
  * | `TAUGATE_EXCLUDE_HEADER` | none | `name` or `name: value`: requests carrying that header (and value, e.g. a monitor's secret) are not scored |
@@ -22,7 +24,7 @@
  * @module
  */
 import { z } from "zod";
-import { FEATURE_SPEC } from "../features/mod.ts";
+import { FEATURE_SPEC, INSPECT_BYTES } from "../features/mod.ts";
 import {
   DEFAULT_FAIL_MODE,
   DEFAULT_MODE,
@@ -70,6 +72,10 @@ export interface WorkerConfig {
   logFlaggedSample: number;
   /** `TAUGATE_BODY_CAP`: bytes of the body read for features (default: the feature spec's cap, its maximum). */
   bodyCap: number;
+  /** `TAUGATE_OVERFLOW`: `score` (default), `flag` or `off` (the middleware's `overflow` option). */
+  overflow: "score" | "flag" | "off";
+  /** `TAUGATE_INSPECT_BYTES`: body bytes inspected in all, for overflow views (default 65 536). */
+  inspectBytes: number;
   /** `TAUGATE_EXCLUDE_PATHS`, split at commas: `/exact`, `/prefix/*` or `*.suffix` paths not scored. */
   excludePaths: string[];
   /** `TAUGATE_EXCLUDE_CLIENTS`: addresses and CIDR ranges not scored. */
@@ -98,6 +104,8 @@ const schema = z.object({
   TAUGATE_LOG_SAMPLE: num(0, 1).default(0.01),
   TAUGATE_LOG_FLAGGED_SAMPLE: num(0, 1).default(1),
   TAUGATE_BODY_CAP: num(0, FEATURE_SPEC.caps.body).pipe(z.number().int()).default(FEATURE_SPEC.caps.body),
+  TAUGATE_OVERFLOW: z.enum(["score", "flag", "off"]).default("score"),
+  TAUGATE_INSPECT_BYTES: num(0, 1 << 24).pipe(z.number().int()).default(INSPECT_BYTES),
   TAUGATE_EXCLUDE_PATHS: z.string().default(""),
   TAUGATE_EXCLUDE_CLIENTS: z.string().default("").refine(parses((v: string) => list(v).forEach(parseCidr)), {
     message: "must be comma-separated IP addresses or CIDR ranges",
@@ -152,6 +160,8 @@ export function workerConfigFromEnv(
     logSample: c.TAUGATE_LOG_SAMPLE,
     logFlaggedSample: c.TAUGATE_LOG_FLAGGED_SAMPLE,
     bodyCap: c.TAUGATE_BODY_CAP,
+    overflow: c.TAUGATE_OVERFLOW,
+    inspectBytes: c.TAUGATE_INSPECT_BYTES,
     excludePaths: list(c.TAUGATE_EXCLUDE_PATHS),
     excludeClients: list(c.TAUGATE_EXCLUDE_CLIENTS),
     excludeHeaders: c.TAUGATE_EXCLUDE_HEADER.trim() === "" ? [] : [headerRule(c.TAUGATE_EXCLUDE_HEADER)!],

@@ -102,7 +102,7 @@ Deno.test("overflow: a payload past each limit is whole in a view that is read w
     assert.ok(holding.length >= 1, `${name}: a view holds the payload whole`);
     for (const v of o.views) {
       assert.equal(
-        wasTruncated(extractFeatures(v)),
+        wasTruncated(extractFeatures({ ...v, bodyTruncated: false })),
         false,
         `${name}: every view is read whole (${text(v).slice(0, 80)})`,
       );
@@ -128,6 +128,17 @@ Deno.test("overflow: header values, cookies and a referer's link past their caps
   assert.ok(o.views.some((v) => value(v, "cookie").includes("sid=" + ENC)), "the cookie past the 32 read");
   const refs = o.views.filter((v) => value(v, "referer") !== referer);
   assert.ok(refs.some((v) => value(v, "referer").includes("q=" + ENC)), "the referer's parameter");
+  // A link without a query: the rest of its path, behind its origin.
+  const blob = "https://ads.example/count/" + "Wm9".repeat(300);
+  const bo = viewsOf({ method: "GET", url: "/", headers: { referer: blob } });
+  assert.ok(bo.views.length >= 2);
+  for (const v of bo.views) {
+    assert.ok(
+      value(v, "referer").startsWith("https://ads.example/") &&
+        value(v, "referer").length <= caps.headerValue,
+    );
+  }
+  assert.ok(bo.views.some((v) => blob.endsWith(value(v, "referer").slice("https://ads.example/".length))));
   for (const v of refs) {
     assert.ok(value(v, "referer").startsWith("https://search.example/find?"), "a referer view is a link too");
     assert.ok(value(v, "referer").length <= caps.headerValue);
@@ -188,8 +199,9 @@ Deno.test("overflow: JSON views are JSON, multipart views are parts the extracto
   for (let i = 16; i < 20; i++) {
     assert.ok(body.includes(`name="f${i}"`) && body.includes(`value ${i}`), `part ${i}`);
   }
-  const f = extractFeatures(po.views[0]);
-  assert.equal(wasTruncated(f), false);
+  assert.equal(wasTruncated(extractFeatures({ ...po.views[0], bodyTruncated: false })), false);
+  // A view is part of a cut request, and says so.
+  assert.equal(wasTruncated(extractFeatures(po.views[0])), true);
 });
 
 Deno.test("overflow: bounded: at most maxViews views, and a body past the bytes read is not complete", () => {
