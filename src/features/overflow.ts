@@ -55,7 +55,8 @@ export function overflowViews(
   maxViews: number = MAX_OVERFLOW_VIEWS,
 ): Overflow {
   const out = new ViewList(maxViews);
-  if (view.bodyUnread === true) out.complete = false;
+  // Body bytes past those read were never inspected: past `rest`, or past `body` when nothing more was read.
+  if (view.bodyUnread === true || (view.bodyTruncated && view.rest === undefined)) out.complete = false;
   const caps = spec.caps;
   const target = view.target;
   const q = target.indexOf("?");
@@ -90,7 +91,7 @@ export function overflowViews(
       if (kind === "") kind = sniffBody(text);
       // What the request's own extraction read of the body: the text of its `body` bytes (the last
       // character may be cut in half).
-      const readEnd = view.rest === undefined ? Infinity : Math.max(0, utf8.decode(view.body!).length - 1);
+      const readEnd = view.bodyTruncated ? Math.max(0, utf8.decode(view.body!).length - 1) : Infinity;
       if (kind === "form") {
         const items: string[] = [];
         paramItems(text, readEnd, caps.params, spec, items);

@@ -224,6 +224,19 @@ Deno.test("overflow: bounded: at most maxViews views, and a body past the bytes 
   const lo = overflowViews(view);
   assert.equal(lo.complete, false);
   assert.ok(lo.views.length >= 1);
+  // Only the body cap's bytes read (nothing inspected past them): not complete either, and the fields
+  // within them past a value's cap still have views.
+  const capped = viewFromRecord(
+    {
+      ...long,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "a=" + "b".repeat(20_000),
+    },
+    caps.body,
+  );
+  const co = overflowViews(capped);
+  assert.equal(co.complete, false);
+  assert.ok(co.views.length >= 1);
   // Read to its end: complete.
   const short = viewFromRecord({ ...long, body: "g".repeat(20_000) }, caps.body, INSPECT_BYTES);
   assert.equal(short.bodyUnread, false);
