@@ -11,7 +11,8 @@
  * feature set all the same: it is part of a cut request). The request's score
  * is the highest of its own and its views' (`scoreMax` in the middleware, the tenant API and the tools).
  *
- * Bounded: at most `maxViews` views, built in one pass over each part; what they cannot hold is reported
+ * Bounded: one pass over each part, and at most `maxViews` views (when a request needs more, the first half
+ * and the last half of them: a payload goes after its padding); a request not inspected whole is reported
  * (`complete: false`), as is a body that went on past the bytes inspected (`RequestView.bodyUnread`).
  *
  * @module
@@ -31,8 +32,9 @@ export const OVERLAP = 128;
 export interface Overflow {
   views: RequestView[];
   /**
-   * Everything the limits cut off is in `views`; false when more than `maxViews` views were needed, or when
-   * the body went on past the bytes read (`RequestView.bodyUnread`).
+   * Everything the limits cut off is in `views`; false when more than `maxViews` views were needed (then
+   * `views` are the first and the last of them), or when the body went on past the bytes read
+   * (`RequestView.bodyUnread`).
    */
   complete: boolean;
 }
@@ -54,9 +56,7 @@ export function overflowViews(
   spec: Readonly<FeatureSpec> = FEATURE_SPEC,
   maxViews: number = MAX_OVERFLOW_VIEWS,
 ): Overflow {
-  const out = new ViewList(maxViews);
-  // Body bytes past those read were never inspected: past `rest`, or past `body` when nothing more was read.
-  if (view.bodyUnread === true || (view.bodyTruncated && view.rest === undefined)) out.complete = false;
+  const out = new ViewList();
   const caps = spec.caps;
   const target = view.target;
   const q = target.indexOf("?");
@@ -67,9 +67,40 @@ export function overflowViews(
   const rawPath = pathOf(view.rawTarget ?? target);
   if (rawPath.length > caps.path) {
     for (const p of pieces(rawPath, caps.path)) {
-      const t = p.startsWith("/") ? p : "/" + p;
-      if (!out.add({ ...base(view), target: t })) return out.result();
+      out.add(() => ({ ...base(view), target: p.startsWith("/") ? p : "/" + p }));
     }
+  }
+
+  // Header values past their cap, cookies past theirs, headers past the count.
+  const headers = view.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i];
+    if (name === "cookie") {
+      const items: string[] = [];
+      cookieItems(value, 4 * caps.headerValue, spec, items);
+      for (const packed of pack(items, caps.cookies, 4 * caps.headerValue, "; ")) {
+        out.add(() => ({ ...base(view), target, headers: replaced(headers, i, packed) }));
+      }
+    } else if (name === "referer" && value.length > caps.headerValue && linkStart(value) !== null) {
+      // A link: the rest of its path, or its query's parameters, behind the link's own start, so that each
+      // view is a link too.
+      const start = linkStart(value)!;
+      const room = caps.headerValue - start.length;
+      const rest = start.endsWith("?") ? value.slice(value.indexOf("?") + 1) : value.slice(start.length);
+      const items: string[] = [];
+      if (start.endsWith("?")) paramItems(rest, 0, 0, spec, items, room);
+      else items.push(...pieces(rest, room));
+      for (const packed of pack(items, caps.params, room, "&")) {
+        out.add(() => ({ ...base(view), target, headers: replaced(headers, i, start + packed) }));
+      }
+    } else if (value.length > caps.headerValue) {
+      for (const p of pieces(value, caps.headerValue)) {
+        out.add(() => ({ ...base(view), target, headers: replaced(headers, i, p) }));
+      }
+    }
+  }
+  for (let at = caps.headers; at < headers.length; at += caps.headers) {
+    out.add(() => ({ ...base(view), target, headers: headers.slice(at, at + caps.headers) }));
   }
 
   // Query parameters past the count, the query's cap or a value's cap.
@@ -77,7 +108,7 @@ export function overflowViews(
     const items: string[] = [];
     paramItems(query, caps.query, caps.params, spec, items);
     for (const packed of pack(items, caps.params, caps.query, "&")) {
-      if (!out.add({ ...base(view), target: path + "?" + packed })) return out.result();
+      out.add(() => ({ ...base(view), target: path + "?" + packed }));
     }
   }
 
@@ -96,69 +127,31 @@ export function overflowViews(
         const items: string[] = [];
         paramItems(text, readEnd, caps.params, spec, items);
         for (const packed of pack(items, caps.params, caps.body, "&")) {
-          if (!out.add(bodyView(view, path, packed, contentType))) return out.result();
+          out.add(() => bodyView(view, path, packed, contentType));
         }
       } else if (kind === "json") {
         const items: string[] = [];
         jsonItems(text, readEnd, spec, items);
         for (const packed of pack(items.map((s) => `"${s}"`), caps.params, caps.body - 2, ",")) {
-          if (!out.add(bodyView(view, path, "[" + packed + "]", "application/json"))) return out.result();
+          out.add(() => bodyView(view, path, "[" + packed + "]", "application/json"));
         }
       } else if (kind === "multipart") {
         const items: string[] = [];
         partItems(text, readEnd, contentType, spec, items);
         const type = `multipart/form-data; boundary=${WINDOW_BOUNDARY}`;
         for (const packed of pack(items, caps.parts, caps.body - 64, "")) {
-          if (!out.add(bodyView(view, path, packed + `--${WINDOW_BOUNDARY}--\r\n`, type))) {
-            return out.result();
-          }
+          out.add(() => bodyView(view, path, packed + `--${WINDOW_BOUNDARY}--\r\n`, type));
         }
       } else if (view.rest !== undefined) {
         for (const p of bytePieces(full, view.body!.length, caps.body)) {
-          if (!out.add({ ...bodyView(view, path, "", contentType), body: p })) return out.result();
+          out.add(() => ({ ...bodyView(view, path, "", contentType), body: p }));
         }
       }
     }
   }
-
-  // Header values past their cap, cookies past theirs, headers past the count.
-  const headers = view.headers;
-  for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i];
-    if (name === "cookie") {
-      const items: string[] = [];
-      cookieItems(value, 4 * caps.headerValue, spec, items);
-      for (const packed of pack(items, caps.cookies, 4 * caps.headerValue, "; ")) {
-        if (!out.add({ ...base(view), target, headers: replaced(headers, i, packed) })) return out.result();
-      }
-    } else if (name === "referer" && value.length > caps.headerValue && linkStart(value) !== null) {
-      // A link: the rest of its path, or its query's parameters, behind the link's own start, so that each
-      // view is a link too.
-      const start = linkStart(value)!;
-      const room = caps.headerValue - start.length;
-      const rest = start.endsWith("?") ? value.slice(value.indexOf("?") + 1) : value.slice(start.length);
-      const items: string[] = [];
-      if (start.endsWith("?")) paramItems(rest, 0, 0, spec, items, room);
-      else items.push(...pieces(rest, room));
-      for (const packed of pack(items, caps.params, room, "&")) {
-        if (!out.add({ ...base(view), target, headers: replaced(headers, i, start + packed) })) {
-          return out.result();
-        }
-      }
-    } else if (value.length > caps.headerValue) {
-      for (const p of pieces(value, caps.headerValue)) {
-        if (!out.add({ ...base(view), target, headers: replaced(headers, i, p) })) return out.result();
-      }
-    }
-  }
-  if (headers.length > caps.headers) {
-    for (let at = caps.headers; at < headers.length; at += caps.headers) {
-      if (!out.add({ ...base(view), target, headers: headers.slice(at, at + caps.headers) })) {
-        return out.result();
-      }
-    }
-  }
-  return out.result();
+  // Body bytes past those read were never inspected: past `rest`, or past `body` when nothing more was read.
+  const unread = view.bodyUnread === true || (view.bodyTruncated && view.rest === undefined);
+  return out.result(maxViews, !unread);
 }
 
 /**
@@ -176,22 +169,22 @@ function linkStart(value: string): string | null {
   return q < 256 ? value.slice(0, q + 1) : value.slice(0, slash) + "/?";
 }
 
-/** The views so far, up to the limit. */
+/**
+ * The views a request needs, built only when chosen: all of them when they fit the limit; else the first
+ * half and the last half of them (parts in the order path, headers, query, body: a payload is put after its
+ * padding, so the body's and the query's ends count most), and the result is not complete.
+ */
 class ViewList {
-  readonly views: RequestView[] = [];
-  complete = true;
-  constructor(private readonly max: number) {}
-  /** Adds a view; `false` (and incomplete) when the list is full. */
-  add(v: RequestView): boolean {
-    if (this.views.length >= this.max) {
-      this.complete = false;
-      return false;
-    }
-    this.views.push(v);
-    return true;
+  private readonly make: (() => RequestView)[] = [];
+  add(view: () => RequestView): void {
+    this.make.push(view);
   }
-  result(): Overflow {
-    return { views: this.views, complete: this.complete };
+  result(max: number, complete: boolean): Overflow {
+    const n = this.make.length;
+    if (n <= max) return { views: this.make.map((f) => f()), complete };
+    const head = Math.ceil(max / 2);
+    const chosen = [...this.make.slice(0, head), ...this.make.slice(n - (max - head))];
+    return { views: chosen.map((f) => f()), complete: false };
   }
 }
 

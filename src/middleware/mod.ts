@@ -32,7 +32,7 @@ import {
   viewOrPromiseFromRequest,
   wasTruncated,
 } from "../features/mod.ts";
-import { decide } from "./decide.ts";
+import { decide, type DecideInput } from "./decide.ts";
 import type { HeadFeatures } from "../heads/score.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
@@ -141,7 +141,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
   const resolveTenant = o.tenant;
   const ownNames = Object.values(names);
   const ownNameSet = new Set(ownNames);
-  const pool: FeatureBuffer[] = [];
+  const pool: FeatureBuffer[] = [], viewPool: FeatureBuffer[] = [];
 
   /** Whether a client sent any of taugate's own decision headers (names in the view are lower case). */
   const spoofedIn = (view: RequestView | null, req: Request): boolean => {
@@ -197,19 +197,28 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
       };
       lookup = await lookup;
     }
-    const input = {
+    const input: DecideInput = {
       tenantHead: lookup.status === "tenant" ? lookup.head : null,
       storeError: lookup.status === "error" ? lookup.reason : undefined,
       meta,
       globalHead: ready.globalHead,
       globalTau: o.tau ?? meta.tau,
       mode,
+      z,
+      structure,
+      nStructure,
+      features,
     };
-    let v = decide({ ...input, z, structure, nStructure, features });
+    let v = decide(input);
     // What the caps cut off, scored as overflow views: the request's score is the highest.
     if (overflow !== false && (wasTruncated(features) || view.bodyUnread === true)) {
       const ov = overflowViews(view, undefined, overflow.maxViews);
-      const vbuf = pool.pop() ?? newFeatureBuffer();
+      // Learning reads the request's structure tokens after the views' awaits, when another request may
+      // have taken the buffer back from the pool: a copy.
+      if (ov.views.length > 0 && structure === buf.structure) structure = structure.slice(0, nStructure);
+      // A pool of its own: the request's buffer (back in `pool`) still holds the structure tokens that
+      // learning reads below.
+      const vbuf = viewPool.pop() ?? newFeatureBuffer();
       try {
         for (const w of ov.views) {
           extractFeaturesInto(w, vbuf);
@@ -225,7 +234,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
           if (vw.score > v.score) v = vw;
         }
       } finally {
-        if (pool.length < POOL_MAX) pool.push(vbuf);
+        if (viewPool.length < POOL_MAX) viewPool.push(vbuf);
       }
       if (!ov.complete) {
         d.inspected = "partial";

@@ -224,6 +224,18 @@ Deno.test("overflow: bounded: at most maxViews views, and a body past the bytes 
   const lo = overflowViews(view);
   assert.equal(lo.complete, false);
   assert.ok(lo.views.length >= 1);
+  // More views than allowed: the first half and the last half, so a payload after the padding is scored.
+  const many: RequestRecord = {
+    method: "POST",
+    url: "/api",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ items: Array.from({ length: 3000 }, (_, i) => `item-${i}`), q: PAYLOAD }),
+  };
+  const mo = overflowViews(viewFromRecord(many, caps.body, INSPECT_BYTES));
+  assert.equal(mo.views.length, MAX_OVERFLOW_VIEWS);
+  assert.equal(mo.complete, false);
+  assert.ok(text(mo.views[MAX_OVERFLOW_VIEWS - 1]).includes(PAYLOAD), "the last view holds the end");
+  assert.ok(text(mo.views[0]).includes('"item-'), "the first view holds the start");
   // Only the body cap's bytes read (nothing inspected past them): not complete either, and the fields
   // within them past a value's cap still have views.
   const capped = viewFromRecord(
