@@ -20,6 +20,7 @@ import { DENSE_NAMES, FEATURE_SPEC, type FeatureSpec } from "./spec.ts";
 import { viewFromRecord, viewFromRequest } from "./view.ts";
 
 export {
+  contentKind,
   extractFeatures,
   extractFeaturesInto,
   type ExtractionWork,

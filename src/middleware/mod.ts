@@ -23,6 +23,7 @@
 import type { MiddlewareHandler } from "hono";
 import {
   BodyReadError,
+  contentKind,
   extractFeaturesInto,
   type FeatureBuffer,
   newFeatureBuffer,
@@ -169,7 +170,15 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
     d.model = meta.modelId;
     read.engine = ready.engine.kind;
     // Without a body there is nothing to wait for; a synchronous engine (TypeScript) is called directly.
-    const viewed = viewOrPromiseFromRequest(req, bodyCap, inspect);
+    // Past the body cap, only a body overflow views can read (not an image's or an archive's bytes).
+    const viewed = viewOrPromiseFromRequest(
+      req,
+      bodyCap,
+      inspect > bodyCap && req.body !== null &&
+        contentKind(req.headers.get("content-type") ?? "") === "binary"
+        ? bodyCap
+        : inspect,
+    );
     const view = read.view = viewed instanceof Promise ? await viewed : viewed;
     const buf = pool.pop() ?? newFeatureBuffer();
     let z: Float32Array;

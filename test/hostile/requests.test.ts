@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Hono } from "hono";
-import { FEATURE_SPEC, lastExtractionWork } from "../../src/features/mod.ts";
+import { INSPECT_BYTES, lastExtractionWork, MAX_OVERFLOW_VIEWS } from "../../src/features/mod.ts";
 import { taugate, type TaugateEnv } from "../../src/middleware/mod.ts";
 import type { SparseFeatures } from "../../src/model/types.ts";
 import { MAX_TARGET_BYTES } from "../../src/middleware/canonical.ts";
@@ -265,7 +265,11 @@ for (const mode of ["block", "tag"] as const) {
             assert.fail(`status ${res.status}: ${await res.text()}`);
           }
           assert.ok(decision === "allow" || decision === mode, `decision ${decision}`);
-          assert.equal(engine.calls, calls + 1, "one engine call per request");
+          // One engine call per request, and one per overflow view of a request past the caps.
+          assert.ok(
+            engine.calls - calls >= 1 && engine.calls - calls <= 1 + MAX_OVERFLOW_VIEWS,
+            `${engine.calls - calls} engine calls`,
+          );
           const work = lastExtractionWork();
           assert.ok(work.chars <= BOUND.chars, `${work.chars} chars`);
           assert.ok(work.fields <= BOUND.fields, `${work.fields} fields`);
@@ -360,7 +364,7 @@ Deno.test("whole requests at the issue's sizes: 20,000 parameters, a 64 KB heade
         assert.equal(res.status, 200, name);
         assert.ok(["allow", "tag"].includes(res.headers.get("x-taugate-decision")!), name);
         await res.body?.cancel();
-        assert.equal(engine.calls, calls + 1, name);
+        assert.ok(engine.calls - calls >= 1 && engine.calls - calls <= 1 + MAX_OVERFLOW_VIEWS, name);
         const work = lastExtractionWork();
         assert.ok(work.chars <= BOUND.chars, `${name}: ${work.chars} chars`);
         assert.ok(work.fields <= BOUND.fields, `${name}: ${work.fields} fields`);
@@ -423,7 +427,8 @@ Deno.test("odd methods through the worker: scored like any other; CONNECT, TRACE
 });
 
 Deno.test("a body that breaks off: 400 bad_request from the middleware within the cap, from the echo beyond it; never a 5xx", async () => {
-  const cap = FEATURE_SPEC.caps.body;
+  // The middleware reads a body up to the bytes its overflow views inspect (past the features' cap).
+  const cap = INSPECT_BYTES;
   /** A body that yields `good` bytes, then fails as a client's connection does. */
   const broken = (good: number) => {
     let sent = 0;

@@ -247,8 +247,10 @@ test("workerd: a tenant head put in Workers KV scores that tenant's requests, wi
     assert.equal(res.headers.get("x-taugate-tenant"), KV_TENANT);
     assert.equal(tenantDeno[i].head, "tenant");
     assert.ok(Math.abs(score - tenantDeno[i].score) <= 1e-6, `${r.name}: ${score} vs ${tenantDeno[i].score}`);
-    // The negated head mirrors the global score.
-    assert.ok(Math.abs(score - (1 - deno[i].score)) <= 1e-6, r.name);
+    // The negated head mirrors the global score; for a request past the caps both are the highest over its
+    // overflow views too, so the tenant's is at least the mirror of the global one.
+    if (r.name === "many-params") assert.ok(score >= 1 - deno[i].score - 1e-6, r.name);
+    else assert.ok(Math.abs(score - (1 - deno[i].score)) <= 1e-6, r.name);
     const flagged = tenantDeno[i].score >= tenantTau;
     assert.equal(res.status, flagged ? 403 : 200, r.name);
     blocked += flagged ? 1 : 0;
