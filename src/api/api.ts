@@ -11,7 +11,10 @@ import {
   extractFeatures,
   FEATURE_SPEC,
   featuresOfRecord,
-  overflowOfRecord,
+  INSPECT_BYTES,
+  MAX_OVERFLOW_VIEWS,
+  overflowViews,
+  viewFromRecord,
   wasTruncated,
 } from "../features/mod.ts";
 import { decide, headFitsModel } from "../middleware/decide.ts";
@@ -111,6 +114,11 @@ export interface TenantApiOptions {
   tau?: number;
   /** The worker's mode, for dry-run decisions (default `block`). */
   mode?: Mode;
+  /**
+   * The middleware's `overflow` option, for dry-run scores (default: the middleware's default, `{ bodyBytes:
+   * 65536, maxViews: 16, uninspected: "score" }`; `false`: none).
+   */
+  overflow?: { bodyBytes?: number; maxViews?: number; uninspected?: "score" | "flag" } | false;
   /** Largest fall of canary detection an upload may cause (default 0.05). */
   guardMargin?: number;
   /** Versions kept per tenant, the active one included (default 5). */
@@ -144,6 +152,14 @@ const optionsSchema = z.strictObject({
   cache: z.custom<HeadCache>((v) => v instanceof HeadCache, { message: "must be a HeadCache" }).optional(),
   tau: z.number().min(0).max(1).optional(),
   mode: z.enum(MODES).default(DEFAULT_MODE),
+  overflow: z.union([
+    z.literal(false),
+    z.strictObject({
+      bodyBytes: z.number().int().min(0).max(1 << 24).default(INSPECT_BYTES),
+      maxViews: z.number().int().min(0).max(256).default(MAX_OVERFLOW_VIEWS),
+      uninspected: z.enum(["score", "flag"]).default("score"),
+    }),
+  ]).default({ bodyBytes: INSPECT_BYTES, maxViews: MAX_OVERFLOW_VIEWS, uninspected: "score" }),
   guardMargin: z.number().min(0).max(1).default(DEFAULT_GUARD_MARGIN),
   keepVersions: z.number().int().min(1).max(50).default(DEFAULT_KEEP_VERSIONS),
   weights: z.custom<() => BackboneWeights | Promise<BackboneWeights>>(isFunction, {
@@ -499,8 +515,12 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
       // As the worker scores: what the caps cut off is scored as overflow views, and the highest score counts
       // (the explanation is of the view that gave it).
       let inspected: "partial" | undefined;
-      if (wasTruncated(f)) {
-        const ov = overflowOfRecord(rec);
+      if (o.overflow !== false && wasTruncated(f)) {
+        const ov = overflowViews(
+          viewFromRecord(rec, FEATURE_SPEC.caps.body, Math.max(FEATURE_SPEC.caps.body, o.overflow.bodyBytes)),
+          FEATURE_SPEC,
+          o.overflow.maxViews,
+        );
         for (const w of ov.views) {
           const tw = weights ? new Map<number, string[]>() : undefined;
           const fw = extractFeatures(w, FEATURE_SPEC, tw);
@@ -513,7 +533,16 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
           });
           if (vw.score > v.score) v = vw, f = fw, trace = tw;
         }
-        if (!ov.complete) inspected = "partial";
+        if (!ov.complete) {
+          inspected = "partial";
+          if (o.overflow.uninspected === "flag" && !v.flagged) {
+            v = {
+              ...v,
+              flagged: true,
+              decision: o.mode === "block" ? "block" : o.mode === "tag" ? "tag" : "allow",
+            };
+          }
+        }
       }
       const { score, flagged, decision } = v;
       const head = v.head === "tenant" ? chosen!.head : r.globalHead;

@@ -117,6 +117,11 @@ function shared(source: EngineSource): EngineSource {
 export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
   const { config } = options;
   const app = new Hono<TaugateEnv>();
+  // One setting for the middleware and the API's dry run (`TAUGATE_OVERFLOW`, `TAUGATE_INSPECT_BYTES`).
+  const overflowOption = config.overflow === "off" ? false as const : {
+    bodyBytes: config.inspectBytes,
+    uninspected: config.overflow === "flag" ? "flag" as const : "score" as const,
+  };
   let store = options.store;
   let engine = options.engine;
   const learner = !config.learn ? undefined : options.learner ?? new Learner({
@@ -148,6 +153,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       cache,
       tau: config.tau,
       mode: config.mode,
+      overflow: overflowOption,
       guardMargin: api.config.guardMargin,
       keepVersions: api.config.keepVersions,
       weights: api.weights,
@@ -177,9 +183,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<TaugateEnv> {
       store,
       failMode: config.failMode,
       bodyCap: config.bodyCap,
-      overflow: config.overflow === "off"
-        ? false
-        : { bodyBytes: config.inspectBytes, uninspected: config.overflow === "flag" ? "flag" : "score" },
+      overflow: overflowOption,
       exclude: { paths: config.excludePaths, clients: config.excludeClients, headers: config.excludeHeaders },
       exposeToClient: config.exposeToClient,
       log: { sample: config.logSample, flaggedSample: config.logFlaggedSample, sink: options.logSink },

@@ -94,6 +94,38 @@ Deno.test("dry-run: a payload behind padding past the read limits scores as in t
     await (await w.api("/tenants/shop-a.test/score?explain=0", { ...asJson([huge]), token })).json(),
   );
   assert.equal(partial.results[0].inspected, "partial");
+  // The dry run follows the worker's setting: `TAUGATE_OVERFLOW=off` scores what the caps read, `flag` flags
+  // a request not inspected whole; the worker agrees either way.
+  for (const setting of ["off", "flag"]) {
+    const v = testWorld({ env: { TAUGATE_OVERFLOW: setting } });
+    const t = await v.mint("shop-a.test");
+    const got = scoreResultSchema.parse(
+      await (await v.api("/tenants/shop-a.test/score?explain=0", { ...asJson([...records, huge]), token: t }))
+        .json(),
+    );
+    for (const [i, r] of got.results.entries()) {
+      const live = await v.send("shop-a.test", [...records, huge][i]);
+      assert.equal(live.score, Number(r.score.toPrecision(4)), `${setting} #${i}`);
+      assert.equal(live.status, r.flagged ? 403 : 200, `${setting} #${i}`);
+    }
+    const last = got.results[records.length];
+    if (setting === "off") {
+      assert.equal(last.inspected, undefined);
+      // Without views, a padded attack is scored on its padding alone: lower than with them.
+      for (let i = 0; i < attacks.length; i++) {
+        assert.ok(got.results[attacks.length + i].score <= out.results[attacks.length + i].score + 1e-9);
+      }
+      assert.ok(
+        got.results.slice(attacks.length, 2 * attacks.length).some((r, i) =>
+          r.score < out.results[attacks.length + i].score
+        ),
+      );
+    } else {
+      assert.equal(last.inspected, "partial");
+      assert.equal(last.flagged, true);
+      assert.equal(last.decision, "block");
+    }
+  }
 });
 
 Deno.test("dry-run: the decision follows the worker's mode; labels are echoed; limits and formats as uploads", async () => {

@@ -1,9 +1,17 @@
 /**
  * The Deno side of the workerd parity test: scores requests with the standalone worker app on Deno (the
- * same app, model and engine as `deno task start`) and prints one `{ score, head }` per request as JSON.
+ * same app, model and engine as `deno task start`) and prints one `{ score, head, cut }` per request as JSON
+ * (`cut`: its extraction was cut by the caps, so overflow views scored it too).
  *
  * Input (stdin, JSON): `{ model, engine, requests: [{ method, url, headers, body? }], heads?: { [tenant]: StoredHead } }`.
  */
+import {
+  extractFeatures,
+  FEATURE_SPEC,
+  INSPECT_BYTES,
+  viewFromRequest,
+  wasTruncated,
+} from "../../src/features/mod.ts";
 import { loadEngine } from "../../src/model/mod.ts";
 import { denoOrtWasm } from "../../src/model/ort_deno.ts";
 import { MemoryHeadStore, type StoredHead } from "../../src/store/mod.ts";
@@ -37,6 +45,19 @@ const out = [];
 for (const r of input.requests) {
   const res = await app.request(r.url, { method: r.method, headers: r.headers, body: r.body });
   await res.body?.cancel();
-  out.push({ score: Number(res.headers.get("x-taugate-score")), head: res.headers.get("x-taugate-head") });
+  const view = await viewFromRequest(
+    new Request(new URL(r.url, "http://localhost").href, {
+      method: r.method,
+      headers: r.headers,
+      body: r.body,
+    }),
+    FEATURE_SPEC.caps.body,
+    INSPECT_BYTES,
+  );
+  out.push({
+    score: Number(res.headers.get("x-taugate-score")),
+    head: res.headers.get("x-taugate-head"),
+    cut: wasTruncated(extractFeatures(view)),
+  });
 }
 console.log(JSON.stringify(out));
