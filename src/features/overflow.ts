@@ -8,8 +8,9 @@
  * the request is cut here into overflow views: each is the request with one part replaced by a piece of
  * what the limits cut off (the values, parameters, body, header values past them, in pieces that overlap so
  * that a payload across a cut is whole in one of them), small enough to be read whole (its `truncated`
- * feature set all the same: it is part of a cut request). The request's score
- * is the highest of its own and its views' (`scoreMax` in the middleware, the tenant API and the tools).
+ * feature set all the same: it is part of a cut request). The request's score is the highest of its own
+ * and its views': so the middleware, the tenant API's dry run and the tools (`deno task score`, `eval`, the
+ * site figures of `deno task train`) score it.
  *
  * Bounded: one pass over each part, and at most `maxViews` views (when a request needs more, the first half
  * and the last half of them: a payload goes after its padding); a request not inspected whole is reported
@@ -25,7 +26,10 @@ import type { RequestView } from "./view.ts";
 export const MAX_OVERFLOW_VIEWS = 16;
 /** Body bytes a request's overflow views inspect by default, the body cap's included. */
 export const INSPECT_BYTES = 64 * 1024;
-/** Characters consecutive pieces of one part share: a payload of up to this length is whole in one piece. */
+/**
+ * Characters consecutive pieces of one part share (a quarter of a piece when that is less): a payload up to
+ * this long, less the few characters a cut may step back over an escape, is whole in one piece.
+ */
 export const OVERLAP = 128;
 
 /** The overflow views of a request. */
