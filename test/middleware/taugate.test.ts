@@ -12,6 +12,7 @@ import {
   type StoredHead,
 } from "../../src/store/mod.ts";
 import { fakeEngine } from "./_fake_engine.ts";
+import { Learner } from "../../src/learn/learner.ts";
 
 const HOST = "http://shop.example.com";
 const ATTACK = "/search?q=" + encodeURIComponent("<script>alert(document.cookie)</script>");
@@ -485,6 +486,20 @@ Deno.test("overflow views: a payload behind padding past every read limit is sco
     })).status,
     200,
   );
+});
+
+Deno.test("overflow views: learning learns the request's own structure tokens, not a view's", async () => {
+  // An ordinary padded request: the caps cut its value, and its one view holds only that parameter.
+  const path = "/search?x=1&y=2&q=" + "a".repeat(1100);
+  for (const delayMs of [0, 2]) {
+    const learner = new Learner();
+    const h = harness({ engine: fakeEngine({ delayMs }), learn: learner });
+    assert.equal((await get(h, path)).status, 200);
+    const own = await featuresOfRequest(new Request(HOST + path));
+    const want = new Set(own.structure);
+    const got = new Map(learner.state("shop.example.com")!.tokens.entries());
+    assert.deepEqual(new Set(got.keys()), want, `delay ${delayMs}: the request's tokens, every one`);
+  }
 });
 
 Deno.test("overflow views: a body past the bytes inspected is logged as partly inspected, and `uninspected: flag` blocks it", async () => {
