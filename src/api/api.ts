@@ -11,13 +11,11 @@ import {
   extractFeatures,
   FEATURE_SPEC,
   featuresOfRecord,
-  INSPECT_BYTES,
-  MAX_OVERFLOW_VIEWS,
   overflowViews,
   viewFromRecord,
   wasTruncated,
 } from "../features/mod.ts";
-import { decide, headFitsModel } from "../middleware/decide.ts";
+import { decide, flagVerdict, headFitsModel } from "../middleware/decide.ts";
 import { lazyEngine, type ReadyEngine } from "../middleware/engine.ts";
 import type { EngineSource, Mode } from "../middleware/options.ts";
 import type { BackboneWeights, ModelMeta } from "../model/types.ts";
@@ -90,7 +88,7 @@ import {
 } from "./versions.ts";
 import { firstIssue, optionsError } from "../util/zod.ts";
 import { retryingOnce } from "../util/memo.ts";
-import { DEFAULT_MODE, MODES } from "../middleware/options.ts";
+import { DEFAULT_MODE, MODES, overflowSchema } from "../middleware/options.ts";
 import { DEFAULT_GUARD_MARGIN, DEFAULT_KEEP_VERSIONS } from "./config.ts";
 import type { Same } from "../util/types.ts";
 
@@ -152,14 +150,7 @@ const optionsSchema = z.strictObject({
   cache: z.custom<HeadCache>((v) => v instanceof HeadCache, { message: "must be a HeadCache" }).optional(),
   tau: z.number().min(0).max(1).optional(),
   mode: z.enum(MODES).default(DEFAULT_MODE),
-  overflow: z.union([
-    z.literal(false),
-    z.strictObject({
-      bodyBytes: z.number().int().min(0).max(1 << 24).default(INSPECT_BYTES),
-      maxViews: z.number().int().min(0).max(256).default(MAX_OVERFLOW_VIEWS),
-      uninspected: z.enum(["score", "flag"]).default("score"),
-    }),
-  ]).default({ bodyBytes: INSPECT_BYTES, maxViews: MAX_OVERFLOW_VIEWS, uninspected: "score" }),
+  overflow: overflowSchema,
   guardMargin: z.number().min(0).max(1).default(DEFAULT_GUARD_MARGIN),
   keepVersions: z.number().int().min(1).max(50).default(DEFAULT_KEEP_VERSIONS),
   weights: z.custom<() => BackboneWeights | Promise<BackboneWeights>>(isFunction, {
@@ -535,13 +526,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
         }
         if (!ov.complete) {
           inspected = "partial";
-          if (o.overflow.uninspected === "flag" && !v.flagged) {
-            v = {
-              ...v,
-              flagged: true,
-              decision: o.mode === "block" ? "block" : o.mode === "tag" ? "tag" : "allow",
-            };
-          }
+          if (o.overflow.uninspected === "flag") v = flagVerdict(v, o.mode);
         }
       }
       const { score, flagged, decision } = v;

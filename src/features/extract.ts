@@ -1499,6 +1499,55 @@ function jsonFeatures(x: Extractor, s: string): void {
   }
 }
 
+/** Where one part of a multipart text lies (`nextPart`). */
+export interface PartSpan {
+  /** Its head's first character. */
+  headStart: number;
+  /** The end of its head; -1 when the part has no head (it is skipped, and counts as a part all the same). */
+  headEnd: number;
+  /** Its content: `[bodyStart, bodyEnd)`, the line break before the next delimiter left out. */
+  bodyStart: number;
+  bodyEnd: number;
+  /** Where the next delimiter starts; -1 when there is none. */
+  next: number;
+}
+
+/**
+ * The part of a multipart text whose delimiter starts at `at`, into `out`. One pass of `indexOf`s; the
+ * extractor and the overflow views read parts the same way.
+ *
+ * @returns `false` when there is no part there (the closing delimiter, or no line after it).
+ */
+export function nextPart(s: string, delim: string, at: number, out: PartSpan): boolean {
+  const lineEnd = s.indexOf("\n", at + delim.length);
+  if (lineEnd < 0 || s.startsWith("--", at + delim.length)) return false;
+  const headStart = lineEnd + 1;
+  let headEnd = s.indexOf("\r\n\r\n", headStart);
+  let bodyStart = headEnd + 4;
+  const lf = s.indexOf("\n\n", headStart);
+  if (headEnd < 0 || (lf >= 0 && lf < headEnd)) headEnd = lf, bodyStart = lf + 2;
+  const next = s.indexOf(delim, headStart);
+  out.headStart = headStart;
+  out.next = next;
+  if (headEnd < 0 || (next >= 0 && headEnd > next)) {
+    out.headEnd = -1;
+    return true;
+  }
+  let bodyEnd = next < 0 ? s.length : next;
+  if (codeAt(s, bodyEnd - 1) === 10) bodyEnd--;
+  if (codeAt(s, bodyEnd - 1) === 13) bodyEnd--;
+  out.headEnd = headEnd;
+  out.bodyStart = bodyStart;
+  out.bodyEnd = bodyEnd;
+  return true;
+}
+
+/** Whether a part's content type is one whose content is not text (its content is not read). */
+export function isBinaryPart(partType: string): boolean {
+  return partType.startsWith("image/") || partType.startsWith("application/octet-stream") ||
+    partType.startsWith("video/") || partType.startsWith("audio/");
+}
+
 /** A multipart body: each part's name and content a pair, its filename another, its type a body kind. */
 function multipartFeatures(x: Extractor, s: string, contentType: string): void {
   const caps = x.spec.caps, stats = x.stats;
@@ -1508,30 +1557,18 @@ function multipartFeatures(x: Extractor, s: string, contentType: string): void {
     return;
   }
   const delim = "--" + boundary;
+  const part: PartSpan = { headStart: 0, headEnd: -1, bodyStart: 0, bodyEnd: 0, next: -1 };
   let at = s.indexOf(delim);
   let parts = 0;
-  while (at >= 0) {
-    const lineEnd = s.indexOf("\n", at + delim.length);
-    if (lineEnd < 0) break;
-    if (s.startsWith("--", at + delim.length)) break; // closing delimiter
+  while (at >= 0 && nextPart(s, delim, at, part)) {
     if (parts === caps.parts) {
       stats.truncated = true;
       break;
     }
     parts++;
-    const headStart = lineEnd + 1;
-    let headEnd = s.indexOf("\r\n\r\n", headStart);
-    let bodyStart = headEnd + 4;
-    const lf = s.indexOf("\n\n", headStart);
-    if (headEnd < 0 || (lf >= 0 && lf < headEnd)) headEnd = lf, bodyStart = lf + 2;
-    const next = s.indexOf(delim, headStart);
-    if (headEnd < 0 || (next >= 0 && headEnd > next)) {
-      at = next;
-      continue;
-    }
-    let bodyEnd = next < 0 ? s.length : next;
-    if (codeAt(s, bodyEnd - 1) === 10) bodyEnd--;
-    if (codeAt(s, bodyEnd - 1) === 13) bodyEnd--;
+    at = part.next;
+    if (part.headEnd < 0) continue;
+    const { headStart, headEnd, bodyStart, bodyEnd } = part;
     const head = s.slice(headStart, Math.min(headEnd, headStart + 2048));
     const { name, filename, stray } = disposition(head);
     const partType = headerValueOf(head, "content-type").toLowerCase();
@@ -1540,13 +1577,10 @@ function multipartFeatures(x: Extractor, s: string, contentType: string): void {
       : "";
     if (bodyEnd - bodyStart > caps.partContent) stats.truncated = true;
     stats.bodyParams++;
-    const binary = partType.startsWith("image/") || partType.startsWith("application/octet-stream") ||
-      partType.startsWith("video/") || partType.startsWith("audio/");
-    x.pair(NS_BKEY, NS_BVAL, name ?? "", binary ? "" : content, 0);
+    x.pair(NS_BKEY, NS_BVAL, name ?? "", isBinaryPart(partType) ? "" : content, 0);
     if (filename !== null) x.pair(NS_BKEY, NS_BVAL, "filename", filename, 0);
     if (stray !== "") x.field(NS_BVAL, stray, caps.value, IS_VALUE, 0);
     if (partType) x.emitMeta(NS_BKIND, "part:" + partType.slice(0, 40), G_SINGLE, ST_BODY);
-    at = next;
   }
 }
 

@@ -18,7 +18,15 @@
  *
  * @module
  */
-import { boundaryOf, contentKind, headerValueOf, sniffBody } from "./extract.ts";
+import {
+  boundaryOf,
+  contentKind,
+  headerValueOf,
+  isBinaryPart,
+  nextPart,
+  type PartSpan,
+  sniffBody,
+} from "./extract.ts";
 import { FEATURE_SPEC, type FeatureSpec } from "./spec.ts";
 import type { RequestView } from "./view.ts";
 
@@ -415,29 +423,19 @@ function partItems(
   const boundary = boundaryOf(contentType);
   if (boundary === "") return;
   const delim = "--" + boundary;
+  const part: PartSpan = { headStart: 0, headEnd: -1, bodyStart: 0, bodyEnd: 0, next: -1 };
   let at = s.indexOf(delim), parts = 0;
-  while (at >= 0) {
-    const lineEnd = s.indexOf("\n", at + delim.length);
-    if (lineEnd < 0 || s.startsWith("--", at + delim.length)) break;
-    const headStart = lineEnd + 1;
-    let headEnd = s.indexOf("\r\n\r\n", headStart), bodyStart = headEnd + 4;
-    const lf = s.indexOf("\n\n", headStart);
-    if (headEnd < 0 || (lf >= 0 && lf < headEnd)) headEnd = lf, bodyStart = lf + 2;
-    const next = s.indexOf(delim, headStart);
-    if (headEnd < 0 || (next >= 0 && headEnd > next)) {
-      at = next;
-      continue;
-    }
-    let bodyEnd = next < 0 ? s.length : next;
-    if (s.charCodeAt(bodyEnd - 1) === 10) bodyEnd--;
-    if (s.charCodeAt(bodyEnd - 1) === 13) bodyEnd--;
+  // The extractor's own reading (`nextPart`): a part without a head counts, and is skipped.
+  while (at >= 0 && nextPart(s, delim, at, part)) {
+    const index = parts++;
+    at = part.next;
+    if (part.headEnd < 0) continue;
+    const { headStart, headEnd, bodyStart, bodyEnd } = part;
     const head = s.slice(headStart, Math.min(headEnd, headStart + 2048));
     const partType = headerValueOf(head, "content-type").toLowerCase();
-    const binary = partType.startsWith("image/") || partType.startsWith("application/octet-stream") ||
-      partType.startsWith("video/") || partType.startsWith("audio/");
+    const binary = isBinaryPart(partType);
     const length = Math.max(0, bodyEnd - bodyStart);
-    const whole = parts < caps.parts && bodyEnd <= readEnd && (binary || length <= caps.partContent);
-    parts++;
+    const whole = index < caps.parts && bodyEnd <= readEnd && (binary || length <= caps.partContent);
     if (!whole) {
       const open = `--${WINDOW_BOUNDARY}\r\n${head.trim()}\r\n\r\n`;
       if (binary || length === 0) out.push(open + "\r\n");
@@ -445,7 +443,6 @@ function partItems(
         for (const p of pieces(s.slice(bodyStart, bodyEnd), caps.partContent)) out.push(open + p + "\r\n");
       }
     }
-    at = next;
   }
 }
 

@@ -102,13 +102,30 @@ export function decide(input: DecideInput): Verdict {
   }
   if (!(score >= 0 && score <= 1)) throw new Error(`score ${score} is not in [0, 1]`);
   const flagged = score >= tau;
-  const mode = input.mode;
-  const decision = !flagged || mode === "log" || mode === "off"
-    ? "allow"
-    : mode === "block"
-    ? "block"
-    : "tag";
-  const v: Verdict = { score, tau, head: source, headVersion, flagged, decision };
+  const v: Verdict = {
+    score,
+    tau,
+    head: source,
+    headVersion,
+    flagged,
+    decision: decisionOf(flagged, input.mode),
+  };
   if (headReason !== undefined) v.headReason = headReason;
   return v;
+}
+
+/** What a mode does with a request, flagged or not: `allow`, `tag` or `block` (`log` and `off` allow). */
+function decisionOf(flagged: boolean, mode: DecideInput["mode"]): Verdict["decision"] {
+  return !flagged || mode === "log" || mode === "off" ? "allow" : mode === "block" ? "block" : "tag";
+}
+
+/**
+ * A verdict with its request flagged whatever its score (a request not inspected whole, under the
+ * `overflow` option's `uninspected: "flag"`), decided as the mode decides a flagged request.
+ *
+ * @param v The verdict.
+ * @param mode The mode.
+ */
+export function flagVerdict(v: Verdict, mode: DecideInput["mode"]): Verdict {
+  return v.flagged ? v : { ...v, flagged: true, decision: decisionOf(true, mode) };
 }

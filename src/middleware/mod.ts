@@ -33,7 +33,7 @@ import {
   viewOrPromiseFromRequest,
   wasTruncated,
 } from "../features/mod.ts";
-import { decide, type DecideInput } from "./decide.ts";
+import { decide, type DecideInput, flagVerdict } from "./decide.ts";
 import type { HeadFeatures } from "../heads/score.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
@@ -247,13 +247,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
       }
       if (!ov.complete) {
         d.inspected = "partial";
-        if (overflow.uninspected === "flag" && !v.flagged) {
-          v = {
-            ...v,
-            flagged: true,
-            decision: mode === "block" ? "block" : mode === "tag" ? "tag" : "allow",
-          };
-        }
+        if (overflow.uninspected === "flag") v = flagVerdict(v, mode);
       }
     }
     d.score = v.score;

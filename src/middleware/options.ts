@@ -219,6 +219,19 @@ const pathPattern = z.string().min(1).max(1024).refine((p) => {
 
 const sampleRate = z.number().min(0).max(1);
 
+/**
+ * The `overflow` option (the middleware's, and the tenant API's for its dry run): `false`, or the body bytes
+ * inspected, the views per request and what a request not inspected whole gets, defaults filled in.
+ */
+export const overflowSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    bodyBytes: z.number().int().min(0).max(1 << 24).default(INSPECT_BYTES),
+    maxViews: z.number().int().min(0).max(256).default(MAX_OVERFLOW_VIEWS),
+    uninspected: z.enum(["score", "flag"]).default("score"),
+  }),
+]).default({ bodyBytes: INSPECT_BYTES, maxViews: MAX_OVERFLOW_VIEWS, uninspected: "score" });
+
 const optionsSchema = z.strictObject({
   engine: z.custom<EngineSource>(isEngine, { message: "must be an Engine or a function returning one" }),
   mode: z.enum(MODES).default(DEFAULT_MODE),
@@ -237,14 +250,7 @@ const optionsSchema = z.strictObject({
   }).optional(),
   failMode: z.enum(FAIL_MODES).default(DEFAULT_FAIL_MODE),
   bodyCap: z.number().int().min(0).max(FEATURE_SPEC.caps.body).default(FEATURE_SPEC.caps.body),
-  overflow: z.union([
-    z.literal(false),
-    z.strictObject({
-      bodyBytes: z.number().int().min(0).max(1 << 24).default(INSPECT_BYTES),
-      maxViews: z.number().int().min(0).max(256).default(MAX_OVERFLOW_VIEWS),
-      uninspected: z.enum(["score", "flag"]).default("score"),
-    }),
-  ]).default({ bodyBytes: INSPECT_BYTES, maxViews: MAX_OVERFLOW_VIEWS, uninspected: "score" }),
+  overflow: overflowSchema,
   exclude: z.strictObject({
     paths: z.array(pathPattern).max(1000).default([]),
     methods: z.array(z.string().min(1).max(24)).max(100).default([]),

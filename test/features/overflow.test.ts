@@ -193,6 +193,16 @@ Deno.test("overflow: JSON views are JSON, multipart views are parts the extracto
     )
       .join("") + "--B--\r\n",
   };
+  // A part without a head counts as one (it is skipped), as the extractor counts it: with one among the
+  // first 16, the 17th part is past the count and gets a view.
+  const part = (i: number, v: string) =>
+    `--B\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\n${v}\r\n`;
+  const headless: RequestRecord = {
+    ...parts,
+    body: Array.from({ length: 15 }, (_, i) => part(i, `value ${i}`)).join("") +
+      '--B\r\nContent-Disposition: form-data; name="h"\r\n' + part(16, PAYLOAD) + "--B--\r\n",
+  };
+  assert.ok(viewsOf(headless).views.some((v) => text(v).includes(PAYLOAD)), "the 17th part has a view");
   const po = viewsOf(parts);
   assert.equal(po.views.length, 1);
   const body = new TextDecoder().decode(po.views[0].body!);
