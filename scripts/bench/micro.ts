@@ -436,7 +436,7 @@ export async function benchHeadScore(
   return { globalUs: g.p50, tenantUs: t.p50, residualWeights: head.ri?.length ?? 0 };
 }
 
-/** One kind of request past the feature caps, through the middleware with overflow views on and off. */
+/** One kind of request that gets views, through the middleware with overflow views on and off. */
 export interface OverflowResult {
   name: string;
   /** Overflow views the request is cut into. */
@@ -451,7 +451,15 @@ export interface OverflowResult {
   decisions: [string, string];
 }
 
-/** Requests past each feature cap (a payload behind padding, or plain large ordinary requests). */
+const shortFields = (n: number) => Array.from({ length: n }, (_, i) => `f${i}=item-${i}-abcdefgh`).join("&");
+const checkout = (extra: string) =>
+  "first_name=Ana&last_name=O%27Neill&email=ana.oneill%40example.com&street=12+Rua+das+Flores&city=Porto" +
+  "&zip=4000-123&country=PT&phone=%2B351+912+345+678&" + extra;
+
+/**
+ * Requests that get views: past each feature cap (a payload behind padding, or plain large ordinary
+ * requests), or within them with many values, one suspicious (value views).
+ */
 export function paddedRequests(): { name: string; req: BenchRequest }[] {
   const xss = encodeURIComponent("<script>alert(document.cookie)</script>");
   const get = (target: string): BenchRequest => ({
@@ -492,6 +500,37 @@ export function paddedRequests(): { name: string; req: BenchRequest }[] {
       ),
     },
     { name: "1 MB text body (ordinary; 64 KiB inspected)", req: { ...oneMegabyte(), host: "bench.example" } },
+    // Within the caps, but many values: the most suspicious get value views of their own.
+    {
+      name: "60 short form fields, then XSS (value view)",
+      req: post("application/x-www-form-urlencoded", shortFields(60) + "&q=" + xss),
+    },
+    {
+      name: "checkout form, 9 fields, SQL injection in one (value view)",
+      req: post("application/x-www-form-urlencoded", checkout("coupon=SAVE10%27+AND+SLEEP%285%29--")),
+    },
+    {
+      name: "checkout form, 9 fields, a note with ( ) ; ! (ordinary; value view)",
+      req: post(
+        "application/x-www-form-urlencoded",
+        checkout("note=Please+leave+it+with+the+neighbour+(no.+14)%3B+thanks!"),
+        0,
+      ),
+    },
+    {
+      name: "JSON order, 12 strings, ordinary (no view)",
+      req: post(
+        "application/json",
+        JSON.stringify({
+          id: 1234,
+          items: ["sku-1", "sku-2", "sku-3"],
+          customer: { name: "Ana Souza", email: "ana@example.com", phone: "+55 11 91234-5678" },
+          ship: { street: "Rua das Flores 12", city: "Porto", zip: "4000-123", country: "PT" },
+          currency: "EUR",
+        }),
+        0,
+      ),
+    },
   ];
 }
 

@@ -11,9 +11,9 @@ import {
   extractFeatures,
   FEATURE_SPEC,
   featuresOfRecord,
+  needsViews,
   overflowViews,
   viewFromRecord,
-  wasTruncated,
 } from "../features/mod.ts";
 import { decide, flagVerdict, headFitsModel } from "../middleware/decide.ts";
 import { lazyEngine, type ReadyEngine } from "../middleware/engine.ts";
@@ -506,7 +506,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
       // As the worker scores: what the caps cut off is scored as overflow views, and the highest score counts
       // (the explanation is of the view that gave it).
       let inspected: "partial" | undefined;
-      if (o.overflow !== false && wasTruncated(f)) {
+      if (o.overflow !== false && needsViews(f)) {
         const ov = overflowViews(
           viewFromRecord(rec, FEATURE_SPEC.caps.body, Math.max(FEATURE_SPEC.caps.body, o.overflow.bodyBytes)),
           FEATURE_SPEC,

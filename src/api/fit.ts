@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { featuresOfRecord } from "../features/mod.ts";
+import { featuresOfRecord, viewFeaturesOfRecord } from "../features/mod.ts";
 import {
   type AdaptConfig,
   adaptHead,
@@ -95,17 +95,32 @@ export async function fitTenantHead(
   const embed = embedderOf(engine);
   const counts: LabelCounts = { benign: 0, attack: 0, unlabeled: 0 };
   const examples: HeadExample[] = [], unlabeled: UnlabeledRequest[] = [];
+  // The views of the benign examples (`viewFeaturesOfRecord`), which the worker scores beside them: parts of
+  // benign requests, fitted as benign too, so that a request a correction passes is not blocked by one of its
+  // views (its most suspicious value alone, a piece past the caps). Not examples of their own: the guard and
+  // the counts see the upload as sent.
+  const viewExamples: HeadExample[] = [];
   let features = 0, embedding = 0;
   for (const rec of records) {
     const t0 = performance.now();
     const f = featuresOfRecord(rec);
+    const views = rec.label === 0 ? viewFeaturesOfRecord(rec, f) : undefined;
     const t1 = performance.now();
     features += t1 - t0;
     if (rec.label === 0 || rec.label === 1) {
       const got = embed(f);
       const z = got instanceof Promise ? await got : got;
-      embedding += performance.now() - t1;
       examples.push({ z, label: rec.label, structure: f.structure, features: f });
+      for (const fv of views ?? []) {
+        const gv = embed(fv);
+        viewExamples.push({
+          z: gv instanceof Promise ? await gv : gv,
+          label: 0,
+          structure: fv.structure,
+          features: fv,
+        });
+      }
+      embedding += performance.now() - t1;
       if (rec.label === 1) counts.attack++;
       else counts.benign++;
     } else {
@@ -125,7 +140,7 @@ export async function fitTenantHead(
     embedding += performance.now() - t0;
   }
   const t2 = performance.now();
-  const { head, steps, loss, trust } = adaptHead(init, examples, config, {
+  const { head, steps, loss, trust } = adaptHead(init, [...examples, ...viewExamples], config, {
     unlabeled,
     anchors,
     tau,

@@ -52,7 +52,16 @@ export {
   TEXT_FIELDS,
   validateSpec,
 } from "./spec.ts";
-export { INSPECT_BYTES, MAX_OVERFLOW_VIEWS, type Overflow, overflowViews, OVERLAP } from "./overflow.ts";
+export {
+  INSPECT_BYTES,
+  MAX_OVERFLOW_VIEWS,
+  type Overflow,
+  overflowViews,
+  OVERLAP,
+  suspicion,
+  SUSPICION_MIN,
+  VALUE_VIEWS,
+} from "./overflow.ts";
 export {
   BodyReadError,
   normaliseHeaders,
@@ -109,9 +118,62 @@ export function wasTruncated(f: { dense: ArrayLike<number> }): boolean {
   return f.dense[D_TRUNCATED] === 1;
 }
 
+const D_QPARAMS = DENSE_NAMES.indexOf("query_params"), D_BPARAMS = DENSE_NAMES.indexOf("body_params");
+/** Dense statistics of which any one non-zero says a value may carry code (quotes, brackets, keywords…). */
+const D_CODE = [
+  "quote_ratio",
+  "angle_ratio",
+  "paren_semicolon_ratio",
+  "shell_char_ratio",
+  "sql_keywords",
+  "shell_keywords",
+  "html_js_keywords",
+  "path_keywords",
+  "template_markers",
+  "comments",
+  "dot_dot_segments",
+].map((name) => DENSE_NAMES.indexOf(name));
+
+/**
+ * Whether a request needs views (`overflowViews`): its extraction was cut by the spec's caps (a value, the
+ * parameters, the body, a header…), or it has two values or more and something in them may be code (then
+ * its most suspicious values are scored alone too, `VALUE_VIEWS`). Its score is the highest of its own and
+ * its views'.
+ *
+ * @param f The features (their dense block).
+ * @param spec The feature spec they were extracted with.
+ */
+export function needsViews(
+  f: { dense: ArrayLike<number> },
+  spec: Readonly<FeatureSpec> = FEATURE_SPEC,
+): boolean {
+  const d = f.dense;
+  if (d[D_TRUNCATED] === 1) return true;
+  // `logScale(n, params)` undone: the parameter counts.
+  const unscale = Math.log1p(spec.caps.params);
+  const n = Math.round(Math.expm1(d[D_QPARAMS] * unscale)) + Math.round(Math.expm1(d[D_BPARAMS] * unscale));
+  if (n < 2) return false;
+  for (const i of D_CODE) if (d[i] > 0) return true;
+  return false;
+}
+
+/**
+ * The features of a record's views (`overflowViews`), none when it needs none (`needsViews`): what the
+ * worker scores beside the request itself.
+ *
+ * @param rec The record.
+ * @param f Its features, when already extracted.
+ */
+export function viewFeaturesOfRecord(
+  rec: RequestRecord,
+  f: FeatureVector = featuresOfRecord(rec),
+): FeatureVector[] {
+  return needsViews(f) ? overflowOfRecord(rec).views.map((v) => extractFeatures(v)) : [];
+}
+
 /**
  * The overflow views of a record, as the worker builds them for the same request (the body inspected up
- * to `inspect` bytes). Call it when the record's features `wasTruncated`.
+ * to `inspect` bytes). Call it when the record's features `needsViews`.
  *
  * @param rec The record.
  * @param spec The feature spec.

@@ -26,12 +26,12 @@ import {
   contentKind,
   extractFeaturesInto,
   type FeatureBuffer,
+  needsViews,
   newFeatureBuffer,
   overflowViews,
   PARAM_WORDS,
   type RequestView,
   viewOrPromiseFromRequest,
-  wasTruncated,
 } from "../features/mod.ts";
 import { decide, type DecideInput, flagVerdict } from "./decide.ts";
 import type { HeadFeatures } from "../heads/score.ts";
@@ -220,7 +220,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
     };
     let v = decide(input);
     // What the caps cut off, scored as overflow views: the request's score is the highest.
-    if (overflow !== false && (wasTruncated(features) || view.bodyUnread === true)) {
+    if (overflow !== false && (needsViews(features) || view.bodyUnread === true)) {
       const ov = overflowViews(view, undefined, overflow.maxViews);
       // Learning reads the request's structure tokens after the views' awaits, when another request may
       // have taken the buffer back from the pool: a copy.

@@ -6,10 +6,14 @@ import {
   featuresOfRecord,
   INSPECT_BYTES,
   MAX_OVERFLOW_VIEWS,
+  needsViews,
   overflowOfRecord,
   overflowViews,
   OVERLAP,
   type RequestView,
+  suspicion,
+  SUSPICION_MIN,
+  VALUE_VIEWS,
   viewFromRecord,
   viewFromRequest,
   wasTruncated,
@@ -180,8 +184,11 @@ Deno.test("overflow: JSON views are JSON, multipart views are parts the extracto
   };
   const o = viewsOf(rec);
   for (const v of o.views) {
+    // Overflow views are arrays of strings; value views, objects of one string (the value with its name).
     const parsed = JSON.parse(new TextDecoder().decode(v.body!));
-    assert.ok(Array.isArray(parsed) && parsed.every((x) => typeof x === "string"));
+    const strings = Array.isArray(parsed) ? parsed : Object.values(parsed);
+    assert.ok(strings.every((x) => typeof x === "string"));
+    assert.ok(Array.isArray(parsed) || strings.length === 1);
   }
   const parts: RequestRecord = {
     method: "POST",
@@ -245,7 +252,9 @@ Deno.test("overflow: bounded: at most maxViews views, and a body past the bytes 
   assert.equal(mo.views.length, MAX_OVERFLOW_VIEWS);
   assert.equal(mo.complete, false);
   assert.ok(text(mo.views[MAX_OVERFLOW_VIEWS - 1]).includes(PAYLOAD), "the last view holds the end");
-  assert.ok(text(mo.views[0]).includes('"item-'), "the first view holds the start");
+  // The payload's value view comes first (value views are always kept); then the overflow views' first half.
+  assert.equal(text(mo.views[0]), `/api\n{"q":${JSON.stringify(PAYLOAD)}}`);
+  assert.ok(text(mo.views[1]).includes('"item-'), "the first overflow view holds the start");
   // Only the body cap's bytes read (nothing inspected past them): not complete either, and the fields
   // within them past a value's cap still have views.
   const capped = viewFromRecord(
@@ -283,4 +292,77 @@ Deno.test("overflow: a Web Request and its record give the same views (one path 
     assert.deepEqual([...a.indices], [...b.indices], `view ${i}`);
     assert.deepEqual([...a.dense], [...b.dense], `view ${i}`);
   }
+});
+
+Deno.test("value views: a suspicious value among many is scored alone, with its name, at most VALUE_VIEWS of them", () => {
+  const pad = (n: number) => Array.from({ length: n }, (_, i) => `f${i}=item-${i}-abcdefgh`);
+  const form = (fields: string[]): RequestRecord => ({
+    method: "POST",
+    url: "/submit",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: fields.join("&"),
+  });
+  // Four short fields and a payload: nothing is cut, yet the payload gets a view of its own.
+  const diluted = form([...pad(4), "q=" + ENC]);
+  const f = featuresOfRecord(diluted);
+  assert.equal(wasTruncated(f), false);
+  assert.equal(needsViews(f), true);
+  const o = overflowOfRecord(diluted);
+  assert.deepEqual(o.views.map(text), ["/submit\nq=" + ENC]);
+  assert.equal(o.complete, true);
+  // The same in a query, a JSON body (the value with its key) and a multipart body (the part, its head kept).
+  const query = overflowOfRecord({ method: "GET", url: "/s?" + [...pad(8), "id=" + ENC].join("&") });
+  assert.deepEqual(query.views.map((v) => v.target), ["/s?id=" + ENC]);
+  const obj: Record<string, unknown> = { n: 3, tags: ["a", "b"] };
+  for (let i = 0; i < 10; i++) obj[`f${i}`] = `item-${i}`;
+  obj.q = PAYLOAD;
+  const json = overflowOfRecord({
+    method: "POST",
+    url: "/api",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(obj),
+  });
+  assert.deepEqual(json.views.map(text), [`/api\n{"q":${JSON.stringify(PAYLOAD)}}`]);
+  const part = (name: string, v: string) =>
+    `--B\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${v}\r\n`;
+  const multi = overflowOfRecord({
+    method: "POST",
+    url: "/up",
+    headers: { "content-type": "multipart/form-data; boundary=B" },
+    body: part("a", "hello") + part("b", "world") + part("c", PAYLOAD) + "--B--\r\n",
+  });
+  assert.equal(multi.views.length, 1);
+  assert.ok(
+    text(multi.views[0]).includes(`name="c"\r\n\r\n${PAYLOAD}\r\n`) &&
+      !text(multi.views[0]).includes("hello"),
+  );
+  // Ordinary values, or a payload alone (the request is its own view), get none: no cost for them.
+  for (
+    const r of [
+      form(pad(30)),
+      form(["email=ana%40example.com", "name=Ana+Mar%C3%ADa", "city=S%C3%A3o+Paulo", "zip=01310-100"]),
+      form(["q=" + ENC]),
+      { method: "GET", url: "/s?" + pad(60).join("&") },
+    ]
+  ) {
+    assert.equal(needsViews(featuresOfRecord(r)) && overflowOfRecord(r).views.length > 0, false, r.url);
+  }
+  // At most VALUE_VIEWS, the most suspicious first; of equal ones, the later; within `maxViews`.
+  const three = form(["a=" + encodeURIComponent("<b>x</b>"), ...pad(3), "b=" + ENC, "c=" + ENC]);
+  const tv = overflowOfRecord(three).views.map(text);
+  assert.equal(tv.length, VALUE_VIEWS);
+  assert.deepEqual(tv, ["/submit\nc=" + ENC, "/submit\nb=" + ENC]);
+  assert.equal(overflowViews(viewFromRecord(three, caps.body), FEATURE_SPEC, 1).views.length, 1);
+  assert.equal(overflowViews(viewFromRecord(three, caps.body), FEATURE_SPEC, 0).views.length, 0);
+});
+
+Deno.test("value views: suspicion counts code's characters and words, decoded once, and stops at 1,024 characters", () => {
+  assert.equal(suspicion("item-3-abcdefgh", true), 0);
+  assert.equal(suspicion("Ana+Mar%C3%ADa", true), 0);
+  assert.ok(suspicion(ENC, true) >= SUSPICION_MIN);
+  assert.equal(suspicion(ENC, true), suspicion(PAYLOAD, false), "decoded once, a payload counts as itself");
+  assert.ok(suspicion("..%2F..%2Fetc%2Fpasswd", true) >= SUSPICION_MIN);
+  assert.ok(suspicion("{{7*7}}", false) >= SUSPICION_MIN);
+  assert.ok(suspicion("%253Cscript%253E", true) >= SUSPICION_MIN, "a decoded % counts: double encoding");
+  assert.equal(suspicion("a".repeat(1024) + PAYLOAD, false), 0);
 });

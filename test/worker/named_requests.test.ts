@@ -131,6 +131,45 @@ const CASES: Case[] = [
     expect: 403,
   },
   {
+    // Many ordinary values once watered a payload down (0.942 here, passed): it is scored alone too.
+    name: "XSS in a posted form's field, after 60 short fields",
+    method: "POST",
+    target: "/blog/42/comments",
+    headers: CHROME_NAV,
+    contentType: "application/x-www-form-urlencoded",
+    body: Array.from({ length: 60 }, (_, i) => `f${i}=item-${i}-abcdefgh`).join("&") + "&comment=" +
+      encodeURIComponent("<script>alert(document.cookie)</script>"),
+    expect: 403,
+  },
+  {
+    // 0.878 without value views (passed), 0.986 alone.
+    name: "a time-based SQL injection in a JSON order's field, beside a dozen ordinary fields",
+    method: "POST",
+    target: "/api/orders",
+    headers: [["user-agent", CHROME_122], ["accept", "application/json"]],
+    contentType: "application/json",
+    body: JSON.stringify({
+      id: 1234,
+      items: ["sku-1", "sku-2", "sku-3"],
+      customer: { name: "Ana Souza", email: "ana@example.com", phone: "+55 11 91234-5678" },
+      ship: { street: "Rua das Flores 12", city: "Porto", zip: "4000-123", country: "PT" },
+      coupon: "x' AND SLEEP(5)--",
+      currency: "EUR",
+    }),
+    expect: 403,
+  },
+  {
+    name: "a checkout form whose note has parentheses, a semicolon and an apostrophe",
+    method: "POST",
+    target: "/checkout",
+    headers: CHROME_NAV,
+    contentType: "application/x-www-form-urlencoded",
+    body: "first_name=Ana&last_name=O%27Neill&email=ana.oneill%40example.com&street=12+Rua+das+Flores" +
+      "&city=Porto&zip=4000-123&country=PT&phone=%2B351+912+345+678" +
+      "&note=Please+leave+it+with+the+neighbour+(no.+14)%3B+she%27s+home+after+5pm.+Thanks!",
+    expect: 200,
+  },
+  {
     name: "a JSON review whose text has markup and SQL words",
     method: "POST",
     target: "/api/reviews",

@@ -9,8 +9,9 @@ import {
   extractFeatures,
   FEATURE_SPEC,
   INSPECT_BYTES,
+  needsViews,
+  overflowViews,
   viewFromRequest,
-  wasTruncated,
 } from "../../src/features/mod.ts";
 import { loadEngine } from "../../src/model/mod.ts";
 import { denoOrtWasm } from "../../src/model/ort_deno.ts";
@@ -57,7 +58,8 @@ for (const r of input.requests) {
   out.push({
     score: Number(res.headers.get("x-taugate-score")),
     head: res.headers.get("x-taugate-head"),
-    cut: wasTruncated(extractFeatures(view)),
+    // Scored as the highest over its views too (overflow or value views).
+    viewed: needsViews(extractFeatures(view)) && overflowViews(view).views.length > 0,
   });
 }
 console.log(JSON.stringify(out));

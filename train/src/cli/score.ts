@@ -9,7 +9,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { extractFeatures, featuresOfRecord, overflowOfRecord, wasTruncated } from "@taugate/features/mod.ts";
+import { extractFeatures, featuresOfRecord, needsViews, overflowOfRecord } from "@taugate/features/mod.ts";
 import { scoreWithHead } from "@taugate/heads/score.ts";
 import { checkModelSpec } from "@taugate/model/spec_check.ts";
 import type { HeadParams } from "@taugate/model/types.ts";
@@ -92,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
     // As the worker scores: the structure tokens (site profile) and the features (residual, value profile);
     // what the caps cut off as overflow views, the highest score counting.
     let score = scoreWithHead(head, m.engine.embedSync(f), f.structure, undefined, f);
-    if (overflow && wasTruncated(f)) {
+    if (overflow && needsViews(f)) {
       for (const w of overflowOfRecord(r.record).views) {
         const fw = extractFeatures(w);
         score = Math.max(score, scoreWithHead(head, m.engine.embedSync(fw), fw.structure, undefined, fw));

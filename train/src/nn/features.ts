@@ -12,9 +12,9 @@ import {
   featuresOfRecord,
   type FeatureSpec,
   type FeatureVector,
+  needsViews,
   overflowOfRecord,
   type RequestView,
-  wasTruncated,
 } from "@taugate/features/mod.ts";
 import type { RequestRecord } from "@taugate/record/record.ts";
 
@@ -101,8 +101,8 @@ export function featuriseOverflow(
   const parent: number[] = [], views: RequestView[] = [];
   for (let r = 0; r < records.length; r++) {
     const truncated = own !== undefined
-      ? wasTruncated({ dense: own.dense.subarray(r * own.denseDim, (r + 1) * own.denseDim) })
-      : wasTruncated(featuresOfRecord(records[r], spec));
+      ? needsViews({ dense: own.dense.subarray(r * own.denseDim, (r + 1) * own.denseDim) })
+      : needsViews(featuresOfRecord(records[r], spec));
     if (!truncated) continue;
     for (const v of overflowOfRecord(records[r], spec).views) parent.push(r), views.push(v);
   }
