@@ -119,16 +119,16 @@ export function wasTruncated(f: { dense: ArrayLike<number> }): boolean {
 }
 
 const D_QPARAMS = DENSE_NAMES.indexOf("query_params"), D_BPARAMS = DENSE_NAMES.indexOf("body_params");
-/** Dense statistics of which any one non-zero says a value may carry code (quotes, brackets, keywords…). */
+/**
+ * Dense statistics of which any one non-zero says a value may carry code: the values' quotes, brackets,
+ * parentheses and `;`, shell characters, template markers, comments, dot segments. (Not the keyword counts:
+ * those count a client's headers too, `Windows`, `like`, `xml`, and were set on most browser requests.)
+ */
 const D_CODE = [
   "quote_ratio",
   "angle_ratio",
   "paren_semicolon_ratio",
   "shell_char_ratio",
-  "sql_keywords",
-  "shell_keywords",
-  "html_js_keywords",
-  "path_keywords",
   "template_markers",
   "comments",
   "dot_dot_segments",
