@@ -102,7 +102,9 @@ export interface TaugateOptions {
   /**
    * What the feature spec's read limits cut off (a value past 1,024 characters, parameters past 128, the
    * body past `bodyCap`, a header value past 512…) is scored too, as overflow views (`overflowViews`): the
-   * request's score is the highest of its own and theirs, so padding does not hide a payload. `bodyBytes`:
+   * request's score is the highest of its own and theirs, so padding does not hide a payload; and so are the
+   * two most suspicious values of a request with several, each alone (value views), so that many ordinary
+   * values do not water a payload down. `bodyBytes`:
    * body bytes inspected in all (default 64 KiB); `maxViews`: views per request (default 16);
    * `uninspected`: what a request gets when part of it was not inspected (its body went on past
    * `bodyBytes`, or it needed more views): `score` (default: scored on what was inspected; the log line says

@@ -10,7 +10,7 @@
  * | `TAUGATE_LOG_SAMPLE` | `0.01` | fraction of `allow` decisions logged |
  * | `TAUGATE_LOG_FLAGGED_SAMPLE` | `1` | fraction of flagged (score ≥ τ) and `error` decisions logged |
  * | `TAUGATE_BODY_CAP` | the spec's cap | body bytes read for features |
- * | `TAUGATE_OVERFLOW` | `score` | what the feature caps cut off is scored as overflow views; `flag`: a request not inspected whole (body past `TAUGATE_INSPECT_BYTES`, or more than 16 views) is flagged too; `off`: only what the caps read is scored |
+ * | `TAUGATE_OVERFLOW` | `score` | what the feature caps cut off is scored as overflow views, and a request's most suspicious values alone as value views; `flag`: a request not inspected whole (body past `TAUGATE_INSPECT_BYTES`, or more than 16 views) is flagged too; `off`: only what the caps read is scored |
  * | `TAUGATE_INSPECT_BYTES` | `65536` | body bytes inspected in all (the body cap's included) |
  * | `TAUGATE_EXCLUDE_PATHS` | none | comma-separated `/exact`, `/prefix/*`, `*.suffix` |
  * | `TAUGATE_EXCLUDE_CLIENTS` | none | comma-separated client addresses and CIDR ranges not scored (e.g. a monitor's) |
