@@ -592,8 +592,12 @@ class ValueViews {
         const open = `--${WINDOW_BOUNDARY}\r\n${head.trim()}\r\n\r\n`;
         const close = `\r\n--${WINDOW_BOUNDARY}--\r\n`;
         const binary = isBinaryPart(headerValueOf(head, "content-type").toLowerCase());
-        // The head's own syntax (`; name="…"`) is no evidence: its quotes and semicolons are not counted.
-        const named = suspicion(head.replaceAll('"', " ").replaceAll(";", " "), false);
+        // The part's names count (`name="…"`, `filename="…"`), not the head's syntax or words (`form-data`,
+        // `Content-Type`): its quotes and semicolons are not counted.
+        const disposition = headerValueOf(head, "content-disposition");
+        const semi = disposition.indexOf(";");
+        const names = semi < 0 ? "" : disposition.slice(semi + 1);
+        const named = suspicion(names.replaceAll('"', " ").replaceAll(";", " "), false);
         if (binary) {
           this.offer(named, () => whole(bodyView(this.view, this.path, open + close, type)));
         } else {

@@ -336,6 +336,17 @@ Deno.test("value views: a suspicious value among many is scored alone, with its 
     text(multi.views[0]).includes(`name="c"\r\n\r\n${PAYLOAD}\r\n`) &&
       !text(multi.views[0]).includes("hello"),
   );
+  // A part's head is no evidence by its syntax or its type: ordinary typed parts get no view.
+  const typed = (name: string, v: string) =>
+    `--B\r\nContent-Disposition: form-data; name="${name}"\r\nContent-Type: text/plain\r\n\r\n${v}\r\n`;
+  const plainParts: RequestRecord = {
+    method: "POST",
+    url: "/up",
+    headers: { "content-type": "multipart/form-data; boundary=B" },
+    body: typed("a", "hello (world)") + typed("b", "ok") + typed("c", "fine") + "--B--\r\n",
+  };
+  assert.equal(needsViews(featuresOfRecord(plainParts)), true, "a parenthesis: the values are scanned");
+  assert.equal(overflowOfRecord(plainParts).views.length, 0);
   // Ordinary values, or a payload alone (the request is its own view), get none: no cost for them.
   for (
     const r of [
