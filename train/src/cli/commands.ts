@@ -407,7 +407,8 @@ export const SITEFP: CommandSpec = {
   summary:
     "The false-positive story on real sites left out of training: flagged requests uploaded as benign.",
   description: `For each site: its ordinary requests cut in two halves. The first half's requests flagged at τ
-    (at most --max) are uploaded labelled benign and the head is adapted as the tenant API adapts it; reported
+    (at most --max) are uploaded labelled benign and the head is adapted as the tenant API adapts it (their
+    views as benign rows too), every request scored as the worker scores it (the highest over its views); reported
     per site and as median and worst: the share of uploaded requests still flagged, the block rate of the other
     half and the implanted attacks' detection, before and after. τ is the worker's, or, where the global head
     flags under 2% of the first half, the score at --quantile of that half. TG_RESIDUAL (JSON) overrides the

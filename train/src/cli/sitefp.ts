@@ -15,14 +15,24 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RequestRecord } from "@taugate/record/record.ts";
-import { adaptHead, type HeadExample, residualTau } from "@taugate/heads/adapt.ts";
+import {
+  adaptHead,
+  type HeadExample,
+  residualTau,
+} from "@taugate/heads/adapt.ts";
 import { scoreWithHead } from "@taugate/heads/score.ts";
 import { contrastRecords } from "@taugate/heads/contrast.ts";
 import { DEFAULT_RUN } from "../config.ts";
 import { loadSources } from "../data/sources.ts";
 import { median } from "../eval/metrics.ts";
 import { embedWithEngine, loadModel } from "../eval/model_io.ts";
-import { featurise, rowFeatures, rowStructure } from "../nn/features.ts";
+import {
+  type FeatureSet,
+  featurise,
+  featuriseOverflow,
+  rowFeatures,
+  rowStructure,
+} from "../nn/features.ts";
 import { loadSiteData, siteEvalSets } from "../sites.ts";
 import { buildWorld } from "../synth/world.ts";
 import { Rng } from "../util/rng.ts";
@@ -68,47 +78,102 @@ export function main(argv: string[]): Promise<number> {
   const m = loadModel(args.str("model", DEFAULT_MODEL));
   // Residual settings to try (`TG_RESIDUAL`, JSON), over the model's.
   if (process.env.TG_RESIDUAL) {
-    m.adapt = { ...m.adapt, residual: { ...m.adapt.residual!, ...JSON.parse(process.env.TG_RESIDUAL) } };
+    m.adapt = {
+      ...m.adapt,
+      residual: {
+        ...m.adapt.residual!,
+        ...JSON.parse(process.env.TG_RESIDUAL),
+      },
+    };
   }
   const world = buildWorld(loadSources(dataDir), seed, DEFAULT_RUN.world);
   const only = args.str("site"), emit = args.str("emit");
-  const sites = loadSiteData(dataDir).filter((s) => folds.includes(s.fold) && (!only || s.id === only));
-  const sets = siteEvalSets(sites, world.pools, seed, DEFAULT_RUN.world, "query", 400);
+  const sites = loadSiteData(dataDir).filter((s) =>
+    folds.includes(s.fold) && (!only || s.id === only)
+  );
+  const sets = siteEvalSets(
+    sites,
+    world.pools,
+    seed,
+    DEFAULT_RUN.world,
+    "query",
+    400,
+  );
   const Z = m.head.w.length;
   const out: SiteFp[] = [];
   for (const s of sets) {
     const r = new Rng(seed, `site-fp:${s.id}`);
     const ordinary = r.shuffle([...s.dressed]);
     const half = Math.floor(ordinary.length / 2);
-    const A = featurise(ordinary.slice(0, half)), B = featurise(ordinary.slice(half));
-    const X = featurise(s.attacks);
-    const zA = embedWithEngine(m.engine, A),
-      zB = embedWithEngine(m.engine, B),
-      zX = embedWithEngine(m.engine, X);
-    const scores = (head: typeof m.head, set: typeof A, zs: Float32Array) =>
-      Array.from(
-        { length: set.n },
-        (_, i) =>
-          scoreWithHead(
-            head,
-            zs.subarray(i * Z, (i + 1) * Z),
-            rowStructure(set, i),
-            undefined,
-            rowFeatures(set, i),
-          ),
+    // Each set with its records' views (overflow and value views, `featuriseOverflow`), embedded: a
+    // request's score is the highest of its own and its views', as the worker scores it.
+    const withViews = (records: readonly RequestRecord[]) => {
+      const set = featurise(records);
+      const ov = featuriseOverflow(records, undefined, set);
+      return {
+        set,
+        z: embedWithEngine(m.engine, set),
+        ov,
+        zov: ov === null ? null : embedWithEngine(m.engine, ov.set),
+      };
+    };
+    type Scored = ReturnType<typeof withViews>;
+    const A = withViews(ordinary.slice(0, half)),
+      B = withViews(ordinary.slice(half));
+    const X = withViews(s.attacks);
+    const zA = A.z;
+    const one = (
+      head: typeof m.head,
+      set: FeatureSet,
+      zs: Float32Array,
+      i: number,
+    ) =>
+      scoreWithHead(
+        head,
+        zs.subarray(i * Z, (i + 1) * Z),
+        rowStructure(set, i),
+        undefined,
+        rowFeatures(set, i),
       );
-    const sA = scores(m.head, A, zA);
+    const scores = (head: typeof m.head, d: Scored) => {
+      const out = Array.from(
+        { length: d.set.n },
+        (_, i) => one(head, d.set, d.z, i),
+      );
+      if (d.ov !== null) {
+        for (let j = 0; j < d.ov.set.n; j++) {
+          const p = d.ov.parent[j];
+          out[p] = Math.max(out[p], one(head, d.ov.set, d.zov!, j));
+        }
+      }
+      return out;
+    };
+    const sA = scores(m.head, A);
     let tau = m.tau;
-    if (sA.filter((x) => x >= tau).length < 0.02 * A.n) {
-      tau = [...sA].sort((a, b) => a - b)[Math.floor(quantile * (A.n - 1))];
+    if (sA.filter((x) => x >= tau).length < 0.02 * A.set.n) {
+      tau = [...sA].sort((a, b) => a - b)[Math.floor(quantile * (A.set.n - 1))];
     }
-    const fps = sA.map((x, i) => [x, i] as const).filter(([x]) => x >= tau).slice(0, max).map(([, i]) => i);
+    const fps = sA.map((x, i) => [x, i] as const).filter(([x]) => x >= tau)
+      .slice(0, max).map(([, i]) => i);
     const examples: HeadExample[] = fps.map((i) => ({
       z: zA.slice(i * Z, (i + 1) * Z),
       label: 0,
-      structure: rowStructure(A, i),
-      features: rowFeatures(A, i),
+      structure: rowStructure(A.set, i),
+      features: rowFeatures(A.set, i),
     }));
+    // Their views, fitted as benign rows too, as the tenant API's fit adds them (`fitTenantHead`).
+    const uploaded = new Set(fps);
+    if (A.ov !== null) {
+      for (let j = 0; j < A.ov.set.n; j++) {
+        if (!uploaded.has(A.ov.parent[j])) continue;
+        examples.push({
+          z: A.zov!.slice(j * Z, (j + 1) * Z),
+          label: 0,
+          structure: rowStructure(A.ov.set, j),
+          features: rowFeatures(A.ov.set, j),
+        });
+      }
+    }
     const cset = featurise(contrastRecords(fps.map((i) => ordinary[i])));
     const zc = embedWithEngine(m.engine, cset);
     const contrasts = Array.from({ length: cset.n }, (_, i) => ({
@@ -123,15 +188,21 @@ export function main(argv: string[]): Promise<number> {
     const tauAfter = trust ? residualTau(trust, tau) : tau;
     const rate = (xs: number[], t: number) =>
       xs.length === 0 ? 0 : xs.filter((x) => x >= t).length / xs.length;
-    const sA2 = scores(head, A, zA);
-    const sX = scores(m.head, X, zX), sX2 = scores(head, X, zX);
+    const sA2 = scores(head, A);
+    const sX = scores(m.head, X), sX2 = scores(head, X);
     const lost = sX.flatMap((x, i) => x >= tau && sX2[i] < tauAfter ? [i] : []);
     const row: SiteFp = {
       id: s.id,
       tau,
       uploaded: fps.length,
-      fpFlagged: [rate(fps.map((i) => sA[i]), tau), rate(fps.map((i) => sA2[i]), tauAfter)],
-      otherBlocked: [rate(scores(m.head, B, zB), tau), rate(scores(head, B, zB), tauAfter)],
+      fpFlagged: [
+        rate(fps.map((i) => sA[i]), tau),
+        rate(fps.map((i) => sA2[i]), tauAfter),
+      ],
+      otherBlocked: [
+        rate(scores(m.head, B), tau),
+        rate(scores(head, B), tauAfter),
+      ],
       attacksCaught: [rate(sX, tau), rate(sX2, tauAfter)],
       attacksLost: lost.length,
     };
@@ -139,27 +210,44 @@ export function main(argv: string[]): Promise<number> {
     console.error(JSON.stringify(row));
     if (showLost) {
       // Each attack the correction lost, and the uploaded requests of its endpoint (method and path shape).
-      const line = (r: RequestRecord) => `${r.method} ${r.url}${r.body ? ` [body ${r.body.length} B]` : ""}`;
+      const line = (r: RequestRecord) =>
+        `${r.method} ${r.url}${r.body ? ` [body ${r.body.length} B]` : ""}`;
       for (const i of lost) {
-        const a = s.attacks[i], ep = rowFeatures(X, i).params?.[0];
+        const a = s.attacks[i], ep = rowFeatures(X.set, i).params?.[0];
         console.log(
-          `lost on ${s.id}: ${a.family ?? "attack"}, ${sX[i].toFixed(4)} → ${sX2[i].toFixed(4)} (τ ${
-            tau.toFixed(4)
-          } → ${tauAfter.toFixed(4)}): ${line(a)}`,
+          `lost on ${s.id}: ${a.family ?? "attack"}, ${sX[i].toFixed(4)} → ${
+            sX2[i].toFixed(4)
+          } (τ ${tau.toFixed(4)} → ${tauAfter.toFixed(4)}): ${line(a)}`,
         );
         for (const j of fps) {
-          if (rowFeatures(A, j).params?.[0] === ep) console.log(`  uploaded: ${line(ordinary[j])}`);
+          if (rowFeatures(A.set, j).params?.[0] === ep) {
+            console.log(`  uploaded: ${line(ordinary[j])}`);
+          }
         }
       }
     }
     if (emit) {
       const dir = join(emit, s.id);
       mkdirSync(dir, { recursive: true });
-      const jsonl = (recs: readonly RequestRecord[]) => recs.map((x) => JSON.stringify(x) + "\n").join("");
-      const clean = (x: RequestRecord): RequestRecord => ({ ...x, label: undefined, family: undefined });
-      writeFileSync(join(dir, "upload.jsonl"), jsonl(fps.map((i) => clean(ordinary[i]))));
-      writeFileSync(join(dir, "other.jsonl"), jsonl(ordinary.slice(half).map((x) => ({ ...x, label: 0 }))));
-      writeFileSync(join(dir, "attacks.jsonl"), jsonl(s.attacks.map((x) => ({ ...x, label: 1 }))));
+      const jsonl = (recs: readonly RequestRecord[]) =>
+        recs.map((x) => JSON.stringify(x) + "\n").join("");
+      const clean = (x: RequestRecord): RequestRecord => ({
+        ...x,
+        label: undefined,
+        family: undefined,
+      });
+      writeFileSync(
+        join(dir, "upload.jsonl"),
+        jsonl(fps.map((i) => clean(ordinary[i]))),
+      );
+      writeFileSync(
+        join(dir, "other.jsonl"),
+        jsonl(ordinary.slice(half).map((x) => ({ ...x, label: 0 }))),
+      );
+      writeFileSync(
+        join(dir, "attacks.jsonl"),
+        jsonl(s.attacks.map((x) => ({ ...x, label: 1 }))),
+      );
       writeFileSync(join(dir, "tau.json"), JSON.stringify({ tau, row }) + "\n");
     }
   }
@@ -174,15 +262,17 @@ function summarise(out: readonly SiteFp[]): void {
   const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
   const line = (name: string, f: (r: SiteFp) => [number, number]) => {
     const d = out.map((r) => f(r)[1] - f(r)[0]);
-    return `${name.padEnd(34)} before ${pct(median(out.map((r) => f(r)[0])))}  after ${
-      pct(median(out.map((r) => f(r)[1])))
-    }` +
-      `  change: median ${pct(median(d))}, largest rise ${pct(Math.max(...d))}, largest fall ${
-        pct(Math.min(...d))
-      }`;
+    return `${name.padEnd(34)} before ${
+      pct(median(out.map((r) => f(r)[0])))
+    }  after ${pct(median(out.map((r) => f(r)[1])))}` +
+      `  change: median ${pct(median(d))}, largest rise ${
+        pct(Math.max(...d))
+      }, largest fall ${pct(Math.min(...d))}`;
   };
   console.log(
-    `${out.length} sites; ${out.reduce((t, r) => t + r.uploaded, 0)} false positives uploaded as benign`,
+    `${out.length} sites; ${
+      out.reduce((t, r) => t + r.uploaded, 0)
+    } false positives uploaded as benign`,
   );
   console.log(line("uploaded false positives flagged", (r) => r.fpFlagged));
   console.log(line("other ordinary requests blocked", (r) => r.otherBlocked));
@@ -195,7 +285,9 @@ function summarise(out: readonly SiteFp[]): void {
       falls.filter((f) => f > 0.002 + 1e-12).length
     } of ${out.length}` +
       (withLost.length === out.length
-        ? `; sites losing an attack: ${withLost.filter((r) => r.attacksLost! > 0).length}`
+        ? `; sites losing an attack: ${
+          withLost.filter((r) => r.attacksLost! > 0).length
+        }`
         : ""),
   );
 }
