@@ -15,24 +15,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RequestRecord } from "@taugate/record/record.ts";
-import {
-  adaptHead,
-  type HeadExample,
-  residualTau,
-} from "@taugate/heads/adapt.ts";
+import { adaptHead, type HeadExample, residualTau } from "@taugate/heads/adapt.ts";
 import { scoreWithHead } from "@taugate/heads/score.ts";
 import { contrastRecords } from "@taugate/heads/contrast.ts";
 import { DEFAULT_RUN } from "../config.ts";
 import { loadSources } from "../data/sources.ts";
 import { median } from "../eval/metrics.ts";
 import { embedWithEngine, loadModel } from "../eval/model_io.ts";
-import {
-  type FeatureSet,
-  featurise,
-  featuriseOverflow,
-  rowFeatures,
-  rowStructure,
-} from "../nn/features.ts";
+import { type FeatureSet, featurise, featuriseOverflow, rowFeatures, rowStructure } from "../nn/features.ts";
 import { loadSiteData, siteEvalSets } from "../sites.ts";
 import { buildWorld } from "../synth/world.ts";
 import { Rng } from "../util/rng.ts";
@@ -88,9 +78,7 @@ export function main(argv: string[]): Promise<number> {
   }
   const world = buildWorld(loadSources(dataDir), seed, DEFAULT_RUN.world);
   const only = args.str("site"), emit = args.str("emit");
-  const sites = loadSiteData(dataDir).filter((s) =>
-    folds.includes(s.fold) && (!only || s.id === only)
-  );
+  const sites = loadSiteData(dataDir).filter((s) => folds.includes(s.fold) && (!only || s.id === only));
   const sets = siteEvalSets(
     sites,
     world.pools,
@@ -210,14 +198,13 @@ export function main(argv: string[]): Promise<number> {
     console.error(JSON.stringify(row));
     if (showLost) {
       // Each attack the correction lost, and the uploaded requests of its endpoint (method and path shape).
-      const line = (r: RequestRecord) =>
-        `${r.method} ${r.url}${r.body ? ` [body ${r.body.length} B]` : ""}`;
+      const line = (r: RequestRecord) => `${r.method} ${r.url}${r.body ? ` [body ${r.body.length} B]` : ""}`;
       for (const i of lost) {
         const a = s.attacks[i], ep = rowFeatures(X.set, i).params?.[0];
         console.log(
-          `lost on ${s.id}: ${a.family ?? "attack"}, ${sX[i].toFixed(4)} → ${
-            sX2[i].toFixed(4)
-          } (τ ${tau.toFixed(4)} → ${tauAfter.toFixed(4)}): ${line(a)}`,
+          `lost on ${s.id}: ${a.family ?? "attack"}, ${sX[i].toFixed(4)} → ${sX2[i].toFixed(4)} (τ ${
+            tau.toFixed(4)
+          } → ${tauAfter.toFixed(4)}): ${line(a)}`,
         );
         for (const j of fps) {
           if (rowFeatures(A.set, j).params?.[0] === ep) {
@@ -229,8 +216,7 @@ export function main(argv: string[]): Promise<number> {
     if (emit) {
       const dir = join(emit, s.id);
       mkdirSync(dir, { recursive: true });
-      const jsonl = (recs: readonly RequestRecord[]) =>
-        recs.map((x) => JSON.stringify(x) + "\n").join("");
+      const jsonl = (recs: readonly RequestRecord[]) => recs.map((x) => JSON.stringify(x) + "\n").join("");
       const clean = (x: RequestRecord): RequestRecord => ({
         ...x,
         label: undefined,
@@ -262,17 +248,15 @@ function summarise(out: readonly SiteFp[]): void {
   const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
   const line = (name: string, f: (r: SiteFp) => [number, number]) => {
     const d = out.map((r) => f(r)[1] - f(r)[0]);
-    return `${name.padEnd(34)} before ${
-      pct(median(out.map((r) => f(r)[0])))
-    }  after ${pct(median(out.map((r) => f(r)[1])))}` +
-      `  change: median ${pct(median(d))}, largest rise ${
-        pct(Math.max(...d))
-      }, largest fall ${pct(Math.min(...d))}`;
+    return `${name.padEnd(34)} before ${pct(median(out.map((r) => f(r)[0])))}  after ${
+      pct(median(out.map((r) => f(r)[1])))
+    }` +
+      `  change: median ${pct(median(d))}, largest rise ${pct(Math.max(...d))}, largest fall ${
+        pct(Math.min(...d))
+      }`;
   };
   console.log(
-    `${out.length} sites; ${
-      out.reduce((t, r) => t + r.uploaded, 0)
-    } false positives uploaded as benign`,
+    `${out.length} sites; ${out.reduce((t, r) => t + r.uploaded, 0)} false positives uploaded as benign`,
   );
   console.log(line("uploaded false positives flagged", (r) => r.fpFlagged));
   console.log(line("other ordinary requests blocked", (r) => r.otherBlocked));
@@ -285,9 +269,7 @@ function summarise(out: readonly SiteFp[]): void {
       falls.filter((f) => f > 0.002 + 1e-12).length
     } of ${out.length}` +
       (withLost.length === out.length
-        ? `; sites losing an attack: ${
-          withLost.filter((r) => r.attacksLost! > 0).length
-        }`
+        ? `; sites losing an attack: ${withLost.filter((r) => r.attacksLost! > 0).length}`
         : ""),
   );
 }
