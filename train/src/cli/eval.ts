@@ -83,6 +83,7 @@ export function runEval(o: EvalRun): EvalOutput {
     query: featurise(o.query),
     queryFamily: o.query.map((r) => r.family ?? ""),
     queryOverflow: featuriseOverflow(o.query),
+    supportOverflow: featuriseOverflow(o.support),
   };
   const results = evaluate(data, methods, o);
   const meta = m.model.meta;

@@ -127,6 +127,7 @@ export function main(argv: string[]): Promise<number> {
       query: featurise(query),
       queryFamily: query.map((r) => r.family ?? ""),
       queryOverflow: featuriseOverflow(query),
+      supportOverflow: featuriseOverflow(support),
     };
     const t0 = performance.now();
     const res = evaluate(data, methods, { shots, episodes, seed, unlabeled, contamination: 0.02 });

@@ -43,6 +43,11 @@ export interface EvalData {
    * views', as the worker scores (the head methods; `scratch-logreg` scores the rows alone).
    */
   queryOverflow?: OverflowSet | null;
+  /**
+   * The support's views (`featuriseOverflow`): a benign shot's views are fitted as benign rows too, as the
+   * tenant API's fit adds them (`fitTenantHead`), so the head is the one the worker would use.
+   */
+  supportOverflow?: OverflowSet | null;
 }
 
 /** A method ready to run episodes on one `EvalData`. */
@@ -129,6 +134,18 @@ export function headMethod(
       const zs = embed(data.support), zq = embed(data.query);
       const ov = data.queryOverflow ?? null;
       const zo = ov !== null ? embed(ov.set) : null;
+      const sov = data.supportOverflow ?? null;
+      const zso = sov !== null ? embed(sov.set) : null;
+      // Support row → its view rows.
+      const viewRows = new Map<number, number[]>();
+      if (sov !== null) {
+        for (let j = 0; j < sov.set.n; j++) {
+          const p = sov.parent[j];
+          const rows = viewRows.get(p);
+          if (rows) rows.push(j);
+          else viewRows.set(p, [j]);
+        }
+      }
       return {
         run(shots, labels, unlabeled, out) {
           const examples: HeadExample[] = shots.map((r, i) => ({
@@ -137,6 +154,17 @@ export function headMethod(
             structure: rowStructure(data.support, r),
             features: rowFeatures(data.support, r),
           }));
+          shots.forEach((r, i) => {
+            if (labels[i] !== 0) return;
+            for (const j of viewRows.get(r) ?? []) {
+              examples.push({
+                z: zso!.subarray(j * Z, (j + 1) * Z),
+                label: 0,
+                structure: rowStructure(sov!.set, j),
+                features: rowFeatures(sov!.set, j),
+              });
+            }
+          });
           const unl = unlabeled.map((r) => ({
             structure: rowStructure(data.support, r),
             params: rowParams(data.support, r),
