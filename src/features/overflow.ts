@@ -529,11 +529,12 @@ export const SUSPICION_MIN = 3;
  * fields. A request with two values or more, of which one looks like code (`suspicion`), gets up to
  * `VALUE_VIEWS` views that hold one value each (with its name, at the request's path, with its headers): the
  * model reads the payload as it would alone. Costs: one pass over the query and the body inspected, and an
- * embedding per view, only for requests with a suspicious value. An attacker who wants the payload out of
- * these views must put more suspicious values before it, which are scored alone in its place.
+ * embedding per view, only for requests with a suspicious value. The views go to the values of highest rank
+ * (`suspicionRank`: kinds of code's characters times lexicon words), so an attacker who wants the payload out
+ * of them must send two values that look more like code than it does, and those are scored alone in its place.
  */
 class ValueViews {
-  private readonly top: { score: number; make: () => RequestView }[] = [];
+  private readonly top: { rank: number; make: () => RequestView }[] = [];
   private count = 0;
   constructor(
     private readonly view: RequestView,
@@ -598,12 +599,14 @@ class ValueViews {
         const semi = disposition.indexOf(";");
         const names = semi < 0 ? "" : disposition.slice(semi + 1);
         const named = suspicion(names.replaceAll('"', " ").replaceAll(";", " "), false);
+        const namedRank = suspicionRank();
         if (binary) {
-          this.offer(named, () => whole(bodyView(this.view, this.path, open + close, type)));
+          this.offer(named, () => whole(bodyView(this.view, this.path, open + close, type)), namedRank);
         } else {
           for (const p of pieces(text.slice(part.bodyStart, Math.max(part.bodyStart, part.bodyEnd)), 512)) {
             const score = named + suspicion(p, false);
-            this.offer(score, () => whole(bodyView(this.view, this.path, open + p + close, type)));
+            const rank = Math.max(namedRank, suspicionRank());
+            this.offer(score, () => whole(bodyView(this.view, this.path, open + p + close, type)), rank);
           }
         }
       }
@@ -615,14 +618,18 @@ class ValueViews {
     return this.count < 2 ? [] : this.top.map((c) => c.make());
   }
 
-  /** Keeps the `max` most suspicious values (of equal ones, the later: a payload goes after its padding). */
-  private offer(score: number, make: () => RequestView): void {
+  /**
+   * Keeps the `max` values of highest rank (`suspicionRank`) among those whose `suspicion` reaches
+   * `SUSPICION_MIN` (of equal ones, the later: a payload goes after its padding).
+   */
+  // `rank` defaults to the rank of the `suspicion` call that gave `score` (its argument, evaluated first).
+  private offer(score: number, make: () => RequestView, rank: number = suspicionRank()): void {
     if (score < SUSPICION_MIN || this.max === 0) return;
     const top = this.top;
-    if (top.length === this.max && score < top[top.length - 1].score) return;
+    if (top.length === this.max && rank < top[top.length - 1].rank) return;
     let i = top.length;
-    while (i > 0 && top[i - 1].score <= score) i--;
-    top.splice(i, 0, { score, make });
+    while (i > 0 && top[i - 1].rank <= rank) i--;
+    top.splice(i, 0, { rank, make });
     if (top.length > this.max) top.pop();
   }
 }
@@ -688,7 +695,8 @@ const WORD_CLASSES = KW_SQL | KW_SHELL | KW_HTML | KW_TEMPLATE | KW_TOOL;
  * value (`urlEncoded`) is read with its `%XX` and `+` undone once; at most 1,024 characters are read.
  */
 export function suspicion(s: string, urlEncoded: boolean): number {
-  let score = 0, h = FNV_OFFSET, word = 0, prev = 0;
+  let score = 0, h = FNV_OFFSET, word = 0, prev = 0, words = 0;
+  kinds.fill(0);
   const n = Math.min(s.length, 1024);
   for (let i = 0; i <= n; i++) {
     let c = i < n ? s.charCodeAt(i) : 32;
@@ -706,17 +714,34 @@ export function suspicion(s: string, urlEncoded: boolean): number {
     } else {
       if (word > 0) {
         const kw = lexiconClasses(h);
-        if (kw & WORD_CLASSES) score += 2;
-        else if (kw & KW_PATH) score += 1;
+        if (kw & WORD_CLASSES) score += 2, words++;
+        else if (kw & KW_PATH) score += 1, words++;
         word = 0, h = FNV_OFFSET;
       }
-      if (c < 128 && SUSPECT[c] === 1) score++;
-      else if ((c === 45 && prev === 45) || (c === 42 && prev === 47)) score++;
-      else if (c === 46 && prev === 46) score += 2;
+      if (c < 128 && SUSPECT[c] === 1) score++, kinds[c] = 1;
+      else if ((c === 45 && prev === 45) || (c === 42 && prev === 47)) score++, kinds[c] = 1;
+      else if (c === 46 && prev === 46) score += 2, kinds[46] = 1;
     }
     prev = c;
   }
+  let k = 0;
+  for (let c = 0; c < 128; c++) k += kinds[c];
+  lastRank = (1 + k) * (1 + Math.min(words, 4));
   return score;
+}
+
+/** The kinds of code's characters the last `suspicion` call saw (one slot a character; `-` for `--`, `*` for `/*`). */
+const kinds = new Uint8Array(128);
+let lastRank = 0;
+
+/**
+ * How the last `suspicion` call ranks its value among a request's: (1 + the kinds of code's characters it
+ * holds) × (1 + its lexicon words, at most 4). Code needs both; prose full of SQL words (one kind, or none)
+ * or a run of one character does not outrank a payload, as the additive count let it (two such decoys took
+ * both views from `1' UNION SELECT …`).
+ */
+export function suspicionRank(): number {
+  return lastRank;
 }
 
 const whole = (v: RequestView): RequestView => ({ ...v, bodyTruncated: false });

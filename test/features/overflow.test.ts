@@ -364,6 +364,17 @@ Deno.test("value views: a suspicious value among many is scored alone, with its 
   assert.equal(tv.length, VALUE_VIEWS);
   assert.deepEqual(tv, ["/submit\nc=" + ENC, "/submit\nb=" + ENC]);
   assert.equal(overflowViews(viewFromRecord(three, caps.body), FEATURE_SPEC, 1).views.length, 1);
+  // Ranked by kinds of code's characters times words: prose full of SQL words (a higher count) does not take
+  // the views from a payload.
+  const prose = encodeURIComponent(
+    "please select from the menu where the order group is set, union of all options",
+  );
+  assert.ok(suspicion(prose, true) > suspicion(ENC, true), "the decoy counts more");
+  const decoyed = form(["note0=" + prose, "note1=" + prose, ...pad(4), "q=" + ENC]);
+  assert.ok(
+    overflowOfRecord(decoyed).views.map(text).includes("/submit\nq=" + ENC),
+    "the payload keeps its view",
+  );
   assert.equal(overflowViews(viewFromRecord(three, caps.body), FEATURE_SPEC, 0).views.length, 0);
 });
 
