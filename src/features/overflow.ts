@@ -76,7 +76,7 @@ export function overflowViews(
   const q = target.indexOf("?");
   const path = q < 0 ? target : target.slice(0, q);
   const query = q < 0 ? "" : target.slice(q + 1);
-  const values = new ValueViews(view, path, Math.min(VALUE_VIEWS, maxViews));
+  const values = new ValueViews(view, path, Math.min(VALUE_VIEWS, maxViews), caps);
   values.query(query);
 
   // The path past its cap (the raw one, which keeps what normalisation removed).
@@ -374,13 +374,7 @@ function jsonItems(s: string, readEnd: number, spec: Readonly<FeatureSpec>, out:
   while (i < s.length) {
     const c = s.charCodeAt(i);
     if (c === 34) {
-      let j = i + 1;
-      while (j < s.length) {
-        const d = s.charCodeAt(j);
-        if (d === 34) break;
-        j += d === 92 ? 2 : 1;
-      }
-      const end = Math.min(j, s.length);
+      const end = jsonStringEnd(s, i);
       if (n >= caps.params || end >= readEnd || end - i - 1 > caps.value) {
         for (const p of jsonPieces(s.slice(i + 1, end), caps.value)) out.push(p);
       }
@@ -395,6 +389,17 @@ function jsonItems(s: string, readEnd: number, spec: Readonly<FeatureSpec>, out:
       n++;
     } else i++;
   }
+}
+
+/** Where the JSON string opening at `s[i]` (a `"`) closes: its closing quote's index, or `s.length`. */
+function jsonStringEnd(s: string, i: number): number {
+  let j = i + 1;
+  while (j < s.length) {
+    const d = s.charCodeAt(j);
+    if (d === 34) break;
+    j += d === 92 ? 2 : 1;
+  }
+  return Math.min(j, s.length);
 }
 
 /**
@@ -540,13 +545,14 @@ class ValueViews {
     private readonly view: RequestView,
     private readonly path: string,
     private readonly max: number,
+    private readonly caps: Readonly<FeatureSpec["caps"]>,
   ) {}
 
   /** Query parameters `k=v&…`: each value (a long one in pieces) a candidate. */
   query(query: string): void {
-    forParams(query, (key, value) => {
+    forParams(query, this.caps.key, (key, value) => {
       this.count++;
-      for (const p of pieces(value, 1024)) {
+      for (const p of pieces(value, this.caps.value)) {
         this.offer(
           suspicion(p, true),
           () => whole({ ...base(this.view), target: `${this.path}?${key}=${p}` }),
@@ -558,9 +564,9 @@ class ValueViews {
   /** A body's values: a form's parameters, a JSON text's string values, a multipart body's text parts. */
   body(text: string, kind: string, contentType: string): void {
     if (kind === "form") {
-      forParams(text, (key, value) => {
+      forParams(text, this.caps.key, (key, value) => {
         this.count++;
-        for (const p of pieces(value, 1024)) {
+        for (const p of pieces(value, this.caps.value)) {
           this.offer(
             suspicion(p, true),
             () => whole(bodyView(this.view, this.path, `${key}=${p}`, contentType)),
@@ -568,9 +574,9 @@ class ValueViews {
         }
       });
     } else if (kind === "json") {
-      forJsonValues(text, (key, value) => {
+      forJsonValues(text, this.caps.key, (key, value) => {
         this.count++;
-        for (const p of jsonPieces(value, 1024)) {
+        for (const p of jsonPieces(value, this.caps.value)) {
           const body = key === null ? `["${p}"]` : `{"${key}":"${p}"}`;
           this.offer(
             suspicion(p, false),
@@ -603,7 +609,8 @@ class ValueViews {
         if (binary) {
           this.offer(named, () => whole(bodyView(this.view, this.path, open + close, type)), namedRank);
         } else {
-          for (const p of pieces(text.slice(part.bodyStart, Math.max(part.bodyStart, part.bodyEnd)), 512)) {
+          const content = text.slice(part.bodyStart, Math.max(part.bodyStart, part.bodyEnd));
+          for (const p of pieces(content, this.caps.partContent)) {
             const score = named + suspicion(p, false);
             const rank = Math.max(namedRank, suspicionRank());
             this.offer(score, () => whole(bodyView(this.view, this.path, open + p + close, type)), rank);
@@ -634,16 +641,19 @@ class ValueViews {
   }
 }
 
-/** Calls `f(name, value)` for each parameter of `a=1&b=2` (as written), a name without `=` with value "". */
-function forParams(s: string, f: (key: string, value: string) => void): void {
+/**
+ * Calls `f(name, value)` for each parameter of `a=1&b=2` (as written; the name cut at `keyCap`), a name
+ * without `=` with value "".
+ */
+function forParams(s: string, keyCap: number, f: (key: string, value: string) => void): void {
   let at = 0;
   while (at < s.length) {
     let amp = s.indexOf("&", at);
     if (amp < 0) amp = s.length;
     if (amp > at) {
       const eq = s.indexOf("=", at);
-      if (eq >= 0 && eq < amp) f(s.slice(at, Math.min(eq, at + 64)), s.slice(eq + 1, amp));
-      else f(s.slice(at, Math.min(amp, at + 64)), "");
+      if (eq >= 0 && eq < amp) f(s.slice(at, Math.min(eq, at + keyCap)), s.slice(eq + 1, amp));
+      else f(s.slice(at, Math.min(amp, at + keyCap)), "");
     }
     at = amp + 1;
   }
@@ -651,9 +661,9 @@ function forParams(s: string, f: (key: string, value: string) => void): void {
 
 /**
  * Calls `f(key, value)` for each string value of a JSON text (as written, escapes kept), with the last key
- * read before it (`null` before any; cut at 64 characters); a string followed by `:` is a key.
+ * read before it (`null` before any; cut at `keyCap` characters); a string followed by `:` is a key.
  */
-function forJsonValues(s: string, f: (key: string | null, value: string) => void): void {
+function forJsonValues(s: string, keyCap: number, f: (key: string | null, value: string) => void): void {
   let key: string | null = null;
   let i = 0;
   while (i < s.length) {
@@ -661,20 +671,14 @@ function forJsonValues(s: string, f: (key: string | null, value: string) => void
       i++;
       continue;
     }
-    let j = i + 1;
-    while (j < s.length) {
-      const d = s.charCodeAt(j);
-      if (d === 34) break;
-      j += d === 92 ? 2 : 1;
-    }
-    const end = Math.min(j, s.length);
+    const end = jsonStringEnd(s, i);
     let k = end + 1;
     while (
       k < s.length &&
       (s.charCodeAt(k) === 32 || s.charCodeAt(k) === 10 || s.charCodeAt(k) === 13 || s.charCodeAt(k) === 9)
     ) k++;
     if (k < s.length && s.charCodeAt(k) === 58) {
-      key = s.slice(i + 1, Math.min(end, i + 65));
+      key = s.slice(i + 1, Math.min(end, i + 1 + keyCap));
       if (key.endsWith("\\")) key = key.slice(0, -1);
     } else f(key, s.slice(i + 1, end));
     i = end + 1;
