@@ -28,6 +28,19 @@ const CHROME_NAV: [string, string][] = [
   ["accept-encoding", "gzip, deflate, br, zstd"],
   ["accept-language", "en-US,en;q=0.9"],
 ];
+/** The same browser's `fetch()` from a page of the site. */
+const CHROME_XHR: [string, string][] = [
+  ["sec-ch-ua", '"Chromium";v="122", "Not(A:Brand";v="24", "Google Chrome";v="122"'],
+  ["sec-ch-ua-mobile", "?0"],
+  ["sec-ch-ua-platform", '"Windows"'],
+  ["user-agent", CHROME_122],
+  ["accept", "application/json, text/plain, */*"],
+  ["sec-fetch-site", "same-origin"],
+  ["sec-fetch-mode", "cors"],
+  ["sec-fetch-dest", "empty"],
+  ["accept-encoding", "gzip, deflate, br, zstd"],
+  ["accept-language", "en-US,en;q=0.9"],
+];
 const BASIC: [string, string][] = [["user-agent", CHROME_122], ["accept", "*/*"]];
 
 interface Case {
@@ -228,6 +241,34 @@ const CASES: Case[] = [
     body: "author=Ana&comment=" + encodeURIComponent(
       "**Great post!** I had to `select` the right index too.\n\nIn *Postgres* the docs say to run the query with `explain` first, then drop the old index.",
     ),
+    expect: 200,
+  },
+  // A browser's posts carry their page's Origin, and people type addresses at the documentation domains
+  // (`example.com`) into forms: the last model (`…-2a240aee`) blocked the first of these.
+  {
+    name: "Chrome's contact form with an address at example.com",
+    method: "POST",
+    target: "/contact",
+    headers: [
+      ...CHROME_NAV.map(([k, v]): [string, string] => [k, k === "sec-fetch-site" ? "same-origin" : v]),
+      ["origin", "https://shop.example.com"],
+      ["referer", "https://shop.example.com/contact"],
+    ],
+    contentType: "application/x-www-form-urlencoded",
+    body: "name=Anna+Schmidt&email=anna%40example.com&message=Hello%2C+when+will+my+order+ship%3F",
+    expect: 200,
+  },
+  {
+    name: "Chrome's fetch of a JSON order with an address at example.com",
+    method: "POST",
+    target: "/api/orders",
+    headers: [
+      ...CHROME_XHR,
+      ["origin", "https://shop.example.com"],
+      ["referer", "https://shop.example.com/account"],
+    ],
+    contentType: "application/json",
+    body: JSON.stringify({ name: "Anna", email: "anna@example.com", qty: 2, note: "José García" }),
     expect: 200,
   },
   { name: "Chrome 122's GET / with its navigation headers", target: "/", headers: CHROME_NAV, expect: 200 },

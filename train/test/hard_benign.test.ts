@@ -86,3 +86,13 @@ test("hard benign: separators are runs of four or more of one punctuation charac
   // Dash runs, which a SQL comment counter once read as dozens of `--`, are among them.
   assert.ok(vals.filter((v) => /-{4,}/.test(v.value)).length >= 60);
 });
+
+test("hard benign: e-mail addresses and links sometimes use the documentation domains (example.com and its kin)", () => {
+  const mails = draw(13, 400, "email").map((v) => v.value);
+  const urls = draw(14, 400, "url").map((v) => v.value);
+  const example = (xs: string[]) => xs.filter((x) => /[@/.]example\.(com|net|org)\b/.test(x)).length;
+  assert.ok(example(mails) >= 40 && example(mails) <= 160, `${example(mails)} of 400 addresses`);
+  assert.ok(example(urls) >= 25 && example(urls) <= 120, `${example(urls)} of 400 links`);
+  // The rest keep faker's own providers and domains.
+  assert.ok(new Set(mails.map((m) => m.split("@")[1])).size >= 10);
+});

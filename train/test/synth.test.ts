@@ -262,3 +262,34 @@ test("synthesis: a tenant's XML endpoint posts well-formed XML, sometimes with h
   }
   assert.ok(escaped > 0, "some hard benign text needed escaping");
 });
+
+test("synthesis: a browser's posts carry the page's Origin, its other requests none; some send a priority header", () => {
+  const rng = new Rng(5);
+  // The tenant's own endpoints only: a quirk (a GraphQL or SOAP call) may turn a request into a post of its own.
+  const plain = { ...tenant, quirks: [] };
+  let posts = 0, withOrigin = 0, gets = 0, getOrigin = 0, browsers = 0, priority = 0;
+  for (let i = 0; i < 3000; i++) {
+    const { req, client } = benignRequest(plain, rng);
+    if (client !== "desktop" && client !== "mobile") continue;
+    browsers++;
+    const origin = req.headers.find(([k]) => k === "origin");
+    if (req.headers.some(([k]) => k === "priority")) priority++;
+    if (req.body !== null) {
+      posts++;
+      if (origin) {
+        withOrigin++;
+        assert.equal(origin[1], `https://${tenant.host}`);
+      }
+    } else {
+      gets++;
+      if (origin) getOrigin++;
+    }
+  }
+  assert.ok(posts >= 50 && gets >= 50, `${posts} posts, ${gets} other requests of browsers`);
+  assert.ok(withOrigin / posts >= 0.8, `${withOrigin} of ${posts} posts with an Origin`);
+  assert.ok(getOrigin / gets <= 0.05, `${getOrigin} of ${gets} other requests with an Origin`);
+  assert.ok(
+    priority / browsers > 0.3 && priority / browsers < 0.7,
+    `${priority} of ${browsers} with priority`,
+  );
+});

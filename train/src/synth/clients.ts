@@ -145,6 +145,8 @@ export function browserHeaders(
     const i = out.findIndex((p) => p[0] === "upgrade-insecure-requests" || p[0] === "sec-fetch-user");
     if (i >= 0) out.splice(i, 1);
   }
+  // Current Chrome, Edge and Firefox send an HTTP/2 priority header (RFC 9218); the generator's sets predate it.
+  if (rng.chance(0.5)) out.push(["priority", xhr ? "u=1, i" : "u=0, i"]);
   return { headers: out, ua };
 }
 

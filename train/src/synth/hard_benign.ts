@@ -252,10 +252,15 @@ function separators(rng: Rng): string {
 
 const UTM_SOURCES = list("google|newsletter|facebook|twitter|linkedin|bing");
 
+/** The documentation domains' origins (RFC 2606), as links in ordinary text use them. */
+const EXAMPLE_ORIGINS = list(
+  "https://example.com|https://www.example.com|http://example.org|https://example.net",
+);
+
 /** Absolute URLs with paths, queries and tracking parameters. */
 function url(rng: Rng): string {
   const f = fk(rng);
-  let u = f.internet.url({ appendSlash: false });
+  let u = rng.chance(0.15) ? rng.pick(EXAMPLE_ORIGINS) : f.internet.url({ appendSlash: false });
   for (let i = rng.int(4); i > 0; i--) u += `/${f.internet.domainWord()}`;
   if (rng.chance(0.3)) u += `/${webFile(f, rng)}`;
   const q: string[] = [];
@@ -281,7 +286,11 @@ const PLUS_TAGS = list("news|shop|orders|spam|work|2024|github");
 function email(rng: Rng): string {
   const f = fk(rng);
   const first = f.person.firstName(), last = f.person.lastName();
-  let addr = f.internet.email({ firstName: first, lastName: last });
+  // Now and then a documentation domain (`example.com`, `.net`, `.org`): forms, tests and sign-ups carry them,
+  // and so do some scanner payloads, so without them the domain itself reads as attack evidence.
+  let addr = rng.chance(0.2)
+    ? f.internet.exampleEmail({ firstName: first, lastName: last })
+    : f.internet.email({ firstName: first, lastName: last });
   if (rng.chance(0.15)) {
     addr = addr.replace("@", `+${rng.pick(PLUS_TAGS)}@`);
   }

@@ -251,6 +251,7 @@ function headersFor(
   t: Tenant,
   client: ClientKind,
   xhr: boolean,
+  body = false,
 ): [string, string][] {
   const h: [string, string][] = [];
   const lang = rng.pick(t.languages);
@@ -260,6 +261,8 @@ function headersFor(
     h.push(["user-agent", b.ua], ...b.headers);
     if (!b.headers.some(([k]) => k === "accept-language")) h.push(["accept-language", lang]);
     if (xhr && rng.chance(0.6)) h.push(["x-requested-with", "XMLHttpRequest"]);
+    // Browsers send their page's origin with every POST, PUT, PATCH or DELETE (and every CORS request).
+    if (body && rng.chance(0.9)) h.push(["origin", `https://${t.host}`]);
     if (rng.chance(0.6)) {
       const base = rng.pick(t.bases);
       h.push(["referer", `https://${t.host}${base.path}`]);
@@ -429,7 +432,7 @@ function plainRequest(t: Tenant, rng: Rng): { req: Req; client: ClientKind } {
         method: e.method,
         path: e.path,
         query: [],
-        headers: headersFor(rng, t, client, e.body === "json" || e.body === "xml"),
+        headers: headersFor(rng, t, client, e.body === "json" || e.body === "xml", true),
         cookies: cookiesFor(rng, t, client),
         body: bodyFor(rng, e),
       },

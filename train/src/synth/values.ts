@@ -145,7 +145,7 @@ export function valueOf(rng: Rng, kind: ValueKind, style: KindStyle): string {
       ]);
     case "email":
       return `${rng.pick(style.words)}.${rng.pick(WORDS)}${rng.int(100)}@${
-        rng.pick(["gmail.com", "example.org", "outlook.com", "mail.example"])
+        rng.pick(["gmail.com", "example.org", "outlook.com", "mail.example", "example.com", "example.net"])
       }`;
     case "date": {
       const y = 2019 + rng.int(7), m = 1 + rng.int(12), d = 1 + rng.int(28);

@@ -493,6 +493,9 @@ export interface SiteDress {
 /** The shipped dress of real sites in training and in the attack bases of evaluation. */
 export const SITE_DRESS: SiteDress = { asLogged: 0.35, synthetic: 0.25 };
 
+/** Methods a browser sends without an `Origin` header (to its own site). */
+const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
+
 /**
  * A real site's logged request as a request under construction: its method and target as logged, its user
  * agent and referer, the rest of its client's headers synthesised from real distributions (or not, with
@@ -504,6 +507,10 @@ export function siteReq(t: Tenant, rec: SiteRecord, rng: Rng, asLogged: number):
   const browser = agentKind(rec.headers?.["user-agent"]) === "browser";
   const dressed = headers.length > 2 || (headers.length > 0 && !browser);
   const client: ClientKind = browser ? "desktop" : "api";
+  // A browser's POST (or PUT, PATCH, DELETE) carries its page's origin.
+  if (browser && headers.length > 2 && !SAFE_METHODS.has(rec.method) && rng.chance(0.9)) {
+    headers.push(["origin", `https://${rec.headers?.["host"] ?? t.host}`]);
+  }
   return {
     method: rec.method,
     path: path === "" ? "/" : path,
