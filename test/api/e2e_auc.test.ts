@@ -30,7 +30,6 @@ const UNSENDABLE = new Set(["CONNECT", "TRACE", "TRACK"]);
  * A header value an HTTP/1.1 client can put on the wire as it is: Node's client refuses a control character
  * (but tab) or a character past U+00FF (a record's header may hold one, e.g. an injection with a line break).
  */
-// deno-lint-ignore no-control-regex
 const WIRE_HEADER = /^[\t\x20-\x7e\x80-\xff]*$/;
 const sendableHeaders = (r: RequestRecord) =>
   Object.values(r.headers ?? {}).every((v) => WIRE_HEADER.test(v));
