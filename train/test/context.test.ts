@@ -12,6 +12,7 @@ import { decodeOnce } from "../src/data/families.ts";
 import { loadSite, ordinaryReason, siteIds } from "../src/data/sites.ts";
 import { DEFAULT_DATA_DIR } from "../src/data/sources.ts";
 import { agentKind, botHeaders, browserHeaders } from "../src/synth/clients.ts";
+import { edgeHeaders, EDGES } from "../src/synth/edge.ts";
 import { Rng } from "../src/util/rng.ts";
 import * as faker from "@faker-js/faker";
 
@@ -237,4 +238,31 @@ test("context: 200 browsers' ordinary form posts and JSON calls (Origin, priorit
     if (res.status === 403) bad.push(`${p.url} ${p.body.slice(0, 200)}`);
   }
   assert.deepEqual(bad, [], `${bad.length} of 200 blocked`);
+});
+
+test("context: what a CDN, a cloud load balancer or a client's proxy adds (Via, X-Forwarded-For, Forwarded, tracing ids) never blocks", async () => {
+  const app = await worker();
+  const rng = new Rng(29, "edges");
+  const bad: string[] = [];
+  let n = 0;
+  for (const [i, p] of browserPosts(200).entries()) {
+    const edge = EDGES[i % EDGES.length];
+    for (const proxy of [false, true]) {
+      const headers = [...p.headers, ...edgeHeaders(rng, edge, "shop.example.com", proxy)];
+      const res = await app.fetch(new Request(p.url, { method: "POST", headers, body: p.body }));
+      await res.body?.cancel();
+      n++;
+      if (res.status === 403) {
+        bad.push(`${edge}${proxy ? "+proxy" : ""} ${JSON.stringify(headers.slice(-6))}`);
+      }
+    }
+  }
+  const sets: [string, string][][] = [];
+  for (let i = 0; i < 400; i++) {
+    const b = browserHeaders(rng, i % 3 === 0, i % 5 === 4);
+    const edge = edgeHeaders(rng, EDGES[i % EDGES.length], "shop.example.com", i % 2 === 0);
+    sets.push([["user-agent", b.ua], ...b.headers, ...edge]);
+  }
+  bad.push(...await blocked(app, sets));
+  assert.deepEqual(bad, [], `${bad.length} of ${n + sets.length} blocked`);
 });

@@ -20,6 +20,7 @@ import {
   TAU_TARGET,
 } from "../src/sites.ts";
 import { agentKind, browserHeaders, contextHeaders } from "../src/synth/clients.ts";
+import { edgeOf } from "../src/synth/edge.ts";
 import { Rng } from "../src/util/rng.ts";
 
 const HAVE_SITES = existsSync(join(DEFAULT_DATA_DIR, "sites"));
@@ -150,6 +151,21 @@ test("sites: a logged request keeps its user agent and referer; a Firefox never 
   assert.equal(agentKind(ff), "browser");
   assert.equal(agentKind(undefined), "none");
   assert.deepEqual(contextHeaders(rng, { "user-agent": ff }, 1), [["user-agent", ff]], "as logged");
+});
+
+test("sites: a dressed request of a site behind a CDN carries the CDN's headers; one left as logged does not", () => {
+  const rng = new Rng(11);
+  let host = "";
+  for (let i = 0; host === "" && i < 1000; i++) {
+    if (edgeOf(`s${i}.example`) === "cloudflare") host = `s${i}.example`;
+  }
+  assert.notEqual(host, "", "some host sits behind Cloudflare");
+  const ua = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+  for (let i = 0; i < 20; i++) {
+    const names = new Set(contextHeaders(rng, { "user-agent": ua }, 0, host).map(([k]) => k));
+    assert.ok(names.has("cf-connecting-ip") && names.has("x-forwarded-for"), [...names].join(" "));
+  }
+  assert.deepEqual(contextHeaders(rng, { "user-agent": ua }, 1, host), [["user-agent", ua]], "as logged");
 });
 
 test("sites: calibration is a monotone map fitted on held-out logits; τ meets the block-rate targets", () => {

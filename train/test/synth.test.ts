@@ -9,6 +9,7 @@ import { isFragment, splitOf } from "../src/data/pools.ts";
 import { DEFAULT_DATA_DIR, loadSources } from "../src/data/sources.ts";
 import { ANOMALIES } from "../src/synth/anomalies.ts";
 import { inject } from "../src/synth/inject.ts";
+import { type Edge, edgeHeaders, edgeOf, EDGES } from "../src/synth/edge.ts";
 import { toRecord } from "../src/synth/request.ts";
 import { benignRequest, makeTenant } from "../src/synth/tenant.ts";
 import { buildWorld, DEFAULT_WORLD, heldOutTenant } from "../src/synth/world.ts";
@@ -292,4 +293,53 @@ test("synthesis: a browser's posts carry the page's Origin, its other requests n
     priority / browsers > 0.3 && priority / browsers < 0.7,
     `${priority} of ${browsers} with priority`,
   );
+});
+
+test("synthesis: a site's edge adds its headers to every request it passes on, attacks included", () => {
+  const seen = new Map<Edge, number>();
+  for (let i = 0; i < 400; i++) {
+    const e = edgeOf(`site${i}.example`);
+    seen.set(e, (seen.get(e) ?? 0) + 1);
+  }
+  for (const e of EDGES) assert.ok((seen.get(e) ?? 0) >= 8, `${e}: ${seen.get(e) ?? 0} of 400 sites`);
+  assert.equal(edgeOf("site7.example"), edgeOf("site7.example"), "a site's edge is stable");
+  const behind = (edge: Edge) => {
+    for (let i = 0;; i++) if (edgeOf(`e${i}.example`) === edge) return { ...tenant, host: `e${i}.example` };
+  };
+  const rng = new Rng(6);
+  const cf = behind("cloudflare");
+  for (let i = 0; i < 200; i++) {
+    const { req } = benignRequest(cf, rng);
+    const names = new Set(req.headers.map(([k]) => k));
+    assert.ok(names.has("cf-ray") && names.has("x-forwarded-for"), [...names].join(" "));
+    const out = inject(req, cf, "' or 1=1--", "sqli", rng);
+    assert.ok(out.req.headers.some(([k]) => k === "cf-ray"), "the attack came through the same edge");
+  }
+  const none = behind("none");
+  let proxied = 0;
+  for (let i = 0; i < 2000; i++) {
+    const h = benignRequest({ ...none, quirks: [] }, rng).req.headers;
+    assert.ok(!h.some(([k]) => k.startsWith("cf-") || k === "x-real-ip"), JSON.stringify(h));
+    if (h.some(([k]) => k === "via")) proxied++;
+  }
+  assert.ok(proxied > 20 && proxied < 200, `${proxied} of 2000 through a client's proxy`);
+  // A proxy's forwarding chain lists addresses, the client's first.
+  const h = edgeHeaders(rng, "aws", "x.example", true);
+  assert.match(h.find(([k]) => k === "x-forwarded-for")![1], /^[0-9a-f:.]+, (10|172)\.[0-9.]+$/);
+});
+
+test("synthesis: structured query parameters (filter[status], page[size], ids[]) as PHP, Rails and JSON:API sites send them", () => {
+  const rng = new Rng(7);
+  let raw = 0, encoded = 0;
+  for (const param of ["filter", "page", "fields", "ids", "filters", "sort"]) {
+    const t = { ...tenant, quirks: [{ kind: "array-params" as const, param, rate: 1 }] };
+    for (let i = 0; i < 40; i++) {
+      const r = toRecord(benignRequest(t, rng).req, 0, "benign", t.id);
+      const p = parseRecord(r);
+      assert.ok(p.ok, p.ok ? "" : p.error);
+      if (/[?&][a-z]+\[/.test(r.url)) raw++;
+      if (/[?&][a-z]+%5B/.test(r.url)) encoded++;
+    }
+  }
+  assert.ok(raw > 20 && encoded > 80, `${raw} raw, ${encoded} percent-encoded of 240`);
 });

@@ -12,6 +12,7 @@
  */
 import { HeaderGenerator } from "header-generator";
 import { Rng } from "../util/rng.ts";
+import { edgeHeaders, edgeOf } from "./edge.ts";
 
 /** What kind of client a user agent is. */
 export type AgentKind = "browser" | "bot" | "none";
@@ -185,11 +186,13 @@ export function botHeaders(rng: Rng, ua: string): [string, string][] {
  * @param rng The seeded stream.
  * @param logged The record's headers (`user-agent`, `referer`, `host`).
  * @param asLogged Share of requests left exactly as logged.
+ * @param host The site's host: a dressed request also gets the headers of the site's edge (`edgeHeaders`).
  */
 export function contextHeaders(
   rng: Rng,
   logged: Record<string, string>,
   asLogged: number,
+  host?: string,
 ): [string, string][] {
   const ua = logged["user-agent"];
   const out: [string, string][] = [];
@@ -205,6 +208,7 @@ export function contextHeaders(
     } else if (kind === "bot") {
       out.push(...botHeaders(rng, ua!));
     }
+    if (host !== undefined) out.push(...edgeHeaders(rng, edgeOf(host), host));
   }
   if (logged["referer"] !== undefined) out.push(["referer", logged["referer"]]);
   return out;

@@ -25,6 +25,7 @@ export const QUIRKS = [
   "graphql",
   "soap",
   "trace-headers",
+  "array-params",
 ] as const;
 /** One quirk. */
 export type QuirkKind = typeof QUIRKS[number];
@@ -48,6 +49,7 @@ const PARAMS: Record<QuirkKind, string[]> = {
   graphql: ["-"],
   soap: ["-"],
   "trace-headers": ["-"],
+  "array-params": ["filter", "page", "fields", "ids", "filters", "sort"],
 };
 
 /** A tenant's quirks: none to three, each on a stable parameter at a rate of 2–15%. */
@@ -140,6 +142,56 @@ function punctuation(rng: Rng): string {
   ]);
 }
 
+/**
+ * Structured query parameters as PHP, Rails and JSON:API sites name them (`filter[status]=active`,
+ * `page[size]=20`, `ids[]=3`, an image filter's `filters[thumbnail][size][]=300`), brackets percent-encoded as
+ * browsers and jQuery send them, or raw. The tenant's quirk parameter names the family.
+ */
+function arrayParams(req: Req, family: string, rng: Rng): void {
+  const raw = rng.chance(0.3);
+  const add = (key: string, value: string) =>
+    req.query.push(
+      raw ? { key, value: encodeURIComponent(value).replace(/%20/g, "+"), encoded: true } : { key, value },
+    );
+  const n = () => String(1 + rng.int(rng.chance(0.5) ? 50 : 99999));
+  switch (family) {
+    case "filter":
+      add(`filter[${rng.pick(["status", "category", "brand", "author", "tag"])}]`, rng.pick(WORDS));
+      if (rng.chance(0.5)) add(`filter[price][${rng.pick(["gte", "lte", "min", "max"])}]`, n());
+      break;
+    case "page":
+      add("page[number]", n());
+      add("page[size]", rng.pick(["10", "20", "25", "50", "100"]));
+      if (rng.chance(0.5)) add("sort", rng.pick(["-created", "title", "-updated_at,title", "price"]));
+      break;
+    case "fields":
+      add(`fields[${rng.pick(WORDS)}s]`, `${rng.pick(WORDS)},${rng.pick(WORDS)}`);
+      if (rng.chance(0.6)) add("include", `${rng.pick(WORDS)},${rng.pick(WORDS)}.${rng.pick(WORDS)}`);
+      break;
+    case "ids":
+      for (let i = 0, k = 2 + rng.int(5); i < k; i++) add("ids[]", n());
+      break;
+    case "filters": {
+      const f = rng.pick(["thumbnail", "medium", "large", "avatar"]);
+      add(`filters[${f}][size][]`, String(100 + rng.int(900)));
+      add(`filters[${f}][size][]`, String(100 + rng.int(900)));
+      if (rng.chance(0.5)) add(`filters[${f}][mode]`, rng.pick(["outbound", "inset"]));
+      break;
+    }
+    default:
+      add(`sort[${rng.pick(["price", "name", "date", "rating"])}]`, rng.pick(["asc", "desc"]));
+      if (rng.chance(0.5)) add(`${rng.pick(WORDS)}[]`, rng.pick(WORDS));
+  }
+}
+
+/** A browser's request turned into a POST (or PUT, PATCH, DELETE) carries its page's origin. */
+function browserOrigin(req: Req, host: string, rng: Rng): void {
+  const ua = req.headers.find(([k]) => k === "user-agent")?.[1] ?? "";
+  if (ua.startsWith("Mozilla/") && !req.headers.some(([k]) => k === "origin") && rng.chance(0.9)) {
+    req.headers.push(["origin", `https://${host}`]);
+  }
+}
+
 /** Sets a field where the request carries its data: a form or JSON body, else the query. */
 function setField(req: Req, key: string, value: string): void {
   if (req.body?.kind === "json") req.body.value[key] = value;
@@ -174,6 +226,7 @@ export function applyQuirk(req: Req, q: Quirk, host: string, rng: Rng): void {
     case "rest-methods": {
       req.method = rng.pick(["PUT", "PATCH", "DELETE"]);
       req.path = `/api/v1/${rng.pick(WORDS)}s/${1 + rng.int(9999)}`;
+      browserOrigin(req, host, rng);
       req.query = [];
       req.body = req.method === "DELETE" ? null : {
         kind: "json",
@@ -205,6 +258,7 @@ export function applyQuirk(req: Req, q: Quirk, host: string, rng: Rng): void {
       req.path = "/graphql";
       req.query = [];
       const field = rng.pick(WORDS);
+      browserOrigin(req, host, rng);
       req.body = {
         kind: "json",
         value: {
@@ -222,6 +276,7 @@ export function applyQuirk(req: Req, q: Quirk, host: string, rng: Rng): void {
       req.path = `/ws/${rng.pick(WORDS)}Service`;
       req.query = [];
       const op = rng.pick(WORDS);
+      browserOrigin(req, host, rng);
       req.body = {
         kind: "raw",
         contentType: "text/xml; charset=utf-8",
@@ -233,6 +288,8 @@ export function applyQuirk(req: Req, q: Quirk, host: string, rng: Rng): void {
       req.headers.push(["soapaction", `"urn:${op}"`]);
       return;
     }
+    case "array-params":
+      return arrayParams(req, q.param, rng);
     case "trace-headers":
       req.headers.push([
         "traceparent",

@@ -10,6 +10,7 @@ import type { Rng } from "../util/rng.ts";
 import { hashString } from "../util/rng.ts";
 import { browserHeaders } from "./clients.ts";
 import { hardBenignValue, latin1PercentEncode } from "./hard_benign.ts";
+import { edgeHeaders, edgeOf } from "./edge.ts";
 import { applyQuirk, drawQuirks, type Quirk } from "./quirks.ts";
 import { type Body, type Param, parseQuery, type Part, type Req, splitTarget } from "./request.ts";
 import {
@@ -303,6 +304,8 @@ function headersFor(
       ]);}
     if (rng.chance(0.3)) h.push(["x-request-id", uuid(rng)]);
   }
+  // What the site's CDN or load balancer (and now and then the client's proxy) adds to every request.
+  h.push(...edgeHeaders(rng, edgeOf(t.host), t.host));
   return h;
 }
 

@@ -503,13 +503,14 @@ const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
  */
 export function siteReq(t: Tenant, rec: SiteRecord, rng: Rng, asLogged: number): Req {
   const { path, query } = splitTarget(rec.url);
-  const headers = contextHeaders(rng, rec.headers ?? {}, asLogged);
+  const host = rec.headers?.["host"] ?? t.host;
+  const headers = contextHeaders(rng, rec.headers ?? {}, asLogged, host);
   const browser = agentKind(rec.headers?.["user-agent"]) === "browser";
   const dressed = headers.length > 2 || (headers.length > 0 && !browser);
   const client: ClientKind = browser ? "desktop" : "api";
   // A browser's POST (or PUT, PATCH, DELETE) carries its page's origin.
   if (browser && headers.length > 2 && !SAFE_METHODS.has(rec.method) && rng.chance(0.9)) {
-    headers.push(["origin", `https://${rec.headers?.["host"] ?? t.host}`]);
+    headers.push(["origin", `https://${host}`]);
   }
   return {
     method: rec.method,
