@@ -151,13 +151,15 @@ test(
     );
     const bad = await blocked(app, context);
     t.diagnostic(`${bad.length} of ${context.length} blocked`);
-    // Not yet never: the shipped model blocks 6 of 24,224 (the last one 9, 7 without overflow views; an earlier one 8 of 24,233:
-    // Yandex redirect wrappers, a Baidu search in GBK, an admin page's filter link, a Facebook link wrapper,
-    // Internet Explorer 8 arriving from Google's links; the overflow views of two long Yandex referers' query
-    // parameters past the 512 characters read).
-    // The bound keeps it at most 1 in 2,000.
+    // Not yet never: the shipped model blocks 17 of 24,224 at its τ 0.978, 4 at 0.989 (the last one 6 at its τ
+    // 0.989, 12 at 0.978; the one before 9, 7 without overflow views; an earlier one 8 of 24,233). 11 of the 17
+    // are Yandex's ad-click referers (`yandex.ru/an/count/…?…&pcode-test-ids-from-count=…`, up to 1,300
+    // characters), scored through their query's values and the overflow view of what is past the referer's
+    // cap; the rest: a WordPress login link, a Facebook link wrapper around an injection, an admin page's filter
+    // link, a Naver search for a URL, a Baidu search in GBK, a referer with `'A=0`.
+    // The bound keeps it at most 1 in 1,000 (it was 1 in 2,000 until the release that lowered τ to 0.978).
     assert.ok(
-      bad.length <= Math.floor(context.length * 0.0005),
+      bad.length <= Math.floor(context.length * 0.001),
       `${bad.length} of ${context.length} blocked:\n${bad.join("\n")}`,
     );
   },
@@ -178,7 +180,7 @@ test(
     const bad = await blocked(app, attacks);
     t.diagnostic(`${bad.length} of ${attacks.length} blocked`);
     const caught = bad.length / attacks.length;
-    // The shipped model blocks 87 of 91 at its τ 0.989 (the last one 78 of 91 at τ 0.983); an earlier release's 71 of 91 at τ 0.989, the one before
+    // The shipped model blocks 89 of 91 at its τ 0.978 (the last one 87 of 91 at τ 0.989, the one before 78 of 91 at τ 0.983); an earlier release's 71 of 91 at τ 0.989, the one before
     // 67 of 91 at τ 0.99, an earlier one 83 of 99 at τ 0.976 (the filter of ordinary traffic, stricter since, also decides which logged pairs are
     // "ordinary browsers" here): the soft targets put τ higher, and injections in a referer's link sit just
     // under it (README, Results).
