@@ -753,7 +753,11 @@ class Extractor {
       }
       if (wordLen > 0) {
         const kw = lexiconClasses(wordH);
-        if (kw !== 0) {
+        // A context field's keywords are sparse features only: a browser's own headers carry lexicon words
+        // (`sec-fetch-dest: document`, `Version/17.0`, `application/xml`, a CDN's `….net` in `Via`), so counting them
+        // would make a new header set look like attack vocabulary. What a client wrote into a header is read
+        // as a value as well (`refererValues`, `userAgentRest`, `forwardedValues`) and counts there.
+        if (kw !== 0 && context === 0) {
           if (kw & KW_SQL) stats.kwSql++;
           if (kw & KW_SHELL) stats.kwShell++;
           if (kw & KW_HTML) stats.kwHtml++;

@@ -49,7 +49,9 @@ export interface FeatureSpec {
   /**
    * Context fields: a client's own headers. Context alone is no evidence of an attack (a new browser, an old
    * crawler, a proxy's referer), so their plain words are not features; only lexicon keywords (SQL, shell,
-   * HTML/JS, path, template words) and symbol runs are, which is what an injection into them carries. Text
+   * HTML/JS, path, template words) and symbol runs are, which is what an injection into them carries; those
+   * keywords are sparse features only, never counted into the dense block (a browser's own headers carry
+   * lexicon words: `sec-fetch-dest: document`, `Version/17.0`, `….cloudfront.net` in `Via`). Text
    * that a header's syntax has no place for (a referer link's parameter values, a referer that is no URL, what
    * follows a user agent's products and comments, a forwarding header's entry that is no address) is read as
    * a query value as well (`extract.ts`).
@@ -79,7 +81,7 @@ export interface FeatureSpec {
 
 /** The spec the shipped model was trained with. */
 export const FEATURE_SPEC: Readonly<FeatureSpec> = Object.freeze({
-  version: 8,
+  version: 9,
   dim: 8192,
   ngrams: [2, 3],
   ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval"],

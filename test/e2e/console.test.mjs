@@ -28,7 +28,7 @@ const ACCESS_LOG = join(ROOT, "test/fixtures/importers/nginx.log");
 const CHROMIUM = chromiumPath();
 const SKIP = process.env.TAUGATE_SKIP_BROWSER === "1";
 /** The HAR's benign requests that the test model's global head blocks: form posts and images. */
-const FALSE_POSITIVE = /^\/static\/img\/|^\/cart\s*item=(socks|belts|coats)&qty=\d$/;
+const FALSE_POSITIVE = /^\/static\/img\/|^\/cart\s*item=(socks|belts|coats)&qty=\d&action=update$/;
 const PAYLOADS = ["/search?q=<script>window.__pwned=1</script>", '/p/<img src=x onerror="window.__pwned=2">'];
 
 let worker, browser, page, dir, token;
@@ -398,7 +398,12 @@ function ordinaryRequest(i) {
     case 1:
       return { method: "GET", path: `/search?q=${["red", "warm", "wool"][i % 3]}+${p}&lang=en` };
     case 2:
-      return { method: "POST", path: "/cart", headers: form, body: `item=${p}&qty=${1 + (i % 3)}` };
+      return {
+        method: "POST",
+        path: "/cart",
+        headers: form,
+        body: `item=${p}&qty=${1 + (i % 3)}&action=update`,
+      };
     case 3:
       return { method: "GET", path: `/static/img/${p}-${i % 7}.jpg` };
     default:

@@ -342,6 +342,49 @@ Deno.test("a client header's own encoding is context: entities in an in-app brow
   assert.ok(appended.names.has("tok:script") && appended.dense.decode_depth > 0);
 });
 
+Deno.test("a client header's own lexicon words are no keyword counts; what a client wrote there is", () => {
+  const KW = ["sql_keywords", "shell_keywords", "html_js_keywords", "path_keywords"] as const;
+  const counts = (d: Record<string, number>) => KW.map((k) => d[k]);
+  // Safari's `Version/17.4`, Chrome's `sec-fetch-dest: document`, `application/xml` in its Accept, CloudFront's
+  // `Via` (`….cloudfront.net`) and a Yandex ad click's referer (`pcode-test-ids-from-count`): SQL, HTML, path
+  // and shell words of the lexicon, all written by the client's software or its network.
+  const browser = inspect(get("/api/initcrime", {
+    "user-agent":
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "sec-fetch-dest": "document",
+    via: "2.0 e95d2f3be5bfaea8d30048744edf18d9.cloudfront.net (CloudFront)",
+    referer:
+      "https://yandex.ru/an/count/WfGejI_zOoVX2LaK0?asset-click=video&pcode-test-ids-from-count=1387855",
+  }));
+  assert.deepEqual(counts(browser.dense), [0, 0, 0, 0]);
+  // Every form post's content type names `www`, a path word.
+  const form = inspect({
+    method: "POST",
+    url: "/contact",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "name=Anna+Schmidt&message=Hello",
+  });
+  assert.deepEqual(counts(form.dense), [0, 0, 0, 0]);
+  // They are still sparse features of their header: an injection into a header carries them.
+  assert.ok(browser.names.has("tok:version") && browser.names.has("tok:document"));
+  // The same words in a query value are the request's own, and count.
+  const own = inspect(get("/a?q=version+document+id+xml"));
+  assert.ok(counts(own.dense).every((c) => c > 0), JSON.stringify(counts(own.dense)));
+  // What a client wrote into a header is read as a value, and its keywords count.
+  const payload = "' union select password from users--";
+  const placements: Record<string, string>[] = [
+    { "user-agent": `${CHROME} ${payload}` },
+    { "user-agent": payload },
+    { referer: `https://shop.example/?q=${encodeURIComponent(payload)}` },
+    { referer: payload },
+    { "x-forwarded-for": `203.0.113.7, ${payload}` },
+  ];
+  for (const headers of placements) {
+    assert.ok(inspect(get("/", headers)).dense.sql_keywords > 0, JSON.stringify(headers));
+  }
+});
+
 Deno.test("`../` and `${` are counted only where their characters are adjacent", () => {
   // Two dots of a host name before a slash are not a dot-dot segment.
   const host = inspect(get("/", { referer: "http://www.dreampackers.jp/phone/index.html" }));

@@ -71,6 +71,21 @@ function contactForm(name: string, extra: [string, string][]): Case {
   };
 }
 
+/**
+ * The shape of the referer Yandex's ad network sends with a click (`/an/count/` and an opaque token of about
+ * 1,000 characters, then `pcode-test-ids-from-count=` repeated): a seeded token, not a logged one.
+ */
+function yandexAdReferer(): string {
+  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  let x = 7, token = "";
+  for (let i = 0; i < 1000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    token += abc[x >>> 26];
+  }
+  const ids = "pcode-test-ids-from-count=1387855%2C0%2C47%3B1286016%2C0%2C31%3B1365407%2C0%2C54";
+  return `https://yandex.ru/an/count/${token}~2?asset-click=video&${Array(4).fill(ids).join("&")}`;
+}
+
 const CASES: Case[] = [
   { name: "traversal hidden by normalisation", target: "/../../etc/passwd", expect: 403 },
   { name: "traversal with encoded dots", target: "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd", expect: 403 },
@@ -346,6 +361,19 @@ const CASES: Case[] = [
       ],
       ["accept", "image/webp,*/*"],
       ["referer", "http://www.dreampackers.jp/phone/index.html"],
+    ],
+    expect: 200,
+  },
+  {
+    name:
+      "a Yandex ad click, its referer a 1,371-character `an/count` link naming `pcode-test-ids-from-count`",
+    target: "/?yclid=1407506906059374591&ybaip=1",
+    headers: [
+      [
+        "user-agent",
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Mobile Safari/537.36",
+      ],
+      ["referer", yandexAdReferer()],
     ],
     expect: 200,
   },

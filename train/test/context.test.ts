@@ -151,15 +151,13 @@ test(
     );
     const bad = await blocked(app, context);
     t.diagnostic(`${bad.length} of ${context.length} blocked`);
-    // Not yet never: the shipped model blocks 17 of 24,224 at its τ 0.978, 4 at 0.989 (the last one 6 at its τ
-    // 0.989, 12 at 0.978; the one before 9, 7 without overflow views; an earlier one 8 of 24,233). 11 of the 17
-    // are Yandex's ad-click referers (`yandex.ru/an/count/…?…&pcode-test-ids-from-count=…`, up to 1,300
-    // characters), scored through their query's values and the overflow view of what is past the referer's
-    // cap; the rest: a WordPress login link, a Facebook link wrapper around an injection, an admin page's filter
-    // link, a Naver search for a URL, a Baidu search in GBK, a referer with `'A=0`.
-    // The bound keeps it at most 1 in 1,000 (it was 1 in 2,000 until the release that lowered τ to 0.978).
+    // Not yet never: the shipped model (feature spec v9, whose dense keyword counts leave out what a client's
+    // headers say of themselves) blocks 1 of 24,224 at its τ 0.987. The last one, v8, blocked 17 at its τ
+    // 0.978, 11 of them Yandex's ad-click referers (`yandex.ru/an/count/…?…&pcode-test-ids-from-count=…`,
+    // whose `from` counted as SQL); the one before 6 at τ 0.989; earlier ones 9, and 8 of 24,233.
+    // The bound keeps it at most 1 in 5,000 (it was 1 in 1,000 for v8, 1 in 2,000 before it).
     assert.ok(
-      bad.length <= Math.floor(context.length * 0.001),
+      bad.length <= Math.floor(context.length / 5000),
       `${bad.length} of ${context.length} blocked:\n${bad.join("\n")}`,
     );
   },
@@ -180,7 +178,7 @@ test(
     const bad = await blocked(app, attacks);
     t.diagnostic(`${bad.length} of ${attacks.length} blocked`);
     const caught = bad.length / attacks.length;
-    // The shipped model blocks 89 of 91 at its τ 0.978 (the last one 87 of 91 at τ 0.989, the one before 78 of 91 at τ 0.983); an earlier release's 71 of 91 at τ 0.989, the one before
+    // The shipped model blocks 84 of 91 at its τ 0.987 (the last one 89 of 91 at τ 0.978, the one before 87 of 91 at τ 0.989, then 78 of 91 at τ 0.983); an earlier release's 71 of 91 at τ 0.989, the one before
     // 67 of 91 at τ 0.99, an earlier one 83 of 99 at τ 0.976 (the filter of ordinary traffic, stricter since, also decides which logged pairs are
     // "ordinary browsers" here): the soft targets put τ higher, and injections in a referer's link sit just
     // under it (README, Results).
