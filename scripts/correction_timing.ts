@@ -13,8 +13,9 @@
  * Default: the benign requests of `test/fixtures/requests.jsonl`. `--tau`: the τ the correction brings them
  * under (default: the model's; `sitefp --emit` writes each site's in `DIR/<site>/tau.json`). Prints the median and the 10th percentile of
  * `adaptHead`'s wall time (synchronous work, `performance.now()`), and what scoring a request with the
- * correction's head costs (`logitWithHead` after the embedding, over the upload and its contrasts) with and
- * without its support gate (`HeadParams.rs`), the two taking turns in rounds: the median per request.
+ * correction's head costs (`logitWithHead` after the embedding, over the upload and its contrasts) with its
+ * support gate and shape (`HeadParams.rs`, `rp`), with the gate alone and without either, taking turns in
+ * rounds: the median per request.
  *
  * @module
  */
@@ -73,20 +74,23 @@ console.log(
     `adaptHead median ${at(0.5)} ms, p10 ${at(0.1)} ms over ${runs} runs`,
 );
 
-// Scoring under the correction, with and without its support gate, in alternating rounds.
+// Scoring under the correction, with its support gate and shape, with the gate alone, and without either, in
+// rounds that take turns.
 const { head } = adaptHead(engine.head, examples, config, { anchors, tau, contrasts });
-const open = { ...head, rs: undefined, rg: undefined };
+const unshaped = { ...head, rp: undefined };
+const open = { ...head, rs: undefined, rg: undefined, rp: undefined };
 const rows = [
   ...examples.map((e) => ({ z: e.z, f: e.features! })),
   ...contrasts.map((c) => ({ z: c.z, f: c.features })),
 ];
-const per = { gated: [] as number[], open: [] as number[] };
+const per = { gated: [] as number[], unshaped: [] as number[], open: [] as number[] };
 let sink = 0;
 const REPS = 2000;
 for (let round = 0; round < 2 * runs; round++) {
   for (
-    const [name, h]
-      of (round % 2 === 0 ? [["gated", head], ["open", open]] : [["open", open], ["gated", head]]) as [
+    const [name, h] of (round % 2 === 0
+      ? [["gated", head], ["unshaped", unshaped], ["open", open]]
+      : [["open", open], ["unshaped", unshaped], ["gated", head]]) as [
         keyof typeof per,
         typeof head,
       ][]
@@ -104,6 +108,8 @@ console.log(
   `scoring with the correction's head (after the embedding; ${
     head.rs ? "gated" : "no gate in this model's settings"
   }): ` +
-    `median ${med(per.gated)} ns a request with its support gate, ${med(per.open)} ns without ` +
+    `median ${med(per.gated)} ns a request with its support gate and shape (${
+      head.rp ? head.rp.length / 3 : 0
+    } entries), ${med(per.unshaped)} ns with the gate alone, ${med(per.open)} ns without either ` +
     `(${2 * runs} rounds of ${REPS}; checksum ${Number.isFinite(sink) ? "ok" : "NaN"})`,
 );

@@ -365,6 +365,7 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
         endpoints: fit.head.re?.length ?? null,
         gate: fit.head.rg ? { from: round(fit.head.rg[0], 4), to: round(fit.head.rg[1], 4) } : null,
         bounds: fit.head.rb ? [...CORRECTION_BOUNDED_NAMES] : null,
+        shape: fit.head.rp ? fit.head.rp.length / 3 : null,
         ms: roundMs(cand.ms),
       },
       guard,

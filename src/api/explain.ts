@@ -9,7 +9,13 @@
  * @module
  */
 import { DENSE_NAMES, FEATURE_SPEC, type FeatureTrace, type FeatureVector } from "../features/mod.ts";
-import { residualApplies, residualGate, residualLogit, residualWeight } from "../heads/residual.ts";
+import {
+  residualApplies,
+  residualGate,
+  residualLogit,
+  residualWeight,
+  withinShape,
+} from "../heads/residual.ts";
 import { NOVELTY_DIM, NOVELTY_NAMES, profileHas } from "../heads/site_profile.ts";
 import { VALUE_DIM, VALUE_NAMES, valueBreaks } from "../heads/value_profile.ts";
 import type { BackboneWeights, HeadParams } from "../model/types.ts";
@@ -96,7 +102,9 @@ export function explainLogit(
   for (let j = 0; j < Z; j++) logit += head.w[j] * z[j], g[j] = head.w[j];
   // A correction limited to its endpoints (`re`) adds nothing to a request of another endpoint, and on them
   // as much as the request is made of the corrected requests' features (`rs`, `residualGate`).
-  const gate = residualApplies(head.re, f.params) ? residualGate(head.rs, head.rg, f, head.rb) : 0;
+  const gate = residualApplies(head.re, f.params) && withinShape(head.rp, f.params)
+    ? residualGate(head.rs, head.rg, f, head.rb)
+    : 0;
   const applies = gate > 0;
   const site = siteContributions(head, f, trace);
   for (const c of site) logit += c.contribution;

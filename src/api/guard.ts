@@ -118,7 +118,7 @@ export function guardCheck(input: GuardInput, margin: number, force: boolean): G
   // As if every canary came to one of the correction's endpoints and were made of its requests' words.
   const everywhere = tenant.head.re === undefined && tenant.head.rs === undefined
     ? tenant.head
-    : { ...tenant.head, re: undefined, rs: undefined, rg: undefined, rb: undefined };
+    : { ...tenant.head, re: undefined, rs: undefined, rg: undefined, rb: undefined, rp: undefined };
   const ct = detectionRate(everywhere, canaries, tenant.tau, input.canaryFeatures ?? null);
   const canaryPassed = cg - ct <= margin + SLACK;
   let b = { count: 0, global: 0, tenant: 0, rise: 0, passed: true };

@@ -56,6 +56,8 @@ function adaptSchema() {
         .default(RESIDUAL_DEFAULT.gate ?? null),
       // Absent: bounds (`ResidualConfig.bounds`).
       bounds: z.boolean().optional(),
+      // Absent: shape (`ResidualConfig.shape`).
+      shape: z.boolean().optional(),
     }).optional(),
     // A model that predates value profiles gets the defaults (used by residual heads only).
     values: z.object({

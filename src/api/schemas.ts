@@ -121,6 +121,11 @@ const fit = z.object({
     "a correction with a gate: the counts (dense slots) it bounds by the upload's largest; a request with more " +
       "of one (a repeated parameter, another escape or keyword) gets nothing of it. null: none",
   ),
+  shape: z.number().int().nullable().optional().describe(
+    "a correction with a gate: how many (endpoint, parameter name) entries of the upload's shape it keeps; a " +
+      "request of a corrected endpoint that sends a name the upload never sent there, repeats one, or has a value " +
+      "with a character class the upload's never had (a tampered copy) gets nothing of it. null: none",
+  ),
   ms: z.object({
     features: z.number(),
     embed: z.number(),

@@ -37,6 +37,7 @@ import {
 import { logitWithHead } from "./score.ts";
 import {
   correctionBounds,
+  correctionShape,
   fitResidual,
   MAX_ANCHORS,
   MAX_CORRECTION_ENDPOINTS,
@@ -397,6 +398,10 @@ function adaptResidual(
   const rg = gate ? Float32Array.of(gate.from, gate.to) : undefined;
   // And its bounds (`ResidualConfig.bounds`): the uploaded requests' largest evidence counts.
   const rb = gate && rc.bounds !== false ? correctionBounds(examples.map((e) => e.features!)) : undefined;
+  // And its shape (`ResidualConfig.shape`): the names and value classes of the uploaded requests, per endpoint.
+  const rp = gate && re !== undefined && rc.shape !== false
+    ? correctionShape(examples.map((e) => e.features!))
+    : undefined;
   const fit = fitResidual(
     gAll,
     noveltyAll,
@@ -415,6 +420,7 @@ function adaptResidual(
   if (re) head.re = re;
   if (rs && rg) head.rs = rs, head.rg = rg;
   if (rs && rb) head.rb = rb;
+  if (rs && rp) head.rp = rp;
   if (counts && fit.a) {
     head.a = Float32Array.from(fit.a.subarray(0, NOVELTY_DIM));
     head.profile = siteProfileOf(counts, inputs.minCount, inputs.weight);

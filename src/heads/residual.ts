@@ -39,6 +39,7 @@
  * @module
  */
 import { DENSE_NAMES, MAX_DIM } from "../features/spec.ts";
+import { PARAM_CLASS_MASK, PARAM_REPEATED, PARAM_WORDS } from "../features/extract.ts";
 import { sigmoid as sigma } from "../util/math.ts";
 
 /** The residual's settings (`meta.adapt.residual`). */
@@ -109,6 +110,16 @@ export interface ResidualConfig {
    * correction still lost). Absent or true: bounds; false: none.
    */
   bounds?: boolean;
+  /**
+   * With the gate, a correction also keeps the *shape* of the uploaded requests' named values, per endpoint
+   * (`HeadParams.rp`, `correctionShape`): the names each endpoint was sent and the character classes (digits,
+   * letters, non-ASCII, symbols, …) each name's values had. A request of a corrected endpoint that sends a name
+   * the upload never sent there, repeats a name the upload never repeated, or puts a character class into a
+   * value that the upload never had for that name gets no residual: a tampered copy of an uploaded request
+   * (`post_id=-1` for `post_id=1991`, `id=55abc` for `id=55`) is made of the upload's words but is not one of
+   * its requests. A name left out is no break (see `withinShape`). Absent or true: shape; false: none.
+   */
+  shape?: boolean;
 }
 
 /**
@@ -170,6 +181,112 @@ export function withinBounds(rb: ArrayLike<number> | undefined, dense: ArrayLike
   if (rb === undefined) return true;
   const n = Math.min(rb.length, CORRECTION_BOUNDED.length);
   for (let k = 0; k < n; k++) if (Math.fround(dense[CORRECTION_BOUNDED[k]] ?? 0) > rb[k]) return false;
+  return true;
+}
+
+/** A shape entry's flag: some uploaded request of the endpoint carried the name twice or more. */
+export const SHAPE_REPEATED = 1 << 29;
+/** A shape entry's flag, on every entry of its endpoint: some uploaded request of it listed no value at all. */
+export const SHAPE_BARE = 1 << 28;
+/** Most (endpoint, name) entries a correction's shape keeps; an upload of more gets no shape. */
+export const MAX_SHAPE_ENTRIES = 256;
+
+/** The listed values of a request's `params` (`FeatureVector.params`): how many, given an optional count. */
+function listedValues(params: ArrayLike<number>, nParams?: number): number {
+  const fit = Math.floor((params.length - 1) / PARAM_WORDS);
+  return nParams === undefined ? Math.max(0, fit) : Math.max(0, Math.min(nParams, fit));
+}
+
+/**
+ * A correction's shape (`HeadParams.rp`, `ResidualConfig.shape`): for each endpoint of the upload and each
+ * name its requests listed there, one entry of three int32, `[endpoint, name, classes | flags]`, sorted by
+ * endpoint then name: `classes` the union of the character classes of that name's values
+ * (`PARAM_CLASS_MASK`), `SHAPE_REPEATED` when one request carried it twice, and `SHAPE_BARE` on every entry
+ * of an endpoint that some uploaded request sent without any named value (an endpoint sent none at all has one
+ * entry, name 0 and no classes). Undefined when an uploaded
+ * request lists no endpoint, or when the upload has more than `MAX_SHAPE_ENTRIES` entries (then a correction
+ * keeps no shape).
+ *
+ * @param features The uploaded requests' features, with their `params`.
+ */
+export function correctionShape(
+  features: readonly { params?: ArrayLike<number>; nParams?: number }[],
+): Int32Array | undefined {
+  const perEndpoint = new Map<number, Map<number, number>>();
+  const bare = new Set<number>();
+  for (const f of features) {
+    const p = f.params;
+    if (p === undefined || p.length === 0) return undefined;
+    const ep = p[0] | 0;
+    let names = perEndpoint.get(ep);
+    if (names === undefined) perEndpoint.set(ep, names = new Map());
+    const n = listedValues(p, f.nParams);
+    if (n === 0) bare.add(ep);
+    for (let i = 0; i < n; i++) {
+      const o = 1 + i * PARAM_WORDS, key = p[o] | 0, word = p[o + 2] | 0;
+      let bits = (word >>> 16) & PARAM_CLASS_MASK;
+      if (word & PARAM_REPEATED) bits |= SHAPE_REPEATED;
+      names.set(key, (names.get(key) ?? 0) | bits);
+    }
+  }
+  const rows: number[][] = [];
+  for (const [ep, names] of perEndpoint) {
+    for (const [key, bits] of names) rows.push([ep, key, bits | (bare.has(ep) ? SHAPE_BARE : 0)]);
+    // An endpoint that was sent no named value at all keeps one entry all the same (name 0, no classes): a
+    // request of it that sends a name is out of its shape.
+    if (names.size === 0) rows.push([ep, 0, SHAPE_BARE]);
+  }
+  if (rows.length > MAX_SHAPE_ENTRIES) return undefined;
+  rows.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  return Int32Array.from(rows.flat());
+}
+
+/**
+ * Whether a request is of a correction's shape (`HeadParams.rp`, `correctionShape`): true without a shape or
+ * for an endpoint the shape does not list (the endpoint check is `residualApplies`'); false when it sends a
+ * name the upload never sent to its endpoint, repeats one the upload never repeated, has a value with a
+ * character class the upload's values of that name never had, or sends no named value at all where every
+ * uploaded request of its endpoint sent some (`?file=…` left out). A name left out beside others is no break:
+ * the upload's own value views (one value alone) leave names out, and so do honest near duplicates. Linear in
+ * the request's listed values, with a binary search per value over the shape.
+ *
+ * @param rp The shape, or undefined.
+ * @param params The request's `params`, or undefined.
+ * @param nParams Its listed values (default: as many as `params` holds).
+ */
+export function withinShape(
+  rp: ArrayLike<number> | undefined,
+  params: ArrayLike<number> | undefined,
+  nParams?: number,
+): boolean {
+  if (rp === undefined || params === undefined || params.length === 0) return true;
+  const ep = params[0] | 0, entries = Math.floor(rp.length / 3);
+  // The endpoint's entries: [first, end).
+  let lo = 0, hi = entries;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((rp[mid * 3] | 0) < ep) lo = mid + 1;
+    else hi = mid;
+  }
+  const first = lo;
+  let end = first;
+  while (end < entries && (rp[end * 3] | 0) === ep) end++;
+  if (end === first) return true;
+  const n = listedValues(params, nParams);
+  if (n === 0) return (rp[first * 3 + 2] & SHAPE_BARE) !== 0;
+  for (let i = 0; i < n; i++) {
+    const o = 1 + i * PARAM_WORDS, key = params[o] | 0, word = params[o + 2] | 0;
+    let a = first, b = end;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if ((rp[mid * 3 + 1] | 0) < key) a = mid + 1;
+      else b = mid;
+    }
+    if (a === end || (rp[a * 3 + 1] | 0) !== key) return false;
+    const allowed = rp[a * 3 + 2] | 0;
+    if (((word >>> 16) & PARAM_CLASS_MASK) & ~allowed) return false;
+    if ((word & PARAM_REPEATED) && !(allowed & SHAPE_REPEATED)) return false;
+  }
   return true;
 }
 

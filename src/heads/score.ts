@@ -2,7 +2,13 @@
 import type { HeadParams } from "../model/types.ts";
 import { NOVELTY_DIM, noveltyFeatures } from "./site_profile.ts";
 import { sigmoid } from "../util/math.ts";
-import { gatedResidualLogit, residualApplies, type ResidualFeatures, residualLogit } from "./residual.ts";
+import {
+  gatedResidualLogit,
+  residualApplies,
+  type ResidualFeatures,
+  residualLogit,
+  withinShape,
+} from "./residual.ts";
 import { VALUE_DIM, valueFeatures } from "./value_profile.ts";
 import { PARAM_WORDS } from "../features/extract.ts";
 
@@ -52,7 +58,7 @@ export function logitWithHead(
   }
   if (
     features !== undefined && (head.ri !== undefined || head.rd !== undefined) &&
-    residualApplies(head.re, features.params)
+    residualApplies(head.re, features.params) && withinShape(head.rp, features.params, features.nParams)
   ) {
     // A correction's support gate (`residualGate`) scales its residual (one pass over the features for both).
     s += head.rs === undefined || head.rg === undefined

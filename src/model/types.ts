@@ -110,6 +110,12 @@ export interface HeadParams {
    * (`heads/residual.ts`, `CORRECTION_BOUNDED`); a request above one gets no residual.
    */
   rb?: Float32Array;
+  /**
+   * A correction's shape (with `rs`): per endpoint, the names its uploaded requests sent and their values'
+   * character classes, as sorted `[endpoint, name, classes | flags]` triples
+   * (`heads/residual.ts`, `correctionShape`); a request of another shape gets no residual.
+   */
+  rp?: Int32Array;
   /** Weights of the value features (`VALUE_DIM`, non-negative; with `values` and `profile`). */
   av?: Float32Array;
   /** The site's value profile (`heads/value_profile.ts`); its features are scaled by `profile.weight`. */

@@ -25,7 +25,7 @@ import {
   valueProfileToBase64,
 } from "../heads/value_profile.ts";
 import { NOVELTY_DIM, profileBitsFromBase64, profileBitsToBase64 } from "../heads/site_profile.ts";
-import { CORRECTION_BOUNDED, MAX_CORRECTION_ENDPOINTS } from "../heads/residual.ts";
+import { CORRECTION_BOUNDED, MAX_CORRECTION_ENDPOINTS, MAX_SHAPE_ENTRIES } from "../heads/residual.ts";
 import type { HeadParams, SiteProfile } from "../model/types.ts";
 import { parses } from "../util/zod.ts";
 import { base64ToBytes, bytesToBase64 } from "../util/bytes.ts";
@@ -103,6 +103,16 @@ const headSchema = z.looseObject({
   }).optional(),
   rg: z.array(z.number().min(0).max(1)).length(2).optional(),
   rb: z.array(finite).length(CORRECTION_BOUNDED.length).optional(),
+  rp: z.array(z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1)).min(3).max(3 * MAX_SHAPE_ENTRIES)
+    .refine((a) => a.length % 3 === 0, { message: "rp holds [endpoint, name, classes] triples" })
+    .refine(
+      (a) =>
+        a.every((_, k) =>
+          k % 3 !== 0 || k === 0 || a[k - 3] < a[k] || (a[k - 3] === a[k] && a[k - 2] < a[k + 1])
+        ),
+      { message: "rp must be sorted by endpoint, then name, without repeats" },
+    )
+    .optional(),
   av: z.array(z.number().min(0)).length(VALUE_DIM).optional(),
   values: z.string().max(VALUE_PROFILE_MAX_CHARS).refine(parses(valueProfileFromBase64), {
     message: "must be base64 of a value profile",
@@ -127,6 +137,8 @@ const headSchema = z.looseObject({
   message: "rs and rg come together, with rg[0] < rg[1]",
 }).refine((h) => h.rb === undefined || h.rs !== undefined, {
   message: "rb comes with rs and rg",
+}).refine((h) => h.rp === undefined || h.rs !== undefined, {
+  message: "rp comes with rs and rg",
 });
 
 const storedHeadSchema = z.looseObject({
@@ -181,7 +193,7 @@ export function headFromJson(json: StoredHead["head"]): HeadParams {
       out[k] = { ...p, bits: profileBitsFromBase64(String(p.bits)) } as SiteProfile;
     } else if (k === "values" && typeof v === "string") out[k] = valueProfileFromBase64(v);
     else if (k === "rs" && typeof v === "string") out[k] = supportFromBase64(v);
-    else if ((k === "ri" || k === "re") && isNumberArray(v)) out[k] = Int32Array.from(v);
+    else if ((k === "ri" || k === "re" || k === "rp") && isNumberArray(v)) out[k] = Int32Array.from(v);
     else out[k] = isNumberArray(v) ? Float32Array.from(v) : v;
   }
   return out as unknown as HeadParams;

@@ -60,6 +60,10 @@ Deno.test("false positives: uploaded as benign, they and their twins pass; other
   assert.deepEqual(body.fit.gate, RESIDUAL_DEFAULT.gate);
   // ... and not to a request with more of an evidence count than the upload has (its bounds, listed).
   assert.deepEqual(body.fit.bounds, [...CORRECTION_BOUNDED_NAMES]);
+  // ... nor to one not of its shape: the form's three names (item, qty, action), and one entry for each of
+  // the six images, which send none.
+  assert.equal(body.fit.shape, 3 + 6);
+  assert.equal((doc.head.rp as number[]).length, 3 * 9);
   assert.equal(typeof doc.head.rs, "string");
   assert.ok(ri.length > 0 && ri.length === rv.length, "the stored head has a residual");
   assert.ok(JSON.stringify(doc).length < 64 * 1024, "within the 64 KB budget");
@@ -80,6 +84,17 @@ Deno.test("false positives: uploaded as benign, they and their twins pass; other
   // Among them the attacks posted to the corrected form itself.
   assert.ok(onForm.length >= 10);
   assert.equal(after.onForm, before.onForm, JSON.stringify({ before, after }));
+  // Tampered copies of an uploaded post: a quantity with letters, a name the form never had, a name sent
+  // twice, and the item and the quantity swapped, which is made of the upload's words and counts alone (the
+  // support gate and the bounds let it through; its shape does not: a quantity was never letters). The
+  // correction leaves them to the global head, which blocks them as it blocked the upload.
+  const tampered = [
+    "item=socks&qty=3x&action=update",
+    "item=socks&qty=3&action=update&admin=1",
+    "item=socks&qty=3&action=update&qty=1",
+    "item=3&qty=socks&action=update",
+  ].map((body) => ({ ...fps[0], body }));
+  assert.equal(await blockRate(w, tampered), 1, "tampered copies keep the global head's decision");
 });
 
 Deno.test("poisoning: attacks labelled benign are refused (the canaries carry their words); the head stays", async () => {

@@ -7,6 +7,7 @@ import { featuresOfRecord } from "../../src/features/mod.ts";
 import { type AdaptConfig, adaptHead, type HeadExample } from "../../src/heads/adapt.ts";
 import {
   CORRECTION_BOUNDED,
+  correctionShape,
   fitResidual,
   gatedResidualLogit,
   MAX_CORRECTION_ENDPOINTS,
@@ -17,6 +18,7 @@ import {
   supportBitmap,
   topWeights,
   withinBounds,
+  withinShape,
 } from "../../src/heads/residual.ts";
 import { contrastRecords, CONTRASTS_PER_RECORD, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
@@ -523,8 +525,11 @@ Deno.test("adaptHead with a residual: a correction's support gate keeps attacks 
 Deno.test("adaptHead with a residual: a correction's bounds keep tampered copies of its requests at the global score", () => {
   const { lt, upload, options } = fpCorrection();
   const bounded = adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT } }, options).head;
-  const unbounded =
-    adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT, bounds: false } }, options).head;
+  // (Without the shape too: it would keep a repeated parameter out by itself.)
+  const unbounded = adaptHead(init, upload, {
+    ...CONFIG,
+    residual: { ...RESIDUAL_DEFAULT, bounds: false, shape: false },
+  }, options).head;
   nodeAssert.equal(bounded.rb?.length, CORRECTION_BOUNDED.length);
   assert(unbounded.rb === undefined, "bounds: false keeps none");
   // The bounds are the upload's largest evidence counts: every uploaded request is within them and passes.
@@ -546,6 +551,116 @@ Deno.test("adaptHead with a residual: a correction's bounds keep tampered copies
   // A two-class upload is no correction: no bounds.
   const both = adaptHead(init, [...upload, example(rec("/x?id=1%27--"), 1)], CONFIG, options).head;
   assert(both.rb === undefined, "both classes: no bounds");
+});
+
+Deno.test("correctionShape / withinShape: the names an endpoint was sent, their values' classes and repeats", () => {
+  const params = (url: string) => featuresOfRecord(rec(url)).params;
+  const rp = correctionShape(
+    ["/item?post_id=1991&sort=new", "/item?post_id=42", "/other?q=red+shoes&q=blue"].map((u) => ({
+      params: params(u),
+    })),
+  )!;
+  nodeAssert.equal(rp.length % 3, 0);
+  nodeAssert.equal(rp.length / 3, 3, "post_id and sort on /item, q on /other");
+  const ok = (url: string) => withinShape(rp, params(url));
+  // Near duplicates: other digits, a name left out beside another, the names in another order, a repeat the
+  // upload had.
+  for (const u of ["/item?post_id=7", "/item?sort=new", "/item?sort=old&post_id=1", "/other?q=green&q=x"]) {
+    assert(ok(u), u);
+  }
+  // Tampered copies: a minus sign, letters, non-ASCII or quotes where the upload had digits; a name the
+  // upload never sent to this endpoint; a name repeated that the upload sent once.
+  for (
+    const u of [
+      "/item?post_id=-1",
+      "/item?post_id=55abc",
+      "/item?post_id=1991%E2%80%AE",
+      "/item?post_id=1%27",
+      "/item?post_id=1&admin=true",
+      "/item?post_id=1&post_id=2",
+    ]
+  ) assert(!ok(u), u);
+  // No named value at all where every uploaded request of the endpoint sent one (a parameter left out of the
+  // only one); where one of them was bare, a bare request is of the shape.
+  assert(!ok("/item"), "/item bare");
+  const withBare = correctionShape(["/plain", "/plain?x=1"].map((u) => ({ params: params(u) })))!;
+  assert(withinShape(withBare, params("/plain")) && withinShape(withBare, params("/plain?x=2")));
+  // An upload of bare requests only: its endpoints keep an entry each, and a name sent there is out of shape;
+  // the stored head keeps it.
+  const bareOnly = correctionShape(["/page-a", "/page-b"].map((u) => ({ params: params(u) })))!;
+  nodeAssert.equal(bareOnly.length, 6);
+  assert(withinShape(bareOnly, params("/page-a")) && !withinShape(bareOnly, params("/page-a?admin=1")));
+  const rs = new Uint8Array(FEATURE_SPEC.dim / 8);
+  const stored = { w: Float32Array.of(1), b: 0, rs, rg: Float32Array.of(0.99, 1), rp: bareOnly };
+  nodeAssert.deepStrictEqual(
+    headFromJson(parseStoredHead({ version: 1, createdAt: "x", head: headToJson(stored) }).head).rp,
+    bareOnly,
+  );
+  // Another endpoint is not the shape's to judge (`residualApplies` keeps the correction off it), and no shape
+  // judges nothing.
+  assert(ok("/elsewhere?post_id=-1"));
+  assert(withinShape(undefined, params("/item?post_id=-1")));
+  // The request's own listed values only: a buffer's count bounds them.
+  const p = params("/item?post_id=7&admin=1");
+  assert(!withinShape(rp, p) && withinShape(rp, p, 1), "the first value only");
+  // An upload of more (endpoint, name) pairs than a head keeps has no shape.
+  const many = Array.from({ length: 300 }, (_, i) => ({ params: params(`/e${i}?a=1`) }));
+  nodeAssert.equal(correctionShape(many), undefined);
+});
+
+Deno.test("adaptHead with a residual: a correction's shape keeps a tampered copy made of the upload's words at the global score", () => {
+  const { lt, upload, options } = fpCorrection();
+  const shaped = adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT } }, options).head;
+  const unshaped =
+    adaptHead(init, upload, { ...CONFIG, residual: { ...RESIDUAL_DEFAULT, shape: false } }, options).head;
+  assert(shaped.rp !== undefined && shaped.rp.length > 0, "a correction keeps its shape");
+  assert(unshaped.rp === undefined, "shape: false keeps none");
+  // Every uploaded request is of its shape and passes, as without it.
+  for (const r of FPS) {
+    nodeAssert.equal(logit(shaped, r), logit(unshaped, r), r.url);
+    assert(logit(shaped, r) < lt, `${r.url} still flagged`);
+  }
+  // The login of one request and the password of another swapped: every word, n-gram and count is the
+  // upload's (the support gate and the bounds let it through), but a login was never digits.
+  const tampered = rec("/tienda/autenticar.jsp?modo=entrar&login=a%F1o2020&pwd=garc%EDa&remember=off");
+  const f = featuresOfRecord(tampered);
+  assert(withinBounds(shaped.rb, f.dense), "within the bounds");
+  nodeAssert.equal(residualGate(shaped.rs, shaped.rg, f), 1, "all of it in the support");
+  assert(!withinShape(shaped.rp, f.params), "not of the shape");
+  nodeAssert.equal(logit(shaped, tampered), logit(init, tampered));
+  assert(logit(unshaped, tampered) < logit(init, tampered) - 1, "without the shape the correction lowers it");
+  // A two-class upload is no correction: no shape.
+  const both = adaptHead(init, [...upload, example(rec("/x?id=1%27--"), 1)], CONFIG, options).head;
+  assert(both.rp === undefined, "both classes: no shape");
+});
+
+Deno.test("stored head: a correction's shape round-trips exactly and a malformed one is refused", () => {
+  const base = { version: 1, createdAt: "2026-12-05T00:00:00.000Z" };
+  const rs = new Uint8Array(FEATURE_SPEC.dim / 8);
+  rs[9] = 4;
+  const rp = Int32Array.of(-5, 3, 0x20, -5, 9, 1, 12, -2_000_000_000, 0x101);
+  const head: HeadParams = { w: Float32Array.of(1), b: 0, rs, rg: Float32Array.of(0.99, 1), rp };
+  const back = headFromJson(
+    parseStoredHead(JSON.parse(JSON.stringify({ ...base, head: headToJson(head) }))).head,
+  );
+  nodeAssert.deepStrictEqual(back, head);
+  const good = headToJson(head);
+  for (
+    const bad of [
+      { rp: Array.from(rp) }, // without rs and rg
+      { rs: good.rs, rg: [0.99, 1], rp: Array.from(rp).slice(1) }, // not triples
+      { rs: good.rs, rg: [0.99, 1], rp: [12, 1, 0, -5, 3, 0] }, // endpoints out of order
+      { rs: good.rs, rg: [0.99, 1], rp: [-5, 9, 0, -5, 3, 0] }, // names out of order
+      { rs: good.rs, rg: [0.99, 1], rp: [-5, 3, 0, -5, 3, 1] }, // a repeated entry
+      { rs: good.rs, rg: [0.99, 1], rp: [-5, 3.5, 0] }, // not integers
+    ]
+  ) {
+    nodeAssert.throws(
+      () => parseStoredHead({ ...base, head: { w: [1], b: 0, ...bad } }),
+      TypeError,
+      JSON.stringify(bad).slice(0, 80),
+    );
+  }
 });
 
 Deno.test("adaptHead with a residual: a correction cut to the weights a head keeps still passes every uploaded request", () => {

@@ -879,6 +879,9 @@ function renderAdaptResult(out, refusal) {
               (Array.isArray(out.fit.bounds) && out.fit.bounds.length > 0
                 ? ", nor to one with more parameters, escapes or keywords than the upload's"
                 : "") +
+              (typeof out.fit.shape === "number"
+                ? ", nor to one with a parameter name or value characters the upload never sent there"
+                : "") +
               ": upload near duplicates with new words too"
             : ""),
       );
