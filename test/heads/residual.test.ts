@@ -31,6 +31,26 @@ import { headFromJson, headToJson, parseStoredHead } from "../../src/store/head_
 
 const assert = (ok: unknown, msg = "assertion failed") => nodeAssert.ok(ok, msg);
 
+/**
+ * A stored head's round trip: written as JSON and read back, `head` is unchanged; each of `refused` (fields
+ * beside `w` and `b`) makes the document fail its check with a TypeError. Returns the head as read back.
+ */
+function assertStoredHead(head: HeadParams, refused: Record<string, unknown>[]): HeadParams {
+  const base = { version: 1, createdAt: "2026-12-05T00:00:00.000Z" };
+  const back = headFromJson(
+    parseStoredHead(JSON.parse(JSON.stringify({ ...base, head: headToJson(head) }))).head,
+  );
+  nodeAssert.deepStrictEqual(back, head);
+  for (const bad of refused) {
+    nodeAssert.throws(
+      () => parseStoredHead({ ...base, head: { w: [1], b: 0, ...bad } }),
+      TypeError,
+      JSON.stringify(bad).slice(0, 80),
+    );
+  }
+  return back;
+}
+
 Deno.test("fitResidual refuses a feature index outside the hashed space instead of mis-mapping it", () => {
   const fit = (indices: number[]) =>
     fitResidual(
@@ -391,7 +411,6 @@ Deno.test("adaptHead with a residual: a correction applies to its own endpoints 
 });
 
 Deno.test("stored head: a correction's endpoints round-trip exactly and a malformed list is refused", () => {
-  const base = { version: 1, createdAt: "2026-12-04T00:00:00.000Z" };
   const head: HeadParams = {
     w: Float32Array.of(1),
     b: 0,
@@ -399,20 +418,8 @@ Deno.test("stored head: a correction's endpoints round-trip exactly and a malfor
     rv: Float32Array.of(-1),
     re: Int32Array.of(-2147483648, -5, 123456789, 2147483647),
   };
-  const back = headFromJson(
-    parseStoredHead(JSON.parse(JSON.stringify({ ...base, head: headToJson(head) }))).head,
-  );
+  const back = assertStoredHead(head, [[3, 2], [1.5], [2 ** 31], [], [1, 1]].map((re) => ({ re })));
   assert(back.re instanceof Int32Array);
-  nodeAssert.deepStrictEqual(back, head);
-  for (
-    const re of [[3, 2], [1.5], [2 ** 31], [], [1, 1]]
-  ) {
-    nodeAssert.throws(
-      () => parseStoredHead({ ...base, head: { w: [1], b: 0, re } }),
-      TypeError,
-      JSON.stringify(re),
-    );
-  }
 });
 
 Deno.test("adaptHead with a residual: a correction of more endpoints than a head may list corrects everywhere", () => {
@@ -635,32 +642,19 @@ Deno.test("adaptHead with a residual: a correction's shape keeps a tampered copy
 });
 
 Deno.test("stored head: a correction's shape round-trips exactly and a malformed one is refused", () => {
-  const base = { version: 1, createdAt: "2026-12-05T00:00:00.000Z" };
   const rs = new Uint8Array(FEATURE_SPEC.dim / 8);
   rs[9] = 4;
   const rp = Int32Array.of(-5, 3, 0x20, -5, 9, 1, 12, -2_000_000_000, 0x101);
   const head: HeadParams = { w: Float32Array.of(1), b: 0, rs, rg: Float32Array.of(0.99, 1), rp };
-  const back = headFromJson(
-    parseStoredHead(JSON.parse(JSON.stringify({ ...base, head: headToJson(head) }))).head,
-  );
-  nodeAssert.deepStrictEqual(back, head);
   const good = headToJson(head);
-  for (
-    const bad of [
-      { rp: Array.from(rp) }, // without rs and rg
-      { rs: good.rs, rg: [0.99, 1], rp: Array.from(rp).slice(1) }, // not triples
-      { rs: good.rs, rg: [0.99, 1], rp: [12, 1, 0, -5, 3, 0] }, // endpoints out of order
-      { rs: good.rs, rg: [0.99, 1], rp: [-5, 9, 0, -5, 3, 0] }, // names out of order
-      { rs: good.rs, rg: [0.99, 1], rp: [-5, 3, 0, -5, 3, 1] }, // a repeated entry
-      { rs: good.rs, rg: [0.99, 1], rp: [-5, 3.5, 0] }, // not integers
-    ]
-  ) {
-    nodeAssert.throws(
-      () => parseStoredHead({ ...base, head: { w: [1], b: 0, ...bad } }),
-      TypeError,
-      JSON.stringify(bad).slice(0, 80),
-    );
-  }
+  assertStoredHead(head, [
+    { rp: Array.from(rp) }, // without rs and rg
+    { rs: good.rs, rg: [0.99, 1], rp: Array.from(rp).slice(1) }, // not triples
+    { rs: good.rs, rg: [0.99, 1], rp: [12, 1, 0, -5, 3, 0] }, // endpoints out of order
+    { rs: good.rs, rg: [0.99, 1], rp: [-5, 9, 0, -5, 3, 0] }, // names out of order
+    { rs: good.rs, rg: [0.99, 1], rp: [-5, 3, 0, -5, 3, 1] }, // a repeated entry
+    { rs: good.rs, rg: [0.99, 1], rp: [-5, 3.5, 0] }, // not integers
+  ]);
 });
 
 Deno.test("adaptHead with a residual: a correction cut to the weights a head keeps still passes every uploaded request", () => {
@@ -676,33 +670,19 @@ Deno.test("adaptHead with a residual: a correction cut to the weights a head kee
 });
 
 Deno.test("stored head: a correction's bounds round-trip exactly and malformed ones are refused", () => {
-  const base = { version: 1, createdAt: "2026-12-05T00:00:00.000Z" };
   const rs = new Uint8Array(FEATURE_SPEC.dim / 8);
   rs[7] = 2;
   const rb = Float32Array.from(CORRECTION_BOUNDED, (_, k) => k / 3);
   const head: HeadParams = { w: Float32Array.of(1), b: 0, rs, rg: Float32Array.of(0.99, 1), rb };
-  const back = headFromJson(
-    parseStoredHead(JSON.parse(JSON.stringify({ ...base, head: headToJson(head) }))).head,
-  );
-  nodeAssert.deepStrictEqual(back, head);
   const good = headToJson(head);
-  for (
-    const bad of [
-      { rb: Array.from(rb) }, // without rs and rg
-      { rs: good.rs, rg: [0.99, 1], rb: Array.from(rb).slice(1) }, // too short
-      { rs: good.rs, rg: [0.99, 1], rb: [...Array.from(rb), 1] }, // too long
-    ]
-  ) {
-    nodeAssert.throws(
-      () => parseStoredHead({ ...base, head: { w: [1], b: 0, ...bad } }),
-      TypeError,
-      JSON.stringify(bad).slice(0, 80),
-    );
-  }
+  assertStoredHead(head, [
+    { rb: Array.from(rb) }, // without rs and rg
+    { rs: good.rs, rg: [0.99, 1], rb: Array.from(rb).slice(1) }, // too short
+    { rs: good.rs, rg: [0.99, 1], rb: [...Array.from(rb), 1] }, // too long
+  ]);
 });
 
 Deno.test("stored head: a correction's support round-trips exactly and a malformed one is refused", () => {
-  const base = { version: 1, createdAt: "2026-12-04T00:00:00.000Z" };
   const rs = new Uint8Array(FEATURE_SPEC.dim / 8);
   rs[3] = 0x81, rs[rs.length - 1] = 1;
   const head: HeadParams = {
@@ -715,26 +695,16 @@ Deno.test("stored head: a correction's support round-trips exactly and a malform
   };
   const json = headToJson(head);
   nodeAssert.equal(typeof json.rs, "string");
-  const back = headFromJson(parseStoredHead(JSON.parse(JSON.stringify({ ...base, head: json }))).head);
-  assert(back.rs instanceof Uint8Array);
-  nodeAssert.deepStrictEqual(back, head);
   const good = json.rs as string;
-  for (
-    const bad of [
-      { rs: good }, // without rg
-      { rg: [0.85, 0.99] }, // without rs
-      { rs: good, rg: [0.9, 0.5] }, // reversed
-      { rs: good, rg: [0.5] },
-      { rs: good.slice(0, 100), rg: [0.85, 0.99] }, // too short
-      { rs: "@@@@", rg: [0.85, 0.99] }, // not base64
-    ]
-  ) {
-    nodeAssert.throws(
-      () => parseStoredHead({ ...base, head: { w: [1], b: 0, ...bad } }),
-      TypeError,
-      JSON.stringify(bad).slice(0, 80),
-    );
-  }
+  const back = assertStoredHead(head, [
+    { rs: good }, // without rg
+    { rg: [0.85, 0.99] }, // without rs
+    { rs: good, rg: [0.9, 0.5] }, // reversed
+    { rs: good, rg: [0.5] },
+    { rs: good.slice(0, 100), rg: [0.85, 0.99] }, // too short
+    { rs: "@@@@", rg: [0.85, 0.99] }, // not base64
+  ]);
+  assert(back.rs instanceof Uint8Array);
 });
 
 Deno.test("gatedResidualLogit: one pass gives the gate times the residual, for any request and support", () => {
