@@ -513,9 +513,11 @@ export function tenantApi(options: TenantApiOptions): Hono<TenantApiEnv> {
           FEATURE_SPEC,
           o.overflow.maxViews,
         );
+        // A view is judged with its request by a correction's shape (`ofShape`).
+        const of = { params: f.params };
         for (const w of ov.views) {
           const tw = weights ? new Map<number, string[]>() : undefined;
-          const fw = extractFeatures(w, FEATURE_SPEC, tw);
+          const fw = { ...extractFeatures(w, FEATURE_SPEC, tw), of };
           got = embed(fw);
           const vw = decide({
             ...input,

@@ -10,11 +10,12 @@
  */
 import { DENSE_NAMES, FEATURE_SPEC, type FeatureTrace, type FeatureVector } from "../features/mod.ts";
 import {
+  ofShape,
   residualApplies,
   residualGate,
   residualLogit,
   residualWeight,
-  withinShape,
+  type ShapeFeatures,
 } from "../heads/residual.ts";
 import { NOVELTY_DIM, NOVELTY_NAMES, profileHas } from "../heads/site_profile.ts";
 import { VALUE_DIM, VALUE_NAMES, valueBreaks } from "../heads/value_profile.ts";
@@ -50,7 +51,7 @@ const MAX_NAMES = 3;
  *
  * @param weights The backbone's float32 weights (`TsEngine.weights`, or `readModelOnnx(bytes).weights`).
  * @param head The head that scores the request.
- * @param f The request's features.
+ * @param f The request's features (for an overflow view, with its request's listed values in `of`: `ofShape`).
  * @param trace The bucket names filled by `featuresOfRecord(rec, spec, trace)`.
  * @param top How many inputs to return.
  * @returns The logit (float64, within float32 rounding of the engines') and the top contributions.
@@ -64,7 +65,7 @@ const MAX_NAMES = 3;
 export function explainLogit(
   weights: BackboneWeights,
   head: HeadParams,
-  f: FeatureVector,
+  f: FeatureVector & ShapeFeatures,
   trace: FeatureTrace,
   top = 8,
 ): Explanation {
@@ -102,7 +103,7 @@ export function explainLogit(
   for (let j = 0; j < Z; j++) logit += head.w[j] * z[j], g[j] = head.w[j];
   // A correction limited to its endpoints (`re`) adds nothing to a request of another endpoint, and on them
   // as much as the request is made of the corrected requests' features (`rs`, `residualGate`).
-  const gate = residualApplies(head.re, f.params) && withinShape(head.rp, f.params)
+  const gate = residualApplies(head.re, f.params) && ofShape(head.rp, f)
     ? residualGate(head.rs, head.rg, f, head.rb)
     : 0;
   const applies = gate > 0;

@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-export { logitWithHead, scoreWithHead, sigmoid } from "./score.ts";
+export { type HeadFeatures, logitWithHead, scoreWithHead, sigmoid, viewOf } from "./score.ts";
 export {
   type AdaptConfig,
   adaptHead,

@@ -290,6 +290,34 @@ export function withinShape(
   return true;
 }
 
+/** What `ofShape` reads of a request: its listed values, and those of the request it is a view of. */
+export interface ShapeFeatures {
+  /** `FeatureVector.params`. */
+  params?: ArrayLike<number>;
+  /** Its listed values (default: as many as `params` holds). */
+  nParams?: number;
+  /**
+   * The request this is an overflow view of (`overflowViews`: one value alone, a piece of what the caps cut
+   * off), when it is one.
+   */
+  of?: { params?: ArrayLike<number>; nParams?: number };
+}
+
+/**
+ * Whether a request, or an overflow view and the request it was cut from, is of a correction's shape
+ * (`withinShape`). A view is judged with its request: one value cut out of a tampered request (a new name
+ * beside it, a new character class elsewhere) is within the shape alone, and would otherwise carry the
+ * correction its request was refused.
+ *
+ * @param rp The shape, or undefined.
+ * @param f The request's (or view's) listed values, and its request's when it is a view.
+ */
+export function ofShape(rp: ArrayLike<number> | undefined, f: ShapeFeatures): boolean {
+  if (rp === undefined) return true;
+  return withinShape(rp, f.params, f.nParams) &&
+    (f.of === undefined || withinShape(rp, f.of.params, f.of.nParams));
+}
+
 /** Most rounds of `escalate` steps a correction takes beyond its `steps` while an uploaded request is at τ. */
 export const OVERTIME_ESCALATIONS = 5;
 

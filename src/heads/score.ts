@@ -4,10 +4,11 @@ import { NOVELTY_DIM, noveltyFeatures } from "./site_profile.ts";
 import { sigmoid } from "../util/math.ts";
 import {
   gatedResidualLogit,
+  ofShape,
   residualApplies,
   type ResidualFeatures,
   residualLogit,
-  withinShape,
+  type ShapeFeatures,
 } from "./residual.ts";
 import { VALUE_DIM, valueFeatures } from "./value_profile.ts";
 import { PARAM_WORDS } from "../features/extract.ts";
@@ -17,7 +18,7 @@ export { sigmoid };
 const novelty = new Float32Array(NOVELTY_DIM), values = new Float32Array(VALUE_DIM);
 
 /** A request's features as a head reads them: the residual's, and the listed parameter values. */
-export interface HeadFeatures extends ResidualFeatures {
+export interface HeadFeatures extends ResidualFeatures, ShapeFeatures {
   /** `FeatureVector.params` (a `FeatureBuffer`'s first `1 + nParams · PARAM_WORDS` words). */
   params?: ArrayLike<number>;
   nParams?: number;
@@ -58,7 +59,7 @@ export function logitWithHead(
   }
   if (
     features !== undefined && (head.ri !== undefined || head.rd !== undefined) &&
-    residualApplies(head.re, features.params) && withinShape(head.rp, features.params, features.nParams)
+    residualApplies(head.re, features.params) && ofShape(head.rp, features)
   ) {
     // A correction's support gate (`residualGate`) scales its residual (one pass over the features for both).
     s += head.rs === undefined || head.rg === undefined
@@ -86,4 +87,23 @@ export function scoreWithHead(
   features?: HeadFeatures,
 ): number {
   return sigmoid(logitWithHead(head, z, structure, nStructure, features));
+}
+
+/**
+ * An overflow view's features as a head reads them, with the listed values of the request it was cut from
+ * (`HeadFeatures.of`): a correction's shape judges the view with its request (`ofShape`).
+ *
+ * @param view The view's features.
+ * @param of The request's listed values (`params`, `nParams`).
+ */
+export function viewOf(view: HeadFeatures, of: ShapeFeatures["of"]): HeadFeatures {
+  return {
+    indices: view.indices,
+    values: view.values,
+    dense: view.dense,
+    nnz: view.nnz,
+    params: view.params,
+    nParams: view.nParams,
+    of,
+  };
 }

@@ -34,7 +34,7 @@ import {
   viewOrPromiseFromRequest,
 } from "../features/mod.ts";
 import { decide, type DecideInput, flagVerdict } from "./decide.ts";
-import type { HeadFeatures } from "../heads/score.ts";
+import { type HeadFeatures, viewOf } from "../heads/score.ts";
 import type { HeadLookup } from "../store/cached.ts";
 import { isTenantId } from "../store/tenant_id.ts";
 import { type Decision, decisionHeaderPairs, formatScore, stampHeaders } from "./decision.ts";
@@ -228,6 +228,13 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
       // A pool of its own: the request's buffer (back in `pool`) still holds the structure tokens that
       // learning reads below.
       const vbuf = viewPool.pop() ?? newFeatureBuffer();
+      // A view is judged with its request by a correction's shape (`ofShape`): the request's listed values,
+      // copied when they are still in the pooled buffer that another request may take at an await.
+      const of = input.tenantHead?.head.rp === undefined || ov.views.length === 0
+        ? undefined
+        : features === buf
+        ? { params: buf.params.slice(0, 1 + buf.nParams * PARAM_WORDS), nParams: buf.nParams }
+        : features;
       try {
         for (const w of ov.views) {
           extractFeaturesInto(w, vbuf);
@@ -238,7 +245,7 @@ export function taugate(options: TaugateOptions): TaugateMiddleware {
             z: zw,
             structure: vbuf.structure,
             nStructure: vbuf.nStructure,
-            features: vbuf,
+            features: of === undefined ? vbuf : viewOf(vbuf, of),
           });
           if (vw.score > v.score) v = vw;
         }

@@ -4,13 +4,14 @@ import assert from "node:assert/strict";
 import { explainLogit } from "../../src/api/explain.ts";
 import { openApiDocument } from "../../src/api/openapi.ts";
 import { scoreResultSchema } from "../../src/api/schemas.ts";
-import { DENSE_NAMES, FEATURE_SPEC, featuresOfRecord } from "../../src/features/mod.ts";
+import { DENSE_NAMES, FEATURE_SPEC, featuresOfRecord, needsViews } from "../../src/features/mod.ts";
 import { logitWithHead } from "../../src/heads/score.ts";
-import { residualGate, supportBitmap } from "../../src/heads/residual.ts";
+import { correctionShape, residualGate, supportBitmap } from "../../src/heads/residual.ts";
 import { createTsEngine, loadEngine } from "../../src/model/mod.ts";
 import { denoOrtWasm } from "../../src/model/ort_deno.ts";
 import { readModelOnnx } from "../../src/model/onnx/read.ts";
 import { MemoryTenantStore } from "../../src/store/mod.ts";
+import { headToJson } from "../../src/store/head_doc.ts";
 import { createWorkerApp } from "../../src/worker/app.ts";
 import { workerConfigFromEnv } from "../../src/worker/config.ts";
 import { apiConfigFromEnv } from "../../src/api/config.ts";
@@ -331,6 +332,56 @@ Deno.test("one decision path: the worker and the dry run agree on every head (va
         assert.equal(live.status, status, what);
       }
     }
+  }
+});
+
+Deno.test("one decision path: a value view is judged by a head's shape with its request, in the worker and the dry run", async () => {
+  // A stored head whose residual raises every request of its shape far over τ, and whose global part scores
+  // everything low: what a request's views get shows whether its shape was judged with the request.
+  // A cart post whose item has quotes, parentheses and a semicolon (a value that may be code: it is scored
+  // alone too).
+  const post = { ...benignRecord(2), body: "item=socks+(wool)%3B+size+%27L%27&qty=1&action=update" };
+  const Z = testWorld().engine.meta.embedDim;
+  const rp = correctionShape([{ params: featuresOfRecord(post).params }])!;
+  const head = headToJson({
+    w: new Float32Array(Z),
+    b: -5,
+    rd: new Float32Array(DENSE_NAMES.length).fill(50),
+    // Every feature in its support: the gate is open wherever the shape is.
+    rs: new Uint8Array(FEATURE_SPEC.dim / 8).fill(255),
+    rg: Float32Array.of(0, 0.5),
+    rp,
+  }) as { w: number[]; b: number };
+  const w = testWorld();
+  const token = await w.mint("shop-a.test");
+  await w.store.heads.put("shop-a.test", {
+    version: 3,
+    head,
+    tau: 0.6,
+    createdAt: "2026-12-05T00:00:00.000Z",
+    modelId: w.engine.meta.modelId,
+  });
+  // The post itself, of the shape; the same post with a name it never had, whose value views (its item alone)
+  // are of the shape.
+  const tampered = { ...post, body: post.body + "&admin=1" };
+  assert.ok(needsViews(featuresOfRecord(tampered)), "the tampered post is scored with its value views");
+  const out = scoreResultSchema.parse(
+    await (await w.api("/tenants/shop-a.test/score?explain=0", { ...asJson([post, tampered]), token }))
+      .json(),
+  );
+  assert.equal(out.head.source, "tenant");
+  const [own, views] = out.results;
+  assert.equal(own.decision, "block", "the residual applies to a request of the shape");
+  assert.equal(
+    views.decision,
+    "allow",
+    `a view of a request out of the shape gets no residual: ${views.score}`,
+  );
+  assert.ok(views.score < 0.01);
+  for (const [i, r] of out.results.entries()) {
+    const live = await w.send("shop-a.test", [post, tampered][i]);
+    assert.equal(live.score, Number(r.score.toPrecision(4)), `#${i}`);
+    assert.equal(live.status, r.flagged ? 403 : 200, `#${i}`);
   }
 });
 

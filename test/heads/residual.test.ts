@@ -11,6 +11,7 @@ import {
   fitResidual,
   gatedResidualLogit,
   MAX_CORRECTION_ENDPOINTS,
+  ofShape,
   RESIDUAL_DEFAULT,
   residualApplies,
   residualGate,
@@ -21,7 +22,7 @@ import {
   withinShape,
 } from "../../src/heads/residual.ts";
 import { contrastRecords, CONTRASTS_PER_RECORD, MAX_CONTRASTS } from "../../src/heads/contrast.ts";
-import { logitWithHead } from "../../src/heads/score.ts";
+import { type HeadFeatures, logitWithHead, viewOf } from "../../src/heads/score.ts";
 import { NOVELTY_DIM } from "../../src/heads/site_profile.ts";
 import { FEATURE_SPEC, MAX_DIM } from "../../src/features/spec.ts";
 import { DEFAULT_VALUE_CONFIG } from "../../src/heads/value_profile.ts";
@@ -639,6 +640,31 @@ Deno.test("adaptHead with a residual: a correction's shape keeps a tampered copy
   // A two-class upload is no correction: no shape.
   const both = adaptHead(init, [...upload, example(rec("/x?id=1%27--"), 1)], CONFIG, options).head;
   assert(both.rp === undefined, "both classes: no shape");
+});
+
+Deno.test("ofShape: an overflow view is judged by a correction's shape with the request it was cut from", () => {
+  const { upload, options } = fpCorrection();
+  const shaped = adaptHead(init, upload, CONFIG, options).head;
+  const z = Float32Array.from([1, 0]);
+  const at = (f: HeadFeatures) => logitWithHead(shaped, z, undefined, undefined, f);
+  // One uploaded value alone, as `overflowViews` cuts a value view out of its request: of the shape, and
+  // corrected.
+  const view = featuresOfRecord(rec("/tienda/autenticar.jsp?login=garc%EDa"));
+  assert(withinShape(shaped.rp, view.params), "the view alone is of the shape");
+  const corrected = at(view);
+  assert(corrected < logitWithHead(init, z, undefined, undefined, view) - 1, "the view alone is corrected");
+  // Cut from an uploaded request: the same correction. Cut from a tampered copy (a name the upload never
+  // sent beside it): none, as its request gets none.
+  const honest = featuresOfRecord(FPS[0]);
+  const tampered = featuresOfRecord(rec(FPS[0].url + "&admin=1"));
+  assert(ofShape(shaped.rp, honest) && !ofShape(shaped.rp, tampered));
+  nodeAssert.equal(at(viewOf(view, honest)), corrected);
+  assert(!ofShape(shaped.rp, viewOf(view, tampered)));
+  nodeAssert.equal(at(viewOf(view, tampered)), logitWithHead(init, z, undefined, undefined, view));
+  // A view out of the shape is out whatever its request, and without a shape every view is judged alone.
+  const offView = featuresOfRecord(rec("/tienda/autenticar.jsp?login=1%27--"));
+  assert(!ofShape(shaped.rp, viewOf(offView, honest)));
+  assert(ofShape(undefined, viewOf(view, tampered)));
 });
 
 Deno.test("stored head: a correction's shape round-trips exactly and a malformed one is refused", () => {

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { extractFeatures, featuresOfRecord, needsViews, overflowOfRecord } from "@taugate/features/mod.ts";
-import { scoreWithHead } from "@taugate/heads/score.ts";
+import { scoreWithHead, viewOf } from "@taugate/heads/score.ts";
 import { checkModelSpec } from "@taugate/model/spec_check.ts";
 import type { HeadParams } from "@taugate/model/types.ts";
 import { headFromJson as storedHeadParams, parseStoredHead } from "@taugate/store/head_doc.ts";
@@ -95,7 +95,9 @@ export async function main(argv: string[]): Promise<number> {
     if (overflow && needsViews(f)) {
       for (const w of overflowOfRecord(r.record).views) {
         const fw = extractFeatures(w);
-        score = Math.max(score, scoreWithHead(head, m.engine.embedSync(fw), fw.structure, undefined, fw));
+        // A view is judged with its request by a correction's shape (`ofShape`).
+        const hf = viewOf(fw, f);
+        score = Math.max(score, scoreWithHead(head, m.engine.embedSync(fw), fw.structure, undefined, hf));
       }
     }
     out.push(

@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RequestRecord } from "@taugate/record/record.ts";
 import { adaptHead, type HeadExample, residualTau } from "@taugate/heads/adapt.ts";
-import { scoreWithHead } from "@taugate/heads/score.ts";
+import { scoreWithHead, viewOf } from "@taugate/heads/score.ts";
 import { contrastRecords } from "@taugate/heads/contrast.ts";
 import { DEFAULT_RUN } from "../config.ts";
 import { loadSources } from "../data/sources.ts";
@@ -115,13 +115,18 @@ export function main(argv: string[]): Promise<number> {
       set: FeatureSet,
       zs: Float32Array,
       i: number,
+      parentSet?: FeatureSet,
+      parent?: number,
     ) =>
       scoreWithHead(
         head,
         zs.subarray(i * Z, (i + 1) * Z),
         rowStructure(set, i),
         undefined,
-        rowFeatures(set, i),
+        // A view is judged with its request by a correction's shape (`ofShape`).
+        parentSet === undefined
+          ? rowFeatures(set, i)
+          : viewOf(rowFeatures(set, i), rowFeatures(parentSet, parent!)),
       );
     const scores = (head: typeof m.head, d: Scored) => {
       const out = Array.from(
@@ -131,7 +136,7 @@ export function main(argv: string[]): Promise<number> {
       if (d.ov !== null) {
         for (let j = 0; j < d.ov.set.n; j++) {
           const p = d.ov.parent[j];
-          out[p] = Math.max(out[p], one(head, d.ov.set, d.zov!, j));
+          out[p] = Math.max(out[p], one(head, d.ov.set, d.zov!, j, d.set, p));
         }
       }
       return out;

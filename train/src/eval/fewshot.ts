@@ -18,7 +18,7 @@ import {
   residualTau,
 } from "@taugate/heads/adapt.ts";
 import { tenantTau } from "@taugate/heads/calibrate.ts";
-import { scoreWithHead } from "@taugate/heads/score.ts";
+import { scoreWithHead, viewOf } from "@taugate/heads/score.ts";
 import { VALUE_DIM, valueFeatures, type ValueProfileConfig } from "@taugate/heads/value_profile.ts";
 import {
   NOVELTY_DIM,
@@ -186,7 +186,8 @@ export function headMethod(
                 zo!.subarray(j * Z, (j + 1) * Z),
                 rowStructure(ov.set, j),
                 undefined,
-                rowFeatures(ov.set, j),
+                // A view is judged with its request by a correction's shape (`ofShape`).
+                viewOf(rowFeatures(ov.set, j), rowFeatures(data.query, ov.parent[j])),
               );
               if (s > out[ov.parent[j]]) out[ov.parent[j]] = s;
             }
