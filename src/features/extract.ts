@@ -706,7 +706,9 @@ class Extractor {
         c = codeAt(s, i);
         if (bail && (c === 37 || c === 38 || c === 92 || c >= 128 || (plusAsSpace && c === 43))) return -1;
         if (c <= 32 || c === 127) {
-          if (c !== 32 && (c < 9 || c > 13)) control++;
+          // Tab, CR and LF are text's whitespace in a value; in a path no link has them (`/a.js/%0d`, a
+          // header injection): control characters there (since version 10).
+          if (c !== 32 && (c < 9 || c > 13 || ns === NS_PATH)) control++;
           c = 32;
         } else if (c >= 65 && c <= 90) {
           c += 32;
@@ -806,7 +808,10 @@ class Extractor {
       if (nonEmpty) cc[C_SPACE]--;
     }
     stats.control += control;
-    stats.comments += comments;
+    // A context field's comment marks are no evidence either: a referer's slug (`dreampackers--sp.html`,
+    // `title---subtitle`) has SQL's `--`. What a client wrote into a header is read as a value as well, and
+    // counts there.
+    if (context === 0) stats.comments += comments;
     return p;
   }
 

@@ -51,7 +51,8 @@ export interface FeatureSpec {
    * crawler, a proxy's referer), so their plain words are not features; only lexicon keywords (SQL, shell,
    * HTML/JS, path, template words) and symbol runs are, which is what an injection into them carries; those
    * keywords are sparse features only, never counted into the dense block (a browser's own headers carry
-   * lexicon words: `sec-fetch-dest: document`, `Version/17.0`, `….cloudfront.net` in `Via`). Text
+   * lexicon words: `sec-fetch-dest: document`, `Version/17.0`, `….cloudfront.net` in `Via`), and neither are
+   * their comment marks (a referer's slug `dreampackers--sp.html` has SQL's `--`; since version 10). Text
    * that a header's syntax has no place for (a referer link's parameter values, a referer that is no URL, what
    * follows a user agent's products and comments, a forwarding header's entry that is no address) is read as
    * a query value as well (`extract.ts`).
@@ -81,7 +82,7 @@ export interface FeatureSpec {
 
 /** The spec the shipped model was trained with. */
 export const FEATURE_SPEC: Readonly<FeatureSpec> = Object.freeze({
-  version: 9,
+  version: 10,
   dim: 8192,
   ngrams: [2, 3],
   ngramFields: ["path", "qkey", "qval", "bkey", "bval", "body", "cval"],

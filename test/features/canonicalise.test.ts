@@ -385,6 +385,55 @@ Deno.test("a client header's own lexicon words are no keyword counts; what a cli
   }
 });
 
+Deno.test("a client header's own comment marks are no comment count; what a client wrote there is", () => {
+  // Real referers of real sites: a page's slug with SQL's `--` and a title's `---`.
+  for (
+    const referer of [
+      "http://www.dreampackers.jp/phone/dreampackers--sp.html",
+      "https://kkcharity.example/news/annual-report---2023/",
+    ]
+  ) {
+    assert.equal(inspect(get("/images/top.png?crc=403680738", { referer })).dense.comments, 0, referer);
+    // Still a sparse feature of the referer: an injection into it carries the mark.
+    assert.ok([...inspect(get("/", { referer })).names].some((n) => n.startsWith("sym:--")), referer);
+  }
+  // The same marks in the request's own path or value count.
+  assert.ok(inspect(get("/phone/dreampackers--sp.html")).dense.comments > 0);
+  assert.ok(inspect(get("/a?q=annual-report---2023")).dense.comments > 0);
+  // What a client wrote into a header is read as a value, and its comment marks count: after a user agent,
+  // as one, in a referer's link, as the whole referer, in `X-Forwarded-For`.
+  const payload = "1' or 1=1--";
+  const placements: Record<string, string>[] = [
+    { "user-agent": `${CHROME} ${payload}` },
+    { "user-agent": payload },
+    { referer: `https://shop.example/item?id=${encodeURIComponent(payload)}` },
+    { referer: payload },
+    { "x-forwarded-for": `203.0.113.7, ${payload}` },
+  ];
+  for (const headers of placements) {
+    assert.ok(inspect(get("/", headers)).dense.comments > 0, JSON.stringify(headers));
+  }
+});
+
+Deno.test("CR, LF and tab are control characters in a path, and a value's whitespace", () => {
+  // A CRLF injection into a path (the real sites' logs have `/sitemap.xmlklk%0d%0ans:…`), and a tab.
+  for (const path of ["/vendor/jquery-3.3.1.min.js/%0d", "/a%0d%0aSet-Cookie:x=1", "/neutralbank.app//%09/x"]) {
+    assert.ok(inspect(get(path)).dense.control_chars > 0, path);
+  }
+  assert.equal(inspect(get("/vendor/jquery-3.3.1.min.js")).dense.control_chars, 0);
+  // A form's text with its line breaks and a query value's tab are text.
+  const form = inspect({
+    method: "POST",
+    url: "/contact",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "message=Hello%2C%0D%0Awhen+will+my+order+ship%3F%0D%0A%0D%0AAnna",
+  });
+  assert.equal(form.dense.control_chars, 0);
+  assert.equal(inspect(get("/a?q=a%09b")).dense.control_chars, 0);
+  // Other control characters count wherever they are.
+  assert.ok(inspect(get("/a?q=a%01b")).dense.control_chars > 0);
+});
+
 Deno.test("`../` and `${` are counted only where their characters are adjacent", () => {
   // Two dots of a host name before a slash are not a dot-dot segment.
   const host = inspect(get("/", { referer: "http://www.dreampackers.jp/phone/index.html" }));
