@@ -53,6 +53,7 @@ test("sites: the ordinary-traffic filter keeps a site's everyday requests and dr
   assert.equal(ordinaryReason(rec("/a/../../etc/passwd")), "probe");
   assert.equal(ordinaryReason(rec("/backup/", 200, "x", "HEAD")), "probe");
   assert.equal(ordinaryReason(rec("/usr/local/etc/aws/config.json")), "probe");
+  assert.equal(ordinaryReason(rec("/axis2/")), "probe");
   assert.equal(ordinaryReason(rec("/backup-of-the-week/")), null, "only the whole path is a probe");
   assert.equal(ordinaryReason(rec("/blog/")), null, "a name of the scanners' lists that sites serve");
   assert.equal(ordinaryReason(rec("/subscription.php?id=5%20UNION%20Select%20*%20from%20two")), "keyword");
@@ -80,6 +81,12 @@ test("sites: payloads a site answered 200 and encodings that hide them are not o
       "/news/search?q=http%3a%2f%2fr87.com%2fn%3f.php",
       "/?opt_sort=-1%22%20OR%202%2B515-515-1=0%2B0%2B0%2B1%20--%20&opt_type=1",
       "/traversal.php?data=ls%20-la%22%20and%20%22x%22%3D%22y",
+      // PHP code injection the real sites answered 2xx/3xx: ThinkPHP's remote code execution, a web shell's
+      // `eval`, a `<?php` tag written into a file; and a scanner's quote probe.
+      "/index.php?s=/Index/\\think\\app/invokefunction&function=call_user_func_array&vars[0]=md5&vars[1][]=x",
+      "/search.php?searchtype=5&tid=&area=eval($_POST%5Bqazw%5D)",
+      "/public/index.php?s=index/x/write&cacheFile=a.php&content=%3C?php%20echo%201;?%3E",
+      "/?hl=pt'A=0",
     ]
   ) assert.equal(ordinaryReason(rec(u)), "keyword", u);
   // Open-redirect scanners' spellings of another host, a NUL byte, letters percent-encoded.
@@ -109,6 +116,10 @@ test("sites: payloads a site answered 200 and encodings that hide them are not o
       "/search?q=%22rock%22%20and%20%22roll%22",
       "/l.php?u=https%253A%252F%252Fexample.org%252Fp%252F1",
       "/backup.html",
+      // A page about PHP, a guide named after Axis2, a name with an apostrophe.
+      "/blog/php-eval-and-call-user-functions/?page=2",
+      "/docs/axis2-guide/",
+      "/search?q=o%27neill+a%3D0",
     ]
   ) assert.equal(ordinaryReason(rec(u)), null, u);
 });

@@ -93,6 +93,7 @@ const PROBE_PATHS: readonly string[] = [
   "/containers/json",
   "aws/config",
   "aws/credentials",
+  "/axis2/",
 ];
 
 /**
@@ -131,15 +132,25 @@ const TOOL_AGENTS: readonly string[] = [
 
 /**
  * Exploit markers in a target that the keyword rules do not name: Drupalgeddon, PHP object injection, Log4Shell;
- * system files a web shell or a traversal reads besides `/etc/passwd`; PHP stream wrappers (`php://filter`, the
- * source-disclosure exploits of WordPress plugins); SQL functions of time- and error-based injection (sqlmap's and
- * commercial scanners' Oracle, PostgreSQL, MySQL and MSSQL probes).
+ * PHP code injection (ThinkPHP's `invokefunction` remote code execution, a web shell's `eval($_POST[…])`, a
+ * `<?php` tag written into a file); system files a web shell or a traversal reads besides `/etc/passwd`; PHP
+ * stream wrappers (`php://filter`, the source-disclosure exploits of WordPress plugins); SQL functions of time-
+ * and error-based injection (sqlmap's and commercial scanners' Oracle, PostgreSQL, MySQL and MSSQL probes), and
+ * a scanner's quote probe (`'A=0` appended to a value).
  */
 const TARGET_MARKERS: readonly string[] = [
   "#post_render",
   "#markup",
   "__test|o:",
   "${jndi",
+  "invokefunction",
+  "call_user_func",
+  "<?php",
+  "eval($_",
+  "$_post[",
+  "$_get[",
+  "$_request[",
+  "'a=0",
   "allow_url_include",
   "/etc/group",
   "/etc/fstab",
