@@ -417,7 +417,9 @@ Deno.test("a client header's own comment marks are no comment count; what a clie
 
 Deno.test("CR, LF and tab are control characters in a path, and a value's whitespace", () => {
   // A CRLF injection into a path (the real sites' logs have `/sitemap.xmlklk%0d%0ans:…`), and a tab.
-  for (const path of ["/vendor/jquery-3.3.1.min.js/%0d", "/a%0d%0aSet-Cookie:x=1", "/neutralbank.app//%09/x"]) {
+  for (
+    const path of ["/vendor/jquery-3.3.1.min.js/%0d", "/a%0d%0aSet-Cookie:x=1", "/neutralbank.app//%09/x"]
+  ) {
     assert.ok(inspect(get(path)).dense.control_chars > 0, path);
   }
   assert.equal(inspect(get("/vendor/jquery-3.3.1.min.js")).dense.control_chars, 0);
