@@ -342,6 +342,20 @@ Deno.test("a client header's own encoding is context: entities in an in-app brow
   assert.ok(appended.names.has("tok:script") && appended.dense.decode_depth > 0);
 });
 
+/**
+ * A payload written where a client writes text into its headers, each read as a value: after a browser's user
+ * agent, as the whole user agent, in a referer's link, as the whole referer, in `X-Forwarded-For`.
+ */
+function clientWritten(payload: string): Record<string, string>[] {
+  return [
+    { "user-agent": `${CHROME} ${payload}` },
+    { "user-agent": payload },
+    { referer: `https://shop.example/item?id=${encodeURIComponent(payload)}` },
+    { referer: payload },
+    { "x-forwarded-for": `203.0.113.7, ${payload}` },
+  ];
+}
+
 Deno.test("a client header's own lexicon words are no keyword counts; what a client wrote there is", () => {
   const KW = ["sql_keywords", "shell_keywords", "html_js_keywords", "path_keywords"] as const;
   const counts = (d: Record<string, number>) => KW.map((k) => d[k]);
@@ -372,15 +386,7 @@ Deno.test("a client header's own lexicon words are no keyword counts; what a cli
   const own = inspect(get("/a?q=version+document+id+xml"));
   assert.ok(counts(own.dense).every((c) => c > 0), JSON.stringify(counts(own.dense)));
   // What a client wrote into a header is read as a value, and its keywords count.
-  const payload = "' union select password from users--";
-  const placements: Record<string, string>[] = [
-    { "user-agent": `${CHROME} ${payload}` },
-    { "user-agent": payload },
-    { referer: `https://shop.example/?q=${encodeURIComponent(payload)}` },
-    { referer: payload },
-    { "x-forwarded-for": `203.0.113.7, ${payload}` },
-  ];
-  for (const headers of placements) {
+  for (const headers of clientWritten("' union select password from users--")) {
     assert.ok(inspect(get("/", headers)).dense.sql_keywords > 0, JSON.stringify(headers));
   }
 });
@@ -402,15 +408,7 @@ Deno.test("a client header's own comment marks are no comment count; what a clie
   assert.ok(inspect(get("/a?q=annual-report---2023")).dense.comments > 0);
   // What a client wrote into a header is read as a value, and its comment marks count: after a user agent,
   // as one, in a referer's link, as the whole referer, in `X-Forwarded-For`.
-  const payload = "1' or 1=1--";
-  const placements: Record<string, string>[] = [
-    { "user-agent": `${CHROME} ${payload}` },
-    { "user-agent": payload },
-    { referer: `https://shop.example/item?id=${encodeURIComponent(payload)}` },
-    { referer: payload },
-    { "x-forwarded-for": `203.0.113.7, ${payload}` },
-  ];
-  for (const headers of placements) {
+  for (const headers of clientWritten("1' or 1=1--")) {
     assert.ok(inspect(get("/", headers)).dense.comments > 0, JSON.stringify(headers));
   }
 });
