@@ -55,6 +55,39 @@ test("sites: the ordinary-traffic filter keeps a site's everyday requests and dr
   assert.equal(ordinaryReason(rec("/usr/local/etc/aws/config.json")), "probe");
   assert.equal(ordinaryReason(rec("/axis2/")), "probe");
   assert.equal(ordinaryReason(rec("/backup-of-the-week/")), null, "only the whole path is a probe");
+  // Secrets and backups by name, cloud metadata, web shells, a host name as a path: scanner lines the real sites
+  // answered 2xx/3xx.
+  for (
+    const u of [
+      "/backup-2025.tar.gz",
+      "/backupshop.example.tar",
+      "/sendgrid.env",
+      "/api/shared/config/config.env",
+      "/backup/bitcoin/wallet.dat",
+      "//shop.example.com/wp-content/themes/x/main.js/latest/meta-data/public-ipv4/",
+      "//shop.example.com/wp-includes/js/jquery/jquery-migrate.min.js",
+      "/mail.shop.example.com/sapi/web/debug/default/view",
+      "/shop.example.com.zip",
+      "/wp-content/plugins/x/wawe.php.suspected",
+      "/ALFA_DATA/alfacgiapi/perl.alfa",
+      "/include/ueditor/ueditor.config.js/x.php",
+    ]
+  ) assert.equal(ordinaryReason(rec(u)), "probe", u);
+  // Their near neighbours that sites serve stay ordinary: a release archive, a file extension as the first
+  // segment, a socket path after a double slash, a broken relative link that repeats the site's name, a page
+  // about the environment, a backup page that is not an archive.
+  for (
+    const u of [
+      "/downloads/release-1.2.tar.gz",
+      "/index.php/shop.example.com/",
+      "//index.php",
+      "//synoscgi.sock/socket.io/?EIO=3&transport=polling",
+      "/www.shop.example.comwww.shop.example.com",
+      "/environment/",
+      "/backup-of-the-week/latest.html",
+      "/alfa-romeo/giulia",
+    ]
+  ) assert.equal(ordinaryReason(rec(u)), null, u);
   assert.equal(ordinaryReason(rec("/blog/")), null, "a name of the scanners' lists that sites serve");
   assert.equal(ordinaryReason(rec("/subscription.php?id=5%20UNION%20Select%20*%20from%20two")), "keyword");
   assert.equal(ordinaryReason(rec("/", 200, "sqlmap/1.7")), "tool");
@@ -87,6 +120,10 @@ test("sites: payloads a site answered 200 and encodings that hide them are not o
       "/search.php?searchtype=5&tid=&area=eval($_POST%5Bqazw%5D)",
       "/public/index.php?s=index/x/write&cacheFile=a.php&content=%3C?php%20echo%201;?%3E",
       "/?hl=pt'A=0",
+      // An XSS probe that writes its own element, a PHP code-injection probe's arithmetic, Drupalgeddon 2.
+      "/sitemap.xml?%22%3bl%3ddocument.createElement(%22link%22)%3bl.rel%3d%22prefetch%22",
+      "/answers/search?q=%2bprint(int)0xFFF9999-94261%3b%2f%2f",
+      "/?q=/file/ajax/name/%23value/",
     ]
   ) assert.equal(ordinaryReason(rec(u)), "keyword", u);
   // Open-redirect scanners' spellings of another host, a NUL byte, letters percent-encoded.

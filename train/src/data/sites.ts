@@ -94,7 +94,30 @@ const PROBE_PATHS: readonly string[] = [
   "aws/config",
   "aws/credentials",
   "/axis2/",
+  // Wallet and cloud-metadata thieves (`/backup/wallet.dat`, an SSRF probe's `…/latest/meta-data/public-ipv4`),
+  // files a malware scanner renamed (`about.php.suspected`) and the ALFA and UEditor web-shell uploaders.
+  "wallet.dat",
+  "latest/meta-data",
+  ".suspected",
+  "/alfa.php",
+  "/alfanew",
+  "/alfa_data",
+  "/alfacgiapi",
+  "alfa-rex",
+  "/ueditor/",
 ];
+
+/** Top-level domains of the host names that scanners write into a path (`//example.com/…`, `/example.com.zip`). */
+const HOST_TLDS = "com|net|org|info|biz|io|co|me|xyz|ru|de|uk|fr|it|nl|es|pl|jp|cn|in|br|kz|tm|edu|gov";
+
+/**
+ * A host name as a path's first segment: `//example.com/wp-content/…` and `/mail.example.com/…` (a scanner
+ * that builds its targets from the site's name, which no page links), or an archive named after the host
+ * (`/example.com.zip`, a backup probe). A segment ending in a file extension (`/index.php`) is not a host.
+ */
+const HOST_IN_PATH = new RegExp(
+  `^/{1,2}(?:[a-z0-9-]+\\.)+(?:${HOST_TLDS})(?:/|\\.(?:zip|tar|tgz|gz|rar|7z)$)`,
+);
 
 /**
  * Whole paths that WordPress-installation and backup scanners ask for (`HEAD /backup`, `GET /bk`) and no site
@@ -165,6 +188,11 @@ const TARGET_MARKERS: readonly string[] = [
   "xp_cmdshell",
   "information_schema",
   // Out-of-band and test hosts of commercial scanners' payloads (Acunetix, Burp Collaborator, interactsh).
+  // An XSS probe that writes its own element (`";l=document.createElement("link")…`), a PHP code-injection
+  // probe's arithmetic (`+print(int)0xFFF9999-94261;//`), Drupalgeddon 2's AJAX form path.
+  "document.createelement",
+  "print(int)",
+  "/file/ajax/",
   "r87.com",
   "bxss.me",
   "vulnweb.com",
@@ -240,7 +268,9 @@ export function ordinaryReason(r: SiteRecord): string | null {
   let end = path.length;
   while (end > 1 && path[end - 1] === "/") end--;
   if (PROBE_WHOLE_PATHS.has(path.slice(0, end))) return "probe";
-  if (/\/backup\d*\.(?:zip|tar|tgz|gz|rar|7z)/.test(path)) return "probe";
+  if (/\/backup[^/]*\.(?:zip|tar|tgz|gz|rar|7z)$/.test(path)) return "probe";
+  // A secrets file (`/.env`, `/sendgrid.env`, `/api/shared/config/config.env`), and a host name as a path.
+  if (path.endsWith(".env") || HOST_IN_PATH.test(path)) return "probe";
   // A URL in a parameter (the `rfi` and `redirect` rules) is everyday traffic: trackers, beacons, logins.
   const target = decodeOnce(decodeOnce(r.url));
   const family = familyByKeywords(target);
