@@ -75,6 +75,20 @@ test("synthesis: every anomaly family yields valid records that differ from thei
   }
 });
 
+test("synthesis: a method tampering is never a CORS preflight", () => {
+  // `OPTIONS` is what a browser asks of any endpoint another origin calls; the server answers it without running
+  // the endpoint. Labelled an attack, it taught the model that an API site's preflights are attacks.
+  const rng = new Rng(5);
+  const methods = new Set<string>();
+  for (let i = 0; i < 400; i++) {
+    const { req: base } = benignRequest(tenant, rng);
+    const a = ANOMALIES["tamper-method"](base, tenant, rng);
+    if (a) methods.add(a.method);
+  }
+  assert.ok(methods.has("TRACE") && methods.has("PUT"), [...methods].join(","));
+  assert.ok(!methods.has("OPTIONS"), [...methods].join(","));
+});
+
 test("families: keyword rules, fragments, and splits that keep near-duplicates together", () => {
   assert.equal(familyByKeywords("/a.php?id=1+union+select+1,2"), "sqli");
   assert.equal(
