@@ -159,7 +159,8 @@ const TOOL_AGENTS: readonly string[] = [
  * `<?php` tag written into a file); system files a web shell or a traversal reads besides `/etc/passwd`; PHP
  * stream wrappers (`php://filter`, the source-disclosure exploits of WordPress plugins); SQL functions of time-
  * and error-based injection (sqlmap's and commercial scanners' Oracle, PostgreSQL, MySQL and MSSQL probes), and
- * a scanner's quote probe (`'A=0` appended to a value).
+ * a scanner's quote probe (`'A=0` appended to a value); an XSS probe that writes its own element, a PHP
+ * code-injection probe's `print(int)` arithmetic and Drupalgeddon 2's `/file/ajax/` path.
  */
 const TARGET_MARKERS: readonly string[] = [
   "#post_render",
@@ -187,12 +188,12 @@ const TARGET_MARKERS: readonly string[] = [
   "updatexml(",
   "xp_cmdshell",
   "information_schema",
-  // Out-of-band and test hosts of commercial scanners' payloads (Acunetix, Burp Collaborator, interactsh).
   // An XSS probe that writes its own element (`";l=document.createElement("link")…`), a PHP code-injection
   // probe's arithmetic (`+print(int)0xFFF9999-94261;//`), Drupalgeddon 2's AJAX form path.
   "document.createelement",
   "print(int)",
   "/file/ajax/",
+  // Out-of-band and test hosts of commercial scanners' payloads (Acunetix, Burp Collaborator, interactsh).
   "r87.com",
   "bxss.me",
   "vulnweb.com",
@@ -251,10 +252,11 @@ const HEADER_MARKERS: readonly string[] = [
 /**
  * Why a site record is not taken as ordinary benign traffic, or `null` when it is. The filter: the site
  * answered 2xx or 3xx; the method is one a site serves (GET, HEAD, POST, OPTIONS); the path is not a
- * known scanner probe; the target, user agent and referer carry no attack keyword (the same rules that
- * clean the `fwaf` benign source, and the exploit markers above; the referer's link is judged by the target's
- * rules, reason `referer`); the target hides nothing by encoding (a NUL byte, encoded letters, an open-redirect
- * scanner's spelling of a host: reason `evasion`); the user agent is not a scanner or attack tool.
+ * known scanner probe (the list above, backup archives, secrets files, a host name as its first segment); the
+ * target, user agent and referer carry no attack keyword (the same rules that clean the `fwaf` benign source,
+ * and the exploit markers above; the referer's link is judged by the target's rules, reason `referer`); the
+ * target hides nothing by encoding (a NUL byte, encoded letters, an open-redirect scanner's spelling of a host:
+ * reason `evasion`); the user agent is not a scanner or attack tool.
  *
  * @param r The record.
  */
