@@ -29,12 +29,11 @@ import { pickCanaries } from "./export/canary.ts";
 import { writeCard } from "./export/card.ts";
 import { exportModel, round } from "./export/model.ts";
 import { flaggedShare, tauForFpr } from "./export/tau.ts";
-import { buildTaskSet } from "./learn/tasks.ts";
 import { train, type Trained } from "./learn/meta.ts";
 import { selectProx } from "./learn/select.ts";
 import { summarise } from "./importers/mod.ts";
 import { featurise } from "./nn/features.ts";
-import { buildWorld, softTargetsOf } from "./synth/world.ts";
+import { buildWorld } from "./synth/world.ts";
 import { log } from "./util/progress.ts";
 import {
   calibratedHead,
@@ -50,6 +49,7 @@ import {
   siteLogits,
   siteTrainTenants,
   TAU_TARGET,
+  trainingTasks,
 } from "./sites.ts";
 import type { SitesSummary } from "./export/sites_card.ts";
 import { sigmoid } from "@taugate/heads/score.ts";
@@ -239,15 +239,7 @@ export async function runTraining(
   );
   const userTenants = userTrainTenants(userRecords, world.pools, seed, cfg.world);
   if (userTenants.length > 0) log(quiet, "tasks", `${userTenants.length} tenants of the user's records`);
-  const tasks = buildTaskSet(
-    [...world.train, ...siteTenants, ...userTenants].map((t) => ({
-      id: t.tenant.id,
-      benign: t.benign,
-      attacks: t.attacks,
-    })),
-    FEATURE_SPEC,
-    softTargetsOf(cfg.world),
-  );
+  const tasks = trainingTasks(world.train, siteTenants, cfg.world, userTenants);
   log(quiet, "tasks", `${tasks.set.n} training records featurised`);
   const calSets = siteEvalSets(calSites, world.pools, seed, cfg.world, "support", cfg.siteAttacks);
   phase("tasks");

@@ -34,7 +34,7 @@ import { createTsEngineFromModel, type TsEngine } from "@taugate/model/ts_engine
 import { readModelOnnx } from "@taugate/model/onnx/read.ts";
 import type { RunConfig } from "./config.ts";
 import { exportModel, round } from "./export/model.ts";
-import { buildTaskSet } from "./learn/tasks.ts";
+import { buildTaskSet, repeatTasks, type TaskSet } from "./learn/tasks.ts";
 import { train, type Trained } from "./learn/meta.ts";
 import { log } from "./util/progress.ts";
 
@@ -81,6 +81,31 @@ export function loadSiteData(dataDir: string, k = SITE_FOLDS): SiteData[] {
       total: site.records.length,
     };
   });
+}
+
+/**
+ * The training tasks, featurised: the synthetic tenants, then the real sites' (listed `world.siteRepeat`
+ * times, `repeatTasks`), then any others (the user's records), with the world's soft targets. The shipped
+ * model (`pipeline.ts`) and every rotation train on tasks built here.
+ *
+ * @param synthetic The synthetic tenants.
+ * @param sites The real sites' tenants.
+ * @param world The world's settings.
+ * @param others Further tenants, listed once.
+ */
+export function trainingTasks(
+  synthetic: readonly TenantRecords[],
+  sites: readonly TenantRecords[],
+  world: WorldConfig,
+  others: readonly TenantRecords[] = [],
+): TaskSet {
+  const all = [...synthetic, ...sites, ...others];
+  const set = buildTaskSet(
+    all.map((t) => ({ id: t.tenant.id, benign: t.benign, attacks: t.attacks })),
+    FEATURE_SPEC,
+    softTargetsOf(world),
+  );
+  return repeatTasks(set, synthetic.length, synthetic.length + sites.length, world.siteRepeat ?? 1);
 }
 
 /** Meta-training tenants of the given sites. */
@@ -385,11 +410,7 @@ export function trainOnSites(
   quiet: boolean,
 ): { engine: TsEngine; head: HeadParams; trained: Trained } {
   const siteTenants = siteTrainTenants(sites, world.pools, seed, cfg.world);
-  const tasks = buildTaskSet(
-    [...world.train, ...siteTenants].map((t) => ({ id: t.tenant.id, benign: t.benign, attacks: t.attacks })),
-    FEATURE_SPEC,
-    softTargetsOf(cfg.world),
-  );
+  const tasks = trainingTasks(world.train, siteTenants, cfg.world);
   log(
     quiet,
     "sites",

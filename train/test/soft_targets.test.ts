@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { FEATURE_SPEC } from "@taugate/features/spec.ts";
 import { train } from "../src/learn/meta.ts";
-import { buildTaskSet } from "../src/learn/tasks.ts";
+import { buildTaskSet, repeatTasks } from "../src/learn/tasks.ts";
 import { DEFAULT_WORLD, softTargetsOf, trainAnomalyFamilies } from "../src/synth/world.ts";
 import { tinyConfig, tinyTenant } from "./_tiny.ts";
 
@@ -74,4 +74,14 @@ test("soft targets: a world draws its soft families beside its hard ones, as oft
     ...DEFAULT_WORLD.trainAnomalies,
   ]);
   for (const f of DEFAULT_WORLD.softAnomalies!) assert.ok(trainAnomalyFamilies(DEFAULT_WORLD).includes(f), f);
+});
+
+test("repeatTasks: a range of tenants is listed more often, sharing its rows; 1 leaves the set as it is", () => {
+  const ts = buildTaskSet(tenants(), FEATURE_SPEC);
+  assert.equal(repeatTasks(ts, 2, 4, 1), ts);
+  const r = repeatTasks(ts, 2, 4, 3);
+  assert.equal(r.set, ts.set, "the rows are the same set");
+  assert.deepEqual(r.tasks.map((t) => t.id), ["a", "b", "c", "d", "c", "d", "c", "d"]);
+  assert.equal(r.tasks[4].benign, ts.tasks[2].benign, "a repeated task shares its row indices");
+  assert.equal(ts.tasks.length, 4, "the input is not changed");
 });

@@ -24,6 +24,22 @@ export interface TaskSet {
 }
 
 /**
+ * The task set with the tasks `from` (inclusive) to `to` (exclusive) listed `times` times in all (the rows are
+ * shared, not copied): training draws tasks uniformly, so those tenants are drawn `times` as often.
+ *
+ * @param ts The task set.
+ * @param from First task repeated.
+ * @param to End of the tasks repeated.
+ * @param times How many times each is listed (1: the set as it is).
+ */
+export function repeatTasks(ts: TaskSet, from: number, to: number, times: number): TaskSet {
+  if (!(times > 1)) return ts;
+  const extra: Task[] = [];
+  for (let k = 1; k < Math.round(times); k++) extra.push(...ts.tasks.slice(from, to));
+  return { ...ts, tasks: [...ts.tasks, ...extra] };
+}
+
+/**
  * Featurises every tenant's records into one set.
  *
  * @param tenants Each tenant's id, benign and attack records.

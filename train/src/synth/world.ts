@@ -58,6 +58,12 @@ export interface WorldConfig {
   softTarget?: number;
   /** How often a soft family is drawn against a hard one (default 1: as often). */
   softWeight?: number;
+  /**
+   * How many times each real site's tenant is listed among the training tasks (default 1): training draws
+   * tasks uniformly, episodes and pooled rows alike, so 2 draws a real site's requests twice as often as a
+   * synthetic tenant's, without copying a row.
+   */
+  siteRepeat?: number;
 }
 
 /** The attack maker of meta-training tenants (their anomaly families, soft ones weighted, and scanner targets). */
