@@ -34,18 +34,21 @@ function rec(
   return { method, url, headers: { "user-agent": ua }, body: "", label: 0, status };
 }
 
+/** Every URL (a GET of it, answered 200) gets the filter's reason `want` (`null`: kept as ordinary). */
+function expectReason(want: string | null, urls: readonly string[]): void {
+  for (const u of urls) assert.equal(ordinaryReason(rec(u)), want, u);
+}
+
 test("sites: the ordinary-traffic filter keeps a site's everyday requests and drops what is not", () => {
   // Kept: pages, assets, tracking beacons with URLs in parameters, searches, WordPress assets.
-  for (
-    const u of [
-      "/",
-      "/blog/how-to-break-out-of-an-exit-popup-in-firefox/",
-      "/mod_pagespeed_beacon?url=https%3A%2F%2Fexample.no%2Fno%2Fsignin",
-      "/search?q=red+shoes&page=2",
-      "/wp-content/themes/x/style.css?ver=5.5",
-      "/~alice/index.html",
-    ]
-  ) assert.equal(ordinaryReason(rec(u)), null, u);
+  expectReason(null, [
+    "/",
+    "/blog/how-to-break-out-of-an-exit-popup-in-firefox/",
+    "/mod_pagespeed_beacon?url=https%3A%2F%2Fexample.no%2Fno%2Fsignin",
+    "/search?q=red+shoes&page=2",
+    "/wp-content/themes/x/style.css?ver=5.5",
+    "/~alice/index.html",
+  ]);
   assert.equal(ordinaryReason(rec("/", 404)), "status");
   assert.equal(ordinaryReason(rec("/", 200, "x", "PROPFIND")), "method");
   assert.equal(ordinaryReason(rec("/wp-login.php")), "probe");
@@ -57,37 +60,33 @@ test("sites: the ordinary-traffic filter keeps a site's everyday requests and dr
   assert.equal(ordinaryReason(rec("/backup-of-the-week/")), null, "only the whole path is a probe");
   // Secrets and backups by name, cloud metadata, web shells, a host name as a path: scanner lines the real sites
   // answered 2xx/3xx.
-  for (
-    const u of [
-      "/backup-2025.tar.gz",
-      "/backupshop.example.tar",
-      "/sendgrid.env",
-      "/api/shared/config/config.env",
-      "/backup/bitcoin/wallet.dat",
-      "//shop.example.com/wp-content/themes/x/main.js/latest/meta-data/public-ipv4/",
-      "//shop.example.com/wp-includes/js/jquery/jquery-migrate.min.js",
-      "/mail.shop.example.com/sapi/web/debug/default/view",
-      "/shop.example.com.zip",
-      "/wp-content/plugins/x/wawe.php.suspected",
-      "/ALFA_DATA/alfacgiapi/perl.alfa",
-      "/include/ueditor/ueditor.config.js/x.php",
-    ]
-  ) assert.equal(ordinaryReason(rec(u)), "probe", u);
+  expectReason("probe", [
+    "/backup-2025.tar.gz",
+    "/backupshop.example.tar",
+    "/sendgrid.env",
+    "/api/shared/config/config.env",
+    "/backup/bitcoin/wallet.dat",
+    "//shop.example.com/wp-content/themes/x/main.js/latest/meta-data/public-ipv4/",
+    "//shop.example.com/wp-includes/js/jquery/jquery-migrate.min.js",
+    "/mail.shop.example.com/sapi/web/debug/default/view",
+    "/shop.example.com.zip",
+    "/wp-content/plugins/x/wawe.php.suspected",
+    "/ALFA_DATA/alfacgiapi/perl.alfa",
+    "/include/ueditor/ueditor.config.js/x.php",
+  ]);
   // Their near neighbours that sites serve stay ordinary: a release archive, a file extension as the first
   // segment, a socket path after a double slash, a broken relative link that repeats the site's name, a page
   // about the environment, a backup page that is not an archive.
-  for (
-    const u of [
-      "/downloads/release-1.2.tar.gz",
-      "/index.php/shop.example.com/",
-      "//index.php",
-      "//synoscgi.sock/socket.io/?EIO=3&transport=polling",
-      "/www.shop.example.comwww.shop.example.com",
-      "/environment/",
-      "/backup-of-the-week/latest.html",
-      "/alfa-romeo/giulia",
-    ]
-  ) assert.equal(ordinaryReason(rec(u)), null, u);
+  expectReason(null, [
+    "/downloads/release-1.2.tar.gz",
+    "/index.php/shop.example.com/",
+    "//index.php",
+    "//synoscgi.sock/socket.io/?EIO=3&transport=polling",
+    "/www.shop.example.comwww.shop.example.com",
+    "/environment/",
+    "/backup-of-the-week/latest.html",
+    "/alfa-romeo/giulia",
+  ]);
   assert.equal(ordinaryReason(rec("/blog/")), null, "a name of the scanners' lists that sites serve");
   assert.equal(ordinaryReason(rec("/subscription.php?id=5%20UNION%20Select%20*%20from%20two")), "keyword");
   assert.equal(ordinaryReason(rec("/", 200, "sqlmap/1.7")), "tool");
@@ -105,60 +104,54 @@ test("sites: the ordinary-traffic filter keeps a site's everyday requests and dr
 test("sites: payloads a site answered 200 and encodings that hide them are not ordinary traffic", () => {
   // Exploit markers the keyword rules do not name: a web shell's command, a stream wrapper, time-based SQL, a
   // scanner's out-of-band host, tautologies.
-  for (
-    const u of [
-      "/uploads/x.php?data=cat%20/etc/group",
-      "/wp-admin/admin-ajax.php?action=revslider_show_image&img=php://filter/read=convert.base64-encode/resource=a",
-      "/?contact=1*DBMS_PIPE.RECEIVE_MESSAGE(CHR(99)%7C%7CCHR(99)%2C15)",
-      "/?id=1%20AND%20pg_sleep(5)",
-      "/news/search?q=http%3a%2f%2fr87.com%2fn%3f.php",
-      "/?opt_sort=-1%22%20OR%202%2B515-515-1=0%2B0%2B0%2B1%20--%20&opt_type=1",
-      "/traversal.php?data=ls%20-la%22%20and%20%22x%22%3D%22y",
-      // PHP code injection the real sites answered 2xx/3xx: ThinkPHP's remote code execution, a web shell's
-      // `eval`, a `<?php` tag written into a file; and a scanner's quote probe.
-      "/index.php?s=/Index/\\think\\app/invokefunction&function=call_user_func_array&vars[0]=md5&vars[1][]=x",
-      "/search.php?searchtype=5&tid=&area=eval($_POST%5Bqazw%5D)",
-      "/public/index.php?s=index/x/write&cacheFile=a.php&content=%3C?php%20echo%201;?%3E",
-      "/?hl=pt'A=0",
-      // An XSS probe that writes its own element, a PHP code-injection probe's arithmetic, Drupalgeddon 2.
-      "/sitemap.xml?%22%3bl%3ddocument.createElement(%22link%22)%3bl.rel%3d%22prefetch%22",
-      "/answers/search?q=%2bprint(int)0xFFF9999-94261%3b%2f%2f",
-      "/?q=/file/ajax/name/%23value/",
-    ]
-  ) assert.equal(ordinaryReason(rec(u)), "keyword", u);
+  expectReason("keyword", [
+    "/uploads/x.php?data=cat%20/etc/group",
+    "/wp-admin/admin-ajax.php?action=revslider_show_image&img=php://filter/read=convert.base64-encode/resource=a",
+    "/?contact=1*DBMS_PIPE.RECEIVE_MESSAGE(CHR(99)%7C%7CCHR(99)%2C15)",
+    "/?id=1%20AND%20pg_sleep(5)",
+    "/news/search?q=http%3a%2f%2fr87.com%2fn%3f.php",
+    "/?opt_sort=-1%22%20OR%202%2B515-515-1=0%2B0%2B0%2B1%20--%20&opt_type=1",
+    "/traversal.php?data=ls%20-la%22%20and%20%22x%22%3D%22y",
+    // PHP code injection the real sites answered 2xx/3xx: ThinkPHP's remote code execution, a web shell's
+    // `eval`, a `<?php` tag written into a file; and a scanner's quote probe.
+    "/index.php?s=/Index/\\think\\app/invokefunction&function=call_user_func_array&vars[0]=md5&vars[1][]=x",
+    "/search.php?searchtype=5&tid=&area=eval($_POST%5Bqazw%5D)",
+    "/public/index.php?s=index/x/write&cacheFile=a.php&content=%3C?php%20echo%201;?%3E",
+    "/?hl=pt'A=0",
+    // An XSS probe that writes its own element, a PHP code-injection probe's arithmetic, Drupalgeddon 2.
+    "/sitemap.xml?%22%3bl%3ddocument.createElement(%22link%22)%3bl.rel%3d%22prefetch%22",
+    "/answers/search?q=%2bprint(int)0xFFF9999-94261%3b%2f%2f",
+    "/?q=/file/ajax/name/%23value/",
+  ]);
   // Open-redirect scanners' spellings of another host, a NUL byte, letters percent-encoded.
-  for (
-    const u of [
-      "/?url=//google%00.com",
-      "/?next=/%09/google.com",
-      "/redirect//%09/google.com",
-      "/?redirect_uri=@google.com",
-      "/?go=http:google.com",
-      "/?continue=/%2f%2fgoogle.com",
-      "/?return=/.google.com",
-      "/?return_path=google%252ecom",
-      "/?dest=//evil.example/",
-      "/?url=/%68%74%74%70%3a%2f%2f%67%6f%6f%67%6c%65%2e%63%6f%6d",
-    ]
-  ) assert.equal(ordinaryReason(rec(u)), "evasion", u);
+  expectReason("evasion", [
+    "/?url=//google%00.com",
+    "/?next=/%09/google.com",
+    "/redirect//%09/google.com",
+    "/?redirect_uri=@google.com",
+    "/?go=http:google.com",
+    "/?continue=/%2f%2fgoogle.com",
+    "/?return=/.google.com",
+    "/?return_path=google%252ecom",
+    "/?dest=//evil.example/",
+    "/?url=/%68%74%74%70%3a%2f%2f%67%6f%6f%67%6c%65%2e%63%6f%6d",
+  ]);
   // The same shapes as everyday traffic writes them stay ordinary: a path in `next`, a full URL, an e-mail
   // address, UTF-8 text, a sentence with "or" and numbers, a URL encoded twice in a tracking parameter.
-  for (
-    const u of [
-      "/login?next=/account/orders",
-      "/out?url=https%3A%2F%2Fexample.org%2Fa",
-      "/subscribe?email=ana%40example.org",
-      "/search?q=%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82",
-      "/search?q=2%20or%203%20bedrooms&page=2",
-      "/search?q=%22rock%22%20and%20%22roll%22",
-      "/l.php?u=https%253A%252F%252Fexample.org%252Fp%252F1",
-      "/backup.html",
-      // A page about PHP, a guide named after Axis2, a name with an apostrophe.
-      "/blog/php-eval-and-call-user-functions/?page=2",
-      "/docs/axis2-guide/",
-      "/search?q=o%27neill+a%3D0",
-    ]
-  ) assert.equal(ordinaryReason(rec(u)), null, u);
+  expectReason(null, [
+    "/login?next=/account/orders",
+    "/out?url=https%3A%2F%2Fexample.org%2Fa",
+    "/subscribe?email=ana%40example.org",
+    "/search?q=%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82",
+    "/search?q=2%20or%203%20bedrooms&page=2",
+    "/search?q=%22rock%22%20and%20%22roll%22",
+    "/l.php?u=https%253A%252F%252Fexample.org%252Fp%252F1",
+    "/backup.html",
+    // A page about PHP, a guide named after Axis2, a name with an apostrophe.
+    "/blog/php-eval-and-call-user-functions/?page=2",
+    "/docs/axis2-guide/",
+    "/search?q=o%27neill+a%3D0",
+  ]);
 });
 
 test("sites: folds are balanced, deterministic and leave whole sites out", () => {
