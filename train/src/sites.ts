@@ -248,11 +248,12 @@ function blockRate(logits: Float64Array, cal: Calibration, tau: number): number 
  * within {@link TAU_TARGET} on the median and the worst site, while the calibration attacks are still
  * caught. When the worst-site target cannot be met below the top of the scale (a site whose ordinary
  * traffic scores as high as attacks), the lowest τ that meets the median target is taken, and `worstMet`
- * says so.
+ * says so. `target` replaces {@link TAU_TARGET} (`sitetau --target`: the rule with the issue's own bounds).
  */
 export function chooseTau(
   sites: SiteLogits[],
   cal: Calibration,
+  target: { median: number; worst: number } = TAU_TARGET,
 ): { tau: number; median: number; worst: number; worstMet: boolean } {
   const grid: number[] = [];
   for (let t = 0.5; t < 0.9; t += 0.01) grid.push(round(t, 2));
@@ -262,9 +263,9 @@ export function chooseTau(
     const caught = median(sites.map((s) => blockRate(s.attacks, cal, tau)));
     return { tau, median: median(rates), worst: Math.max(...rates), caught };
   });
-  const both = rows.find((r) => r.median <= TAU_TARGET.median && r.worst <= TAU_TARGET.worst && r.caught > 0);
+  const both = rows.find((r) => r.median <= target.median && r.worst <= target.worst && r.caught > 0);
   if (both) return { tau: both.tau, median: both.median, worst: both.worst, worstMet: true };
-  const med = rows.find((r) => r.median <= TAU_TARGET.median) ?? rows[rows.length - 1];
+  const med = rows.find((r) => r.median <= target.median) ?? rows[rows.length - 1];
   return { tau: med.tau, median: med.median, worst: med.worst, worstMet: false };
 }
 

@@ -66,7 +66,18 @@ function assertListsEveryOption(text: string, spec: CommandSpec): void {
 test("every command prints its usage with --help: exit 0, every option and default, nothing loaded", async () => {
   assert.deepEqual(
     COMMANDS.map((c) => c.spec.name),
-    ["train", "eval", "score", "sitefewshot", "sitefp", "headerprobe", "sitetop", "learnreplay", "rotations"],
+    [
+      "train",
+      "eval",
+      "score",
+      "sitefewshot",
+      "sitefp",
+      "headerprobe",
+      "sitetop",
+      "sitetau",
+      "learnreplay",
+      "rotations",
+    ],
   );
   // --data and --model point nowhere: --help must not read them (nor stdin, for score).
   const runs = await Promise.all(

@@ -524,6 +524,43 @@ export const LEARNREPLAY: CommandSpec = {
   ],
 };
 
+/** `node train/bin/run.mjs sitetau`. */
+export const SITETAU: CommandSpec = {
+  name: "sitetau",
+  invocation: "node train/bin/run.mjs sitetau",
+  summary: "Detection on real sites at the model's τ and at the τ the same rule would choose on those sites.",
+  description:
+    `For the sites of --folds: their ordinary requests (as logged and dressed with a client context) and
+    attacks implanted into their own requests (payloads of --split), as the leave-sites-out rotations measure
+    them. Prints the block rate (median and worst site) and the injections caught (seen and held-out
+    families, median site) at the model's τ, and at the lowest τ at which these sites themselves meet the
+    τ rule's targets (--target). The second is an oracle, never a deployable τ: a rotation's model run on its
+    own test fold, it says how much of what is missed at τ is lost to τ's transfer from the calibration fold
+    rather than to the ranking.`,
+  options: [
+    siteData,
+    folds,
+    {
+      name: "split",
+      kind: "value",
+      arg: "NAME",
+      default: "query",
+      choices: ["train", "support", "query"],
+      help: "Payload split the implanted attacks come from.",
+    },
+    {
+      name: "target",
+      kind: "value",
+      arg: "M,W",
+      default: "0.05,0.3",
+      help: "Block-rate targets of the rule, in percent: median site, worst site (the issue's: 0.1,0.5).",
+    },
+    seed,
+    json,
+    model,
+  ],
+};
+
 /** `node train/bin/run.mjs rotations` (internal: `deno task train` starts it). */
 export const ROTATIONS: CommandSpec = {
   name: "rotations",
@@ -593,6 +630,7 @@ export const COMMANDS: readonly { spec: CommandSpec; module: string }[] = [
   { spec: SITEFP, module: "./sitefp.ts" },
   { spec: HEADERPROBE, module: "./headerprobe.ts" },
   { spec: SITETOP, module: "./sitetop.ts" },
+  { spec: SITETAU, module: "./sitetau.ts" },
   { spec: LEARNREPLAY, module: "./learnreplay.ts" },
   { spec: ROTATIONS, module: "./rotations.ts" },
 ];

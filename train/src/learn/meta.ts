@@ -57,6 +57,11 @@ export interface TrainConfig {
   decay: number;
   /** ε of the outer losses' label smoothing (0: none). */
   labelSmoothing?: number;
+  /**
+   * Hard benign rows weigh more in the outer losses: a benign row scored p counts `1 + weight · p^power` times
+   * (the weight held fixed in the gradient), so the benign tail that decides τ is pushed down (absent: 1).
+   */
+  hardBenign?: { weight: number; power: number };
   /** The inner loop; its profile's `a₀` is learned here. */
   adapt: AdaptConfig;
   seed: number;
@@ -172,6 +177,12 @@ function smooth(y: number, eps = 0): number {
   return y * (1 - eps) + eps / 2;
 }
 
+/** How much a row of label `y` scored `s` counts in an outer loss (`hardBenign`; attacks always 1). */
+export function rowWeight(y: number, s: number, hard: TrainConfig["hardBenign"]): number {
+  if (!hard || hard.weight <= 0 || y !== 0) return 1;
+  return 1 + hard.weight * Math.pow(sigmoid(s), hard.power);
+}
+
 /** Mean support rows per class of an episode (for the ERM batch that matches the episodes' budget). */
 function expectedShots(cfg: TrainConfig): number {
   let s = 0, w = 0;
@@ -280,8 +291,9 @@ class Episode {
       if (has) { for (let k = 0; k < G; k++) s += theta0[Z + k] * n[k]; }
       const y = this.set.target ? this.set.target[rows[i]] : this.set.label[rows[i]];
       const ys = smooth(y, cfg.labelSmoothing);
-      loss += softplus(s) - ys * s;
-      const r = (sigmoid(s) - ys) / B;
+      const h = rowWeight(this.set.label[rows[i]], s, cfg.hardBenign);
+      loss += h * (softplus(s) - ys * s);
+      const r = h * (sigmoid(s) - ys) / B;
       for (let j = 0; j < Z; j++) {
         gTheta0[j] += r * z[i * Z + j];
         this.dZ[i * Z + j] = r * theta0[j];
@@ -355,8 +367,9 @@ class Episode {
       let s = th[F];
       for (let j = 0; j < F; j++) s += th[j] * Xq[i * F + j];
       const yt = smooth(this.set.target ? this.set.target[rows[nS + i]] : ys[nS + i], cfg.labelSmoothing);
-      loss += (softplus(s) - yt * s) / nQ;
-      const r = wq * (sigmoid(s) - yt);
+      const h = rowWeight(ys[nS + i], s, cfg.hardBenign);
+      loss += h * (softplus(s) - yt * s) / nQ;
+      const r = wq * h * (sigmoid(s) - yt);
       for (let j = 0; j < F; j++) thBar[j] += r * Xq[i * F + j];
       for (let j = 0; j < Z; j++) dZ[(nS + i) * Z + j] = r * th[j];
       thBar[F] += r;
