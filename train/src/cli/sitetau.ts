@@ -49,16 +49,18 @@ const IDENTITY = { a: 1, c: 0 };
  * @param logits Per-site logits of the calibrated global head.
  * @param tau The model's τ.
  * @param target The rule's block-rate targets (shares, not percent).
+ * @param folds Each site's fold, for the per-site figures (-1 for a site it does not list).
  * @returns The two rows, whether the oracle met the worst-site target, and the per-site figures at each τ.
  */
 export function tauTransfer(
   logits: SiteLogits[],
   tau: number,
   target: { median: number; worst: number },
+  folds: Map<string, number> = new Map(),
 ): { rows: TauRow[]; worstMet: boolean; sites: SiteFigures[][] } {
   const sites: SiteFigures[][] = [];
   const at = (how: TauRow["how"], t: number): TauRow => {
-    const fig = siteFigures(logits, new Map(), IDENTITY, t);
+    const fig = siteFigures(logits, folds, IDENTITY, t);
     sites.push(fig);
     const s = summariseFigures(fig);
     const blocks = fig.map((f) => Math.max(f.block_logged, f.block_dressed)).sort((a, b) => a - b);
@@ -103,7 +105,12 @@ export function main(argv: string[]): Promise<number> {
     return Promise.resolve(2);
   }
   const t = { median: target[0] / 100, worst: target[1] / 100 };
-  const r = tauTransfer(siteLogits(m.engine, m.head, sets), m.tau, t);
+  const r = tauTransfer(
+    siteLogits(m.engine, m.head, sets),
+    m.tau,
+    t,
+    new Map(sites.map((s) => [s.id, s.fold])),
+  );
   const label = {
     model: "the model's τ",
     own: `chosen on these sites (median ≤ ${target[0]} %, worst ≤ ${target[1]} %${
