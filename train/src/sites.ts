@@ -441,6 +441,12 @@ export interface Rotation {
   tau: number;
   calBlock: { median: number; worst: number; worstMet: boolean };
   sites: SiteFigures[];
+  /**
+   * The τ the same rule chooses on the test fold itself, and the test sites' figures there: an oracle, never a
+   * deployable τ, reported beside the real ones to show what τ's transfer from the calibration fold costs
+   * (`sitetau` measures the same of a saved model). Absent in summaries written before it.
+   */
+  own?: { tau: number; worstMet: boolean; sites: SiteFigures[] };
 }
 
 /**
@@ -495,6 +501,7 @@ export function runRotations(
     const testSets = foldSets(r, "query");
     const tl = siteLogits(m.engine, m.head, testSets);
     const figures = siteFigures(tl, foldOfSite, cal, chosen.tau);
+    const own = chooseTau(tl, cal);
     const sum = summariseFigures(figures);
     log(
       quiet,
@@ -540,6 +547,7 @@ export function runRotations(
       tau: chosen.tau,
       calBlock: { median: chosen.median, worst: chosen.worst, worstMet: chosen.worstMet },
       sites: figures,
+      own: { tau: own.tau, worstMet: own.worstMet, sites: siteFigures(tl, foldOfSite, cal, own.tau) },
     });
   }
   return rotations;

@@ -361,6 +361,41 @@ test("rotations: the summary table is the headline folds' median and worst site,
   // Without the design fold, its columns are empty.
   const alone = rotationSummary([rot(1, [site(1, 0, 0.9)])], 1).split("\n");
   assert.ok(alone.find((l) => l.startsWith("| AUC, all attacks"))!.endsWith("| 0.900 | 0.900 | – | – |"));
+  // No oracle rows without the test folds' own τ (summaries written before it).
+  assert.ok(!text.includes("oracle"), text);
+  // With it: each test fold's sites at their own τ, the headline and the design fold apart as above.
+  const withOwn = (r: ReturnType<typeof rot>, sites: ReturnType<typeof site>[]) => ({
+    ...r,
+    own: { tau: 0.9, worstMet: true, sites },
+  });
+  const oracle = rotationSummary([
+    withOwn(rot(0, [site(0, 0.5, 0.1)]), [{ ...site(0, 0.001, 0.1), detect_seen: 0.5 }]),
+    withOwn(rot(1, [site(1, 0, 0.9)]), [{ ...site(1, 0.004, 0.9), block_dressed: 0.006, detect_seen: 0.95 }]),
+    withOwn(rot(2, [site(2, 0.001, 0.95)]), [{ ...site(2, 0.002, 0.95), detect_unseen: 0.8 }]),
+  ], 7);
+  const orow = (label: string) =>
+    oracle.split("\n").find((l) => l.startsWith(`| ${label} |`))!.split(" | ").slice(1);
+  // Block: the worse of each site's two rates (0.6 %, 0.2 %): median 0.4 %, worst 0.6 %; design 0.1 %.
+  assert.deepEqual(orow("oracle, never deployable: block rate at each test fold's own τ"), [
+    "0.40 %",
+    "0.60 %",
+    "0.10 %",
+    "0.10 % |",
+  ]);
+  assert.deepEqual(orow("oracle: injections caught there, seen families"), [
+    "92.50 %",
+    "90.00 %",
+    "50.00 %",
+    "50.00 % |",
+  ]);
+  assert.deepEqual(orow("oracle: injections caught there, held-out families"), [
+    "75.00 %",
+    "70.00 %",
+    "70.00 %",
+    "70.00 % |",
+  ]);
+  // The real rows are the same with or without the oracle.
+  assert.equal(row("AUC, all attacks (K = 0)").join("|"), "0.900|0.800|0.100|0.100 |");
 });
 
 test("rotations --save: the saved model is the one measured, with its τ, adaptation settings and canaries", {
