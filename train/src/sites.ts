@@ -376,6 +376,16 @@ export function headlineSites(rotations: Rotation[]): { headline: SiteFigures[];
   return { headline: clean.length > 0 ? clean : all, design: all.filter((r) => r.fold === DESIGN_FOLD) };
 }
 
+/**
+ * The block rate τ is chosen on, per site the worse of its two (as logged, dressed): median and worst site.
+ */
+export function worseBlock(rows: SiteFigures[]): { median: number; worst: number } {
+  return summariseFigures(
+    rows.map((x) => ({ ...x, block_logged: Math.max(x.block_logged, x.block_dressed) })),
+  )
+    .block_logged;
+}
+
 /** Median and worst (max for block rates, min otherwise) of per-site figures. */
 export function summariseFigures(rows: SiteFigures[]): Record<string, { median: number; worst: number }> {
   const out: Record<string, { median: number; worst: number }> = {};

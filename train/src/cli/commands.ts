@@ -46,6 +46,15 @@ const folds: OptionSpec = {
   help: "Folds of the real sites to run on, comma-separated; fold 0's sites are never trained on.",
 };
 
+const split: OptionSpec = {
+  name: "split",
+  kind: "value",
+  arg: "NAME",
+  default: "query",
+  choices: ["train", "support", "query"],
+  help: "Payload split the implanted attacks come from.",
+};
+
 /** `deno task train`. */
 export const TRAIN: CommandSpec = {
   name: "train",
@@ -270,14 +279,7 @@ export const SITEFEWSHOT: CommandSpec = {
   options: [
     siteData,
     folds,
-    {
-      name: "split",
-      kind: "value",
-      arg: "NAME",
-      default: "query",
-      choices: ["train", "support", "query"],
-      help: "Payload split the implanted attacks come from.",
-    },
+    split,
     {
       name: "shots",
       kind: "value",
@@ -540,14 +542,7 @@ export const SITETAU: CommandSpec = {
   options: [
     siteData,
     folds,
-    {
-      name: "split",
-      kind: "value",
-      arg: "NAME",
-      default: "query",
-      choices: ["train", "support", "query"],
-      help: "Payload split the implanted attacks come from.",
-    },
+    split,
     {
       name: "target",
       kind: "value",

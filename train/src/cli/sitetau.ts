@@ -20,6 +20,7 @@ import {
   type SiteLogits,
   siteLogits,
   summariseFigures,
+  worseBlock,
 } from "../sites.ts";
 import { buildWorld } from "../synth/world.ts";
 import { parseCli } from "./args.ts";
@@ -62,15 +63,12 @@ export function tauTransfer(
   const at = (how: TauRow["how"], t: number): TauRow => {
     const fig = siteFigures(logits, folds, IDENTITY, t);
     sites.push(fig);
-    const s = summariseFigures(fig);
-    const blocks = fig.map((f) => Math.max(f.block_logged, f.block_dressed)).sort((a, b) => a - b);
-    const n = blocks.length;
-    const median = n % 2 ? blocks[n >> 1] : (blocks[n / 2 - 1] + blocks[n / 2]) / 2;
+    const s = summariseFigures(fig), block = worseBlock(fig);
     return {
       how,
       tau: t,
-      median,
-      worst: blocks[n - 1],
+      median: block.median,
+      worst: block.worst,
       seen: s.detect_seen.median,
       unseen: s.detect_unseen.median,
       anomaly: s.detect_anomaly.median,

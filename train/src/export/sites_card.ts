@@ -5,7 +5,7 @@
  * @module
  */
 import type { Calibration, Rotation, SiteFigures } from "../sites.ts";
-import { DESIGN_FOLD, headlineSites, summariseFigures, TAU_TARGET } from "../sites.ts";
+import { DESIGN_FOLD, headlineSites, summariseFigures, TAU_TARGET, worseBlock } from "../sites.ts";
 
 /** What a run records of the real sites. */
 export interface SitesSummary {
@@ -62,13 +62,8 @@ export function headlineTable(rotations: Rotation[]): string[] {
   // The oracle: each test fold at the τ the rule would choose on it (summaries written before it have none).
   if (rotations.length > 0 && rotations.every((r) => r.own !== undefined)) {
     const own = headlineSites(rotations.map((r) => ({ ...r, sites: r.own!.sites })));
-    // Per site the worse of its two block rates, as τ is chosen on; the detection figures as above.
-    const figures = (xs: SiteFigures[]) => ({
-      ...summariseFigures(xs),
-      block:
-        summariseFigures(xs.map((x) => ({ ...x, block_logged: Math.max(x.block_logged, x.block_dressed) })))
-          .block_logged,
-    });
+    // The block rate τ is chosen on (the worse of a site's two); the detection figures as above.
+    const figures = (xs: SiteFigures[]) => ({ ...summariseFigures(xs), block: worseBlock(xs) });
     const o = figures(own.headline), od = own.design.length > 0 ? figures(own.design) : null;
     const oracle = (name: string, k: "detect_seen" | "detect_unseen" | "block") =>
       L.push(
